@@ -1,0 +1,88 @@
+// How the projected state is shown to clients. bigint values stay bigint here; the response
+// writer turns them into canonical hex (bigintsToHex), the one conversion at the edge.
+
+import { msiControllerOf, msiGpaOf, RAM_BASE } from '../domain/virt-board';
+import { placementOf } from '../domain/translation/topology-facts';
+import type { Bus, Device, Mapping, MsiVector, Smmu, VmState } from '../domain/topology/types';
+import type { StoredEvent } from '../db/event-store';
+
+export function busResource(bus: Bus) {
+  return { id: bus.id, type: bus.type, busNumber: bus.number, bus: bus.parent, rootBus: bus.rootBus };
+}
+
+export function smmuResource(smmu: Smmu) {
+  return {
+    id: smmu.id,
+    primaryBus: smmu.primaryBus,
+    accel: smmu.accel.value,
+    stage: smmu.stage,
+    oas: smmu.oas,
+    guestState: {
+      enabled: smmu.guest.enabled.value,
+      gbpaAbort: smmu.guest.gbpaAbort.value,
+      eventqEnabled: smmu.guest.eventqEnabled.value,
+      streamTableLog2Size: smmu.guest.streamTableLog2Size.value,
+    },
+  };
+}
+
+export function mappingResource(deviceId: string, m: Mapping) {
+  return { device: deviceId, stage: m.stage, iova: m.iova, output: m.output, size: m.size, perm: m.perm, accessFlag: m.accessFlag, setBy: m.setBy.position };
+}
+
+export function vectorResource(deviceId: string, v: MsiVector) {
+  return { device: deviceId, vector: v.vector, address: v.address, data: v.data, setBy: v.setBy.position };
+}
+
+export function deviceResource(state: VmState, device: Device) {
+  const placement = placementOf(state, device);
+  return {
+    id: device.id,
+    driver: device.driver,
+    bus: device.bus,
+    slot: device.slot,
+    function: device.function,
+    host: device.host,
+    iommufd: device.iommufd,
+    rootBus: placement.rootBus.id,
+    busNumber: placement.bus.number,
+    streamId: placement.streamId,
+    devid: placement.streamId,
+    smmu: placement.smmu?.id ?? null,
+    ste: placement.smmu === undefined ? null : { config: device.ste.config, cd: device.ste.cd, s2: device.ste.s2 },
+    mappingCount: { stage1: device.mappings[1].count, stage2: device.mappings[2].count },
+    vectors: [...device.vectors.values()].sort((a, b) => a.vector - b.vector).map((v) => ({ vector: v.vector, address: v.address, data: v.data })),
+  };
+}
+
+export function vmResource(state: VmState) {
+  const controller = msiControllerOf(state.board);
+  return {
+    id: state.id,
+    version: state.version,
+    ramBase: RAM_BASE,
+    ramSize: state.board.ramSize,
+    gicVersion: state.board.gicVersion,
+    its: state.board.its,
+    kvm: state.board.kvm,
+    hostItsBase: state.board.hostItsBase,
+    msiController: controller,
+    msiGpa: msiGpaOf(controller),
+    buses: [...state.buses.values()].map(busResource),
+    smmus: [...state.smmus.values()].map(smmuResource),
+    devices: [...state.devices.values()].map((d) => deviceResource(state, d)),
+  };
+}
+
+export function eventResource(event: StoredEvent) {
+  return {
+    position: event.position,
+    streamId: event.streamId,
+    streamVersion: event.streamVersion,
+    eventId: event.eventId,
+    type: event.type,
+    schemaVersion: event.schemaVersion,
+    data: event.data,
+    metadata: event.metadata,
+  };
+}

@@ -1,0 +1,46 @@
+// Responses kept under an Idempotency-Key, written in the same transaction as the events they
+// report, so a retry either sees the whole change and its response or neither.
+
+import { createHash } from 'node:crypto';
+import { eq } from 'drizzle-orm';
+import type { Db } from './database';
+import { idempotencyKeys } from './schema';
+
+export interface StoredResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export interface IdempotentEntry extends StoredResponse {
+  fingerprint: string;
+}
+
+/** A stable digest of what the request asks for: method, path and body (keys sorted). */
+export function requestFingerprint(method: string, path: string, body: unknown): string {
+  const canonical = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(canonical);
+    if (value !== null && typeof value === 'object') {
+      return Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical((value as Record<string, unknown>)[k])]));
+    }
+    return value;
+  };
+  return createHash('sha256').update(`${method} ${path}\n${JSON.stringify(canonical(body ?? null))}`).digest('hex');
+}
+
+export class IdempotencyStore {
+  constructor(private readonly db: Db) {}
+
+  find(key: string): IdempotentEntry | undefined {
+    const row = this.db.select().from(idempotencyKeys).where(eq(idempotencyKeys.key, key)).get();
+    if (row === undefined) return undefined;
+    return { fingerprint: row.fingerprint, status: row.status, headers: JSON.parse(row.headers) as Record<string, string>, body: row.body };
+  }
+
+  save(key: string, fingerprint: string, response: StoredResponse, createdAt: string): void {
+    this.db
+      .insert(idempotencyKeys)
+      .values({ key, fingerprint, status: response.status, headers: JSON.stringify(response.headers), body: response.body, createdAt })
+      .run();
+  }
+}

@@ -1,0 +1,72 @@
+// Loads a VM's projected state and runs commands against it: load, decide, append with the
+// version that was read. The current state of each VM is kept in memory as it appends; the
+// database stays the source of truth: every load checks the stream's version and catches up
+// (another process may have appended) or rebuilds (a rolled-back transaction left the cache ahead).
+
+import { decide } from '../domain/topology/decide';
+import { fold } from '../domain/topology/evolve';
+import type { Command, VmState } from '../domain/topology/types';
+import { ConcurrencyError, type EventMetadata, type EventStore, type StoredEvent } from './event-store';
+
+export interface ExecuteOptions {
+  /** From If-Match: the version the client read. */
+  expectedVersion?: number;
+  metadata: EventMetadata;
+}
+
+export interface Executed {
+  state: VmState;
+  events: StoredEvent[];
+}
+
+export class VmRepository {
+  private readonly current = new Map<string, VmState>();
+
+  constructor(private readonly store: EventStore) {}
+
+  /** The VM as of its latest event, or undefined when it was never defined. */
+  load(vmId: string): VmState | undefined {
+    const version = this.store.version(vmId);
+    if (version === 0) {
+      this.current.delete(vmId);
+      return undefined;
+    }
+    const cached = this.current.get(vmId);
+    let state: VmState | undefined;
+    if (cached !== undefined && cached.version === version) state = cached;
+    else if (cached !== undefined && cached.version < version) state = fold(this.store.readStream(vmId, { afterVersion: cached.version, toVersion: version }), cached);
+    else state = this.rebuild(vmId, version);
+    if (state !== undefined) this.current.set(vmId, state);
+    return state;
+  }
+
+  /** Folds the VM's first `version` events from the store, without the cache. */
+  rebuild(vmId: string, version?: number): VmState | undefined {
+    return fold(this.store.readStream(vmId, { toVersion: version }));
+  }
+
+  /**
+   * The VM after its first `version` events. undefined when the VM does not exist or the version
+   * is 0 or past the latest; the caller tells which.
+   */
+  loadAsOf(vmId: string, version: number): VmState | undefined {
+    const latest = this.load(vmId);
+    if (latest === undefined || version < 1 || version > latest.version) return undefined;
+    return version === latest.version ? latest : this.rebuild(vmId, version);
+  }
+
+  /** Runs a command. Call it inside the store's IMMEDIATE transaction. */
+  execute(vmId: string, command: Command, options: ExecuteOptions): Executed {
+    const state = this.load(vmId);
+    const version = state?.version ?? 0;
+    if (options.expectedVersion !== undefined && options.expectedVersion !== version) {
+      throw new ConcurrencyError(vmId, options.expectedVersion, version);
+    }
+    const decided = decide(command, state);
+    const events = this.store.append(vmId, version, decided, options.metadata);
+    const next = fold(events, state);
+    if (next === undefined) throw new Error(`command ${command.type} on ${vmId} left no state`);
+    this.current.set(vmId, next);
+    return { state: next, events };
+  }
+}

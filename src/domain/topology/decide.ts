@@ -1,0 +1,273 @@
+// decide(command, state) -> events, or a DomainError naming the rule that forbids the command.
+// Pure: the caller loads the state, decides, and appends with the version it read.
+
+import { fitsIn64Bits, hex, isAligned } from '../address';
+import { DomainError } from '../errors';
+import { isVfio, devicesOnRootBus, rootBusOf, smmuOnRootBus } from '../translation/topology-facts';
+import { DEFAULT_RAM_SIZE, ITS_FRAME_SIZE, KVM_ITS_MMIO_SIZE, RAM_BASE } from '../virt-board';
+import { DEFAULT_CD, DEFAULT_S2, GRANULE_BYTES, PCIE_ROOT_BUS, steWithDefaults, usesStage1, usesStage2 } from './defaults';
+import { checkDeviceBehindSmmu, checkSmmuSettings } from './rules';
+import type { CommandOf, Command, Device, DomainEvent, Smmu, SmmuGuestState, Stage, Ste, VmState } from './types';
+
+const MSI_DATA_MAX = 0xffff_ffffn;
+
+export function decide(command: Command, state: VmState | undefined): DomainEvent[] {
+  if (command.type === 'DefineVm') return defineVm(command, state);
+  if (state === undefined) throw new DomainError('VM_NOT_FOUND', 'the VM does not exist');
+  switch (command.type) {
+    case 'AddBus':
+      return addBus(command, state);
+    case 'AddSmmu':
+      return addSmmu(command, state);
+    case 'SetSmmuAccel':
+      return setSmmuAccel(command, state);
+    case 'SetSmmuGuestState':
+      return setSmmuGuestState(command, state);
+    case 'AttachDevice':
+      return attachDevice(command, state);
+    case 'DetachDevice':
+      getDevice(state, command.deviceId);
+      return [{ type: 'DeviceDetached', data: { deviceId: command.deviceId } }];
+    case 'ConfigureSte':
+      return configureSte(command, state);
+    case 'MapIova':
+      return mapIova(command, state);
+    case 'UnmapIova':
+      return unmapIova(command, state);
+    case 'ProgramMsiVector':
+      return programMsiVector(command, state);
+  }
+}
+
+// ---- lookups ----------------------------------------------------------------------------
+
+export function getDevice(state: VmState, deviceId: string, pointer?: string): Device {
+  const device = state.devices.get(deviceId);
+  if (device === undefined) throw new DomainError('DEVICE_NOT_FOUND', `device ${deviceId} is not attached to VM ${state.id}`, pointer);
+  return device;
+}
+
+export function getSmmu(state: VmState, smmuId: string): Smmu {
+  const smmu = state.smmus.get(smmuId);
+  if (smmu === undefined) throw new DomainError('SMMU_NOT_FOUND', `SMMU ${smmuId} does not exist in VM ${state.id}`);
+  return smmu;
+}
+
+/** QEMU ids share one namespace (qdev), so a bus, an SMMU and a device may not share an id. */
+function requireFreeId(state: VmState, id: string, pointer: string): void {
+  if (state.buses.has(id) || state.smmus.has(id) || state.devices.has(id)) {
+    throw new DomainError('DUPLICATE_ID', `${pointer.slice(1)}: id ${id} is already used in VM ${state.id}`, pointer);
+  }
+}
+
+function coveringSmmu(state: VmState, device: Pick<Device, 'bus'>): Smmu | undefined {
+  const rootBus = rootBusOf(state, device.bus);
+  return rootBus === undefined ? undefined : smmuOnRootBus(state, rootBus.id);
+}
+
+function smmuMode(smmu: Smmu, accel = smmu.accel.value) {
+  return { id: smmu.id, accel, stage: smmu.stage, oas: smmu.oas };
+}
+
+// ---- VM and buses -----------------------------------------------------------------------
+
+function defineVm(command: CommandOf<'DefineVm'>, state: VmState | undefined): DomainEvent[] {
+  if (state !== undefined) throw new DomainError('VM_EXISTS', `id: VM ${command.vmId} already exists`, '/id');
+  const gicVersion = command.gicVersion ?? 3;
+  const its = command.its ?? gicVersion === 3;
+  const ramSize = command.ramSize ?? DEFAULT_RAM_SIZE;
+  if (ramSize === 0n || !fitsIn64Bits(RAM_BASE, ramSize)) {
+    throw new DomainError('RAM_OUT_OF_RANGE', `ramSize ${hex(ramSize)}: RAM starts at ${hex(RAM_BASE)} and must be non-empty and end inside the 64-bit address space`, '/ramSize');
+  }
+  if (its && gicVersion === 2) {
+    throw new DomainError('GIC_V2_WITHOUT_ITS', 'its: a GICv2 has no ITS (gicVersion 2 uses GICv2m for MSIs)', '/its');
+  }
+  const hostItsBase = command.hostItsBase ?? null;
+  if (hostItsBase !== null) {
+    if (!isAligned(hostItsBase, ITS_FRAME_SIZE)) {
+      throw new DomainError('ITS_BASE_MISALIGNED', `hostItsBase ${hex(hostItsBase)} is not aligned to the 64 KiB ITS frame`, '/hostItsBase');
+    }
+    if (!fitsIn64Bits(hostItsBase, KVM_ITS_MMIO_SIZE)) {
+      throw new DomainError('ADDRESS_OUT_OF_RANGE', `hostItsBase ${hex(hostItsBase)}: the ITS frames would end past the 64-bit range`, '/hostItsBase');
+    }
+  }
+  return [{ type: 'VmDefined', data: { vmId: command.vmId, ramSize, gicVersion, its, kvm: command.kvm ?? true, hostItsBase } }];
+}
+
+function addBus(command: CommandOf<'AddBus'>, state: VmState): DomainEvent[] {
+  requireFreeId(state, command.busId, '/id');
+  let parent: string;
+  let busNumber: number;
+  if (command.busType === 'pxb-pcie') {
+    if (command.secondaryBusNr !== undefined) throw new DomainError('FIELD_NOT_ALLOWED', 'secondaryBusNr applies to pcie-root-port only; a pxb-pcie takes busNr', '/secondaryBusNr');
+    if (command.busNr === undefined) throw new DomainError('FIELD_REQUIRED', 'busNr is required for a pxb-pcie (its root bus number, bus_nr)', '/busNr');
+    parent = command.bus ?? PCIE_ROOT_BUS;
+    if (parent !== PCIE_ROOT_BUS) throw new DomainError('PXB_NOT_ON_PCIE0', `bus: a pxb-pcie sits on ${PCIE_ROOT_BUS}, not on ${parent}`, '/bus');
+    busNumber = command.busNr;
+  } else {
+    if (command.busNr !== undefined) throw new DomainError('FIELD_NOT_ALLOWED', 'busNr applies to pxb-pcie only; a root port takes secondaryBusNr', '/busNr');
+    if (command.bus === undefined) throw new DomainError('FIELD_REQUIRED', 'bus is required for a pcie-root-port (the root bus it sits on)', '/bus');
+    if (command.secondaryBusNr === undefined) throw new DomainError('FIELD_REQUIRED', 'secondaryBusNr is required for a pcie-root-port (the number guest firmware gave its secondary bus)', '/secondaryBusNr');
+    const bus = state.buses.get(command.bus);
+    if (bus === undefined) throw new DomainError('BUS_NOT_FOUND', `bus: ${command.bus} does not exist in VM ${state.id}`, '/bus');
+    if (bus.type === 'pcie-root-port') throw new DomainError('BUS_NOT_ROOT', `bus: a pcie-root-port sits on a root bus (${PCIE_ROOT_BUS} or a pxb-pcie), and ${bus.id} is a root port`, '/bus');
+    parent = bus.id;
+    busNumber = command.secondaryBusNr;
+  }
+  const pointer = command.busType === 'pxb-pcie' ? '/busNr' : '/secondaryBusNr';
+  for (const bus of state.buses.values()) {
+    if (bus.number === busNumber) throw new DomainError('BUS_NUMBER_TAKEN', `${pointer.slice(1)}: bus number ${busNumber} is already used by ${bus.id}`, pointer);
+  }
+  return [{ type: 'BusAdded', data: { busId: command.busId, busType: command.busType, bus: parent, busNumber } }];
+}
+
+// ---- SMMUs ------------------------------------------------------------------------------
+
+const SMMU_POINTERS = { accel: '/accel', stage: '/stage', oas: '/oas' };
+
+function addSmmu(command: CommandOf<'AddSmmu'>, state: VmState): DomainEvent[] {
+  requireFreeId(state, command.smmuId, '/id');
+  const bus = state.buses.get(command.primaryBus);
+  if (bus === undefined) throw new DomainError('BUS_NOT_FOUND', `primaryBus: ${command.primaryBus} does not exist in VM ${state.id}`, '/primaryBus');
+  if (bus.type === 'pcie-root-port') {
+    throw new DomainError('SMMU_BUS_NOT_ROOT', `primaryBus: ${bus.id} is a root port; "SMMU should be attached to a default PCIe root complex(pcie.0) or a pxb-pcie based root complex" (smmu_base_realize)`, '/primaryBus');
+  }
+  const taken = smmuOnRootBus(state, bus.id);
+  if (taken !== undefined) throw new DomainError('SMMU_BUS_TAKEN', `primaryBus: ${bus.id} already has SMMU ${taken.id}`, '/primaryBus');
+  const mode = { id: command.smmuId, accel: command.accel ?? false, stage: command.stage ?? '1', oas: command.oas ?? 44 };
+  checkSmmuSettings(mode, state.board, SMMU_POINTERS);
+  for (const device of devicesOnRootBus(state, bus.id)) checkDeviceBehindSmmu(device, mode, '/accel');
+  return [{ type: 'SmmuAdded', data: { smmuId: mode.id, primaryBus: bus.id, accel: mode.accel, stage: mode.stage, oas: mode.oas } }];
+}
+
+function setSmmuAccel(command: CommandOf<'SetSmmuAccel'>, state: VmState): DomainEvent[] {
+  const smmu = getSmmu(state, command.smmuId);
+  if (smmu.accel.value === command.enabled) return [];
+  const mode = smmuMode(smmu, command.enabled);
+  checkSmmuSettings(mode, state.board, { accel: '/enabled', stage: '/enabled', oas: '/enabled' });
+  for (const device of devicesOnRootBus(state, smmu.primaryBus)) checkDeviceBehindSmmu(device, mode, '/enabled');
+  return [{ type: 'SmmuAccelModeChanged', data: { smmuId: smmu.id, enabled: command.enabled } }];
+}
+
+function setSmmuGuestState(command: CommandOf<'SetSmmuGuestState'>, state: VmState): DomainEvent[] {
+  const smmu = getSmmu(state, command.smmuId);
+  const changed: Partial<SmmuGuestState> = {};
+  for (const key of Object.keys(command.changes) as (keyof SmmuGuestState)[]) {
+    const value = command.changes[key];
+    if (value !== undefined && value !== smmu.guest[key].value) Object.assign(changed, { [key]: value });
+  }
+  if (Object.keys(changed).length === 0) return [];
+  return [{ type: 'SmmuGuestStateChanged', data: { smmuId: smmu.id, ...changed } }];
+}
+
+// ---- devices ----------------------------------------------------------------------------
+
+function attachDevice(command: CommandOf<'AttachDevice'>, state: VmState): DomainEvent[] {
+  requireFreeId(state, command.deviceId, '/id');
+  const bus = state.buses.get(command.bus);
+  if (bus === undefined) throw new DomainError('BUS_NOT_FOUND', `bus: ${command.bus} does not exist in VM ${state.id}`, '/bus');
+  const fn = command.function ?? 0;
+  if (bus.type === 'pcie-root-port' && command.slot !== 0) {
+    throw new DomainError('SLOT_NOT_VALID', `slot: ${bus.id} is a root port, whose secondary bus only has slot 0 (QEMU: "parent device only allows plugging into slot 0")`, '/slot');
+  }
+  for (const other of state.devices.values()) {
+    if (other.bus === bus.id && other.slot === command.slot && other.function === fn) {
+      throw new DomainError('SLOT_TAKEN', `slot: ${bus.id} ${command.slot}.${fn} is already used by ${other.id}`, '/slot');
+    }
+  }
+  if (isVfio(command.driver)) {
+    if (command.host === undefined) throw new DomainError('FIELD_REQUIRED', 'host is required for vfio-pci (the host BDF, DDDD:BB:DD.F)', '/host');
+  } else {
+    if (command.host !== undefined) throw new DomainError('FIELD_NOT_ALLOWED', `host applies to vfio-pci only, not to ${command.driver}`, '/host');
+    if (command.iommufd !== undefined) throw new DomainError('FIELD_NOT_ALLOWED', `iommufd applies to vfio-pci only, not to ${command.driver}`, '/iommufd');
+  }
+  const device = { id: command.deviceId, driver: command.driver, iommufd: command.iommufd ?? null };
+  const smmu = coveringSmmu(state, { bus: bus.id });
+  if (smmu !== undefined) checkDeviceBehindSmmu(device, smmuMode(smmu), isVfio(command.driver) ? '/iommufd' : '/driver');
+  return [
+    {
+      type: 'DeviceAttached',
+      data: { deviceId: command.deviceId, driver: command.driver, bus: bus.id, slot: command.slot, function: fn, host: command.host ?? null, iommufd: command.iommufd ?? null },
+    },
+  ];
+}
+
+function requireSmmu(state: VmState, device: Device): Smmu {
+  const smmu = coveringSmmu(state, device);
+  if (smmu === undefined) {
+    throw new DomainError('NO_SMMU_FOR_DEVICE', `device ${device.id} sits on root bus ${rootBusOf(state, device.bus)?.id} that no SMMU covers, so it has no STE and no IOVA mappings`);
+  }
+  return smmu;
+}
+
+/** The translation granule a stage uses for a device: from its CD (stage 1) or STE S2 fields (stage 2). */
+export function granuleOf(ste: Ste, stage: Stage): bigint {
+  return GRANULE_BYTES[stage === 1 ? (ste.cd ?? DEFAULT_CD).granule : (ste.s2 ?? DEFAULT_S2).granule];
+}
+
+function configureSte(command: CommandOf<'ConfigureSte'>, state: VmState): DomainEvent[] {
+  const device = getDevice(state, command.deviceId);
+  requireSmmu(state, device);
+  if (command.cd !== undefined && !usesStage1(command.config)) {
+    throw new DomainError('STE_FIELD_NOT_USED', `cd: a context descriptor is used by the s1 and nested configs, not by ${command.config}`, '/cd');
+  }
+  if (command.s2 !== undefined && !usesStage2(command.config)) {
+    throw new DomainError('STE_FIELD_NOT_USED', `s2: stage-2 fields are used by the s2 and nested configs, not by ${command.config}`, '/s2');
+  }
+  const ste = steWithDefaults(command.config, command.cd, command.s2);
+  // A new granule must not leave existing mappings misaligned (the same rule MapIova enforces).
+  for (const stage of [1, 2] as const) {
+    const granule = granuleOf(ste, stage);
+    for (const { value: m } of device.mappings[stage].ranges()) {
+      if (!isAligned(m.iova, granule) || !isAligned(m.output, granule) || !isAligned(m.size, granule)) {
+        const pointer = stage === 1 ? '/cd/granule' : '/s2/granule';
+        throw new DomainError('MAPPING_MISALIGNED', `${pointer.slice(1)}: the stage-${stage} mapping at ${hex(m.iova)} (size ${hex(m.size)}) is not aligned to the new ${hex(granule)} granule; unmap it first`, pointer);
+      }
+    }
+  }
+  return [{ type: 'SteConfigured', data: { deviceId: device.id, ...ste } }];
+}
+
+function mapIova(command: CommandOf<'MapIova'>, state: VmState): DomainEvent[] {
+  const device = getDevice(state, command.deviceId);
+  const smmu = requireSmmu(state, device);
+  const advertised = command.stage === 1 ? smmu.stage !== '2' : smmu.stage !== '1';
+  if (!advertised) {
+    throw new DomainError('STAGE_NOT_SUPPORTED', `stage: ${smmu.id} implements stage=${smmu.stage}${smmu.accel.value ? ' (accel=on: stage 2 belongs to the host)' : ''}, so it has no stage-${command.stage} tables`, '/stage');
+  }
+  const { iova, output, size } = command;
+  if (size === 0n) throw new DomainError('MAPPING_SIZE_ZERO', 'size: a mapping must cover at least one granule', '/size');
+  if (!fitsIn64Bits(iova, size)) throw new DomainError('ADDRESS_OUT_OF_RANGE', `iova: ${hex(iova)} + size ${hex(size)} ends past the 64-bit input range`, '/iova');
+  if (!fitsIn64Bits(output, size)) throw new DomainError('ADDRESS_OUT_OF_RANGE', `output: ${hex(output)} + size ${hex(size)} ends past the 64-bit output range`, '/output');
+  const granule = granuleOf(device.ste, command.stage);
+  for (const [field, value] of [['iova', iova], ['output', output], ['size', size]] as const) {
+    if (!isAligned(value, granule)) {
+      throw new DomainError('MAPPING_MISALIGNED', `${field}: ${hex(value)} is not aligned to the stage-${command.stage} granule ${hex(granule)} of device ${device.id}`, `/${field}`);
+    }
+  }
+  const clash = device.mappings[command.stage].overlapping(iova, size);
+  if (clash !== undefined) {
+    throw new DomainError('MAPPING_OVERLAP', `iova: [${hex(iova)}, ${hex(iova + size)}) overlaps the stage-${command.stage} mapping [${hex(clash.start)}, ${hex(clash.start + clash.size)}) of device ${device.id}`, '/iova');
+  }
+  return [
+    {
+      type: 'IovaMapped',
+      data: { deviceId: device.id, stage: command.stage, iova, output, size, perm: command.perm ?? 'rw', accessFlag: command.accessFlag ?? true },
+    },
+  ];
+}
+
+function unmapIova(command: CommandOf<'UnmapIova'>, state: VmState): DomainEvent[] {
+  const device = getDevice(state, command.deviceId);
+  if (device.mappings[command.stage].at(command.iova) === undefined) {
+    throw new DomainError('MAPPING_NOT_FOUND', `no stage-${command.stage} mapping of device ${device.id} starts at ${hex(command.iova)}`);
+  }
+  return [{ type: 'IovaUnmapped', data: { deviceId: device.id, stage: command.stage, iova: command.iova } }];
+}
+
+function programMsiVector(command: CommandOf<'ProgramMsiVector'>, state: VmState): DomainEvent[] {
+  const device = getDevice(state, command.deviceId);
+  if (command.data > MSI_DATA_MAX) throw new DomainError('MSI_DATA_OUT_OF_RANGE', `data: ${hex(command.data)} does not fit the 32-bit MSI data (EventID)`, '/data');
+  // Every write is an event, even an identical one: QEMU re-runs the fixup on each MSI-X write (S24).
+  return [{ type: 'MsiVectorProgrammed', data: { deviceId: device.id, vector: command.vector, address: command.address, data: command.data } }];
+}
