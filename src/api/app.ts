@@ -8,6 +8,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Stores } from '../db/stores';
 import { registerProblemHandlers } from './problem';
+import { Problem } from './schemas';
 import { busRoutes } from './routes/buses';
 import { deviceRoutes } from './routes/devices';
 import { eventRoutes } from './routes/events';
@@ -65,6 +66,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerProblemHandlers(app);
 
   await app.register(swagger, {
+    // Shared schemas keep their $id as their name under components/schemas.
+    refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
     openapi: {
       openapi: '3.0.3',
       info: OPENAPI_INFO,
@@ -76,6 +79,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.addSchema(Problem);
 
   app.get('/', { schema: { tags: ['meta'], summary: 'Where to start' } }, async () => ({
     service: 'doorbell',

@@ -47,23 +47,34 @@ export const Problem = Type.Object(
     errors: Type.Optional(Type.Array(Type.Object({ pointer: Type.String(), detail: Type.String(), in: Type.Optional(Type.String()) }))),
     currentEtag: Type.Optional(Type.String()),
   },
-  { description: 'RFC 9457 problem details (application/problem+json)' },
+  { $id: 'Problem', description: 'RFC 9457 problem details (application/problem+json)' },
 );
+
+/** Responses point at the one shared Problem schema (registered with app.addSchema). */
+const ProblemRef = Type.Ref('Problem');
+
+const PROBLEM_DESCRIPTIONS: Record<number, string> = {
+  400: 'malformed input (problem+json naming the field)',
+  404: 'unknown VM, device, vector, resolution or version',
+  409: 'conflict with existing state (duplicate id, taken bus number or slot, overlapping mapping)',
+  412: 'If-Match did not match the current ETag',
+  415: 'body is not application/json',
+  422: 'a topology rule forbids the command, or an Idempotency-Key reused with another body',
+};
+
+function problemResponse(status: number) {
+  return { description: PROBLEM_DESCRIPTIONS[status] ?? 'error', content: { 'application/problem+json': { schema: ProblemRef } } };
+}
 
 export const EventRefSchema = Type.Object({ position: Type.Integer(), streamVersion: Type.Integer(), type: Type.String() });
 
 /** The responses a write can give, for the OpenAPI document. */
 export function commandResponses(success: 200 | 201, description: string, extra: number[] = []) {
-  const responses: Record<number, TSchema> = {
+  const responses: Record<number, unknown> = {
     [success]: Type.Object({ version: Type.Integer(), events: Type.Array(EventRefSchema) }, { additionalProperties: true, description }),
-    400: Problem,
-    404: Problem,
-    409: Problem,
-    412: Problem,
-    422: Problem,
   };
-  for (const status of extra) responses[status] = Problem;
+  for (const status of [400, 404, 409, 412, 415, 422, ...extra]) responses[status] = problemResponse(status);
   return responses;
 }
 
-export const errorResponses = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [s, Problem]));
+export const errorResponses = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [s, problemResponse(s)]));

@@ -1,0 +1,17 @@
+// The OpenAPI document as the route schemas generate it, serialized the way it is committed.
+
+import { buildApp } from '../src/api/app';
+import { createStores } from '../src/db/stores';
+
+export const OPENAPI_PATH = new URL('../openapi/openapi.json', import.meta.url);
+
+export async function generateOpenApi(): Promise<string> {
+  const stores = createStores(':memory:');
+  const app = await buildApp({ stores });
+  try {
+    return `${JSON.stringify(app.swagger(), null, 2)}\n`;
+  } finally {
+    await app.close();
+    stores.close();
+  }
+}
