@@ -1,0 +1,217 @@
+// resolve(state, request, semantics): where one MSI of one device lands, why, and what the other
+// QEMU behaviours would have done. Pure: the state (as of some version) in, a resolution out.
+
+import { hex } from '../address';
+import { DomainError } from '../errors';
+import { getDevice } from '../topology/decide';
+import type { Device, EventRef, VmState } from '../topology/types';
+import { placementOf, type DevicePlacement } from '../translation/topology-facts';
+import { msiControllerOf, msiGpaOf, systemMemoryMap } from '../virt-board';
+import { checkDoorbell } from './doorbell';
+import { hardwarePathOf } from './hardware-path';
+import { translateThroughSmmu, type SmmuTarget, type Translation } from './smmu-translate';
+import { DiscardedTrail, Trail } from './trail';
+import { SEMANTICS, type AddressSpaceKind, type Diagnostic, type DoorbellCheck, type Fault, type MsiRequest, type Resolution, type Route, type RouteComparison, type Semantics } from './types';
+
+interface Msi {
+  state: VmState;
+  device: Device;
+  placement: DevicePlacement;
+  address: bigint;
+  data: bigint;
+}
+
+/** The route one semantics builds, with what the fixup found on the way. */
+interface Routed {
+  addressSpace: AddressSpaceKind;
+  route: Route;
+  fault: Fault | null;
+  doorbell: DoorbellCheck | null;
+  diagnostics: Diagnostic[];
+}
+
+export function resolve(state: VmState, request: MsiRequest, semantics: Semantics): Resolution {
+  const device = getDevice(state, request.deviceId, '/device');
+  const trail = new Trail();
+  let address: bigint;
+  let data: bigint;
+  if (request.vector !== undefined) {
+    const vector = device.vectors.get(request.vector);
+    if (vector === undefined) throw new DomainError('VECTOR_NOT_FOUND', `vector: device ${device.id} has no programmed MSI-X vector ${request.vector}`, '/vector');
+    ({ address, data } = vector);
+    trail.add({ action: `the guest wrote MSI-X entry ${request.vector}: address (a gIOVA behind an SMMU) and data (EventID)`, source: 'vfio-pci MSI-X table trap -> kvm_irqchip_add/update_msi_route', input: { vector: request.vector }, output: { address, data }, events: [vector.setBy] });
+  } else {
+    if (request.address === undefined || request.data === undefined) throw new DomainError('FIELD_REQUIRED', 'give either vector, or address and data', request.address === undefined ? '/address' : '/data');
+    ({ address, data } = request);
+    trail.add({ action: 'the MSI to resolve, as given (address and data)', input: {}, output: { address, data }, events: [] });
+  }
+
+  const placement = placementOf(state, device);
+  trail.add({
+    action: 'place the device: stream id = KVM devid = bus << 8 | slot << 3 | function; the SMMU whose primary bus is its root bus covers it',
+    source: 'smmu_get_sid, pci_requester_id',
+    input: { bus: placement.bus.id, busNumber: placement.bus.number, slot: device.slot, function: device.function },
+    output: { streamId: placement.streamId, rootBus: placement.rootBus.id, smmu: placement.smmu?.id ?? null, accel: placement.smmu?.accel.value ?? null },
+    events: [...placement.events, ...(placement.smmu ? [placement.smmu.accel.setBy] : [])],
+  });
+
+  const msi: Msi = { state, device, placement, address, data };
+  const routed = routeUnder(semantics, msi, trail);
+  const comparison = compareSemantics(msi, semantics, routed.route);
+  const diagnostics = [...routed.diagnostics];
+
+  const smmu = placement.smmu;
+  const hardwarePath = smmu?.accel.value ? hardwarePathOf(target(msi), state.board) : null;
+  if (hardwarePath !== null) {
+    trail.add({ action: 'the hardware path: the device writes the host sw_msi window, not the gIOVA', rule: hardwarePath.delivered ? 'R9' : 'R11', source: 'iommufd_sw_msi, IORT RMR (06c0c8fde786)', input: { deviceWrites: hardwarePath.deviceWrites }, output: { delivered: hardwarePath.delivered }, events: hardwarePath.steps.flatMap((s) => s.events) });
+    if (!hardwarePath.delivered) diagnostics.push({ code: 'HW_PATH_BLOCKED', severity: 'error', message: `route ${routed.route.installed ? 'present' : 'absent'}, hardware path blocked: ${hardwarePath.reason}` });
+  }
+  if (comparison.misroutedBeforeFix) {
+    diagnostics.push({ code: 'MISROUTED_BEFORE_FIX', severity: semantics === 'pre-fix' ? 'error' : 'warning', message: `QEMU before get_msi_direct_gpa (QEMU 11.0) builds ${describeRoute(comparison['pre-fix'])}; QEMU 11.0 builds ${describeRoute(comparison.upstream)}` });
+  }
+
+  return {
+    device: device.id,
+    ...(request.vector !== undefined ? { vector: request.vector } : {}),
+    asOfVersion: state.version,
+    semantics,
+    input: { address, data },
+    streamId: placement.streamId,
+    devid: placement.streamId,
+    addressSpace: routed.addressSpace,
+    route: routed.route,
+    fault: routed.fault,
+    doorbell: routed.doorbell,
+    hardwarePath,
+    diagnostics,
+    comparison,
+    trail: trail.toArray(),
+  };
+}
+
+function target(msi: Msi): SmmuTarget {
+  return { device: msi.device, smmu: msi.placement.smmu!, streamId: msi.placement.streamId, placementEvents: msi.placement.events };
+}
+
+function compareSemantics(msi: Msi, asked: Semantics, askedRoute: Route): RouteComparison {
+  const routes = Object.fromEntries(SEMANTICS.map((s) => [s, s === asked ? askedRoute : routeUnder(s, msi, new DiscardedTrail()).route])) as Record<Semantics, Route>;
+  return { ...routes, misroutedBeforeFix: !sameRoute(routes['pre-fix'], routes.upstream) };
+}
+
+function sameRoute(a: Route, b: Route): boolean {
+  if (!a.installed || !b.installed) return a.installed === b.installed;
+  return a.address === b.address && a.data === b.data && a.devid === b.devid;
+}
+
+function describeRoute(route: Route): string {
+  return route.installed ? `the route {${hex(route.address)}, ${hex(route.data)}, devid ${hex(route.devid)}}` : `no route (${route.reason})`;
+}
+
+// ---- one semantics ------------------------------------------------------------------------
+
+/** The address space the MSI route is computed through (decision table, column "AS returned"). */
+function addressSpaceOf(semantics: Semantics, msi: Msi): AddressSpaceKind {
+  const smmu = msi.placement.smmu;
+  if (smmu === undefined) return 'system';
+  if (!smmu.accel.value) return 'smmu-iommu';
+  if (semantics === 'upstream') return 'direct-gpa';
+  // v4's get_msi_address_space returned the vSMMU's IOMMU AS only while the guest had stage 1 on.
+  if (semantics === 'address-space' && smmu.guest.enabled.value && msi.device.ste.config === 's1') return 'smmu-iommu';
+  return 'sysmem-alias';
+}
+
+const ADDRESS_SPACE_STEPS: Record<AddressSpaceKind, { rule: string; action: string; source: string }> = {
+  system: { rule: 'R1', action: 'no vIOMMU covers the device: system memory, the fixup returns at once and the guest address is the doorbell', source: 'pci_device_iommu_address_space -> &address_space_memory; kvm_arch_fixup_msi_route early return' },
+  'smmu-iommu': { rule: 'R2', action: "translate through the vSMMU's IOMMU address space (the guest's stage 1 / stage 2)", source: 'smmu_find_add_as -> address_space_translate -> smmuv3_translate' },
+  'direct-gpa': { rule: 'R9', action: 'QEMU 11.0: take the vITS doorbell (msi-gpa) directly and ignore the gIOVA', source: 'pci_device_iommu_msi_direct_gpa -> smmuv3_accel_get_msi_gpa (5c921b29c989, 3558c85392a4, 5ec2700dcbf7)' },
+  'sysmem-alias': { rule: 'R9', action: 'accel before the fix: translate the gIOVA through the system-memory alias as if it were a gPA', source: 'smmuv3_accel_find_add_as -> shared_as_sysmem; address_space_translate + memory_region_find' },
+};
+
+function routeUnder(semantics: Semantics, msi: Msi, trail: Trail): Routed {
+  const { state, placement, address, data } = msi;
+  const smmu = placement.smmu;
+  const board = state.board;
+  const addressSpace = addressSpaceOf(semantics, msi);
+  const controller = msiControllerOf(board);
+  const boardEvents: EventRef[] = [board.setBy];
+
+  if (controller !== 'its') {
+    const gsiDirect = controller === 'gicv2m';
+    const reason = gsiDirect
+      ? 'GICv2m: KVM maps MSI data straight to a GSI (kvm_gsi_direct_mapping), so kvm_arch_fixup_msi_route is never called and the address is not translated'
+      : 'GICv3 without an ITS: the board has no MSI controller, so there is no MSI doorbell to translate to';
+    trail.add({ action: gsiDirect ? 'GICv2m: GSI direct mapping, no MSI translation' : 'no ITS: no MSI translation', rule: 'R17', source: gsiDirect ? 'hw/intc/arm_gicv2m.c; kvm_irqchip_add_msi_route' : 'virt.c', input: { address, data }, output: { route: null }, events: boardEvents });
+    const diagnostic: Diagnostic = { code: 'NO_MSI_TRANSLATION', severity: 'info', message: reason };
+    return { addressSpace, route: { installed: false, cause: gsiDirect ? 'gsi-direct' : 'no-msi-controller', reason }, fault: null, doorbell: null, diagnostics: [diagnostic] };
+  }
+
+  const step = ADDRESS_SPACE_STEPS[addressSpace];
+  const accelEvents = smmu ? [smmu.accel.setBy] : [];
+  const v4 = semantics === 'address-space' && smmu?.accel.value === true;
+  trail.add({
+    action: v4 ? `proposed get_msi_address_space (v4): ${addressSpace === 'smmu-iommu' ? "the guest has stage 1 on, so walk the guest's stage 1 in QEMU" : 'the guest has no stage-1 HWPT, so the system-memory alias as before'}` : step.action,
+    rule: step.rule,
+    source: v4 ? '[PATCH v4 11/27] get_msi_address_space (not merged)' : step.source,
+    input: { semantics },
+    output: { addressSpace },
+    events: [...placement.events, ...accelEvents, ...(v4 && smmu ? [msi.device.ste.setBy, smmu.guest.enabled.setBy] : [])],
+  });
+
+  const translation = translate(addressSpace, msi, trail);
+  if (translation.kind !== 'translated') {
+    const fault = translation.kind === 'fault' ? translation.fault : null;
+    const reason =
+      translation.kind === 'fault'
+        ? `${fault!.type} (${hex(fault!.code)}) at stage ${fault!.stage}: ${fault!.reason}; the fixup returns 1 and kvm_irqchip_add_msi_route fails with -EINVAL`
+        : translation.kind === 'aborted'
+          ? `${translation.reason}; the translation has no permission, the fixup returns 1 and no route is added`
+          : translation.reason;
+    const diagnostics: Diagnostic[] = [];
+    if (fault) diagnostics.push({ code: 'SMMU_FAULT', severity: 'error', message: `${fault.type} (${hex(fault.code)}), stage ${fault.stage}, input ${hex(fault.inputAddress)}, ${fault.recorded ? 'recorded in the guest EVENTQ' : 'not recorded (the guest sees no event)'}: ${fault.reason}` });
+    diagnostics.push({ code: 'INTERRUPTS_LOST', severity: 'error', message: 'no KVM route: vfio-pci falls back to QEMU signalling (msix_notify -> pci_msi_trigger), whose write takes the same path and fails again on every interrupt' });
+    trail.add({ action: 'no KVM MSI route', source: 'kvm_arch_fixup_msi_route returns 1', input: { address }, output: { installed: false }, events: [] });
+    return { addressSpace, route: { installed: false, cause: translation.kind, reason }, fault, doorbell: null, diagnostics };
+  }
+
+  const gpa = translation.gpa;
+  const verdict = checkDoorbell(gpa);
+  trail.add({ action: 'check the doorbell against the vITS frames', source: 'vgic_msi_to_its (KVM_MMIO_BUS lookup)', input: { gpa }, output: { ...verdict.doorbell, injects: verdict.injects }, events: boardEvents });
+  if (!board.kvm) {
+    const reason = 'no KVM in-kernel irqchip: QEMU delivers the MSI itself through the bus-master address space (pci_msi_trigger); no KVM route';
+    trail.add({ action: 'no KVM route (no in-kernel irqchip)', input: { gpa }, output: { installed: false }, events: boardEvents });
+    return { addressSpace, route: { installed: false, cause: 'no-kvm-irqchip', reason }, fault: null, doorbell: verdict.doorbell, diagnostics: [{ code: 'NO_KVM_ROUTE', severity: 'info', message: reason }, ...verdict.diagnostics] };
+  }
+  const route: Route = { installed: true, address: gpa, data, devid: placement.streamId, flags: 'KVM_MSI_VALID_DEVID' };
+  trail.add({ action: 'install the KVM MSI route {address, data, devid}', source: 'kvm_irqchip_add_msi_route (KVM_IRQ_ROUTING_MSI, KVM_MSI_VALID_DEVID)', input: { gpa, data }, output: { address: gpa, data, devid: placement.streamId }, events: placement.events });
+  return { addressSpace, route, fault: null, doorbell: verdict.doorbell, diagnostics: verdict.diagnostics };
+}
+
+type Translated = Translation | { kind: 'unassigned'; reason: string };
+
+function translate(addressSpace: AddressSpaceKind, msi: Msi, trail: Trail): Translated {
+  const { state, address } = msi;
+  switch (addressSpace) {
+    case 'system':
+      return { kind: 'translated', gpa: address };
+    case 'smmu-iommu':
+      return translateThroughSmmu(target(msi), address, trail);
+    case 'direct-gpa': {
+      const gpa = msiGpaOf(msiControllerOf(state.board));
+      trail.add({ action: `msi-gpa = vITS base + 0x10000 + 0x40 = ${hex(gpa)}, whatever the gIOVA, STE or stage-1 state`, rule: 'R9', source: 'virt_machine_device_pre_plug_cb sets msi-gpa; kvm_arch_fixup_msi_route set_doorbell', input: { gIOVA: address }, output: { gpa }, events: [state.board.setBy, msi.placement.smmu!.accel.setBy] });
+      return { kind: 'translated', gpa };
+    }
+    case 'sysmem-alias': {
+      const region = systemMemoryMap({ ramSize: state.board.ramSize, msiController: msiControllerOf(state.board) }).find((r) => address >= r.base && address < r.base + r.size);
+      trail.add({
+        action: region ? `the alias finds "${region.name}" at offset ${hex(address - region.base)}: the gIOVA is taken as a gPA` : 'the alias finds nothing at the gIOVA (io_mem_unassigned)',
+        rule: 'R9',
+        source: 'address_space_translate (shared_as_sysmem) + memory_region_find',
+        input: { gIOVA: address },
+        output: region ? { gpa: address, region: region.name } : { gpa: null },
+        events: [state.board.setBy],
+      });
+      if (region === undefined) return { kind: 'unassigned', reason: `${hex(address)} is not backed by anything in system memory (io_mem_unassigned): the fixup returns 1 and no route is added` };
+      return { kind: 'translated', gpa: address };
+    }
+  }
+}

@@ -1,0 +1,124 @@
+// What a resolution says: where one MSI of one device lands under one QEMU behaviour, and why.
+// Addresses are bigint; the API turns them into hex at the edge.
+
+import type { EventRef } from '../topology/types';
+
+/** The three QEMU behaviours a resolution can be asked for (contract, "MSI doorbell resolution"). */
+export const SEMANTICS = ['pre-fix', 'address-space', 'upstream'] as const;
+export type Semantics = (typeof SEMANTICS)[number];
+
+/**
+ * What `kvm_arch_fixup_msi_route()` translated the guest address through: no vIOMMU (system
+ * memory), the emulated vSMMU's IOMMU address space, the vITS doorbell handed over directly
+ * (`get_msi_direct_gpa`), or the accel system-memory alias ("smmuv3-accel-as-sysmem").
+ */
+export type AddressSpaceKind = 'system' | 'smmu-iommu' | 'direct-gpa' | 'sysmem-alias';
+
+/** Why no KVM MSI route exists. */
+export type RouteMissingCause = 'fault' | 'aborted' | 'unassigned' | 'no-kvm-irqchip' | 'gsi-direct' | 'no-msi-controller';
+
+export type Route =
+  | { installed: true; address: bigint; data: bigint; devid: bigint; flags: 'KVM_MSI_VALID_DEVID' }
+  | { installed: false; cause: RouteMissingCause; reason: string };
+
+export type FaultType =
+  | 'C_BAD_STREAMID'
+  | 'C_BAD_STE'
+  | 'C_BAD_CD'
+  | 'F_TRANSLATION'
+  | 'F_ADDR_SIZE'
+  | 'F_ACCESS'
+  | 'F_PERMISSION';
+
+/** An SMMUv3 event as `smmuv3_record_event()` would write it (or drop it). */
+export interface Fault {
+  type: FaultType;
+  /** Architectural event number (Linux ARM_SMMU_EVT_*), as hex. */
+  code: bigint;
+  stage: 1 | 2;
+  streamId: bigint;
+  inputAddress: bigint;
+  /** RnW=0: the KVM fixup translates with is_write=true. */
+  rnw: false;
+  /** Written to the guest EVENTQ (EVENTQEN and, for walk faults, CD.R / STE.S2R). */
+  recorded: boolean;
+  reason: string;
+}
+
+export type Severity = 'error' | 'warning' | 'KVM-tolerated' | 'info';
+
+export interface Diagnostic {
+  code: string;
+  severity: Severity;
+  message: string;
+}
+
+/** Where the route's address lands among the vITS frames. */
+export interface DoorbellCheck {
+  its: boolean;
+  frame: 'translation' | 'control' | null;
+  offset: bigint | null;
+}
+
+export interface TrailStep {
+  step: number;
+  action: string;
+  /** The rule of the domain reference's decision table, where one applies. */
+  rule?: string;
+  /** The QEMU/Linux code the step follows. */
+  source?: string;
+  input: Record<string, unknown>;
+  output: Record<string, unknown>;
+  /** The stored events (global positions) that established the facts this step used. */
+  events: EventRef[];
+}
+
+export interface HardwareStep {
+  action: string;
+  input: bigint;
+  output: bigint | null;
+  events: EventRef[];
+}
+
+/** The bytes on the bus with accel=on: what the physical SMMU does with the device's MSI write. */
+export interface HardwarePath {
+  deviceWrites: bigint;
+  steps: HardwareStep[];
+  /** The write reaches the host's physical ITS. */
+  delivered: boolean;
+  reason?: string;
+}
+
+export interface RouteComparison {
+  'pre-fix': Route;
+  'address-space': Route;
+  upstream: Route;
+  /** QEMU before get_msi_direct_gpa builds a different route from QEMU 11.0. */
+  misroutedBeforeFix: boolean;
+}
+
+/** What is resolved: a device's programmed vector, or an address and data given directly. */
+export interface MsiRequest {
+  deviceId: string;
+  vector?: number;
+  address?: bigint;
+  data?: bigint;
+}
+
+export interface Resolution {
+  device: string;
+  vector?: number;
+  asOfVersion: number;
+  semantics: Semantics;
+  input: { address: bigint; data: bigint };
+  streamId: bigint;
+  devid: bigint;
+  addressSpace: AddressSpaceKind;
+  route: Route;
+  fault: Fault | null;
+  doorbell: DoorbellCheck | null;
+  hardwarePath: HardwarePath | null;
+  diagnostics: Diagnostic[];
+  comparison: RouteComparison;
+  trail: TrailStep[];
+}
