@@ -12,6 +12,7 @@ import { Problem } from './schemas';
 import { busRoutes } from './routes/buses';
 import { deviceRoutes } from './routes/devices';
 import { eventRoutes } from './routes/events';
+import { resolutionRoutes } from './routes/resolutions';
 import { smmuRoutes } from './routes/smmus';
 import { vmRoutes } from './routes/vms';
 
@@ -73,6 +74,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       info: OPENAPI_INFO,
       tags: [
         { name: 'topology', description: 'Topology commands (each appends events) and projected reads' },
+        { name: 'msi', description: 'MSI doorbell resolutions and sweeps, kept as immutable records' },
         { name: 'events', description: 'The event log' },
         { name: 'meta', description: 'Service index and API description' },
       ],
@@ -95,6 +97,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   smmuRoutes(app, options.stores);
   deviceRoutes(app, options.stores);
   eventRoutes(app, options.stores);
+  resolutionRoutes(app, options.stores);
 
   await app.ready();
   return app;

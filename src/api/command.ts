@@ -48,24 +48,44 @@ function metadataOf(request: FastifyRequest): EventMetadata {
   return metadata;
 }
 
-export function runCommand(stores: Stores, request: FastifyRequest, reply: FastifyReply, spec: CommandSpec): FastifyReply {
+export interface IdempotentRequest {
+  key: string;
+  fingerprint: string;
+}
+
+/** The request's Idempotency-Key with a digest of what it asks for, if it sent one. */
+export function idempotencyOf(request: FastifyRequest): IdempotentRequest | undefined {
   const key = request.headers['idempotency-key'] as string | undefined;
+  return key === undefined ? undefined : { key, fingerprint: requestFingerprint(request.method, request.url, request.body) };
+}
+
+/** The response first given under the key, if any; 422 when the key was used for another request. */
+export function priorResponse(stores: Stores, idempotent: IdempotentRequest | undefined): StoredResponse | undefined {
+  if (idempotent === undefined) return undefined;
+  const prior = stores.idempotency.find(idempotent.key);
+  if (prior !== undefined && prior.fingerprint !== idempotent.fingerprint) {
+    throw new HttpProblem(422, 'IDEMPOTENCY_KEY_REUSED', 'Idempotency-Key reused', `Idempotency-Key ${JSON.stringify(idempotent.key)} was first used for a different request; use a new key for a new request`, [
+      { pointer: '', detail: 'Idempotency-Key belongs to another request', in: 'header' },
+    ]);
+  }
+  return prior;
+}
+
+export function sendStored(reply: FastifyReply, response: StoredResponse, replayed: boolean): FastifyReply {
+  if (replayed) reply.header('idempotent-replayed', 'true');
+  return reply.code(response.status).headers(response.headers).type('application/json').send(response.body);
+}
+
+export function runCommand(stores: Stores, request: FastifyRequest, reply: FastifyReply, spec: CommandSpec): FastifyReply {
+  const idempotent = idempotencyOf(request);
   const ifMatch = request.headers['if-match'] as string | undefined;
-  const fingerprint = key === undefined ? '' : requestFingerprint(request.method, request.url, request.body);
   let replayed = false;
 
   const response = stores.transaction((): StoredResponse => {
-    if (key !== undefined) {
-      const prior = stores.idempotency.find(key);
-      if (prior !== undefined) {
-        if (prior.fingerprint !== fingerprint) {
-          throw new HttpProblem(422, 'IDEMPOTENCY_KEY_REUSED', 'Idempotency-Key reused', `Idempotency-Key ${JSON.stringify(key)} was first used for a different request; use a new key for a new request`, [
-            { pointer: '', detail: 'Idempotency-Key belongs to another request', in: 'header' },
-          ]);
-        }
-        replayed = true;
-        return prior;
-      }
+    const prior = priorResponse(stores, idempotent);
+    if (prior !== undefined) {
+      replayed = true;
+      return prior;
     }
     const expectedVersion = ifMatch === undefined ? undefined : checkIfMatch(ifMatch, spec.vmId, stores.vms.load(spec.vmId)?.version ?? 0);
     const executed = stores.vms.execute(spec.vmId, spec.command, { expectedVersion, metadata: metadataOf(request) });
@@ -74,12 +94,11 @@ export function runCommand(stores: Stores, request: FastifyRequest, reply: Fasti
     const headers: Record<string, string> = { etag: etagOf(executed.state.version) };
     if (location !== undefined) headers.location = location;
     const stored = { status: spec.status, headers, body: JSON.stringify(bigintsToHex({ ...body, version: executed.state.version, events })) };
-    if (key !== undefined) stores.idempotency.save(key, fingerprint, stored, new Date().toISOString());
+    if (idempotent !== undefined) stores.idempotency.save(idempotent.key, idempotent.fingerprint, stored, new Date().toISOString());
     return stored;
   });
 
-  if (replayed) reply.header('idempotent-replayed', 'true');
-  return reply.code(response.status).headers(response.headers).type('application/json').send(response.body);
+  return sendStored(reply, response, replayed);
 }
 
 /** Sends a read: JSON with canonical hex, and the VM's ETag when the answer is about one VM. */

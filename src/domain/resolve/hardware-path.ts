@@ -4,7 +4,7 @@
 // physical GITS_TRANSLATER.
 
 import { hex } from '../address';
-import type { Board } from '../topology/types';
+import type { Board, Device } from '../topology/types';
 import { GITS_TRANSLATER_FROM_ITS_BASE, GITS_TRANSLATER_OFFSET, SW_MSI_BASE, SW_MSI_LENGTH } from '../virt-board';
 import type { SmmuTarget } from './smmu-translate';
 import type { HardwarePath, HardwareStep } from './types';
@@ -74,4 +74,22 @@ export function hardwarePathOf(target: SmmuTarget, board: Board): HardwarePath {
   });
   steps.push({ action: 'the physical ITS raises a host LPI -> VFIO eventfd -> KVM irqfd -> the KVM MSI route', input: host ?? deviceWrites, output: null, events: [device.attachedBy] });
   return { deviceWrites, steps, delivered: true };
+}
+
+/**
+ * vfio-pci with no vIOMMU (R1): the host programs the device with its sw_msi IOVA, which the
+ * host's own VFIO domain maps to the physical ITS; the guest's address plays no part.
+ */
+export function hostDomainPathOf(device: Device, board: Board): HardwarePath {
+  const deviceWrites = DEVICE_MSI_WRITE;
+  const host = board.hostItsBase === null ? null : board.hostItsBase + GITS_TRANSLATER_FROM_ITS_BASE;
+  return {
+    deviceWrites,
+    steps: [
+      { action: 'the host programs the physical MSI-X entry with the sw_msi IOVA of its VFIO domain (MSI_IOVA_BASE, pgoff 0)', input: deviceWrites, output: deviceWrites, events: [device.attachedBy] },
+      { action: "the host's VFIO domain maps the sw_msi page to the physical GITS_TRANSLATER", input: deviceWrites, output: host, events: [board.setBy] },
+      { action: 'the physical ITS raises a host LPI -> VFIO eventfd -> KVM irqfd -> the KVM MSI route', input: host ?? deviceWrites, output: null, events: [device.attachedBy] },
+    ],
+    delivered: true,
+  };
 }

@@ -5,10 +5,10 @@ import { hex } from '../address';
 import { DomainError } from '../errors';
 import { getDevice } from '../topology/decide';
 import type { Device, EventRef, VmState } from '../topology/types';
-import { placementOf, type DevicePlacement } from '../translation/topology-facts';
+import { isVfio, placementOf, type DevicePlacement } from '../translation/topology-facts';
 import { msiControllerOf, msiGpaOf, systemMemoryMap } from '../virt-board';
 import { checkDoorbell } from './doorbell';
-import { hardwarePathOf } from './hardware-path';
+import { hardwarePathOf, hostDomainPathOf } from './hardware-path';
 import { translateThroughSmmu, type SmmuTarget, type Translation } from './smmu-translate';
 import { DiscardedTrail, Trail } from './trail';
 import { SEMANTICS, type AddressSpaceKind, type Diagnostic, type DoorbellCheck, type Fault, type MsiRequest, type Resolution, type Route, type RouteComparison, type Semantics } from './types';
@@ -61,9 +61,9 @@ export function resolve(state: VmState, request: MsiRequest, semantics: Semantic
   const diagnostics = [...routed.diagnostics];
 
   const smmu = placement.smmu;
-  const hardwarePath = smmu?.accel.value ? hardwarePathOf(target(msi), state.board) : null;
+  const hardwarePath = smmu?.accel.value ? hardwarePathOf(target(msi), state.board) : smmu === undefined && isVfio(device.driver) ? hostDomainPathOf(device, state.board) : null;
   if (hardwarePath !== null) {
-    trail.add({ action: 'the hardware path: the device writes the host sw_msi window, not the gIOVA', rule: hardwarePath.delivered ? 'R9' : 'R11', source: 'iommufd_sw_msi, IORT RMR (06c0c8fde786)', input: { deviceWrites: hardwarePath.deviceWrites }, output: { delivered: hardwarePath.delivered }, events: hardwarePath.steps.flatMap((s) => s.events) });
+    trail.add({ action: 'the hardware path: the device writes the host sw_msi window, not the gIOVA', rule: smmu === undefined ? 'R1' : hardwarePath.delivered ? 'R9' : 'R11', source: smmu === undefined ? 'vfio-pci, host VFIO domain (sw_msi)' : 'iommufd_sw_msi, IORT RMR (06c0c8fde786)', input: { deviceWrites: hardwarePath.deviceWrites }, output: { delivered: hardwarePath.delivered }, events: hardwarePath.steps.flatMap((s) => s.events) });
     if (!hardwarePath.delivered) diagnostics.push({ code: 'HW_PATH_BLOCKED', severity: 'error', message: `route ${routed.route.installed ? 'present' : 'absent'}, hardware path blocked: ${hardwarePath.reason}` });
   }
   if (comparison.misroutedBeforeFix) {

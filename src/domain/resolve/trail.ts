@@ -9,7 +9,7 @@ export class Trail {
   private readonly steps: TrailStep[] = [];
 
   add(step: Omit<TrailStep, 'step' | 'events'> & { events: readonly EventRef[] }): void {
-    this.steps.push({ ...step, step: this.steps.length + 1, events: uniqueRefs(step.events) });
+    this.steps.push({ step: this.steps.length + 1, ...step, events: uniqueRefs(step.events) });
   }
 
   toArray(): TrailStep[] {
