@@ -1,0 +1,141 @@
+// Resolutions and sweeps as records a lab engineer can cite later: stored, immutable, read back
+// byte for byte, and as of an earlier version when asked.
+
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventCount, startTestApp, type TestApp } from '../helpers/test-app';
+import { acceleratedS10, command, emulatedBaseline } from '../helpers/topology';
+import { resolveMsi } from '../helpers/resolve';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp();
+  // Interleave two VMs so that global positions and stream versions differ.
+  await command(t, 'post', '/v1/vms', { id: 'noise' });
+  await acceleratedS10(t, 'vm1');
+  await command(t, 'post', '/v1/vms/noise/smmus', { id: 'smmuv3.0', primaryBus: 'pcie.0' });
+  // Version 9 of vm1: the guest switches the device to bypass; version 10: rewrites vector 0.
+  await command(t, 'put', '/v1/vms/vm1/devices/hostdev0/ste', { config: 'abort' });
+  await command(t, 'put', '/v1/vms/vm1/devices/hostdev0/msi-vectors/0', { address: '0xFFFFE040', data: '0x5' });
+});
+afterAll(async () => t.close());
+
+describe('resolution records', () => {
+  it('reads a resolution back by id byte for byte, after a restart too', async () => {
+    const created = await t.http.post('/v1/vms/vm1/msi-resolutions').send({ device: 'hostdev0', vector: 0 }).expect(201);
+    const read = await t.http.get(created.headers.location!).expect(200);
+    expect(read.text).toBe(created.text);
+    expect(read.headers['content-type']).toMatch(/^application\/json/);
+    t = await t.restart();
+    expect((await t.http.get(created.headers.location!).expect(200)).text).toBe(created.text);
+  });
+
+  it('lists the VM resolutions with each record unchanged', async () => {
+    const first = await t.http.post('/v1/vms/vm1/msi-resolutions').send({ device: 'hostdev0', address: '0x8090040', data: '0x1', semantics: 'pre-fix' }).expect(201);
+    const list = await t.http.get('/v1/vms/vm1/msi-resolutions?limit=1000').expect(200);
+    expect(list.body.count).toBe(list.body.results.length);
+    const listed = list.body.results.find((r: { id: string }) => r.id === first.body.id);
+    expect(JSON.stringify(listed)).toBe(first.text);
+    expect(list.text).toContain(first.text);
+  });
+
+  it('resolves asOf an earlier version with the facts of that version, citing only events up to it', async () => {
+    const events = (await t.http.get('/v1/vms/vm1/events').expect(200)).body.results as { position: number; streamVersion: number }[];
+    const lastPositionAt8 = events.find((e) => e.streamVersion === 8)!.position;
+
+    const then = await resolveMsi(t, 'vm1', { device: 'hostdev0', vector: 0, asOf: 8 });
+    expect(then.asOfVersion).toBe(8);
+    expect(then.input).toEqual({ address: '0xfffff040', data: '0x0' });
+    expect(then.hardwarePath!.delivered).toBe(true);
+    const cited = then.trail.flatMap((s) => s.events.map((e) => e.position));
+    expect(Math.max(...cited)).toBeLessThanOrEqual(lastPositionAt8);
+    expect(cited).toContain(lastPositionAt8);
+
+    const now = await resolveMsi(t, 'vm1', { device: 'hostdev0', vector: 0 });
+    expect(now.asOfVersion).toBe(10);
+    expect(now.input).toEqual({ address: '0xffffe040', data: '0x5' });
+    expect(now.hardwarePath!.delivered).toBe(false);
+  });
+
+  it('answers 404 for an unknown device, vector, VM, version or record', async () => {
+    const cases: [string, Record<string, unknown>, string][] = [
+      ['/v1/vms/vm1/msi-resolutions', { device: 'nope', vector: 0 }, 'DEVICE_NOT_FOUND'],
+      ['/v1/vms/vm1/msi-resolutions', { device: 'hostdev0', vector: 7 }, 'VECTOR_NOT_FOUND'],
+      ['/v1/vms/nope/msi-resolutions', { device: 'hostdev0', vector: 0 }, 'VM_NOT_FOUND'],
+      ['/v1/vms/vm1/msi-resolutions', { device: 'hostdev0', vector: 0, asOf: 11 }, 'VERSION_NOT_FOUND'],
+      ['/v1/vms/vm1/msi-sweeps', { asOf: 99 }, 'VERSION_NOT_FOUND'],
+    ];
+    for (const [path, body, code] of cases) {
+      const response = await t.http.post(path).send(body);
+      expect(response.status, code).toBe(404);
+      expect(response.body.code).toBe(code);
+    }
+    const missing = await t.http.get('/v1/msi-resolutions/00000000-0000-4000-8000-000000000000').expect(404);
+    expect(missing.body.code).toBe('RESOLUTION_NOT_FOUND');
+    expect((await t.http.get('/v1/msi-resolutions/not-a-uuid')).status).toBe(400);
+  });
+
+  it('refuses a request that names the MSI twice, or not at all, or half', async () => {
+    for (const body of [{ device: 'hostdev0' }, { device: 'hostdev0', vector: 0, address: '0x8090040', data: '0x0' }, { device: 'hostdev0', address: '0x8090040' }, { device: 'hostdev0', vector: 0, semantics: 'v4' }]) {
+      const response = await t.http.post('/v1/vms/vm1/msi-resolutions').send(body);
+      expect(response.status, JSON.stringify(body)).toBe(400);
+      expect(response.headers['content-type']).toMatch(/problem\+json/);
+      expect(response.body.code).toBe('VALIDATION_FAILED');
+    }
+  });
+
+  it('appends no event, and replays a retry under the same Idempotency-Key', async () => {
+    const before = await eventCount(t);
+    const first = await t.http.post('/v1/vms/vm1/msi-resolutions').set('Idempotency-Key', 'res-1').send({ device: 'hostdev0', vector: 0 }).expect(201);
+    const retry = await t.http.post('/v1/vms/vm1/msi-resolutions').set('Idempotency-Key', 'res-1').send({ device: 'hostdev0', vector: 0 }).expect(201);
+    expect(retry.text).toBe(first.text);
+    expect(retry.headers['idempotent-replayed']).toBe('true');
+    expect(await eventCount(t)).toBe(before);
+  });
+
+  it('keeps records immutable in the database', async () => {
+    await resolveMsi(t, 'vm1', { device: 'hostdev0', vector: 0 });
+    const db = new Database(t.dbPath);
+    try {
+      expect(() => db.prepare("update msi_resolutions set body = '{}'").run()).toThrow(/immutable/i);
+      expect(() => db.prepare('delete from msi_resolutions').run()).toThrow(/immutable/i);
+    } finally {
+      db.close();
+    }
+  });
+});
+
+describe('sweeps', () => {
+  it('resolves every programmed vector and counts what is misrouted, missing, lost and blocked', async () => {
+    await emulatedBaseline(t, 'lab');
+    await command(t, 'post', '/v1/vms/lab/devices/net0/mappings', { stage: 1, iova: '0xFFFFF000', output: '0x08090000', size: '0x1000' });
+    await command(t, 'put', '/v1/vms/lab/devices/net0/msi-vectors/0', { address: '0xFFFFF040', data: '0x0' }); // routed
+    await command(t, 'put', '/v1/vms/lab/devices/net0/msi-vectors/1', { address: '0xFFFFE040', data: '0x1' }); // F_TRANSLATION
+    await command(t, 'post', '/v1/vms/lab/buses', { id: 'pcie.1', type: 'pxb-pcie', busNr: 1 });
+    await command(t, 'post', '/v1/vms/lab/smmus', { id: 'smmuv3.1', primaryBus: 'pcie.1', accel: true });
+    await command(t, 'post', '/v1/vms/lab/devices', { id: 'hostdev0', driver: 'vfio-pci', bus: 'pcie.1', slot: 0, host: '0019:06:00.0', iommufd: 'iommufd0' });
+    await command(t, 'put', '/v1/vms/lab/devices/hostdev0/msi-vectors/0', { address: '0xFFFFF040', data: '0x0' }); // RAM: misrouted and lost before the fix
+    await command(t, 'post', '/v1/vms/lab/devices', { id: 'hostdev1', driver: 'vfio-pci', bus: 'pcie.1', slot: 1, host: '0019:07:00.0', iommufd: 'iommufd0' });
+    await command(t, 'put', '/v1/vms/lab/devices/hostdev1/ste', { config: 'abort' });
+    await command(t, 'put', '/v1/vms/lab/devices/hostdev1/msi-vectors/3', { address: '0x08090040', data: '0x2' }); // hw path blocked
+
+    const upstream = await t.http.post('/v1/vms/lab/msi-sweeps').send({}).expect(201);
+    expect(upstream.body.counts).toEqual({ vectors: 4, misroutedBeforeFix: 1, routesMissing: 1, interruptsLost: 1, hwPathBlocked: 1 });
+    expect(upstream.body.results.map((r: { device: string; vector: number }) => `${r.device}/${r.vector}`)).toEqual(['hostdev0/0', 'hostdev1/3', 'net0/0', 'net0/1']);
+
+    const preFix = await t.http.post('/v1/vms/lab/msi-sweeps').send({ semantics: 'pre-fix' }).expect(201);
+    expect(preFix.body.counts).toEqual({ vectors: 4, misroutedBeforeFix: 1, routesMissing: 1, interruptsLost: 2, hwPathBlocked: 1 });
+
+    expect((await t.http.get(upstream.headers.location!).expect(200)).text).toBe(upstream.text);
+    const one = upstream.body.results[0];
+    expect((await t.http.get(`/v1/msi-resolutions/${one.id}`).expect(200)).text).toBe(JSON.stringify(one));
+  });
+
+  it('asOf an earlier version sweeps only what was programmed then', async () => {
+    // lab: VmDefined, SmmuAdded, guest state, net0, its mapping, then vector 0 (v6) and vector 1 (v7).
+    const sweep = await t.http.post('/v1/vms/lab/msi-sweeps').send({ asOf: 6 }).expect(201);
+    expect(sweep.body.asOfVersion).toBe(6);
+    expect(sweep.body.results.map((r: { device: string; vector: number }) => `${r.device}/${r.vector}`)).toEqual(['net0/0']);
+    expect((await t.http.post('/v1/vms/lab/msi-sweeps').send({ asOf: 7 }).expect(201)).body.counts.vectors).toBe(2);
+  });
+});
