@@ -12,6 +12,6 @@ export async function generateOpenApi(): Promise<string> {
     return `${JSON.stringify(app.swagger(), null, 2)}\n`;
   } finally {
     await app.close();
-    stores.close();
+    await stores.close();
   }
 }

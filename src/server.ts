@@ -17,7 +17,7 @@ async function shutdown(signal: string): Promise<void> {
   try {
     await app.close();
   } finally {
-    stores.close();
+    await stores.close();
     app.log.info('database closed; bye');
   }
 }
@@ -29,6 +29,6 @@ try {
   app.log.info(`doorbell is up: API ${address}/v1, Swagger UI ${address}/docs, OpenAPI ${address}/openapi.json, database ${config.databasePath}`);
 } catch (error) {
   app.log.error({ err: error }, 'could not start');
-  stores.close();
+  await stores.close();
   process.exitCode = 1;
 }

@@ -15,6 +15,8 @@ export const DEFAULT_DB_PATH = './data/doorbell.db';
 export type Db = BetterSQLite3Database<typeof schema>;
 
 export interface OpenDatabase {
+  /** The file (or ':memory:') the database was opened from. */
+  path: string;
   sqlite: Database.Database;
   db: Db;
   close(): void;
@@ -27,9 +29,11 @@ export function openDatabase(path: string = DEFAULT_DB_PATH): OpenDatabase {
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
+  sqlite.pragma('mmap_size = 268435456');
   const db = drizzle(sqlite, { schema });
   migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });
   return {
+    path,
     sqlite,
     db,
     close: () => {

@@ -51,18 +51,58 @@ function toStoredEvent(row: EventRow): StoredEvent {
   } as StoredEvent;
 }
 
+/** SQLite's LIMIT -1: no limit. */
+const NO_LIMIT = -1;
+const NO_UPPER_VERSION = Number.MAX_SAFE_INTEGER;
+
+/**
+ * The queries on the hot paths, prepared once: building and preparing a drizzle query costs
+ * ~40 us per call, which every request would otherwise pay.
+ */
+function preparedQueries(db: Db) {
+  const p = sql.placeholder;
+  return {
+    version: db.select({ v: max(events.streamVersion) }).from(events).where(eq(events.streamId, p('streamId'))).prepare(),
+    lastPosition: db.select({ p: max(events.position) }).from(events).prepare(),
+    insert: db
+      .insert(events)
+      .values({
+        position: p('position'),
+        eventId: p('eventId'),
+        streamId: p('streamId'),
+        streamVersion: p('streamVersion'),
+        type: p('type'),
+        schemaVersion: p('schemaVersion'),
+        data: p('data'),
+        metadata: p('metadata'),
+        occurredAt: p('occurredAt'),
+      })
+      .prepare(),
+    readStream: db
+      .select()
+      .from(events)
+      .where(and(eq(events.streamId, p('streamId')), gt(events.streamVersion, p('afterVersion')), lte(events.streamVersion, p('toVersion'))))
+      .orderBy(asc(events.streamVersion))
+      .limit(p('limit'))
+      .prepare(),
+  };
+}
+
 export class EventStore {
-  constructor(private readonly db: Db) {}
+  private readonly queries: ReturnType<typeof preparedQueries>;
+
+  constructor(private readonly db: Db) {
+    this.queries = preparedQueries(db);
+  }
 
   /** Number of events in the stream (0 when it does not exist). */
   version(streamId: string): number {
-    const row = this.db.select({ v: max(events.streamVersion) }).from(events).where(eq(events.streamId, streamId)).get();
-    return row?.v ?? 0;
+    return this.queries.version.get({ streamId })?.v ?? 0;
   }
 
   /** The last global position (0 for an empty log). */
   lastPosition(): number {
-    return this.db.select({ p: max(events.position) }).from(events).get()?.p ?? 0;
+    return this.queries.lastPosition.get()?.p ?? 0;
   }
 
   /**
@@ -87,17 +127,16 @@ export class EventStore {
         metadata: metadataJson,
         occurredAt: metadata.occurredAt,
       };
-      this.db.insert(events).values(row).run();
+      this.queries.insert.run(row);
       return toStoredEvent(row);
     });
   }
 
   /** A stream's events with afterVersion < streamVersion <= toVersion, in order. */
   readStream(streamId: string, range: { afterVersion?: number; toVersion?: number; limit?: number } = {}): StoredEvent[] {
-    const conditions = [eq(events.streamId, streamId), gt(events.streamVersion, range.afterVersion ?? 0)];
-    if (range.toVersion !== undefined) conditions.push(lte(events.streamVersion, range.toVersion));
-    const query = this.db.select().from(events).where(and(...conditions)).orderBy(asc(events.streamVersion));
-    return (range.limit === undefined ? query.all() : query.limit(range.limit).all()).map(toStoredEvent);
+    return this.queries.readStream
+      .all({ streamId, afterVersion: range.afterVersion ?? 0, toVersion: range.toVersion ?? NO_UPPER_VERSION, limit: range.limit ?? NO_LIMIT })
+      .map(toStoredEvent);
   }
 
   /** All events after a global position, in order. */

@@ -2,7 +2,7 @@
 // report, so a retry either sees the whole change and its response or neither.
 
 import { createHash } from 'node:crypto';
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { Db } from './database';
 import { idempotencyKeys } from './schema';
 
@@ -29,10 +29,15 @@ export function requestFingerprint(method: string, path: string, body: unknown):
 }
 
 export class IdempotencyStore {
-  constructor(private readonly db: Db) {}
+  /** Looked up on every keyed request, so prepared once (see EventStore). */
+  private readonly findByKey;
+
+  constructor(private readonly db: Db) {
+    this.findByKey = db.select().from(idempotencyKeys).where(eq(idempotencyKeys.key, sql.placeholder('key'))).prepare();
+  }
 
   find(key: string): IdempotentEntry | undefined {
-    const row = this.db.select().from(idempotencyKeys).where(eq(idempotencyKeys.key, key)).get();
+    const row = this.findByKey.get({ key });
     if (row === undefined) return undefined;
     return { fingerprint: row.fingerprint, status: row.status, headers: JSON.parse(row.headers) as Record<string, string>, body: row.body };
   }

@@ -1,32 +1,40 @@
 // MSI resolutions and sweeps as records: the exact JSON a client received, stored once and never
 // changed (migrations/0001 refuses updates and deletes), read back byte for byte.
 
-import { asc, count, eq } from 'drizzle-orm';
+import { asc, count, eq, sql } from 'drizzle-orm';
 import type { Db } from './database';
 import { msiResolutions, msiSweeps } from './schema';
 
-export interface RecordRow {
-  id: string;
-  vmId: string;
-  body: string;
-  createdAt: string;
+import type { RecordRow } from './record-writer';
+
+function preparedQueries(db: Db) {
+  const p = sql.placeholder;
+  return {
+    insertResolution: db.insert(msiResolutions).values({ id: p('id'), vmId: p('vmId'), sweepId: p('sweepId'), body: p('body'), createdAt: p('createdAt') }).prepare(),
+    findResolution: db.select({ body: msiResolutions.body }).from(msiResolutions).where(eq(msiResolutions.id, p('id'))).prepare(),
+  };
 }
 
 export class ResolutionStore {
-  constructor(private readonly db: Db) {}
+  /** The per-request queries, prepared once (see EventStore). */
+  private readonly queries: ReturnType<typeof preparedQueries>;
 
-  /** Call inside a transaction. */
-  insertResolution(row: RecordRow, sweepId: string | null = null): void {
-    this.db.insert(msiResolutions).values({ ...row, sweepId }).run();
+  constructor(private readonly db: Db) {
+    this.queries = preparedQueries(db);
   }
 
-  /** Call inside a transaction. */
+  /** Call inside a transaction (RecordWriter does, off the main thread when it can). */
+  insertResolution(row: RecordRow & { sweepId: string | null }): void {
+    this.queries.insertResolution.run({ ...row });
+  }
+
+  /** Call inside a transaction (RecordWriter does, off the main thread when it can). */
   insertSweep(row: RecordRow): void {
     this.db.insert(msiSweeps).values(row).run();
   }
 
   findResolution(id: string): string | undefined {
-    return this.db.select({ body: msiResolutions.body }).from(msiResolutions).where(eq(msiResolutions.id, id)).get()?.body;
+    return this.queries.findResolution.get({ id })?.body;
   }
 
   findSweep(id: string): string | undefined {

@@ -1,8 +1,8 @@
 // Everything the API needs from persistence, built on one open database.
 
 import { EventStore } from './event-store';
-import { GroupCommit } from './group-commit';
 import { IdempotencyStore } from './idempotency-store';
+import { RecordWriter } from './record-writer';
 import { ResolutionStore } from './resolution-store';
 import { openDatabase, type OpenDatabase } from './database';
 import { VmRepository } from './vm-repository';
@@ -13,25 +13,32 @@ export interface Stores {
   vms: VmRepository;
   idempotency: IdempotencyStore;
   resolutions: ResolutionStore;
-  /** Batches independent writes (resolution records) into shared transactions; see group-commit.ts. */
-  groupCommit: GroupCommit;
+  /** Durable, group-committed writes of resolution records; see record-writer.ts. */
+  records: RecordWriter;
   /** Runs fn in one IMMEDIATE transaction: all of its writes land, or none. */
   transaction<T>(fn: () => T): T;
-  close(): void;
+  /** Waits for pending record writes, then closes the database. */
+  close(): Promise<void>;
 }
 
 export function createStores(path?: string): Stores {
   const database = openDatabase(path);
   const events = new EventStore(database.db);
   const transaction = <T>(fn: () => T): T => database.sqlite.transaction(fn).immediate();
+  const idempotency = new IdempotencyStore(database.db);
+  const resolutions = new ResolutionStore(database.db);
+  const records = database.path === ':memory:' ? RecordWriter.inThread({ transaction, resolutions, idempotency }) : RecordWriter.onWorker(database.path);
   return {
     database,
     events,
     vms: new VmRepository(events),
-    idempotency: new IdempotencyStore(database.db),
-    resolutions: new ResolutionStore(database.db),
-    groupCommit: new GroupCommit(transaction),
+    idempotency,
+    resolutions,
+    records,
     transaction,
-    close: () => database.close(),
+    close: async () => {
+      await records.close();
+      database.close();
+    },
   };
 }

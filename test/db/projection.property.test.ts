@@ -82,9 +82,9 @@ const PRELUDE: Command[] = [
 ];
 
 describe('projection', () => {
-  it('kept while appending equals a rebuild, and asOf every version equals the state right after it', () => {
-    fc.assert(
-      fc.property(fc.array(Seed, { minLength: 10, maxLength: 80 }), (seeds) => {
+  it('kept while appending equals a rebuild, and asOf every version equals the state right after it', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(Seed, { minLength: 10, maxLength: 80 }), async (seeds) => {
         const stores = createStores(':memory:');
         try {
           const afterVersion = new Map<number, VmState>();
@@ -118,7 +118,7 @@ describe('projection', () => {
             expect(stores.vms.loadAsOf(VM, version)).toEqual(expected);
           }
         } finally {
-          stores.close();
+          await stores.close();
         }
       }),
       { numRuns: 150 },

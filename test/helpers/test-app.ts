@@ -23,7 +23,7 @@ async function start(dbPath: string, cleanup: () => void): Promise<TestApp> {
   const app = await buildApp({ stores });
   const close = async () => {
     await app.close();
-    stores.close();
+    await stores.close();
   };
   return {
     app,

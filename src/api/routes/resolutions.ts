@@ -1,16 +1,16 @@
 // MSI doorbell resolutions and sweeps: resolve against the VM's state (now or asOf a version),
 // keep the answer as an immutable record, and serve it back byte for byte.
 
-import { randomUUID } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
+import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Stores } from '../../db/stores';
 import type { StoredResponse } from '../../db/idempotency-store';
-import { bigintsToHex } from '../../domain/address';
-import { resolve } from '../../domain/resolve/resolve';
+import type { RecordWrite } from '../../db/record-writer';
 import { SEMANTICS, type MsiRequest, type Resolution, type Semantics } from '../../domain/resolve/types';
 import type { VmState } from '../../domain/topology/types';
 import { idempotencyOf, priorResponse, sendStored } from '../command';
+import { recordJson, resolveToJson } from '../resolution-memo';
 import { loadVm, optionalU64, page } from '../load';
 import { HttpProblem } from '../problem';
 import { Body, CommandHeaders, errorResponses, Hex, Id, ListQuery, VmParams } from '../schemas';
@@ -53,10 +53,6 @@ function msiRequestOf(body: Static<typeof ResolveBody>): MsiRequest {
   return { deviceId: body.device, vector: body.vector, address: optionalU64(body.address), data: optionalU64(body.data) };
 }
 
-function resolutionRecord(id: string, vm: string, resolution: Resolution) {
-  return { id, vm, ...resolution };
-}
-
 function countsOf(results: Resolution[]) {
   return {
     vectors: results.length,
@@ -75,16 +71,14 @@ function programmedVectors(state: VmState): MsiRequest[] {
 }
 
 /**
- * Stores a record (and the Idempotency-Key response) through the group commit, then answers.
- * A concurrent request with the same key may win the race to store it: then its answer is the one.
+ * Stores the records (and the Idempotency-Key response) durably, then answers. A concurrent
+ * request with the same key may win the race to store it: then its answer is the one.
  */
-async function storeAndSend(stores: Stores, request: FastifyRequest, reply: FastifyReply, response: StoredResponse, write: () => void): Promise<FastifyReply> {
+async function storeAndSend(stores: Stores, request: FastifyRequest, reply: FastifyReply, response: StoredResponse, write: RecordWrite): Promise<FastifyReply> {
   const idempotent = idempotencyOf(request);
   try {
-    await stores.groupCommit.commit(() => {
-      write();
-      if (idempotent !== undefined) stores.idempotency.save(idempotent.key, idempotent.fingerprint, response, new Date().toISOString());
-    });
+    const idempotency = idempotent === undefined ? undefined : { key: idempotent.key, fingerprint: idempotent.fingerprint, response, createdAt: write.resolutions[0]?.createdAt ?? write.sweep!.createdAt };
+    await stores.records.write({ ...write, idempotency });
   } catch (error) {
     const prior = priorResponse(stores, idempotent);
     if (prior === undefined) throw error;
@@ -113,12 +107,11 @@ export function resolutionRoutes(app: FastifyInstance, stores: Stores): void {
       const { vm } = request.params;
       const msi = msiRequestOf(request.body);
       const state = loadVm(stores, vm, request.body.asOf);
-      const resolution = resolve(state, msi, (request.body.semantics ?? 'upstream') as Semantics);
       const id = randomUUID();
-      const body = JSON.stringify(bigintsToHex(resolutionRecord(id, vm, resolution)));
+      const body = recordJson(id, vm, resolveToJson(state, msi, (request.body.semantics ?? 'upstream') as Semantics));
       const location = `/v1/msi-resolutions/${id}`;
       const createdAt = new Date().toISOString();
-      return storeAndSend(stores, request, reply, { status: 201, headers: { location }, body }, () => stores.resolutions.insertResolution({ id, vmId: vm, body, createdAt }));
+      return storeAndSend(stores, request, reply, { status: 201, headers: { location }, body }, { resolutions: [{ id, vmId: vm, sweepId: null, body, createdAt }] });
     },
   );
 
@@ -166,17 +159,18 @@ export function resolutionRoutes(app: FastifyInstance, stores: Stores): void {
       const semantics = (request.body.semantics ?? 'upstream') as Semantics;
       const state = loadVm(stores, vm, request.body.asOf);
       const createdAt = new Date().toISOString();
-      const resolutions = programmedVectors(state).map((msi) => resolve(state, msi, semantics));
-      const records = resolutions.map((r) => {
+      const resolved = programmedVectors(state).map((msi) => resolveToJson(state, msi, semantics));
+      const resolutions = resolved.map((r) => r.resolution);
+      const records = resolved.map((r) => {
         const id = randomUUID();
-        return { id, body: JSON.stringify(bigintsToHex(resolutionRecord(id, vm, r))) };
+        return { id, body: recordJson(id, vm, r) };
       });
       const id = randomUUID();
       const head = JSON.stringify({ id, vm, asOfVersion: state.version, semantics, counts: countsOf(resolutions), results: [] });
       const body = `${head.slice(0, -2)}${records.map((r) => r.body).join(',')}]}`;
-      return storeAndSend(stores, request, reply, { status: 201, headers: { location: `/v1/msi-sweeps/${id}` }, body }, () => {
-        stores.resolutions.insertSweep({ id, vmId: vm, body, createdAt });
-        for (const r of records) stores.resolutions.insertResolution({ id: r.id, vmId: vm, body: r.body, createdAt }, id);
+      return storeAndSend(stores, request, reply, { status: 201, headers: { location: `/v1/msi-sweeps/${id}` }, body }, {
+        sweep: { id, vmId: vm, body, createdAt },
+        resolutions: records.map((r) => ({ id: r.id, vmId: vm, sweepId: id, body: r.body, createdAt })),
       });
     },
   );

@@ -1,0 +1,36 @@
+// Resolving is pure and a VM's state is immutable once folded, so the JSON of a resolution is
+// computed once per state and question; repeated questions (an inventory polling its vectors,
+// sweeps after no change) reuse it. The memo lives exactly as long as the state object it hangs
+// on: a new version is a new object, and the old entries go with the old state.
+
+import { bigintsToHex } from '../domain/address';
+import { resolve } from '../domain/resolve/resolve';
+import type { MsiRequest, Resolution, Semantics } from '../domain/resolve/types';
+import type { VmState } from '../domain/topology/types';
+
+export interface Resolved {
+  resolution: Resolution;
+  /** The resolution as JSON, canonical hex for every 64-bit value. */
+  json: string;
+}
+
+const MAX_ENTRIES_PER_STATE = 4096;
+const memo = new WeakMap<VmState, Map<string, Resolved>>();
+
+export function resolveToJson(state: VmState, request: MsiRequest, semantics: Semantics): Resolved {
+  const key = `${request.deviceId}|${request.vector ?? ''}|${request.address ?? ''}|${request.data ?? ''}|${semantics}`;
+  let entries = memo.get(state);
+  const hit = entries?.get(key);
+  if (hit !== undefined) return hit;
+  const resolution = resolve(state, request, semantics);
+  const resolved = { resolution, json: JSON.stringify(bigintsToHex(resolution)) };
+  if (entries === undefined) memo.set(state, (entries = new Map()));
+  if (entries.size >= MAX_ENTRIES_PER_STATE) entries.clear();
+  entries.set(key, resolved);
+  return resolved;
+}
+
+/** The stored record: the record's id and VM, then the resolution's own fields. */
+export function recordJson(id: string, vm: string, resolved: Resolved): string {
+  return `{"id":${JSON.stringify(id)},"vm":${JSON.stringify(vm)},${resolved.json.slice(1)}`;
+}

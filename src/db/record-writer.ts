@@ -1,0 +1,134 @@
+// Durable writes of resolution records (and the Idempotency-Key response that goes with them),
+// committed in groups: writes that arrive while a commit is in flight share the next transaction,
+// so one fsync (synchronous=FULL) acknowledges many. A caller's promise settles only once its
+// write is committed: nothing is answered before it is durable.
+//
+// On a database file the commits run on a worker thread with its own connection, so the fsync and
+// WAL checkpoints do not stall the HTTP event loop. ':memory:' cannot be shared between
+// connections, so there the same batching runs on the main connection.
+
+import { Worker } from 'node:worker_threads';
+import type { StoredResponse } from './idempotency-store';
+import type { Stores } from './stores';
+
+export interface RecordRow {
+  id: string;
+  vmId: string;
+  body: string;
+  createdAt: string;
+}
+
+export interface RecordWrite {
+  resolutions: (RecordRow & { sweepId: string | null })[];
+  sweep?: RecordRow;
+  /** The response to keep under the request's Idempotency-Key, in the same transaction. */
+  idempotency?: { key: string; fingerprint: string; response: StoredResponse; createdAt: string };
+}
+
+interface Pending {
+  write: RecordWrite;
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
+/** Commits a batch; returns one error (or null) per write, in order. */
+type CommitBatch = (writes: RecordWrite[]) => Promise<(string | null)[]>;
+
+export class RecordWriter {
+  private queue: Pending[] = [];
+  private inFlight = false;
+
+  private constructor(
+    private readonly commitBatch: CommitBatch,
+    private readonly shutdown: () => Promise<void>,
+  ) {}
+
+  /** Batches on a worker thread with its own connection to the file. */
+  static onWorker(path: string): RecordWriter {
+    const worker = new Worker(new URL('./record-writer-worker.mjs', import.meta.url), { workerData: { path } });
+    worker.unref();
+    const waiting = new Map<number, (errors: (string | null)[]) => void>();
+    let nextId = 0;
+    let failure: Error | undefined;
+    worker.on('message', (message: { type: string; id: number; errors: (string | null)[] }) => {
+      if (message.type !== 'committed') return;
+      waiting.get(message.id)?.(message.errors);
+      waiting.delete(message.id);
+    });
+    worker.on('error', (error) => {
+      failure = error;
+      for (const done of waiting.values()) done([error.message]);
+      waiting.clear();
+    });
+    const commitBatch: CommitBatch = (writes) =>
+      new Promise((resolve) => {
+        if (failure !== undefined) return resolve(writes.map(() => `record writer stopped: ${failure!.message}`));
+        const id = nextId++;
+        waiting.set(id, (errors) => resolve(errors.length === writes.length ? errors : writes.map(() => errors[0] ?? 'record writer failed')));
+        worker.postMessage({ type: 'commit', id, writes });
+      });
+    const shutdown = () =>
+      new Promise<void>((resolve) => {
+        if (failure !== undefined) return resolve();
+        worker.once('message', () => void worker.terminate().then(() => resolve()));
+        worker.postMessage({ type: 'close' });
+      });
+    return new RecordWriter(commitBatch, shutdown);
+  }
+
+  /** Batches on the main connection (for ':memory:'). */
+  static inThread(stores: Pick<Stores, 'transaction' | 'resolutions' | 'idempotency'>): RecordWriter {
+    const apply = (write: RecordWrite) => {
+      if (write.sweep !== undefined) stores.resolutions.insertSweep(write.sweep);
+      for (const row of write.resolutions) stores.resolutions.insertResolution(row);
+      const keep = write.idempotency;
+      if (keep !== undefined) stores.idempotency.save(keep.key, keep.fingerprint, keep.response, keep.createdAt);
+    };
+    const commitBatch: CommitBatch = async (writes) => {
+      try {
+        stores.transaction(() => writes.forEach(apply));
+        return writes.map(() => null);
+      } catch {
+        return writes.map((write) => {
+          try {
+            stores.transaction(() => apply(write));
+            return null;
+          } catch (error) {
+            return error instanceof Error ? error.message : String(error);
+          }
+        });
+      }
+    };
+    return new RecordWriter(commitBatch, async () => undefined);
+  }
+
+  write(write: RecordWrite): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ write, resolve, reject });
+      if (!this.inFlight) setImmediate(() => this.flush());
+    });
+  }
+
+  /** Waits for every queued write, then stops. */
+  async close(): Promise<void> {
+    while (this.inFlight || this.queue.length > 0) await new Promise((r) => setImmediate(r));
+    await this.shutdown();
+  }
+
+  private flush(): void {
+    if (this.inFlight || this.queue.length === 0) return;
+    const batch = this.queue;
+    this.queue = [];
+    this.inFlight = true;
+    void this.commitBatch(batch.map((p) => p.write)).then((errors) => {
+      batch.forEach((pending, i) => {
+        const error = errors[i];
+        if (error === null || error === undefined) pending.resolve();
+        else pending.reject(new Error(`record not stored: ${error}`));
+      });
+      this.inFlight = false;
+      // Whatever arrived during this commit goes in the next one.
+      this.flush();
+    });
+  }
+}
