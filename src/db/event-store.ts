@@ -78,6 +78,12 @@ function preparedQueries(db: Db) {
         occurredAt: p('occurredAt'),
       })
       .prepare(),
+    readRecorded: db
+      .select({ position: events.position, streamVersion: events.streamVersion, type: events.type, data: events.data })
+      .from(events)
+      .where(and(eq(events.streamId, p('streamId')), gt(events.streamVersion, p('afterVersion')), lte(events.streamVersion, p('toVersion'))))
+      .orderBy(asc(events.streamVersion))
+      .prepare(),
     readStream: db
       .select()
       .from(events)
@@ -137,6 +143,17 @@ export class EventStore {
     return this.queries.readStream
       .all({ streamId, afterVersion: range.afterVersion ?? 0, toVersion: range.toVersion ?? NO_UPPER_VERSION, limit: range.limit ?? NO_LIMIT })
       .map(toStoredEvent);
+  }
+
+  /**
+   * Only what a projection needs (position, version, type, data) of a stream's events with
+   * afterVersion < streamVersion <= toVersion: materializing ids and metadata too tripled the cost
+   * of a rebuild.
+   */
+  readRecorded(streamId: string, range: { afterVersion?: number; toVersion?: number } = {}): RecordedEvent[] {
+    return this.queries.readRecorded
+      .all({ streamId, afterVersion: range.afterVersion ?? 0, toVersion: range.toVersion ?? NO_UPPER_VERSION })
+      .map((row) => ({ type: row.type, data: decodeEventData(row.type as EventType, row.data), position: row.position, streamVersion: row.streamVersion }) as RecordedEvent);
   }
 
   /** All events after a global position, in order. */

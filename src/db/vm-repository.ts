@@ -34,7 +34,7 @@ export class VmRepository {
     const cached = this.current.get(vmId);
     let state: VmState | undefined;
     if (cached !== undefined && cached.version === version) state = cached;
-    else if (cached !== undefined && cached.version < version) state = fold(this.store.readStream(vmId, { afterVersion: cached.version, toVersion: version }), cached);
+    else if (cached !== undefined && cached.version < version) state = fold(this.store.readRecorded(vmId, { afterVersion: cached.version, toVersion: version }), cached);
     else state = this.rebuild(vmId, version);
     if (state !== undefined) this.current.set(vmId, state);
     return state;
@@ -42,7 +42,7 @@ export class VmRepository {
 
   /** Folds the VM's first `version` events from the store, without the cache. */
   rebuild(vmId: string, version?: number): VmState | undefined {
-    return fold(this.store.readStream(vmId, { toVersion: version }));
+    return fold(this.store.readRecorded(vmId, { toVersion: version }));
   }
 
   /**

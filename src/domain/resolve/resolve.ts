@@ -94,7 +94,11 @@ function target(msi: Msi): SmmuTarget {
 }
 
 function compareSemantics(msi: Msi, asked: Semantics, askedRoute: Route): RouteComparison {
-  const routes = Object.fromEntries(SEMANTICS.map((s) => [s, s === asked ? askedRoute : routeUnder(s, msi, new DiscardedTrail()).route])) as Record<Semantics, Route>;
+  // Only accel SMMUs implement get_msi_direct_gpa / get_msi_address_space; for every other device
+  // the three QEMU versions run the same fallback, so the route is the same.
+  const sameForAll = msi.placement.smmu?.accel.value !== true;
+  const routeFor = (s: Semantics) => (s === asked || sameForAll ? askedRoute : routeUnder(s, msi, new DiscardedTrail()).route);
+  const routes = Object.fromEntries(SEMANTICS.map((s) => [s, routeFor(s)])) as Record<Semantics, Route>;
   return { ...routes, misroutedBeforeFix: !sameRoute(routes['pre-fix'], routes.upstream) };
 }
 

@@ -42,6 +42,19 @@ function split<V>(node: Node<V> | null, key: bigint): [Node<V> | null, Node<V> |
   return [l, withChildren(node, r, node.right)];
 }
 
+/**
+ * Adds a node whose key is not in the tree: down the search path until the new node's priority
+ * wins, then it takes that subtree split around its key. Only the path is copied.
+ */
+function insertNode<V>(node: Node<V> | null, fresh: Node<V>): Node<V> {
+  if (node === null) return fresh;
+  if (fresh.priority > node.priority) {
+    const [left, right] = split(node, fresh.start);
+    return withChildren(fresh, left, right);
+  }
+  return fresh.start < node.start ? withChildren(node, insertNode(node.left, fresh), node.right) : withChildren(node, node.left, insertNode(node.right, fresh));
+}
+
 /** Joins two treaps where every key of `a` is below every key of `b`. */
 function merge<V>(a: Node<V> | null, b: Node<V> | null): Node<V> | null {
   if (a === null) return b;
@@ -98,11 +111,9 @@ export class RangeIndex<V> {
 
   /** A new index with the range added. The caller guarantees it overlaps nothing (see overlapping). */
   insert(start: bigint, size: bigint, value: V): RangeIndex<V> {
-    const [below, rest] = split(this.root, start);
-    const [, above] = split(rest, start + 1n); // drops a range at the same start, if any
-    const replaced = rest !== null && this.at(start) !== undefined;
+    const base = this.remove(start); // a range at the same start is replaced
     const node: Node<V> = { start, size, value, priority: priorityOf(start), left: null, right: null };
-    return new RangeIndex(merge(merge(below, node), above), this.count + (replaced ? 0 : 1));
+    return new RangeIndex(insertNode(base.root, node), base.count + 1);
   }
 
   /** A new index without the range that starts at start (unchanged when there is none). */
