@@ -173,7 +173,7 @@ function routeUnder(semantics: Semantics, msi: Msi, trail: Trail): Routed {
     const diagnostics: Diagnostic[] = [];
     if (fault) diagnostics.push({ code: 'SMMU_FAULT', severity: 'error', message: `${fault.type} (${hex(fault.code)}), stage ${fault.stage}, input ${hex(fault.inputAddress)}, ${fault.recorded ? 'recorded in the guest EVENTQ' : 'not recorded (the guest sees no event)'}: ${fault.reason}` });
     diagnostics.push({ code: 'INTERRUPTS_LOST', severity: 'error', message: 'no KVM route: vfio-pci falls back to QEMU signalling (msix_notify -> pci_msi_trigger), whose write takes the same path and fails again on every interrupt' });
-    trail.add({ action: 'no KVM MSI route', source: 'kvm_arch_fixup_msi_route returns 1', input: { address }, output: { installed: false }, events: [] });
+    trail.add({ action: 'no KVM MSI route', source: 'kvm_arch_fixup_msi_route returns 1', input: { address }, output: { installed: false }, events: placement.events });
     return { addressSpace, route: { installed: false, cause: translation.kind, reason }, fault, doorbell: null, diagnostics };
   }
 

@@ -105,6 +105,12 @@ export function translateThroughSmmu(target: SmmuTarget, address: bigint, trail:
     const s2 = ste.s2!;
     const walkEvents = [ste.setBy];
     const s2Context = { ...faultContext };
+    // s2t0sz_valid: S2T0SZ at most 39, and at least 64 - IAS (and 16 unless the granule is 64K).
+    const minT0sz = s2.granule === '64K' ? 64 - smmu.oas : Math.max(64 - smmu.oas, 16);
+    if (s2.t0sz > 39 || s2.t0sz < minT0sz) {
+      const reason = `STE.S2T0SZ=${s2.t0sz} is outside [${minT0sz}, 39] for IAS ${smmu.oas} and a ${s2.granule} granule`;
+      return fault(makeFault('C_BAD_STE', 1, faultContext, true, reason), walkEvents, 'decode the STE: bad stage-2 fields', 's2t0sz_valid');
+    }
     // IAS = OAS for AArch64. A stage-2-only input beyond it is a stage-1 F_ADDR_SIZE gated on a
     // record flag QEMU never decodes for S2-only configs, so it is not recorded (reference Q8).
     if (!needsS1 && ipa >= 1n << BigInt(smmu.oas)) {
