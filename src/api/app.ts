@@ -9,6 +9,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { Stores } from '../db/stores';
 import { registerProblemHandlers } from './problem';
 import { Problem } from './schemas';
+import { ResolutionSchema, SweepSchema } from './resolution-schemas';
 import { busRoutes } from './routes/buses';
 import { deviceRoutes } from './routes/devices';
 import { eventRoutes } from './routes/events';
@@ -82,6 +83,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.addSchema(Problem);
+  app.addSchema(ResolutionSchema);
+  app.addSchema(SweepSchema);
 
   app.get('/', { schema: { tags: ['meta'], summary: 'Where to start' } }, async () => ({
     service: 'doorbell',

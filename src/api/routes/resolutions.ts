@@ -33,10 +33,11 @@ const ResolveBody = Body({
 const SweepBody = Body({ semantics: Type.Optional(SemanticsSchema), asOf: Type.Optional(AsOf) });
 const RecordParams = Type.Object({ id: Type.String({ pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$', description: 'record id (a UUID)' }) });
 
-const created = (description: string) => ({
-  201: Type.Object({ id: Type.String(), vm: Type.String(), asOfVersion: Type.Integer() }, { additionalProperties: true, description }),
+const created = (schema: 'Resolution' | 'Sweep', description: string) => ({
+  201: { description, content: { 'application/json': { schema: Type.Ref(schema) } } },
   ...errorResponses(400, 404, 415, 422),
 });
+const found = (schema: 'Resolution' | 'Sweep') => ({ 200: { description: `the stored ${schema.toLowerCase()}`, content: { 'application/json': { schema: Type.Ref(schema) } } }, ...errorResponses(400, 404) });
 
 /** The two ways to name the MSI: exactly one of them. */
 function msiRequestOf(body: Static<typeof ResolveBody>): MsiRequest {
@@ -98,7 +99,7 @@ export function resolutionRoutes(app: FastifyInstance, stores: Stores): void {
         params: VmParams,
         body: ResolveBody,
         headers: CommandHeaders,
-        response: created('the resolution'),
+        response: created('Resolution', 'the resolution (also when it faults: route.installed is false)'),
       },
     },
     async (request, reply) => {
@@ -117,7 +118,7 @@ export function resolutionRoutes(app: FastifyInstance, stores: Stores): void {
 
   app.get<{ Params: Static<typeof RecordParams> }>(
     '/v1/msi-resolutions/:id',
-    { schema: { tags: ['msi'], summary: 'A stored resolution, exactly as it was returned', params: RecordParams, response: errorResponses(400, 404) } },
+    { schema: { tags: ['msi'], summary: 'A stored resolution, exactly as it was returned', params: RecordParams, response: found('Resolution') } },
     (request, reply) => {
       const body = stores.resolutions.findResolution(request.params.id);
       if (body === undefined) throw new HttpProblem(404, 'RESOLUTION_NOT_FOUND', 'Resolution not found', `no MSI resolution ${request.params.id}`);
@@ -149,7 +150,7 @@ export function resolutionRoutes(app: FastifyInstance, stores: Stores): void {
         params: VmParams,
         body: SweepBody,
         headers: CommandHeaders,
-        response: created('the sweep'),
+        response: created('Sweep', 'the sweep'),
       },
     },
     async (request, reply) => {
@@ -177,7 +178,7 @@ export function resolutionRoutes(app: FastifyInstance, stores: Stores): void {
 
   app.get<{ Params: Static<typeof RecordParams> }>(
     '/v1/msi-sweeps/:id',
-    { schema: { tags: ['msi'], summary: 'A stored sweep, exactly as it was returned', params: RecordParams, response: errorResponses(400, 404) } },
+    { schema: { tags: ['msi'], summary: 'A stored sweep, exactly as it was returned', params: RecordParams, response: found('Sweep') } },
     (request, reply) => {
       const body = stores.resolutions.findSweep(request.params.id);
       if (body === undefined) throw new HttpProblem(404, 'SWEEP_NOT_FOUND', 'Sweep not found', `no MSI sweep ${request.params.id}`);
