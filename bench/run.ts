@@ -12,9 +12,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { createStores } from '../src/db/stores';
 import { resolve } from '../src/domain/resolve/resolve';
-import { decide } from '../src/domain/topology/decide';
-import { fold } from '../src/domain/topology/evolve';
-import type { Command, RecordedEvent, VmState } from '../src/domain/topology/types';
+import { replay } from '../src/domain/topology/replay';
 import { emulatedWithMappings } from './fixtures';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -62,18 +60,8 @@ async function httpBenchmark() {
 
 // ---- (b) in-process resolve -------------------------------------------------------------
 
-function foldCommands(commands: Iterable<Command>): VmState {
-  let state: VmState | undefined;
-  let position = 0;
-  for (const command of commands) {
-    const events = decide(command, state).map((e) => ({ ...e, position: ++position, streamVersion: position }) as RecordedEvent);
-    state = fold(events, state);
-  }
-  return state!;
-}
-
 function resolveLatency(mappings: number) {
-  const state = foldCommands(emulatedWithMappings(`vm-${mappings}`, mappings));
+  const state = replay(emulatedWithMappings(`vm-${mappings}`, mappings))!;
   const request = { deviceId: 'net0', vector: 0 };
   for (let i = 0; i < 2_000; i++) resolve(state, request, 'upstream');
   const samples: number[] = [];

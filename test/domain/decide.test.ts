@@ -4,19 +4,11 @@
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '../../src/domain/errors';
 import { decide } from '../../src/domain/topology/decide';
-import { fold } from '../../src/domain/topology/evolve';
-import type { Command, DomainEvent, RecordedEvent, VmState } from '../../src/domain/topology/types';
+import { replay } from '../../src/domain/topology/replay';
+import type { Command, DomainEvent, VmState } from '../../src/domain/topology/types';
 
-/** Folds commands one after another, as the service would append them. */
-function given(...commands: Command[]): VmState | undefined {
-  let state: VmState | undefined;
-  let position = 0;
-  for (const command of commands) {
-    const recorded: RecordedEvent[] = decide(command, state).map((e, i) => ({ ...e, position: ++position, streamVersion: (state?.version ?? 0) + i + 1 }) as RecordedEvent);
-    state = fold(recorded, state);
-  }
-  return state;
-}
+/** The state after these commands, as the service would append them. */
+const given = (...commands: Command[]): VmState | undefined => replay(commands);
 
 function whenRejected(state: VmState | undefined, command: Command): DomainError {
   try {

@@ -3,19 +3,10 @@
 
 import { describe, expect, it } from 'vitest';
 import { resolve } from '../../src/domain/resolve/resolve';
-import { decide } from '../../src/domain/topology/decide';
-import { fold } from '../../src/domain/topology/evolve';
-import type { Command, RecordedEvent, VmState } from '../../src/domain/topology/types';
+import { replay } from '../../src/domain/topology/replay';
+import type { Command, VmState } from '../../src/domain/topology/types';
 
-function given(...commands: Command[]): VmState {
-  let state: VmState | undefined;
-  let position = 0;
-  for (const command of commands) {
-    const events = decide(command, state).map((e) => ({ ...e, position: ++position, streamVersion: position }) as RecordedEvent);
-    state = fold(events, state);
-  }
-  return state!;
-}
+const given = (...commands: Command[]): VmState => replay(commands)!;
 
 const emulated = (smmu: Partial<Extract<Command, { type: 'AddSmmu' }>> = {}, vm: Partial<Extract<Command, { type: 'DefineVm' }>> = {}): Command[] => [
   { type: 'DefineVm', vmId: 'vm', ramSize: 0x1_0000_0000n, ...vm },
