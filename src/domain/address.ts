@@ -7,10 +7,6 @@ export const U64_MAX = (1n << 64n) - 1n;
 export const HEX_PATTERN = '^0[xX][0-9a-fA-F]{1,16}$';
 const HEX_RE = new RegExp(HEX_PATTERN);
 
-export function isHex64(text: string): boolean {
-  return HEX_RE.test(text);
-}
-
 /** Parses the contract's hex form. Returns undefined for anything else (the caller names the field). */
 export function parseHex(text: string): bigint | undefined {
   return HEX_RE.test(text) ? BigInt(text.toLowerCase()) : undefined;

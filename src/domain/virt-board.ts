@@ -27,11 +27,9 @@ export const GICV2M_DOORBELL = GICV2M_BASE + 0x40n;
 export const SW_MSI_BASE = 0x0800_0000n;
 export const SW_MSI_LENGTH = 0x10_0000n;
 
-/** GBPA reset value 0x1000: ABORT (bit 20) clear, so a disabled SMMU bypasses. */
-export const SMMU_GBPA_RESET = 0x1000n;
-
 /** The smmuv3 default output address size (IDR5.OAS=4 -> 44 bits); 48 is allowed with accel=on. */
 export const DEFAULT_OAS = 44;
+export const ACCEL_OAS = 48;
 
 export interface MemoryRegion {
   name: string;

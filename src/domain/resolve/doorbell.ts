@@ -2,7 +2,7 @@
 // (the only correct doorbell), elsewhere in the vITS (KVM injects anyway), or outside any ITS
 // (every injection fails in vgic_msi_to_its). Domain reference §3, S20-S22.
 
-import { hex } from '../address';
+import { hex, inRange } from '../address';
 import { GITS_TRANSLATER_OFFSET, ITS_FRAME_SIZE, KVM_ITS_MMIO_SIZE, VITS_BASE, VITS_DOORBELL } from '../virt-board';
 import type { Diagnostic, DoorbellCheck } from './types';
 
@@ -18,7 +18,7 @@ export function checkDoorbell(address: bigint): DoorbellVerdict {
   if ((address & 3n) !== 0n) {
     diagnostics.push({ code: 'MSI_ADDR_MISALIGNED', severity: 'warning', message: `the doorbell ${hex(address)} is not DWORD aligned (address[1:0] != 0); PCI requires aligned MSI addresses, though neither QEMU nor KVM checks` });
   }
-  if (address < VITS_BASE || address >= VITS_BASE + KVM_ITS_MMIO_SIZE) {
+  if (!inRange(address, VITS_BASE, KVM_ITS_MMIO_SIZE)) {
     diagnostics.push(
       { code: 'DOORBELL_NOT_IN_ITS', severity: 'error', message: `${hex(address)} is not in the vITS [${hex(VITS_BASE)}, ${hex(VITS_BASE + KVM_ITS_MMIO_SIZE)}): KVM accepts the route but vgic_msi_to_its finds no ITS there` },
       { code: 'INTERRUPTS_LOST', severity: 'error', message: 'every injection through this route fails with -EINVAL: the interrupts are lost silently' },

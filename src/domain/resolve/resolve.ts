@@ -1,7 +1,7 @@
 // resolve(state, request, semantics): where one MSI of one device lands, why, and what the other
 // QEMU behaviours would have done. Pure: the state (as of some version) in, a resolution out.
 
-import { hex } from '../address';
+import { hex, inRange } from '../address';
 import { DomainError } from '../errors';
 import { getDevice } from '../topology/decide';
 import type { Device, EventRef, VmState } from '../topology/types';
@@ -205,7 +205,7 @@ function translate(addressSpace: AddressSpaceKind, msi: Msi, trail: Trail): Tran
       return { kind: 'translated', gpa };
     }
     case 'sysmem-alias': {
-      const region = systemMemoryMap({ ramSize: state.board.ramSize, msiController: msiControllerOf(state.board) }).find((r) => address >= r.base && address < r.base + r.size);
+      const region = systemMemoryMap({ ramSize: state.board.ramSize, msiController: msiControllerOf(state.board) }).find((r) => inRange(address, r.base, r.size));
       trail.add({
         action: region ? `the alias finds "${region.name}" at offset ${hex(address - region.base)}: the gIOVA is taken as a gPA` : 'the alias finds nothing at the gIOVA (io_mem_unassigned)',
         rule: 'R9',

@@ -4,7 +4,7 @@
 import { fitsIn64Bits, hex, isAligned } from '../address';
 import { DomainError } from '../errors';
 import { isVfio, devicesOnRootBus, rootBusOf, smmuOnRootBus } from '../translation/topology-facts';
-import { DEFAULT_RAM_SIZE, ITS_FRAME_SIZE, KVM_ITS_MMIO_SIZE, RAM_BASE } from '../virt-board';
+import { DEFAULT_OAS, DEFAULT_RAM_SIZE, ITS_FRAME_SIZE, KVM_ITS_MMIO_SIZE, RAM_BASE } from '../virt-board';
 import { DEFAULT_CD, DEFAULT_S2, GRANULE_BYTES, PCIE_ROOT_BUS, steWithDefaults, usesStage1, usesStage2 } from './defaults';
 import { checkDeviceBehindSmmu, checkSmmuSettings } from './rules';
 import type { CommandOf, Command, Device, DomainEvent, Smmu, SmmuGuestState, Stage, Ste, VmState } from './types';
@@ -134,7 +134,7 @@ function addSmmu(command: CommandOf<'AddSmmu'>, state: VmState): DomainEvent[] {
   }
   const taken = smmuOnRootBus(state, bus.id);
   if (taken !== undefined) throw new DomainError('SMMU_BUS_TAKEN', `primaryBus: ${bus.id} already has SMMU ${taken.id}`, '/primaryBus');
-  const mode = { id: command.smmuId, accel: command.accel ?? false, stage: command.stage ?? '1', oas: command.oas ?? 44 };
+  const mode = { id: command.smmuId, accel: command.accel ?? false, stage: command.stage ?? '1', oas: command.oas ?? DEFAULT_OAS };
   checkSmmuSettings(mode, state.board, SMMU_POINTERS);
   for (const device of devicesOnRootBus(state, bus.id)) checkDeviceBehindSmmu(device, mode, '/accel');
   return [{ type: 'SmmuAdded', data: { smmuId: mode.id, primaryBus: bus.id, accel: mode.accel, stage: mode.stage, oas: mode.oas } }];

@@ -3,6 +3,7 @@
 // that are already attached, attaching a device under an SMMU, or toggling accel mode later.
 
 import { DomainError } from '../errors';
+import { ACCEL_OAS, DEFAULT_OAS } from '../virt-board';
 import { isVfio } from '../translation/topology-facts';
 import type { Board, Device, SmmuStage } from './types';
 
@@ -29,7 +30,7 @@ export function checkSmmuSettings(smmu: SmmuMode, board: Board, pointers: { acce
       pointers.accel,
     );
   }
-  if (smmu.oas !== 44 && !(smmu.oas === 48 && smmu.accel)) {
+  if (smmu.oas !== DEFAULT_OAS && !(smmu.oas === ACCEL_OAS && smmu.accel)) {
     throw new DomainError(
       'OAS_NOT_SUPPORTED',
       `oas=${smmu.oas} on ${smmu.id}: the output address size is 44 bits, and 48 is accepted only with accel=on (smmuv3 properties)`,
