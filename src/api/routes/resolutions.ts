@@ -75,10 +75,10 @@ function programmedVectors(state: VmState): MsiRequest[] {
  * Stores the records (and the Idempotency-Key response) durably, then answers. A concurrent
  * request with the same key may win the race to store it: then its answer is the one.
  */
-async function storeAndSend(stores: Stores, request: FastifyRequest, reply: FastifyReply, response: StoredResponse, write: RecordWrite): Promise<FastifyReply> {
+async function storeAndSend(stores: Stores, request: FastifyRequest, reply: FastifyReply, response: StoredResponse, write: RecordWrite, createdAt: string): Promise<FastifyReply> {
   const idempotent = idempotencyOf(request);
   try {
-    const idempotency = idempotent === undefined ? undefined : { key: idempotent.key, fingerprint: idempotent.fingerprint, response, createdAt: write.resolutions[0]?.createdAt ?? write.sweep!.createdAt };
+    const idempotency = idempotent === undefined ? undefined : { key: idempotent.key, fingerprint: idempotent.fingerprint, response, createdAt };
     await stores.records.write({ ...write, idempotency });
   } catch (error) {
     const prior = priorResponse(stores, idempotent);
@@ -109,10 +109,10 @@ export function resolutionRoutes(app: FastifyInstance, stores: Stores): void {
       const msi = msiRequestOf(request.body);
       const state = loadVm(stores, vm, request.body.asOf);
       const id = randomUUID();
-      const body = recordJson(id, vm, resolveToJson(state, msi, (request.body.semantics ?? 'upstream') as Semantics));
+      const body = recordJson(id, vm, resolveToJson(state, msi, request.body.semantics ?? 'upstream'));
       const location = `/v1/msi-resolutions/${id}`;
       const createdAt = new Date().toISOString();
-      return storeAndSend(stores, request, reply, { status: 201, headers: { location }, body }, { resolutions: [{ id, vmId: vm, sweepId: null, body, createdAt }] });
+      return storeAndSend(stores, request, reply, { status: 201, headers: { location }, body }, { resolutions: [{ id, vmId: vm, sweepId: null, body, createdAt }] }, createdAt);
     },
   );
 
@@ -157,7 +157,7 @@ export function resolutionRoutes(app: FastifyInstance, stores: Stores): void {
       const prior = priorResponse(stores, idempotencyOf(request));
       if (prior !== undefined) return sendStored(reply, prior, true);
       const { vm } = request.params;
-      const semantics = (request.body.semantics ?? 'upstream') as Semantics;
+      const semantics = request.body.semantics ?? 'upstream';
       const state = loadVm(stores, vm, request.body.asOf);
       const createdAt = new Date().toISOString();
       const resolved = programmedVectors(state).map((msi) => resolveToJson(state, msi, semantics));
@@ -169,10 +169,17 @@ export function resolutionRoutes(app: FastifyInstance, stores: Stores): void {
       const id = randomUUID();
       const head = JSON.stringify({ id, vm, asOfVersion: state.version, semantics, counts: countsOf(resolutions), results: [] });
       const body = `${head.slice(0, -2)}${records.map((r) => r.body).join(',')}]}`;
-      return storeAndSend(stores, request, reply, { status: 201, headers: { location: `/v1/msi-sweeps/${id}` }, body }, {
-        sweep: { id, vmId: vm, body, createdAt },
-        resolutions: records.map((r) => ({ id: r.id, vmId: vm, sweepId: id, body: r.body, createdAt })),
-      });
+      return storeAndSend(
+        stores,
+        request,
+        reply,
+        { status: 201, headers: { location: `/v1/msi-sweeps/${id}` }, body },
+        {
+          sweep: { id, vmId: vm, body, createdAt },
+          resolutions: records.map((r) => ({ id: r.id, vmId: vm, sweepId: id, body: r.body, createdAt })),
+        },
+        createdAt,
+      );
     },
   );
 
