@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Stores } from '../../db/stores';
 import type { StoredResponse } from '../../db/idempotency-store';
 import type { RecordWrite } from '../../db/record-writer';
-import { SEMANTICS, type MsiRequest, type Resolution, type Semantics } from '../../domain/resolve/types';
+import { SEMANTICS, type MsiRequest, type Resolution } from '../../domain/resolve/types';
 import type { VmState } from '../../domain/topology/types';
 import { idempotencyOf, priorResponse, sendStored } from '../command';
 import { recordJson, resolveToJson } from '../resolution-memo';
