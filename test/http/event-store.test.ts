@@ -189,3 +189,27 @@ describe('immutability, enforced by the database', () => {
     expect(await eventCount(t)).toBe(1);
   });
 });
+
+describe('Location headers', () => {
+  it('point at resources a client can GET', async () => {
+    t = await startTestApp();
+    const locations: string[] = [];
+    const post = async (path: string, body: Record<string, unknown>) => {
+      const response = await t.http.post(path).send(body).expect(201);
+      locations.push(response.headers.location!);
+    };
+    await post('/v1/vms', { id: 'vm1' });
+    await post('/v1/vms/vm1/buses', { id: 'pcie.1', type: 'pxb-pcie', busNr: 1 });
+    await post('/v1/vms/vm1/smmus', { id: 'smmuv3.0', primaryBus: 'pcie.1', accel: true });
+    await post('/v1/vms/vm1/devices', { id: 'hostdev0', driver: 'vfio-pci', bus: 'pcie.1', slot: 0, host: '0019:06:00.0', iommufd: 'iommufd0' });
+    await post('/v1/vms/vm1/devices/hostdev0/mappings', { stage: 1, iova: '0xFFFFF000', output: '0x08090000', size: '0x1000' });
+    await post('/v1/vms/vm1/msi-resolutions', { device: 'hostdev0', address: '0xfffff040', data: '0x0' });
+    await post('/v1/vms/vm1/msi-sweeps', {});
+    for (const location of locations) {
+      const response = await t.http.get(location);
+      expect(response.status, location).toBe(200);
+    }
+    const mapping = (await t.http.get(locations[4]!).expect(200)).body;
+    expect(mapping).toMatchObject({ iova: '0xfffff000', output: '0x8090000', size: '0x1000', stage: 1 });
+  });
+});

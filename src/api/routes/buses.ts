@@ -3,9 +3,11 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Stores } from '../../db/stores';
-import { runCommand } from '../command';
+import { DomainError } from '../../domain/errors';
+import { runCommand, sendJson } from '../command';
+import { loadVm } from '../load';
 import { busResource } from '../representations';
-import { Body, CommandHeaders, commandResponses, Id, VmParams } from '../schemas';
+import { AsOfQuery, Body, CommandHeaders, commandResponses, errorResponses, Id, VmParams } from '../schemas';
 
 const BusNumber = (description: string) => Type.Integer({ minimum: 0, maximum: 255, description });
 
@@ -30,6 +32,19 @@ export function busRoutes(app: FastifyInstance, stores: Stores): void {
         status: 201,
         render: ({ state }) => ({ body: busResource(state.buses.get(b.id)!), location: `/v1/vms/${vm}/buses/${b.id}` }),
       });
+    },
+  );
+
+  const BusParams = Type.Object({ vm: Id('VM id'), bus: Id('bus id') });
+  const GetBusQuery = Type.Object({ ...AsOfQuery });
+  app.get<{ Params: Static<typeof BusParams>; Querystring: Static<typeof GetBusQuery> }>(
+    '/v1/vms/:vm/buses/:bus',
+    { schema: { tags: ['topology'], summary: 'Read a bus: its number and root bus', params: BusParams, querystring: GetBusQuery, response: errorResponses(400, 404) } },
+    (request, reply) => {
+      const state = loadVm(stores, request.params.vm, request.query.asOf);
+      const bus = state.buses.get(request.params.bus);
+      if (bus === undefined) throw new DomainError('BUS_NOT_FOUND', `bus ${request.params.bus} does not exist in VM ${state.id}`);
+      return sendJson(reply, busResource(bus), { version: state.version });
     },
   );
 }

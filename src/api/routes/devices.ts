@@ -3,6 +3,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Stores } from '../../db/stores';
+import { DomainError } from '../../domain/errors';
 import { getDevice } from '../../domain/topology/decide';
 import { ADDRESS_SIZES } from '../../domain/topology/defaults';
 import type { Stage } from '../../domain/topology/types';
@@ -161,6 +162,19 @@ export function deviceRoutes(app: FastifyInstance, stores: Stores): void {
       const items = stages.flatMap((s) => [...device.mappings[s].ranges()].map((r) => mappingResource(dev, r.value))).slice(offset, offset + limit);
       const query = stage === undefined ? '' : `?stage=${stage}`;
       return sendJson(reply, page(items, total, limit, offset, `${devicePath(vm, dev)}/mappings${query}`), { version: state.version });
+    },
+  );
+
+  const GetMappingQuery = Type.Object({ ...AsOfQuery });
+  app.get<{ Params: Static<typeof MappingParams>; Querystring: Static<typeof GetMappingQuery> }>(
+    '/v1/vms/:vm/devices/:dev/mappings/:stage/:iova',
+    { schema: { tags: ['topology'], summary: 'Read the mapping that starts at iova', params: MappingParams, querystring: GetMappingQuery, response: errorResponses(400, 404) } },
+    (request, reply) => {
+      const { vm, dev, stage, iova } = request.params;
+      const state = loadVm(stores, vm, request.query.asOf);
+      const mapping = getDevice(state, dev).mappings[stage].at(u64(iova));
+      if (mapping === undefined) throw new DomainError('MAPPING_NOT_FOUND', `no stage-${stage} mapping of device ${dev} starts at ${iova}`);
+      return sendJson(reply, mappingResource(dev, mapping.value), { version: state.version });
     },
   );
 

@@ -3,9 +3,11 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Stores } from '../../db/stores';
-import { runCommand } from '../command';
+import { getSmmu } from '../../domain/topology/decide';
+import { runCommand, sendJson } from '../command';
+import { loadVm } from '../load';
 import { smmuResource } from '../representations';
-import { Body, CommandHeaders, commandResponses, Id, SmmuParams, VmParams } from '../schemas';
+import { AsOfQuery, Body, CommandHeaders, commandResponses, errorResponses, Id, SmmuParams, VmParams } from '../schemas';
 
 const AddSmmuBody = Body({
   id: Id('SMMU id (QEMU id), e.g. smmuv3.0'),
@@ -40,6 +42,16 @@ export function smmuRoutes(app: FastifyInstance, stores: Stores): void {
         status: 201,
         render: ({ state }) => ({ body: smmuResource(state.smmus.get(b.id)!), location: `/v1/vms/${vm}/smmus/${b.id}` }),
       });
+    },
+  );
+
+  const GetSmmuQuery = Type.Object({ ...AsOfQuery });
+  app.get<{ Params: Static<typeof SmmuParams>; Querystring: Static<typeof GetSmmuQuery> }>(
+    '/v1/vms/:vm/smmus/:smmu',
+    { schema: { tags: ['topology'], summary: "Read an SMMU: mode and the guest driver's state", params: SmmuParams, querystring: GetSmmuQuery, response: errorResponses(400, 404) } },
+    (request, reply) => {
+      const state = loadVm(stores, request.params.vm, request.query.asOf);
+      return sendJson(reply, smmuResource(getSmmu(state, request.params.smmu)), { version: state.version });
     },
   );
 
