@@ -24,7 +24,6 @@ const BIGINT_FIELDS: { [T in EventType]: readonly BigintKeys<EventDataByType[T]>
 /** The schema version written with every event; bump it when an event's data changes shape. */
 export const EVENT_SCHEMA_VERSION = 1;
 
-
 export function encodeEventData(event: DomainEvent): string {
   return JSON.stringify(event.data, (_key, value: unknown) => (typeof value === 'bigint' ? hexFixed(value) : value));
 }

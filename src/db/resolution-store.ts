@@ -3,9 +3,8 @@
 
 import { asc, count, eq, sql } from 'drizzle-orm';
 import type { Db } from './database';
-import { msiResolutions, msiSweeps } from './schema';
-
 import type { RecordRow } from './record-writer';
+import { msiResolutions, msiSweeps } from './schema';
 
 function preparedQueries(db: Db) {
   const p = sql.placeholder;
