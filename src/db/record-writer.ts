@@ -55,11 +55,14 @@ export class RecordWriter {
       waiting.get(message.id)?.(message.errors);
       waiting.delete(message.id);
     });
-    worker.on('error', (error) => {
-      failure = error;
+    // A writer that dies must fail the requests waiting on it, not leave them hanging.
+    const fail = (error: Error) => {
+      failure ??= error;
       for (const done of waiting.values()) done([error.message]);
       waiting.clear();
-    });
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`record writer exited with code ${code}`)));
     const commitBatch: CommitBatch = (writes) =>
       new Promise((resolve) => {
         if (failure !== undefined) return resolve(writes.map(() => `record writer stopped: ${failure!.message}`));
