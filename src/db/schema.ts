@@ -34,6 +34,9 @@ export const idempotencyKeys = sqliteTable('idempotency_keys', {
   createdAt: text('created_at').notNull(),
 });
 
+// msi_resolutions, msi_sweeps and idempotency_keys are also written with plain SQL by
+// record-writer-worker.mjs (a worker without a TypeScript loader): change it with them.
+
 /** MSI resolutions: the exact JSON returned to the client, kept unchanged for the audit trail. */
 export const msiResolutions = sqliteTable(
   'msi_resolutions',
