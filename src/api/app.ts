@@ -1,39 +1,61 @@
-// Builds the HTTP application: validation, problem+json errors, request ids, OpenAPI and the
-// routes. The caller owns the stores (and closes them after the app).
+// The HTTP application as a fastify plugin, the way fastify's own examples build one: the server
+// options (router, parsers, error hooks that only the constructor takes), infrastructure plugins
+// first (problems, conventions, OpenAPI), then one route plugin per resource. The caller owns the
+// stores and closes them after the app.
 
 import { randomUUID } from 'node:crypto';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Ajv from 'ajv';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
+import fp from 'fastify-plugin';
 import type { Stores } from '../db/stores';
-import { registerProblemHandlers } from './problem';
-import { Problem } from './schemas';
-import { ResolutionSchema, SweepSchema } from './resolution-schemas';
+import { registerHttpConventions } from './plugins/http-conventions';
+import { registerOpenApi } from './plugins/openapi';
+import { clientErrorHandler, frameworkErrorHandler, registerProblemHandlers } from './plugins/problem';
+import { RouteTable } from './plugins/route-table';
 import { busRoutes } from './routes/buses';
 import { deviceRoutes } from './routes/devices';
 import { eventRoutes } from './routes/events';
-import { resolutionRoutes } from './routes/resolutions';
+import { mappingRoutes } from './routes/mappings';
+import { metaRoutes } from './routes/meta';
+import { resolutionRoutes } from './routes/msi-resolutions';
+import { msiVectorRoutes } from './routes/msi-vectors';
 import { smmuRoutes } from './routes/smmus';
 import { vmRoutes } from './routes/vms';
+import { BusSchema } from './schemas/bus';
+import { CommandOutcome, ProblemSchema } from './schemas/common';
+import { DeviceSchema, MappingSchema, VectorSchema } from './schemas/device';
+import { EventSchema } from './schemas/event';
+import { ResolutionSchema, SweepSchema } from './schemas/resolution';
+import { SmmuSchema } from './schemas/smmu';
+import { VmSchema } from './schemas/vm';
 
 export interface AppOptions {
   stores: Stores;
-  logger?: FastifyServerOptions['logger'];
+  /** Origins allowed to call the API from a browser (CORS); none by default. */
+  corsOrigins?: string[];
 }
 
 /** A client's X-Request-ID is kept when it is a sane token; otherwise the server makes one. */
-const REQUEST_ID = /^[A-Za-z0-9._:@\/+=-]{1,128}$/;
+const REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
 
 export const BODY_LIMIT = 256 * 1024;
+export const MAX_PARAM_LENGTH = 100;
 
-export const OPENAPI_INFO = {
-  title: 'doorbell',
-  version: '1.0.0',
-  description:
-    'Event-sourced IOMMU topology of arm64 VMs and, with proof, where every MSI of a passthrough device lands. ' +
-    'Addresses, sizes and MSI data are strings of 0x and hex digits. Errors are RFC 9457 problem+json with a stable `code`.',
-};
+export function serverOptions(logger: FastifyServerOptions['logger'] = false): FastifyServerOptions {
+  return {
+    logger,
+    bodyLimit: BODY_LIMIT,
+    requestIdHeader: false,
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
+    frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler,
+  };
+}
 
 /**
  * Bodies are validated as written: no type coercion (a JSON number is not an address) and no
@@ -47,61 +69,34 @@ function validators() {
   return { body, text };
 }
 
-export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
-  const app = Fastify({
-    logger: options.logger ?? false,
-    bodyLimit: BODY_LIMIT,
-    requestIdHeader: false,
-    genReqId: (request) => {
-      const given = request.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-    },
-  });
+const SHARED_SCHEMAS = [ProblemSchema, CommandOutcome, BusSchema, SmmuSchema, DeviceSchema, MappingSchema, VectorSchema, VmSchema, EventSchema, ResolutionSchema, SweepSchema];
 
+export const doorbellApp = fp<AppOptions>(async (app, { stores, corsOrigins = [] }) => {
   const { body, text } = validators();
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? body : text).compile(schema));
+  // Routes send JSON text they built themselves (canonical hex, stored records byte for byte);
+  // the response schemas describe it for the OpenAPI document, they do not rewrite it.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   // JSON only: anything else is a 415, not a string fed to the body schema.
   app.removeContentTypeParser('text/plain');
-  app.addHook('onSend', async (request, reply) => {
-    reply.header('x-request-id', request.id);
-  });
-  registerProblemHandlers(app);
 
-  await app.register(swagger, {
-    // Shared schemas keep their $id as their name under components/schemas.
-    refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
-    openapi: {
-      openapi: '3.0.3',
-      info: OPENAPI_INFO,
-      tags: [
-        { name: 'topology', description: 'Topology commands (each appends events) and projected reads' },
-        { name: 'msi', description: 'MSI doorbell resolutions and sweeps, kept as immutable records' },
-        { name: 'events', description: 'The event log' },
-        { name: 'meta', description: 'Service index and API description' },
-      ],
-    },
-  });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
-  app.addSchema(Problem);
-  app.addSchema(ResolutionSchema);
-  app.addSchema(SweepSchema);
+  const routes = RouteTable.collect(app);
+  registerProblemHandlers(app, routes);
+  await registerHttpConventions(app, { corsOrigins });
+  await registerOpenApi(app);
+  for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
 
-  app.get('/', { schema: { tags: ['meta'], summary: 'Where to start' } }, async () => ({
-    service: 'doorbell',
-    docs: '/docs',
-    openapi: '/openapi.json',
-    vms: '/v1/vms',
-    events: '/v1/events',
-  }));
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  const typed = app.withTypeProvider<TypeBoxTypeProvider>();
+  for (const plugin of [metaRoutes, vmRoutes, busRoutes, smmuRoutes, deviceRoutes, mappingRoutes, msiVectorRoutes, resolutionRoutes, eventRoutes]) {
+    await typed.register(plugin, { stores });
+  }
+});
 
-  vmRoutes(app, options.stores);
-  busRoutes(app, options.stores);
-  smmuRoutes(app, options.stores);
-  deviceRoutes(app, options.stores);
-  eventRoutes(app, options.stores);
-  resolutionRoutes(app, options.stores);
-
+/** The app on a fresh fastify instance, ready to inject or listen. */
+export async function buildApp(options: AppOptions & { logger?: FastifyServerOptions['logger'] }): Promise<FastifyInstance> {
+  const { logger, ...appOptions } = options;
+  const app = Fastify(serverOptions(logger));
+  await app.register(doorbellApp, appOptions);
   await app.ready();
   return app;
 }

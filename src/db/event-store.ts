@@ -1,5 +1,4 @@
-// The event store: one stream per VM, appended in one IMMEDIATE transaction that checks the
-// expected version. Positions are global and gap-free (the database refuses anything else, see
+// The event store: one stream per VM, appended in one IMMEDIATE transaction. Positions are global and gap-free (the database refuses anything else, see
 // migrations/0001). Events are never updated or deleted.
 
 import { randomUUID } from 'node:crypto';
@@ -22,18 +21,6 @@ export type StoredEvent = RecordedEvent & {
   schemaVersion: number;
   metadata: EventMetadata;
 };
-
-/** The stream moved on since the client read it (If-Match, or a concurrent writer). */
-export class ConcurrencyError extends Error {
-  constructor(
-    readonly streamId: string,
-    readonly expectedVersion: number,
-    readonly actualVersion: number,
-  ) {
-    super(`stream ${streamId} is at version ${actualVersion}, not ${expectedVersion}`);
-    this.name = 'ConcurrencyError';
-  }
-}
 
 type EventRow = typeof events.$inferSelect;
 
@@ -112,12 +99,12 @@ export class EventStore {
   }
 
   /**
-   * Appends a command's events. Call it inside an IMMEDIATE transaction (see Stores.transaction):
-   * the version check and the inserts must see the same database.
+   * Appends a command's events after `streamVersion`, the version the caller read in the same
+   * IMMEDIATE transaction (see VmRepository.execute, the one place the version is checked): no
+   * other writer can append in between. Should a caller get it wrong anyway, the unique index on
+   * (stream, version) and the sequence triggers of migrations/0001 refuse the insert.
    */
-  append(streamId: string, expectedVersion: number, domainEvents: readonly DomainEvent[], metadata: EventMetadata): StoredEvent[] {
-    const actual = this.version(streamId);
-    if (actual !== expectedVersion) throw new ConcurrencyError(streamId, expectedVersion, actual);
+  append(streamId: string, streamVersion: number, domainEvents: readonly DomainEvent[], metadata: EventMetadata): StoredEvent[] {
     let position = this.lastPosition();
     const metadataJson = JSON.stringify(metadata);
     return domainEvents.map((event, i) => {
@@ -126,7 +113,7 @@ export class EventStore {
         position,
         eventId: randomUUID(),
         streamId,
-        streamVersion: expectedVersion + i + 1,
+        streamVersion: streamVersion + i + 1,
         type: event.type,
         schemaVersion: EVENT_SCHEMA_VERSION,
         data: encodeEventData(event),

@@ -1,15 +1,14 @@
 // MSI resolutions and sweeps as records: the exact JSON a client received, stored once and never
-// changed (migrations/0001 refuses updates and deletes), read back byte for byte.
+// changed (migrations/0001 refuses updates and deletes), read back byte for byte. They are
+// written by the record writer (record-writer/), read here.
 
 import { asc, count, eq, sql } from 'drizzle-orm';
 import type { Db } from './database';
-import type { RecordRow } from './record-writer';
 import { msiResolutions, msiSweeps } from './schema';
 
 function preparedQueries(db: Db) {
   const p = sql.placeholder;
   return {
-    insertResolution: db.insert(msiResolutions).values({ id: p('id'), vmId: p('vmId'), sweepId: p('sweepId'), body: p('body'), createdAt: p('createdAt') }).prepare(),
     findResolution: db.select({ body: msiResolutions.body }).from(msiResolutions).where(eq(msiResolutions.id, p('id'))).prepare(),
   };
 }
@@ -20,16 +19,6 @@ export class ResolutionStore {
 
   constructor(private readonly db: Db) {
     this.queries = preparedQueries(db);
-  }
-
-  /** Call inside a transaction (RecordWriter does, off the main thread when it can). */
-  insertResolution(row: RecordRow & { sweepId: string | null }): void {
-    this.queries.insertResolution.run({ ...row });
-  }
-
-  /** Call inside a transaction (RecordWriter does, off the main thread when it can). */
-  insertSweep(row: RecordRow): void {
-    this.db.insert(msiSweeps).values(row).run();
   }
 
   findResolution(id: string): string | undefined {

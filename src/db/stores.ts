@@ -3,6 +3,7 @@
 import { EventStore } from './event-store';
 import { IdempotencyStore } from './idempotency-store';
 import { RecordWriter } from './record-writer';
+import { recordStatements } from './record-writer/statements';
 import { ResolutionStore } from './resolution-store';
 import { openDatabase, type OpenDatabase } from './database';
 import { VmRepository } from './vm-repository';
@@ -27,7 +28,8 @@ export function createStores(path?: string): Stores {
   const transaction = <T>(fn: () => T): T => database.sqlite.transaction(fn).immediate();
   const idempotency = new IdempotencyStore(database.db);
   const resolutions = new ResolutionStore(database.db);
-  const records = database.path === ':memory:' ? RecordWriter.inThread({ transaction, resolutions, idempotency }) : RecordWriter.onWorker(database.path);
+  const statements = recordStatements(database.db);
+  const records = database.path === ':memory:' ? RecordWriter.inThread(database.sqlite, statements) : RecordWriter.onWorker(database.path, statements);
   return {
     database,
     events,

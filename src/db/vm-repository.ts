@@ -6,12 +6,19 @@
 import { decide } from '../domain/topology/decide';
 import { fold } from '../domain/topology/evolve';
 import type { Command, VmState } from '../domain/topology/types';
-import { ConcurrencyError, type EventMetadata, type EventStore, type StoredEvent } from './event-store';
+import { preconditionFailed } from '../errors/problem';
+import type { EventMetadata, EventStore, StoredEvent } from './event-store';
+
+/** What If-Match asks for: one of these versions, or (for "*") any version of an existing VM. */
+export type Precondition = { versions: readonly number[] } | { exists: true };
 
 export interface ExecuteOptions {
-  /** From If-Match: the version the client read. */
-  expectedVersion?: number;
+  precondition?: Precondition;
   metadata: EventMetadata;
+}
+
+function satisfies(precondition: Precondition, version: number): boolean {
+  return 'exists' in precondition ? version > 0 : precondition.versions.includes(version);
 }
 
 export interface Executed {
@@ -55,13 +62,14 @@ export class VmRepository {
     return version === latest.version ? latest : this.rebuild(vmId, version);
   }
 
-  /** Runs a command. Call it inside the store's IMMEDIATE transaction. */
+  /**
+   * Runs a command: load (the one version read), check If-Match against it, decide, append after
+   * that version. Call it inside the store's IMMEDIATE transaction, so nobody appends in between.
+   */
   execute(vmId: string, command: Command, options: ExecuteOptions): Executed {
     const state = this.load(vmId);
     const version = state?.version ?? 0;
-    if (options.expectedVersion !== undefined && options.expectedVersion !== version) {
-      throw new ConcurrencyError(vmId, options.expectedVersion, version);
-    }
+    if (options.precondition !== undefined && !satisfies(options.precondition, version)) throw preconditionFailed(vmId, version);
     const decided = decide(command, state);
     const events = this.store.append(vmId, version, decided, options.metadata);
     const next = fold(events, state);

@@ -54,7 +54,7 @@ const cases: BadRequest[] = [
   { what: 'a form-encoded body', method: 'post', path: '/v1/vms', raw: { contentType: 'application/x-www-form-urlencoded', text: 'id=vm9' }, status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
   { what: 'a body over the limit', method: 'post', path: '/v1/vms', raw: { contentType: 'application/json', text: JSON.stringify({ id: 'vm9', pad: 'x'.repeat(BODY_LIMIT) }) }, status: 413, code: 'BODY_TOO_LARGE' },
   { what: 'an unknown route', method: 'get', path: '/v1/vm', status: 404, code: 'ROUTE_NOT_FOUND' },
-  { what: 'a method the route does not have', method: 'delete', path: '/v1/vms', status: 404, code: 'ROUTE_NOT_FOUND' },
+  { what: 'a method the route does not have', method: 'delete', path: '/v1/vms', status: 405, code: 'METHOD_NOT_ALLOWED' },
   { what: 'an unknown VM', method: 'get', path: '/v1/vms/nope', status: 404, code: 'VM_NOT_FOUND' },
   { what: 'an unknown device', method: 'get', path: '/v1/vms/vm1/devices/nope', status: 404, code: 'DEVICE_NOT_FOUND' },
 ];

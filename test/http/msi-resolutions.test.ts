@@ -35,8 +35,10 @@ describe('resolution records', () => {
     const list = await t.http.get('/v1/vms/vm1/msi-resolutions?limit=1000').expect(200);
     expect(list.body.count).toBe(list.body.results.length);
     const listed = list.body.results.find((r: { id: string }) => r.id === first.body.id);
-    expect(JSON.stringify(listed)).toBe(first.text);
-    expect(list.text).toContain(first.text);
+    // Every response ends with a newline; the record is the JSON before it.
+    expect(first.text.endsWith('}\n')).toBe(true);
+    expect(`${JSON.stringify(listed)}\n`).toBe(first.text);
+    expect(list.text).toContain(first.text.trimEnd());
   });
 
   it('resolves asOf an earlier version with the facts of that version, citing only events up to it', async () => {
@@ -128,7 +130,7 @@ describe('sweeps', () => {
 
     expect((await t.http.get(upstream.headers.location!).expect(200)).text).toBe(upstream.text);
     const one = upstream.body.results[0];
-    expect((await t.http.get(`/v1/msi-resolutions/${one.id}`).expect(200)).text).toBe(JSON.stringify(one));
+    expect((await t.http.get(`/v1/msi-resolutions/${one.id}`).expect(200)).text).toBe(`${JSON.stringify(one)}\n`);
   });
 
   it('asOf an earlier version sweeps only what was programmed then', async () => {

@@ -1,19 +1,29 @@
 // The event log: one VM's stream, or every event after a global position (for consumers that
 // follow the log, such as a lab inventory).
 
-import { Type, type Static } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { loadVm } from '../../app/load-vm';
 import type { Stores } from '../../db/stores';
-import { sendJson } from '../command';
-import { loadVm, page } from '../load';
+import { page, sendJson } from '../http';
 import { eventResource } from '../representations';
-import { errorResponses, ListQuery, VmParams } from '../schemas';
+import { ListQuery, MAX_OFFSET, Page, Query, readResponses, VmParams } from '../schemas/common';
 
-export function eventRoutes(app: FastifyInstance, stores: Stores): void {
-  const StreamQuery = Type.Object({ ...ListQuery });
-  app.get<{ Params: Static<typeof VmParams>; Querystring: Static<typeof StreamQuery> }>(
+const EventPage = Page(Type.Ref('Event'), 'a page of events');
+
+export const eventRoutes: FastifyPluginAsyncTypebox<{ stores: Stores }> = async (app, { stores }) => {
+  app.get(
     '/v1/vms/:vm/events',
-    { schema: { tags: ['events'], summary: "A VM's events in stream order", params: VmParams, querystring: StreamQuery, response: errorResponses(400, 404) } },
+    {
+      schema: {
+        operationId: 'listVmEvents',
+        tags: ['events'],
+        summary: "A VM's events in stream order",
+        params: VmParams,
+        querystring: Query({ ...ListQuery }),
+        response: readResponses(EventPage, "the VM's events"),
+      },
+    },
     (request, reply) => {
       const { vm } = request.params;
       const { limit = 50, offset = 0 } = request.query;
@@ -24,10 +34,20 @@ export function eventRoutes(app: FastifyInstance, stores: Stores): void {
     },
   );
 
-  const LogQuery = Type.Object({ after: Type.Optional(Type.Integer({ minimum: 0, default: 0, description: 'global position to read after' })), ...ListQuery });
-  app.get<{ Querystring: Static<typeof LogQuery> }>(
+  app.get(
     '/v1/events',
-    { schema: { tags: ['events'], summary: 'All events after a global position, in position order', querystring: LogQuery, response: errorResponses(400) } },
+    {
+      schema: {
+        operationId: 'listEvents',
+        tags: ['events'],
+        summary: 'All events after a global position, in position order',
+        querystring: Query({
+          after: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER - MAX_OFFSET, default: 0, description: 'global position to read after' })),
+          ...ListQuery,
+        }),
+        response: readResponses(EventPage, 'the events', { etag: false }),
+      },
+    },
     (request, reply) => {
       const { after = 0, limit = 50, offset = 0 } = request.query;
       const total = stores.events.countAll(after);
@@ -35,4 +55,4 @@ export function eventRoutes(app: FastifyInstance, stores: Stores): void {
       return sendJson(reply, page(events, total, limit, offset, `/v1/events?after=${after}`));
     },
   );
-}
+};

@@ -1,41 +1,54 @@
 // VMs: define one, list them, read one's topology (optionally as of a version).
 
-import { Type, type Static } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { executeCommand } from '../../app/execute-command';
 import type { Stores } from '../../db/stores';
-import { runCommand, sendJson } from '../command';
-import { loadVm, optionalU64, page } from '../load';
+import { loadVm } from '../../app/load-vm';
+import { commandContext, optionalU64, page, sendAnswer, sendJson } from '../http';
 import { vmResource } from '../representations';
-import { AsOfQuery, Body, CommandHeaders, commandResponses, errorResponses, Hex, Id, ListQuery, VmParams } from '../schemas';
+import { AsOfQuery, CommandHeaders, commandResponses, ListQuery, Page, Query, readResponses, VmParams } from '../schemas/common';
+import { DefineVmBody } from '../schemas/vm';
 
-const DefineVmBody = Body({
-  id: Id('VM id, chosen by the client'),
-  ramSize: Type.Optional(Hex('RAM size; RAM starts at 0x40000000 (default 0x40000000)')),
-  gicVersion: Type.Optional(Type.Union([Type.Literal(2), Type.Literal(3)], { description: 'GIC version (default 3)' })),
-  its: Type.Optional(Type.Boolean({ description: 'in-kernel vITS (default true with gicVersion 3)' })),
-  kvm: Type.Optional(Type.Boolean({ description: 'KVM with in-kernel irqchip (default true)' })),
-  hostItsBase: Type.Optional(Hex('physical ITS base of the host, for the hardware path')),
-});
+const VmRef = Type.Ref('Vm');
 
-export function vmRoutes(app: FastifyInstance, stores: Stores): void {
-  app.post<{ Body: Static<typeof DefineVmBody> }>(
+export const vmRoutes: FastifyPluginAsyncTypebox<{ stores: Stores }> = async (app, { stores }) => {
+  app.post(
     '/v1/vms',
-    { schema: { tags: ['topology'], summary: 'Define a VM (VmDefined)', body: DefineVmBody, headers: CommandHeaders, response: commandResponses(201, 'the VM') } },
+    {
+      schema: {
+        operationId: 'defineVm',
+        tags: ['vms'],
+        summary: 'Define a VM (VmDefined)',
+        body: DefineVmBody,
+        headers: CommandHeaders,
+        response: commandResponses(201, VmRef, 'the VM'),
+      },
+    },
     (request, reply) => {
       const b = request.body;
-      return runCommand(stores, request, reply, {
+      const answer = executeCommand(stores, {
         vmId: b.id,
         command: { type: 'DefineVm', vmId: b.id, ramSize: optionalU64(b.ramSize), gicVersion: b.gicVersion, its: b.its, kvm: b.kvm, hostItsBase: optionalU64(b.hostItsBase) },
         status: 201,
-        render: ({ state }) => ({ body: vmResource(state), location: `/v1/vms/${state.id}` }),
+        represent: ({ state }) => ({ body: vmResource(state), location: `/v1/vms/${state.id}` }),
+        ...commandContext(request),
       });
+      return sendAnswer(reply, answer);
     },
   );
 
-  const ListVmsQuery = Type.Object({ ...ListQuery });
-  app.get<{ Querystring: Static<typeof ListVmsQuery> }>(
+  app.get(
     '/v1/vms',
-    { schema: { tags: ['topology'], summary: 'List VMs with their projected topology', querystring: ListVmsQuery, response: errorResponses(400) } },
+    {
+      schema: {
+        operationId: 'listVms',
+        tags: ['vms'],
+        summary: 'List VMs with their projected topology',
+        querystring: Query({ ...ListQuery }),
+        response: readResponses(Page(VmRef, 'a page of VMs'), 'VMs by id', { etag: false }),
+      },
+    },
     (request, reply) => {
       const { limit = 50, offset = 0 } = request.query;
       const vms = stores.events.streams(limit, offset).flatMap((s) => {
@@ -46,13 +59,21 @@ export function vmRoutes(app: FastifyInstance, stores: Stores): void {
     },
   );
 
-  const GetVmQuery = Type.Object({ ...AsOfQuery });
-  app.get<{ Params: Static<typeof VmParams>; Querystring: Static<typeof GetVmQuery> }>(
+  app.get(
     '/v1/vms/:vm',
-    { schema: { tags: ['topology'], summary: 'Read a VM topology as projected (optionally asOf a version)', params: VmParams, querystring: GetVmQuery, response: errorResponses(400, 404) } },
+    {
+      schema: {
+        operationId: 'getVm',
+        tags: ['vms'],
+        summary: 'Read a VM topology as projected (optionally asOf a version)',
+        params: VmParams,
+        querystring: Query({ ...AsOfQuery }),
+        response: readResponses(VmRef, 'the VM'),
+      },
+    },
     (request, reply) => {
       const state = loadVm(stores, request.params.vm, request.query.asOf);
       return sendJson(reply, vmResource(state), { version: state.version });
     },
   );
-}
+};

@@ -1,7 +1,44 @@
-// The shape of a resolution record and a sweep, for the OpenAPI document (and Swagger UI users).
-// The service sends the stored JSON as it is, so these schemas describe it; they do not build it.
+// MSI resolutions and sweeps: what a client asks, and the shape of the records it gets back. The
+// service sends the stored JSON as it is, so the record schemas describe it; they do not build it.
 
 import { Type } from '@sinclair/typebox';
+import { SEMANTICS } from '../../domain/resolve/types';
+import { AsOf, Body, Hex, Id, OneOf } from './common';
+
+const Semantics = OneOf(
+  SEMANTICS,
+  'upstream (default): QEMU 11.0 get_msi_direct_gpa; address-space: the proposed get_msi_address_space (series v3-v5); pre-fix: KVM routes through get_address_space()',
+);
+
+export const ResolveBody = Body(
+  {
+    device: Id('device id', 'hostdev0'),
+    vector: Type.Optional(Type.Integer({ minimum: 0, maximum: 2047, description: 'a programmed MSI-X vector (or give address and data)' })),
+    address: Type.Optional(Hex('MSI address as the guest would write it (with data, instead of vector)', '0xfffff040')),
+    data: Type.Optional(Hex('MSI data (EventID), with address', '0x0')),
+    semantics: Type.Optional(Semantics),
+    asOf: Type.Optional(AsOf),
+  },
+  {
+    examples: {
+      s10: { summary: 'first session, step 7: where does vector 0 of hostdev0 land?', value: { device: 'hostdev0', vector: 0 } },
+      address: { summary: 'an MSI the guest has not programmed: address and data', value: { device: 'hostdev0', address: '0xfffff040', data: '0x1' } },
+    },
+  },
+);
+
+export const SweepBody = Body(
+  { semantics: Type.Optional(Semantics), asOf: Type.Optional(AsOf) },
+  { examples: { prefix: { summary: 'every programmed vector, as KVM routed it before the fix', value: { semantics: 'pre-fix' } } } },
+);
+
+export const RecordParams = Type.Object({
+  id: Type.String({
+    pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$',
+    description: 'record id (a UUID), from the Location of the POST',
+    examples: ['00000000-0000-4000-8000-000000000000'],
+  }),
+});
 
 const HexString = (description: string) => Type.String({ pattern: '^0x[0-9a-f]{1,16}$', description });
 const EventRef = Type.Object({ position: Type.Integer({ description: 'global position of the event' }), type: Type.String() });
@@ -40,7 +77,7 @@ export const ResolutionSchema = Type.Object(
     device: Type.String(),
     vector: Type.Optional(Type.Integer()),
     asOfVersion: Type.Integer({ description: 'the VM version resolved against' }),
-    semantics: Type.Union([Type.Literal('pre-fix'), Type.Literal('address-space'), Type.Literal('upstream')]),
+    semantics: Semantics,
     input: Type.Object({ address: HexString('MSI address the guest wrote'), data: HexString('MSI data') }),
     streamId: HexString('bus << 8 | devfn'),
     devid: HexString('KVM devid'),
@@ -79,7 +116,7 @@ export const SweepSchema = Type.Object(
     id: Type.String(),
     vm: Type.String(),
     asOfVersion: Type.Integer(),
-    semantics: Type.String(),
+    semantics: Semantics,
     counts: Type.Object({
       vectors: Type.Integer(),
       misroutedBeforeFix: Type.Integer({ description: 'vectors whose pre-fix route differs from QEMU 11.0' }),

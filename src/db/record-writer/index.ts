@@ -5,25 +5,15 @@
 //
 // On a database file the commits run on a worker thread with its own connection, so the fsync and
 // WAL checkpoints do not stall the HTTP event loop. ':memory:' cannot be shared between
-// connections, so there the same batching runs on the main connection.
+// connections, so there the same batching runs on the main connection. Both commit through the
+// same routine (apply-batch.mjs) with the same SQL, generated from schema.ts (statements.ts).
 
 import { Worker } from 'node:worker_threads';
-import type { StoredResponse } from './idempotency-store';
-import type { Stores } from './stores';
+import type Database from 'better-sqlite3';
+import { batchApplier } from './apply-batch.mjs';
+import type { RecordStatements, RecordWrite } from './types';
 
-export interface RecordRow {
-  id: string;
-  vmId: string;
-  body: string;
-  createdAt: string;
-}
-
-export interface RecordWrite {
-  resolutions: (RecordRow & { sweepId: string | null })[];
-  sweep?: RecordRow;
-  /** The response to keep under the request's Idempotency-Key, in the same transaction. */
-  idempotency?: { key: string; fingerprint: string; response: StoredResponse; createdAt: string };
-}
+export type { RecordRow, RecordWrite } from './types';
 
 interface Pending {
   write: RecordWrite;
@@ -44,8 +34,8 @@ export class RecordWriter {
   ) {}
 
   /** Batches on a worker thread with its own connection to the file. */
-  static onWorker(path: string): RecordWriter {
-    const worker = new Worker(new URL('./record-writer-worker.mjs', import.meta.url), { workerData: { path } });
+  static onWorker(path: string, statements: RecordStatements): RecordWriter {
+    const worker = new Worker(new URL('./worker.mjs', import.meta.url), { workerData: { path, statements } });
     worker.unref();
     const waiting = new Map<number, (errors: (string | null)[]) => void>();
     let nextId = 0;
@@ -80,29 +70,9 @@ export class RecordWriter {
   }
 
   /** Batches on the main connection (for ':memory:'). */
-  static inThread(stores: Pick<Stores, 'transaction' | 'resolutions' | 'idempotency'>): RecordWriter {
-    const apply = (write: RecordWrite) => {
-      if (write.sweep !== undefined) stores.resolutions.insertSweep(write.sweep);
-      for (const row of write.resolutions) stores.resolutions.insertResolution(row);
-      const keep = write.idempotency;
-      if (keep !== undefined) stores.idempotency.save(keep.key, keep.fingerprint, keep.response, keep.createdAt);
-    };
-    const commitBatch: CommitBatch = async (writes) => {
-      try {
-        stores.transaction(() => writes.forEach(apply));
-        return writes.map(() => null);
-      } catch {
-        return writes.map((write) => {
-          try {
-            stores.transaction(() => apply(write));
-            return null;
-          } catch (error) {
-            return error instanceof Error ? error.message : String(error);
-          }
-        });
-      }
-    };
-    return new RecordWriter(commitBatch, async () => undefined);
+  static inThread(sqlite: Database.Database, statements: RecordStatements): RecordWriter {
+    const applyBatch = batchApplier(sqlite, statements);
+    return new RecordWriter(async (writes) => applyBatch(writes), async () => undefined);
   }
 
   write(write: RecordWrite): Promise<void> {

@@ -2,13 +2,25 @@
 
 import type { RangeIndex } from '../translation/range-index';
 
-export type GicVersion = 2 | 3;
-export type SmmuStage = '1' | '2' | 'nested';
-export type Granule = '4K' | '16K' | '64K';
-export type SteConfig = 'invalid' | 'abort' | 'bypass' | 's1' | 's2' | 'nested';
-export type Perm = 'rw' | 'ro';
-export type Stage = 1 | 2;
-export type BusType = 'pcie-root' | 'pxb-pcie' | 'pcie-root-port';
+// The vocabulary as values, so that request schemas take their enums from here instead of
+// repeating them.
+export const GIC_VERSIONS = [2, 3] as const;
+export const SMMU_STAGES = ['1', '2', 'nested'] as const;
+export const GRANULES = ['4K', '16K', '64K'] as const;
+export const STE_CONFIGS = ['invalid', 'abort', 'bypass', 's1', 's2', 'nested'] as const;
+export const PERMS = ['rw', 'ro'] as const;
+export const STAGES = [1, 2] as const;
+/** The bus types a client adds; pcie.0 (pcie-root) is always there. */
+export const ADDABLE_BUS_TYPES = ['pxb-pcie', 'pcie-root-port'] as const;
+
+export type GicVersion = (typeof GIC_VERSIONS)[number];
+export type SmmuStage = (typeof SMMU_STAGES)[number];
+export type Granule = (typeof GRANULES)[number];
+export type SteConfig = (typeof STE_CONFIGS)[number];
+export type Perm = (typeof PERMS)[number];
+export type Stage = (typeof STAGES)[number];
+export type AddableBusType = (typeof ADDABLE_BUS_TYPES)[number];
+export type BusType = 'pcie-root' | AddableBusType;
 
 /** The stage-1 context descriptor fields the model uses. */
 export interface ContextDescriptor {
@@ -50,7 +62,7 @@ export interface SmmuGuestState {
 
 export type Command =
   | { type: 'DefineVm'; vmId: string; ramSize?: bigint; gicVersion?: GicVersion; its?: boolean; kvm?: boolean; hostItsBase?: bigint }
-  | { type: 'AddBus'; busId: string; busType: 'pxb-pcie' | 'pcie-root-port'; busNr?: number; bus?: string; secondaryBusNr?: number }
+  | { type: 'AddBus'; busId: string; busType: AddableBusType; busNr?: number; bus?: string; secondaryBusNr?: number }
   | { type: 'AddSmmu'; smmuId: string; primaryBus: string; accel?: boolean; stage?: SmmuStage; oas?: number }
   | { type: 'SetSmmuAccel'; smmuId: string; enabled: boolean }
   | { type: 'SetSmmuGuestState'; smmuId: string; changes: Partial<SmmuGuestState> }
@@ -67,7 +79,7 @@ export type CommandOf<T extends Command['type']> = Extract<Command, { type: T }>
 
 export interface EventDataByType {
   VmDefined: { vmId: string; ramSize: bigint; gicVersion: GicVersion; its: boolean; kvm: boolean; hostItsBase: bigint | null };
-  BusAdded: { busId: string; busType: 'pxb-pcie' | 'pcie-root-port'; bus: string; busNumber: number };
+  BusAdded: { busId: string; busType: AddableBusType; bus: string; busNumber: number };
   SmmuAdded: { smmuId: string; primaryBus: string; accel: boolean; stage: SmmuStage; oas: number };
   SmmuAccelModeChanged: { smmuId: string; enabled: boolean };
   SmmuGuestStateChanged: { smmuId: string } & Partial<SmmuGuestState>;

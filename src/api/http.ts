@@ -1,0 +1,84 @@
+// What every route does at the edge: read If-Match, Idempotency-Key and the event metadata from
+// the request, and send answers (JSON with canonical hex, the VM's ETag).
+
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Answer, IdempotencyClaim } from '../app/idempotency';
+import { bigintsToHex, parseHex } from '../domain/address';
+import type { EventMetadata } from '../db/event-store';
+import { requestFingerprint } from '../db/idempotency-store';
+import type { Precondition } from '../db/vm-repository';
+import { etagOf, ServiceError } from '../errors/problem';
+
+/** If-Match as RFC 9110 reads it: "*", or a list of ETags of which only strong ones can match. */
+function preconditionOf(header: string | undefined): Precondition | undefined {
+  if (header === undefined) return undefined;
+  const value = header.trim();
+  if (value === '*') return { exists: true };
+  const versions: number[] = [];
+  for (const tag of value.split(',').map((t) => t.trim())) {
+    const strong = /^"(\d{1,15})"$/.exec(tag);
+    if (strong) versions.push(Number(strong[1]));
+    else if (!/^W\/"[^"]*"$/.test(tag)) {
+      throw new ServiceError('INVALID_IF_MATCH', `If-Match ${JSON.stringify(header)} is not a list of ETags such as "3"`, {
+        errors: [{ pointer: '/header/if-match', detail: 'If-Match must be "*" or ETags like "3"', in: 'header' }],
+      });
+    }
+  }
+  return { versions };
+}
+
+/** The request's Idempotency-Key with a digest of what it asks for, if it sent one. */
+export function idempotencyOf(request: FastifyRequest): IdempotencyClaim | undefined {
+  const key = request.headers['idempotency-key'];
+  return typeof key === 'string' ? { key, fingerprint: requestFingerprint(request.method, request.url, request.body) } : undefined;
+}
+
+function metadataOf(request: FastifyRequest): EventMetadata {
+  const actor = request.headers['x-actor'];
+  const reason = request.headers['x-reason'];
+  const metadata: EventMetadata = { occurredAt: new Date().toISOString(), actor: typeof actor === 'string' ? actor : 'anonymous', requestId: request.id };
+  if (typeof reason === 'string') metadata.reason = reason;
+  return metadata;
+}
+
+/** Everything a command takes from its request besides the command itself. */
+export function commandContext(request: FastifyRequest) {
+  const ifMatch = request.headers['if-match'];
+  return { precondition: preconditionOf(typeof ifMatch === 'string' ? ifMatch : undefined), idempotency: idempotencyOf(request), metadata: metadataOf(request) };
+}
+
+export function sendAnswer(reply: FastifyReply, answer: Answer): FastifyReply {
+  if (answer.replayed) reply.header('idempotent-replayed', 'true');
+  return reply.code(answer.status).headers(answer.headers).type('application/json; charset=utf-8').send(answer.body);
+}
+
+/** Sends a read: JSON with canonical hex, and the VM's ETag when the answer is about one VM. */
+export function sendJson(reply: FastifyReply, body: unknown, options: { version?: number } = {}): FastifyReply {
+  if (options.version !== undefined) reply.header('etag', etagOf(options.version));
+  return reply.type('application/json; charset=utf-8').send(JSON.stringify(bigintsToHex(body)));
+}
+
+/** Sends JSON text that is already in its final form (a stored record). */
+export function sendJsonText(reply: FastifyReply, text: string): FastifyReply {
+  return reply.type('application/json; charset=utf-8').send(text);
+}
+
+/** A hex field the route schema already validated. */
+export function u64(text: string): bigint {
+  const value = parseHex(text);
+  if (value === undefined) throw new Error(`schema let through a value that is not hex: ${text}`);
+  return value;
+}
+
+export const optionalU64 = (text: string | undefined) => (text === undefined ? undefined : u64(text));
+
+/** A page of a list, with links that keep the query the client gave. */
+export function page<T>(items: T[], total: number, limit: number, offset: number, path: string) {
+  const link = (o: number) => `${path}${path.includes('?') ? '&' : '?'}limit=${limit}&offset=${o}`;
+  return {
+    count: total,
+    next: offset + limit < total ? link(offset + limit) : null,
+    previous: offset > 0 ? link(Math.max(0, offset - limit)) : null,
+    results: items,
+  };
+}

@@ -1,0 +1,43 @@
+// What a client of any route can count on: X-Request-ID echoed, `If-None-Match` answered with 304
+// where the answer has an ETag, URLs of at most 8 KiB (414 beyond), every JSON answer ending with
+// a newline, and CORS for the origins the operator allows (off by default).
+
+import cors from '@fastify/cors';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { ServiceError } from '../../errors/problem';
+
+export const MAX_URL_LENGTH = 8 * 1024;
+
+/** RFC 9110 If-None-Match (weak comparison): "*" or any listed tag matches the ETag. */
+function noneMatch(header: string | undefined, etag: string): boolean {
+  if (header === undefined) return false;
+  if (header.trim() === '*') return true;
+  const bare = etag.replace(/^W\//, '');
+  return header.split(',').some((tag) => tag.trim().replace(/^W\//, '') === bare);
+}
+
+const isJson = (contentType: unknown) => typeof contentType === 'string' && /^application\/(problem\+)?json/.test(contentType);
+
+export async function registerHttpConventions(app: FastifyInstance, options: { corsOrigins: string[] }): Promise<void> {
+  if (options.corsOrigins.length > 0) {
+    await app.register(cors, { origin: options.corsOrigins, exposedHeaders: ['ETag', 'Location', 'X-Request-ID', 'Idempotent-Replayed'] });
+  }
+  app.addHook('onRequest', async (request: FastifyRequest) => {
+    if (request.url.length > MAX_URL_LENGTH) throw new ServiceError('URI_TOO_LONG', `the URL has ${request.url.length} characters; at most ${MAX_URL_LENGTH} are served`);
+  });
+  app.addHook('onSend', async (request, reply, payload) => {
+    reply.header('x-request-id', request.id);
+    const etag = reply.getHeader('etag');
+    if ((request.method === 'GET' || request.method === 'HEAD') && reply.statusCode === 200 && typeof etag === 'string') {
+      const header = request.headers['if-none-match'];
+      if (noneMatch(typeof header === 'string' ? header : undefined, etag)) {
+        reply.code(304);
+        reply.removeHeader('content-type');
+        reply.removeHeader('content-length');
+        return '';
+      }
+    }
+    if (typeof payload === 'string' && isJson(reply.getHeader('content-type')) && !payload.endsWith('\n')) return `${payload}\n`;
+    return payload;
+  });
+}

@@ -1,0 +1,123 @@
+// A device's IOVA mappings at stage 1 and stage 2 (IovaMapped, IovaUnmapped).
+
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { executeCommand } from '../../app/execute-command';
+import { loadVm } from '../../app/load-vm';
+import type { Stores } from '../../db/stores';
+import { hex } from '../../domain/address';
+import { DomainError } from '../../domain/errors';
+import { getDevice } from '../../domain/topology/decide';
+import { STAGES, type Stage } from '../../domain/topology/types';
+import { commandContext, page, sendAnswer, sendJson, u64 } from '../http';
+import { mappingResource } from '../representations';
+import { AsOfQuery, CommandHeaders, commandResponses, DeviceParams, ListQuery, OneOf, Page, Query, readResponses } from '../schemas/common';
+import { MapBody, MappingParams, UnmappedSchema } from '../schemas/device';
+import { devicePath } from './devices';
+
+const MappingRef = Type.Ref('Mapping');
+
+export const mappingRoutes: FastifyPluginAsyncTypebox<{ stores: Stores }> = async (app, { stores }) => {
+  app.post(
+    '/v1/vms/:vm/devices/:dev/mappings',
+    {
+      schema: {
+        operationId: 'mapIova',
+        tags: ['mappings'],
+        summary: 'Map an IOVA range at stage 1 or 2 (IovaMapped)',
+        params: DeviceParams,
+        body: MapBody,
+        headers: CommandHeaders,
+        response: commandResponses(201, MappingRef, 'the mapping'),
+      },
+    },
+    (request, reply) => {
+      const { vm, dev } = request.params;
+      const b = request.body;
+      const iova = u64(b.iova);
+      const answer = executeCommand(stores, {
+        vmId: vm,
+        command: { type: 'MapIova', deviceId: dev, stage: b.stage, iova, output: u64(b.output), size: u64(b.size), perm: b.perm, accessFlag: b.accessFlag },
+        status: 201,
+        represent: ({ state }) => ({
+          body: mappingResource(dev, state.devices.get(dev)!.mappings[b.stage].at(iova)!.value),
+          location: `${devicePath(vm, dev)}/mappings/${b.stage}/${hex(iova)}`,
+        }),
+        ...commandContext(request),
+      });
+      return sendAnswer(reply, answer);
+    },
+  );
+
+  app.get(
+    '/v1/vms/:vm/devices/:dev/mappings',
+    {
+      schema: {
+        operationId: 'listMappings',
+        tags: ['mappings'],
+        summary: "A device's mappings in address order (stage 1, then stage 2)",
+        params: DeviceParams,
+        querystring: Query({ stage: Type.Optional(OneOf(STAGES, 'only this stage')), ...AsOfQuery, ...ListQuery }),
+        response: readResponses(Page(MappingRef, 'a page of mappings'), 'the mappings'),
+      },
+    },
+    (request, reply) => {
+      const { vm, dev } = request.params;
+      const { stage, asOf, limit = 50, offset = 0 } = request.query;
+      const state = loadVm(stores, vm, asOf);
+      const device = getDevice(state, dev);
+      const stages: Stage[] = stage === undefined ? [1, 2] : [stage];
+      const total = stages.reduce((n, s) => n + device.mappings[s].count, 0);
+      const items = stages.flatMap((s) => [...device.mappings[s].ranges()].map((r) => mappingResource(dev, r.value))).slice(offset, offset + limit);
+      const query = stage === undefined ? '' : `?stage=${stage}`;
+      return sendJson(reply, page(items, total, limit, offset, `${devicePath(vm, dev)}/mappings${query}`), { version: state.version });
+    },
+  );
+
+  app.get(
+    '/v1/vms/:vm/devices/:dev/mappings/:stage/:iova',
+    {
+      schema: {
+        operationId: 'getMapping',
+        tags: ['mappings'],
+        summary: 'Read the mapping that starts at iova',
+        params: MappingParams,
+        querystring: Query({ ...AsOfQuery }),
+        response: readResponses(MappingRef, 'the mapping'),
+      },
+    },
+    (request, reply) => {
+      const { vm, dev, stage, iova } = request.params;
+      const state = loadVm(stores, vm, request.query.asOf);
+      const mapping = getDevice(state, dev).mappings[stage].at(u64(iova));
+      if (mapping === undefined) throw new DomainError('MAPPING_NOT_FOUND', `no stage-${stage} mapping of device ${dev} starts at ${iova}`);
+      return sendJson(reply, mappingResource(dev, mapping.value), { version: state.version });
+    },
+  );
+
+  app.delete(
+    '/v1/vms/:vm/devices/:dev/mappings/:stage/:iova',
+    {
+      schema: {
+        operationId: 'unmapIova',
+        tags: ['mappings'],
+        summary: 'Unmap the range that starts at iova (IovaUnmapped)',
+        params: MappingParams,
+        headers: CommandHeaders,
+        response: commandResponses(200, UnmappedSchema, 'the removed mapping'),
+      },
+    },
+    (request, reply) => {
+      const { vm, dev, stage, iova } = request.params;
+      const start = u64(iova);
+      const answer = executeCommand(stores, {
+        vmId: vm,
+        command: { type: 'UnmapIova', deviceId: dev, stage, iova: start },
+        status: 200,
+        represent: () => ({ body: { device: dev, stage, iova: start, unmapped: true } }),
+        ...commandContext(request),
+      });
+      return sendAnswer(reply, answer);
+    },
+  );
+};

@@ -1,0 +1,27 @@
+// Where to start: the service index.
+
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+
+const IndexSchema = Type.Object({
+  service: Type.Literal('doorbell'),
+  docs: Type.String({ description: 'Swagger UI' }),
+  openapi: Type.String({ description: 'the OpenAPI document' }),
+  vms: Type.String(),
+  events: Type.String(),
+});
+
+export const metaRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get(
+    '/',
+    {
+      schema: {
+        operationId: 'getIndex',
+        tags: ['meta'],
+        summary: 'Where to start',
+        response: { 200: { description: 'links to the docs and the collections', content: { 'application/json': { schema: IndexSchema } } } },
+      },
+    },
+    async () => ({ service: 'doorbell' as const, docs: '/docs', openapi: '/openapi.json', vms: '/v1/vms', events: '/v1/events' }),
+  );
+};

@@ -1,0 +1,39 @@
+// Buses: pxb-pcie root complexes and PCIe root ports.
+
+import { Type } from '@sinclair/typebox';
+import { ADDABLE_BUS_TYPES } from '../../domain/topology/types';
+import { Body, Id, Nullable, OneOf } from './common';
+
+const BusNumber = (description: string) => Type.Integer({ minimum: 0, maximum: 255, description });
+
+export const AddBusBody = Body(
+  {
+    id: Id('bus id (QEMU id), e.g. pcie.1 or pcie.port1', 'pcie.1'),
+    type: OneOf(ADDABLE_BUS_TYPES, 'pxb-pcie: an extra root complex on pcie.0; pcie-root-port: a port on a root bus'),
+    busNr: Type.Optional(BusNumber('pxb-pcie: its root bus number (bus_nr)')),
+    bus: Type.Optional(Id('the bus it sits on: pcie.0 for a pxb-pcie (default), a root bus for a root port', 'pcie.1')),
+    secondaryBusNr: Type.Optional(BusNumber('pcie-root-port: the number guest firmware gave its secondary bus')),
+  },
+  {
+    examples: {
+      pxb: { summary: 'first session, step 2: pxb-pcie pcie.1 with bus_nr 1', value: { id: 'pcie.1', type: 'pxb-pcie', busNr: 1 } },
+      rootPort: {
+        summary: 'first session, step 3: root port pcie.port1 on pcie.1, secondary bus 2',
+        value: { id: 'pcie.port1', type: 'pcie-root-port', bus: 'pcie.1', secondaryBusNr: 2 },
+      },
+    },
+  },
+);
+
+export const BusParams = Type.Object({ vm: Id('VM id', 'vm1'), bus: Id('bus id', 'pcie.1') });
+
+export const BusSchema = Type.Object(
+  {
+    id: Type.String(),
+    type: Type.Union([Type.Literal('pcie-root'), ...ADDABLE_BUS_TYPES.map((t) => Type.Literal(t))]),
+    busNumber: Type.Integer({ description: 'pcie.0: 0; pxb-pcie: bus_nr; root port: its secondary bus number' }),
+    bus: Nullable(Type.String({ description: 'the bus it sits on' })),
+    rootBus: Type.String({ description: 'the root bus (pcie.0 or a pxb-pcie) it belongs to' }),
+  },
+  { $id: 'Bus', description: 'a PCIe bus of the VM' },
+);

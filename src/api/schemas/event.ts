@@ -1,0 +1,22 @@
+// Events as the log shows them.
+
+import { Type } from '@sinclair/typebox';
+
+export const EventSchema = Type.Object(
+  {
+    position: Type.Integer({ description: 'global, gap-free position across all VMs' }),
+    streamId: Type.String({ description: 'the VM id' }),
+    streamVersion: Type.Integer({ description: 'the version of the VM this event made' }),
+    eventId: Type.String(),
+    type: Type.String({ examples: ['VmDefined'] }),
+    schemaVersion: Type.Integer(),
+    data: Type.Object({}, { additionalProperties: true, description: 'the event data; 64-bit values as 0x-hex strings' }),
+    metadata: Type.Object({
+      occurredAt: Type.String({ format: 'date-time' }),
+      actor: Type.String(),
+      requestId: Type.String(),
+      reason: Type.Optional(Type.String()),
+    }),
+  },
+  { $id: 'Event', description: 'a stored event' },
+);

@@ -1,0 +1,43 @@
+// VMs: the board and the whole projected topology.
+
+import { Type } from '@sinclair/typebox';
+import { GIC_VERSIONS } from '../../domain/topology/types';
+import { Body, Hex, HexOut, Id, Nullable, OneOf } from './common';
+
+export const DefineVmBody = Body(
+  {
+    id: Id('VM id, chosen by the client', 'vm1'),
+    ramSize: Type.Optional(Hex('RAM size; RAM starts at 0x40000000 (default 0x40000000)', '0x100000000')),
+    gicVersion: Type.Optional(OneOf(GIC_VERSIONS, 'GIC version (default 3)')),
+    its: Type.Optional(Type.Boolean({ description: 'in-kernel vITS (default true with gicVersion 3)' })),
+    kvm: Type.Optional(Type.Boolean({ description: 'KVM with in-kernel irqchip (default true)' })),
+    hostItsBase: Type.Optional(Hex('physical ITS base of the host, for the hardware path', '0x202100000')),
+  },
+  {
+    examples: {
+      s10: {
+        summary: 'first session, step 1: 4 GiB of RAM, GICv3 with ITS, KVM, the host ITS at 0x202100000',
+        value: { id: 'vm1', ramSize: '0x100000000', hostItsBase: '0x202100000' },
+      },
+    },
+  },
+);
+
+export const VmSchema = Type.Object(
+  {
+    id: Type.String(),
+    version: Type.Integer({ description: 'number of events in the VM stream' }),
+    ramBase: HexOut('where RAM starts'),
+    ramSize: HexOut('RAM size'),
+    gicVersion: OneOf(GIC_VERSIONS, 'GIC version'),
+    its: Type.Boolean(),
+    kvm: Type.Boolean(),
+    hostItsBase: Nullable(HexOut('physical ITS base of the host')),
+    msiController: Type.Union([Type.Literal('its'), Type.Literal('gicv2m'), Type.Literal('none')]),
+    msiGpa: HexOut('the doorbell gPA QEMU 11.0 hands KVM (msi-gpa)'),
+    buses: Type.Array(Type.Ref('Bus')),
+    smmus: Type.Array(Type.Ref('Smmu')),
+    devices: Type.Array(Type.Ref('Device')),
+  },
+  { $id: 'Vm', description: 'a VM topology as projected from its events' },
+);

@@ -1,0 +1,16 @@
+// Loading the VM a request names, now or as of a version, with the 404s a client should see.
+
+import { DomainError } from '../domain/errors';
+import type { VmState } from '../domain/topology/types';
+import type { Stores } from '../db/stores';
+
+export function loadVm(stores: Stores, vmId: string, asOf?: number): VmState {
+  const latest = stores.vms.load(vmId);
+  if (latest === undefined) throw new DomainError('VM_NOT_FOUND', `VM ${vmId} does not exist`);
+  if (asOf === undefined) return latest;
+  const state = stores.vms.loadAsOf(vmId, asOf);
+  if (state === undefined) {
+    throw new DomainError('VERSION_NOT_FOUND', `asOf: VM ${vmId} has versions 1 to ${latest.version}, not ${asOf}`, '/asOf');
+  }
+  return state;
+}

@@ -1,0 +1,47 @@
+// Every code the API can answer, declared once with its HTTP status and title. The domain's
+// rule violations come from the domain's own catalogue; the codes below are those of the HTTP
+// layer, the application layer and the frameworks underneath (fastify's and Node's own errors).
+// The problem+json mapping (problem.ts) and the error responses of the OpenAPI document are both
+// derived from this table.
+
+import { DOMAIN_ERRORS } from '../domain/errors';
+
+export interface CatalogueEntry {
+  readonly status: number;
+  readonly title: string;
+}
+
+export const SERVICE_ERRORS = {
+  VALIDATION_FAILED: { status: 400, title: 'Invalid request' },
+  MALFORMED_JSON: { status: 400, title: 'Malformed JSON body' },
+  EMPTY_JSON_BODY: { status: 400, title: 'Empty JSON body' },
+  BAD_CONTENT_LENGTH: { status: 400, title: 'Content-Length does not match the body' },
+  BAD_URL: { status: 400, title: 'Malformed URL' },
+  BAD_REQUEST: { status: 400, title: 'Bad request' },
+  INVALID_IF_MATCH: { status: 400, title: 'Invalid If-Match header' },
+  ROUTE_NOT_FOUND: { status: 404, title: 'Not found' },
+  RESOLUTION_NOT_FOUND: { status: 404, title: 'Resolution not found' },
+  SWEEP_NOT_FOUND: { status: 404, title: 'Sweep not found' },
+  METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
+  REQUEST_TIMEOUT: { status: 408, title: 'Request timeout' },
+  PRECONDITION_FAILED: { status: 412, title: 'Precondition failed' },
+  BODY_TOO_LARGE: { status: 413, title: 'Payload too large' },
+  URI_TOO_LONG: { status: 414, title: 'URI or path parameter too long' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
+  IDEMPOTENCY_KEY_REUSED: { status: 422, title: 'Idempotency-Key reused' },
+  HEADERS_TOO_LARGE: { status: 431, title: 'Request header fields too large' },
+  INTERNAL_ERROR: { status: 500, title: 'Internal error' },
+  SHUTTING_DOWN: { status: 503, title: 'Service is shutting down' },
+} as const satisfies Record<string, CatalogueEntry>;
+
+export const ERROR_CATALOGUE = { ...DOMAIN_ERRORS, ...SERVICE_ERRORS } as const satisfies Record<string, CatalogueEntry>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+export type ServiceErrorCode = keyof typeof SERVICE_ERRORS;
+
+export const ERROR_CODES = Object.keys(ERROR_CATALOGUE) as ErrorCode[];
+
+/** The codes answered with an HTTP status, in catalogue order (for the OpenAPI descriptions). */
+export function codesWithStatus(status: number): ErrorCode[] {
+  return ERROR_CODES.filter((code) => ERROR_CATALOGUE[code].status === status);
+}
