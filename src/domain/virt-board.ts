@@ -55,7 +55,8 @@ export function systemMemoryMap(board: { ramSize: bigint; msiController: MsiCont
 }
 
 /** What receives MSIs on the board: the vITS, a GICv2m frame, or nothing (GICv3 with its=off). */
-export type MsiController = 'its' | 'gicv2m' | 'none';
+export const MSI_CONTROLLERS = ['its', 'gicv2m', 'none'] as const;
+export type MsiController = (typeof MSI_CONTROLLERS)[number];
 
 export function msiControllerOf(board: { gicVersion: 2 | 3; its: boolean }): MsiController {
   if (board.its) return 'its';

@@ -70,6 +70,39 @@ describe('OpenAPI', () => {
     expect(validResolution(faulted), JSON.stringify(validResolution.errors)).toBe(true);
   });
 
+  it('gives every operation an operationId, a 2xx schema and, with a body, a full request example', async () => {
+    const document = (await t.http.get('/openapi.json').expect(200)).body;
+    const operations = Object.entries(document.paths).flatMap(([path, methods]) =>
+      Object.entries(methods as Record<string, Record<string, any>>).map(([method, operation]) => ({ at: `${method.toUpperCase()} ${path}`, operation })),
+    );
+    expect(operations.length).toBeGreaterThanOrEqual(26);
+    const ids = new Set<string>();
+    for (const { at, operation } of operations) {
+      expect(operation.operationId, at).toMatch(/^[a-z][A-Za-z]+$/);
+      ids.add(operation.operationId);
+      const success = Object.entries(operation.responses).find(([status]) => status.startsWith('2')) as [string, any] | undefined;
+      expect(success, `${at}: a 2xx response`).toBeDefined();
+      expect(success![1].content['application/json'].schema, `${at}: a 2xx schema`).toBeDefined();
+      const body = operation.requestBody?.content['application/json'];
+      if (body !== undefined) {
+        const examples = Object.values(body.examples ?? {}) as { value: unknown }[];
+        expect(examples.length, `${at}: a request example`).toBeGreaterThan(0);
+        // A full example: it passes the body schema as the service validates it.
+        const ajv = new Ajv({ strict: false });
+        for (const { value } of examples) expect(ajv.validate(body.schema, value), `${at}: ${JSON.stringify(value)} ${JSON.stringify(ajv.errors)}`).toBe(true);
+      }
+    }
+    expect(ids.size, 'operationIds are unique').toBe(operations.length);
+  });
+
+  it('documents ETag and Location on the answers that carry them', async () => {
+    const document = (await t.http.get('/openapi.json').expect(200)).body;
+    expect(document.paths['/v1/vms'].post.responses['201'].headers).toHaveProperty('ETag');
+    expect(document.paths['/v1/vms'].post.responses['201'].headers).toHaveProperty('Location');
+    expect(document.paths['/v1/vms/{vm}'].get.responses['200'].headers).toHaveProperty('ETag');
+    expect(document.paths['/v1/vms/{vm}/msi-resolutions'].post.responses['201'].headers).toHaveProperty('Location');
+  });
+
   it('serves Swagger UI at /docs', async () => {
     const response = await t.http.get('/docs/').expect(200);
     expect(response.text).toContain('swagger-ui');

@@ -1,12 +1,16 @@
 // The one way tests get a running service: the real app on a real SQLite file in a temp dir.
+// Every answer of 400 or more that any test provokes is checked to be problem+json with a code
+// from the error catalogue; close() fails the test file when one was not.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Fastify, { type FastifyInstance } from 'fastify';
 import supertest from 'supertest';
-import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../src/api/app';
+import { expect } from 'vitest';
+import { type AppOptions, doorbellApp, serverOptions } from '../../src/api/app';
 import { createStores, type Stores } from '../../src/db/stores';
+import { ERROR_CATALOGUE } from '../../src/errors/catalogue';
 
 export interface TestApp {
   app: FastifyInstance;
@@ -18,9 +22,30 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-async function start(dbPath: string, cleanup: () => void): Promise<TestApp> {
+/** Error answers that were not problem+json with a catalogued code: "METHOD URL -> what". */
+function checkProblems(app: FastifyInstance, violations: string[]): void {
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (reply.statusCode < 400) return payload;
+    const where = `${request.method} ${request.url} -> ${reply.statusCode}`;
+    const type = String(reply.getHeader('content-type') ?? '');
+    if (!type.startsWith('application/problem+json')) violations.push(`${where}: content-type ${type}`);
+    else {
+      const body = JSON.parse(String(payload)) as { code?: string; status?: number };
+      const entry = ERROR_CATALOGUE[body.code as keyof typeof ERROR_CATALOGUE];
+      if (entry === undefined) violations.push(`${where}: code ${body.code} is not in the catalogue`);
+      else if (entry.status !== reply.statusCode || body.status !== reply.statusCode) violations.push(`${where}: code ${body.code} is catalogued as ${entry.status}`);
+    }
+    return payload;
+  });
+}
+
+async function start(dbPath: string, cleanup: () => void, options: Partial<AppOptions> = {}): Promise<TestApp> {
   const stores = createStores(dbPath);
-  const app = await buildApp({ stores });
+  const app = Fastify(serverOptions());
+  const violations: string[] = [];
+  checkProblems(app, violations);
+  await app.register(doorbellApp, { ...options, stores });
+  await app.ready();
   const close = async () => {
     await app.close();
     await stores.close();
@@ -32,18 +57,19 @@ async function start(dbPath: string, cleanup: () => void): Promise<TestApp> {
     http: supertest(app.server),
     restart: async () => {
       await close();
-      return start(dbPath, cleanup);
+      return start(dbPath, cleanup, options);
     },
     close: async () => {
       await close();
       cleanup();
+      expect(violations, 'error answers that are not problem+json with a catalogued code').toEqual([]);
     },
   };
 }
 
-export async function startTestApp(): Promise<TestApp> {
+export async function startTestApp(options: Partial<AppOptions> = {}): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), 'doorbell-test-'));
-  return start(join(dir, 'doorbell.db'), () => rmSync(dir, { recursive: true, force: true }));
+  return start(join(dir, 'doorbell.db'), () => rmSync(dir, { recursive: true, force: true }), options);
 }
 
 /** A second service on the same database file, as another process would be. */

@@ -20,7 +20,10 @@ const isJson = (contentType: unknown) => typeof contentType === 'string' && /^ap
 
 export async function registerHttpConventions(app: FastifyInstance, options: { corsOrigins: string[] }): Promise<void> {
   if (options.corsOrigins.length > 0) {
-    await app.register(cors, { origin: options.corsOrigins, exposedHeaders: ['ETag', 'Location', 'X-Request-ID', 'Idempotent-Replayed'] });
+    const corsOptions = { origin: options.corsOrigins, exposedHeaders: ['ETag', 'Location', 'X-Request-ID', 'Idempotent-Replayed'], strictPreflight: false };
+    // A request without Origin is no CORS request: its OPTIONS gets the 204 with Allow that every
+    // client gets (the not-found handler answers it), not an empty preflight answer.
+    await app.register(cors, { delegator: (request, callback) => callback(null, request.headers.origin === undefined ? { origin: false } : corsOptions) });
   }
   app.addHook('onRequest', async (request: FastifyRequest) => {
     if (request.url.length > MAX_URL_LENGTH) throw new ServiceError('URI_TOO_LONG', `the URL has ${request.url.length} characters; at most ${MAX_URL_LENGTH} are served`);

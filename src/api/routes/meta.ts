@@ -2,6 +2,7 @@
 
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { errorResponses, Query } from '../schemas/common';
 
 const IndexSchema = Type.Object({
   service: Type.Literal('doorbell'),
@@ -19,7 +20,11 @@ export const metaRoutes: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'getIndex',
         tags: ['meta'],
         summary: 'Where to start',
-        response: { 200: { description: 'links to the docs and the collections', content: { 'application/json': { schema: IndexSchema } } } },
+        querystring: Query({}),
+        response: {
+          200: { description: 'links to the docs and the collections', content: { 'application/json': { schema: IndexSchema } } },
+          ...errorResponses(400),
+        },
       },
     },
     async () => ({ service: 'doorbell' as const, docs: '/docs', openapi: '/openapi.json', vms: '/v1/vms', events: '/v1/events' }),

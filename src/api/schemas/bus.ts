@@ -30,7 +30,7 @@ export const BusParams = Type.Object({ vm: Id('VM id', 'vm1'), bus: Id('bus id',
 export const BusSchema = Type.Object(
   {
     id: Type.String(),
-    type: Type.Union([Type.Literal('pcie-root'), ...ADDABLE_BUS_TYPES.map((t) => Type.Literal(t))]),
+    type: OneOf(['pcie-root', ...ADDABLE_BUS_TYPES], 'bus type'),
     busNumber: Type.Integer({ description: 'pcie.0: 0; pxb-pcie: bus_nr; root port: its secondary bus number' }),
     bus: Nullable(Type.String({ description: 'the bus it sits on' })),
     rootBus: Type.String({ description: 'the root bus (pcie.0 or a pxb-pcie) it belongs to' }),

@@ -2,6 +2,7 @@
 
 import { Type } from '@sinclair/typebox';
 import { GIC_VERSIONS } from '../../domain/topology/types';
+import { MSI_CONTROLLERS } from '../../domain/virt-board';
 import { Body, Hex, HexOut, Id, Nullable, OneOf } from './common';
 
 export const DefineVmBody = Body(
@@ -33,7 +34,7 @@ export const VmSchema = Type.Object(
     its: Type.Boolean(),
     kvm: Type.Boolean(),
     hostItsBase: Nullable(HexOut('physical ITS base of the host')),
-    msiController: Type.Union([Type.Literal('its'), Type.Literal('gicv2m'), Type.Literal('none')]),
+    msiController: OneOf(MSI_CONTROLLERS, 'what receives MSIs: the vITS, a GICv2m frame, or nothing'),
     msiGpa: HexOut('the doorbell gPA QEMU 11.0 hands KVM (msi-gpa)'),
     buses: Type.Array(Type.Ref('Bus')),
     smmus: Type.Array(Type.Ref('Smmu')),

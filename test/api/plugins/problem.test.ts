@@ -2,9 +2,9 @@
 // appends nothing. Never a 500.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BODY_LIMIT } from '../../src/api/app';
-import { eventCount, startTestApp, type TestApp } from '../helpers/test-app';
-import { emulatedBaseline } from '../helpers/topology';
+import { BODY_LIMIT } from '../../../src/api/app';
+import { eventCount, startTestApp, type TestApp } from '../../helpers/test-app';
+import { emulatedBaseline } from '../../helpers/topology';
 
 let t: TestApp;
 beforeAll(async () => {

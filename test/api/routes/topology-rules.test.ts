@@ -2,8 +2,8 @@
 // nothing appended (the event log and the VM's ETag are unchanged).
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventCount, startTestApp, type TestApp } from '../helpers/test-app';
-import { command } from '../helpers/topology';
+import { eventCount, startTestApp, type TestApp } from '../../helpers/test-app';
+import { command } from '../../helpers/topology';
 
 let t: TestApp;
 beforeAll(async () => {
