@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // The browser test needs chromium: npm run test:browser (vitest.browser.config.ts).
+    exclude: ['test/browser/**', 'node_modules/**'],
     // HTTP tests open real SQLite files; give slow CI disks room.
     testTimeout: 30_000,
     hookTimeout: 30_000,
