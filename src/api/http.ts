@@ -2,12 +2,12 @@
 // the request, and send answers (JSON with canonical hex, the VM's ETag).
 
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Answer, IdempotencyClaim } from '../app/idempotency';
-import { bigintsToHex, parseHex } from '../domain/address';
-import type { EventMetadata } from '../db/event-store';
-import { requestFingerprint } from '../db/idempotency-store';
-import type { Precondition } from '../db/vm-repository';
-import { etagOf, ServiceError } from '../errors/problem';
+import type { Answer, IdempotencyClaim } from '../app/idempotency.js';
+import { bigintsToHex, parseHex } from '../domain/address.js';
+import type { EventMetadata } from '../db/event-store.js';
+import { requestFingerprint } from '../db/idempotency-store.js';
+import type { Precondition } from '../db/vm-repository.js';
+import { etagOf, ServiceError } from '../errors/problem.js';
 
 /** If-Match as RFC 9110 reads it: "*", or a list of ETags of which only strong ones can match. */
 function preconditionOf(header: string | undefined): Precondition | undefined {

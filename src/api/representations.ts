@@ -1,10 +1,10 @@
 // How the projected state is shown to clients. bigint values stay bigint here; the response
 // writer turns them into canonical hex (bigintsToHex), the one conversion at the edge.
 
-import { msiControllerOf, msiGpaOf, RAM_BASE } from '../domain/virt-board';
-import { placementOf } from '../domain/translation/topology-facts';
-import type { Bus, Device, Mapping, MsiVector, Smmu, VmState } from '../domain/topology/types';
-import type { StoredEvent } from '../db/event-store';
+import { msiControllerOf, msiGpaOf, RAM_BASE } from '../domain/virt-board.js';
+import { placementOf } from '../domain/translation/topology-facts.js';
+import type { Bus, Device, Mapping, MsiVector, Smmu, VmState } from '../domain/topology/types.js';
+import type { StoredEvent } from '../db/event-store.js';
 
 export function busResource(bus: Bus) {
   return { id: bus.id, type: bus.type, busNumber: bus.number, bus: bus.parent, rootBus: bus.rootBus };

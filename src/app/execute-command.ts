@@ -2,13 +2,13 @@
 // one IMMEDIATE transaction, with the answer stored under the key in the same transaction, so a
 // retry sees the whole change and its answer or neither.
 
-import { bigintsToHex } from '../domain/address';
-import type { Command } from '../domain/topology/types';
-import type { EventMetadata } from '../db/event-store';
-import type { Stores } from '../db/stores';
-import type { Executed, Precondition } from '../db/vm-repository';
-import { etagOf } from '../errors/problem';
-import { type Answer, type IdempotencyClaim, priorAnswer } from './idempotency';
+import { bigintsToHex } from '../domain/address.js';
+import type { Command } from '../domain/topology/types.js';
+import type { EventMetadata } from '../db/event-store.js';
+import type { Stores } from '../db/stores.js';
+import type { Executed, Precondition } from '../db/vm-repository.js';
+import { etagOf } from '../errors/problem.js';
+import { type Answer, type IdempotencyClaim, priorAnswer } from './idempotency.js';
 
 export interface CommandRequest {
   vmId: string;

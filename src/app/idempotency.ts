@@ -1,9 +1,9 @@
 // Idempotency-Key: a retry with the same key and request gets the first answer again; the same
 // key with another request is refused.
 
-import type { StoredResponse } from '../db/idempotency-store';
-import type { Stores } from '../db/stores';
-import { ServiceError } from '../errors/problem';
+import type { StoredResponse } from '../db/idempotency-store.js';
+import type { Stores } from '../db/stores.js';
+import { ServiceError } from '../errors/problem.js';
 
 /** The client's key with a digest of what the request asks for (method, path, body). */
 export interface IdempotencyClaim {

@@ -1,8 +1,8 @@
 // Loading the VM a request names, now or as of a version, with the 404s a client should see.
 
-import { DomainError } from '../domain/errors';
-import type { VmState } from '../domain/topology/types';
-import type { Stores } from '../db/stores';
+import { DomainError } from '../domain/errors.js';
+import type { VmState } from '../domain/topology/types.js';
+import type { Stores } from '../db/stores.js';
 
 export function loadVm(stores: Stores, vmId: string, asOf?: number): VmState {
   const latest = stores.vms.load(vmId);

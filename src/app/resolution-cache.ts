@@ -3,10 +3,10 @@
 // sweeps after no change) reuse it. The memo lives exactly as long as the state object it hangs
 // on: a new version is a new object, and the old entries go with the old state.
 
-import { bigintsToHex } from '../domain/address';
-import { resolve } from '../domain/resolve/resolve';
-import type { MsiRequest, Resolution, Semantics } from '../domain/resolve/types';
-import type { VmState } from '../domain/topology/types';
+import { bigintsToHex } from '../domain/address.js';
+import { resolve } from '../domain/resolve/resolve.js';
+import type { MsiRequest, Resolution, Semantics } from '../domain/resolve/types.js';
+import type { VmState } from '../domain/topology/types.js';
 
 export interface Resolved {
   resolution: Resolution;

@@ -3,15 +3,15 @@
 // bytes returned, so a later read returns them byte for byte.
 
 import { randomUUID } from 'node:crypto';
-import type { MsiRequest, Resolution, Semantics } from '../domain/resolve/types';
-import type { VmState } from '../domain/topology/types';
-import type { RecordWrite } from '../db/record-writer';
-import type { Stores } from '../db/stores';
-import type { StoredResponse } from '../db/idempotency-store';
-import { ServiceError } from '../errors/problem';
-import { type Answer, type IdempotencyClaim, priorAnswer } from './idempotency';
-import { loadVm } from './load-vm';
-import { recordJson, resolveToJson } from './resolution-cache';
+import type { MsiRequest, Resolution, Semantics } from '../domain/resolve/types.js';
+import type { VmState } from '../domain/topology/types.js';
+import type { RecordWrite } from '../db/record-writer/index.js';
+import type { Stores } from '../db/stores.js';
+import type { StoredResponse } from '../db/idempotency-store.js';
+import { ServiceError } from '../errors/problem.js';
+import { type Answer, type IdempotencyClaim, priorAnswer } from './idempotency.js';
+import { loadVm } from './load-vm.js';
+import { recordJson, resolveToJson } from './resolution-cache.js';
 
 /** How a client names the MSI: a programmed vector, or an address and data. */
 export interface MsiQuestion {

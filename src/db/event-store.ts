@@ -3,10 +3,10 @@
 
 import { randomUUID } from 'node:crypto';
 import { and, asc, count, eq, gt, lte, max, sql } from 'drizzle-orm';
-import type { DomainEvent, EventType, RecordedEvent } from '../domain/topology/types';
-import type { Db } from './database';
-import { decodeEventData, encodeEventData, EVENT_SCHEMA_VERSION } from './event-codec';
-import { events } from './schema';
+import type { DomainEvent, EventType, RecordedEvent } from '../domain/topology/types.js';
+import type { Db } from './database.js';
+import { decodeEventData, encodeEventData, EVENT_SCHEMA_VERSION } from './event-codec.js';
+import { events } from './schema.js';
 
 export interface EventMetadata {
   occurredAt: string;

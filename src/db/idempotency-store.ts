@@ -3,8 +3,8 @@
 
 import { createHash } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
-import type { Db } from './database';
-import { idempotencyKeys } from './schema';
+import type { Db } from './database.js';
+import { idempotencyKeys } from './schema.js';
 
 export interface StoredResponse {
   status: number;

@@ -3,8 +3,8 @@
 // written by the record writer (record-writer/), read here.
 
 import { asc, count, eq, sql } from 'drizzle-orm';
-import type { Db } from './database';
-import { msiResolutions, msiSweeps } from './schema';
+import type { Db } from './database.js';
+import { msiResolutions, msiSweeps } from './schema.js';
 
 function preparedQueries(db: Db) {
   const p = sql.placeholder;

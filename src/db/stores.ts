@@ -1,12 +1,12 @@
 // Everything the API needs from persistence, built on one open database.
 
-import { EventStore } from './event-store';
-import { IdempotencyStore } from './idempotency-store';
-import { RecordWriter } from './record-writer';
-import { recordStatements } from './record-writer/statements';
-import { ResolutionStore } from './resolution-store';
-import { openDatabase, type OpenDatabase } from './database';
-import { VmRepository } from './vm-repository';
+import { EventStore } from './event-store.js';
+import { IdempotencyStore } from './idempotency-store.js';
+import { RecordWriter } from './record-writer/index.js';
+import { recordStatements } from './record-writer/statements.js';
+import { ResolutionStore } from './resolution-store.js';
+import { openDatabase, type OpenDatabase } from './database.js';
+import { VmRepository } from './vm-repository.js';
 
 export interface Stores {
   database: OpenDatabase;

@@ -3,11 +3,11 @@
 // database stays the source of truth: every load checks the stream's version and catches up
 // (another process may have appended) or rebuilds (a rolled-back transaction left the cache ahead).
 
-import { decide } from '../domain/topology/decide';
-import { fold } from '../domain/topology/evolve';
-import type { Command, VmState } from '../domain/topology/types';
-import { preconditionFailed } from '../errors/problem';
-import type { EventMetadata, EventStore, StoredEvent } from './event-store';
+import { decide } from '../domain/topology/decide.js';
+import { fold } from '../domain/topology/evolve.js';
+import type { Command, VmState } from '../domain/topology/types.js';
+import { preconditionFailed } from '../errors/problem.js';
+import type { EventMetadata, EventStore, StoredEvent } from './event-store.js';
 
 /** What If-Match asks for: one of these versions, or (for "*") any version of an existing VM. */
 export type Precondition = { versions: readonly number[] } | { exists: true };

@@ -4,7 +4,7 @@
 // The problem+json mapping (problem.ts) and the error responses of the OpenAPI document are both
 // derived from this table.
 
-import { DOMAIN_ERRORS } from '../domain/errors';
+import { DOMAIN_ERRORS } from '../domain/errors.js';
 
 export interface CatalogueEntry {
   readonly status: number;

@@ -2,8 +2,8 @@
 // by the application or HTTP layer, a schema validation, or an error of fastify or Node itself.
 // Whatever the source, the status and title come from the catalogue.
 
-import { DomainError } from '../domain/errors';
-import { ERROR_CATALOGUE, type ErrorCode, type ServiceErrorCode } from './catalogue';
+import { DomainError } from '../domain/errors.js';
+import { ERROR_CATALOGUE, type ErrorCode, type ServiceErrorCode } from './catalogue.js';
 
 export interface FieldError {
   /** JSON Pointer to the offending field (into the body, or /query/x, /path/x, /header/x). */

@@ -4,7 +4,7 @@
 
 import cors from '@fastify/cors';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ServiceError } from '../../errors/problem';
+import { ServiceError } from '../../errors/problem.js';
 
 export const MAX_URL_LENGTH = 8 * 1024;
 

@@ -7,10 +7,10 @@
 import type { Socket } from 'node:net';
 import type { ErrorObject } from 'ajv';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { HEX_PATTERN } from '../../domain/address';
-import { ERROR_CATALOGUE, type ErrorCode } from '../../errors/catalogue';
-import { type FieldError, type Problem, problemBody, problemOfKnownError } from '../../errors/problem';
-import type { RouteTable } from './route-table';
+import { HEX_PATTERN } from '../../domain/address.js';
+import { ERROR_CATALOGUE, type ErrorCode } from '../../errors/catalogue.js';
+import { type FieldError, type Problem, problemBody, problemOfKnownError } from '../../errors/problem.js';
+import type { RouteTable } from './route-table.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
 

@@ -2,14 +2,14 @@
 
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { executeCommand } from '../../app/execute-command';
-import { loadVm } from '../../app/load-vm';
-import type { Stores } from '../../db/stores';
-import { DomainError } from '../../domain/errors';
-import { commandContext, sendAnswer, sendJson } from '../http';
-import { busResource } from '../representations';
-import { AddBusBody, BusParams } from '../schemas/bus';
-import { AsOfQuery, CommandHeaders, commandResponses, Query, readResponses, VmParams } from '../schemas/common';
+import { executeCommand } from '../../app/execute-command.js';
+import { loadVm } from '../../app/load-vm.js';
+import type { Stores } from '../../db/stores.js';
+import { DomainError } from '../../domain/errors.js';
+import { commandContext, sendAnswer, sendJson } from '../http.js';
+import { busResource } from '../representations.js';
+import { AddBusBody, BusParams } from '../schemas/bus.js';
+import { AsOfQuery, CommandHeaders, commandResponses, Query, readResponses, VmParams } from '../schemas/common.js';
 
 const BusRef = Type.Ref('Bus');
 

@@ -2,14 +2,14 @@
 
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { executeCommand } from '../../app/execute-command';
-import { loadVm } from '../../app/load-vm';
-import type { Stores } from '../../db/stores';
-import { getDevice } from '../../domain/topology/decide';
-import { commandContext, sendAnswer, sendJson } from '../http';
-import { deviceResource } from '../representations';
-import { AsOfQuery, CommandHeaders, commandResponses, DeviceParams, Query, readResponses, VmParams } from '../schemas/common';
-import { AttachDeviceBody, DetachedSchema, SteBody } from '../schemas/device';
+import { executeCommand } from '../../app/execute-command.js';
+import { loadVm } from '../../app/load-vm.js';
+import type { Stores } from '../../db/stores.js';
+import { getDevice } from '../../domain/topology/decide.js';
+import { commandContext, sendAnswer, sendJson } from '../http.js';
+import { deviceResource } from '../representations.js';
+import { AsOfQuery, CommandHeaders, commandResponses, DeviceParams, Query, readResponses, VmParams } from '../schemas/common.js';
+import { AttachDeviceBody, DetachedSchema, SteBody } from '../schemas/device.js';
 
 const DeviceRef = Type.Ref('Device');
 export const devicePath = (vm: string, dev: string) => `/v1/vms/${vm}/devices/${dev}`;

@@ -3,11 +3,11 @@
 
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { loadVm } from '../../app/load-vm';
-import type { Stores } from '../../db/stores';
-import { page, sendJson } from '../http';
-import { eventResource } from '../representations';
-import { ListQuery, MAX_OFFSET, Page, Query, readResponses, VmParams } from '../schemas/common';
+import { loadVm } from '../../app/load-vm.js';
+import type { Stores } from '../../db/stores.js';
+import { page, sendJson } from '../http.js';
+import { eventResource } from '../representations.js';
+import { ListQuery, MAX_OFFSET, Page, Query, readResponses, VmParams } from '../schemas/common.js';
 
 const EventPage = Page(Type.Ref('Event'), 'a page of events');
 

@@ -2,18 +2,18 @@
 
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { executeCommand } from '../../app/execute-command';
-import { loadVm } from '../../app/load-vm';
-import type { Stores } from '../../db/stores';
-import { hex } from '../../domain/address';
-import { DomainError } from '../../domain/errors';
-import { getDevice } from '../../domain/topology/decide';
-import { STAGES, type Stage } from '../../domain/topology/types';
-import { commandContext, page, sendAnswer, sendJson, u64 } from '../http';
-import { mappingResource } from '../representations';
-import { AsOfQuery, CommandHeaders, commandResponses, DeviceParams, ListQuery, OneOf, Page, Query, readResponses } from '../schemas/common';
-import { MapBody, MappingParams, UnmappedSchema } from '../schemas/device';
-import { devicePath } from './devices';
+import { executeCommand } from '../../app/execute-command.js';
+import { loadVm } from '../../app/load-vm.js';
+import type { Stores } from '../../db/stores.js';
+import { hex } from '../../domain/address.js';
+import { DomainError } from '../../domain/errors.js';
+import { getDevice } from '../../domain/topology/decide.js';
+import { STAGES, type Stage } from '../../domain/topology/types.js';
+import { commandContext, page, sendAnswer, sendJson, u64 } from '../http.js';
+import { mappingResource } from '../representations.js';
+import { AsOfQuery, CommandHeaders, commandResponses, DeviceParams, ListQuery, OneOf, Page, Query, readResponses } from '../schemas/common.js';
+import { MapBody, MappingParams, UnmappedSchema } from '../schemas/device.js';
+import { devicePath } from './devices.js';
 
 const MappingRef = Type.Ref('Mapping');
 

@@ -2,7 +2,7 @@
 
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { errorResponses, Query } from '../schemas/common';
+import { errorResponses, Query } from '../schemas/common.js';
 
 const IndexSchema = Type.Object({
   service: Type.Literal('doorbell'),

@@ -3,12 +3,12 @@
 
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { loadVm } from '../../app/load-vm';
-import { resolveMsi, storedResolution, storedSweep, sweepVm } from '../../app/resolve-msi';
-import type { Stores } from '../../db/stores';
-import { idempotencyOf, optionalU64, page, sendAnswer, sendJsonText } from '../http';
-import { CommandHeaders, errorResponses, ListQuery, Page, Query, VmParams } from '../schemas/common';
-import { RecordParams, ResolveBody, SweepBody } from '../schemas/resolution';
+import { loadVm } from '../../app/load-vm.js';
+import { resolveMsi, storedResolution, storedSweep, sweepVm } from '../../app/resolve-msi.js';
+import type { Stores } from '../../db/stores.js';
+import { idempotencyOf, optionalU64, page, sendAnswer, sendJsonText } from '../http.js';
+import { CommandHeaders, errorResponses, ListQuery, Page, Query, VmParams } from '../schemas/common.js';
+import { RecordParams, ResolveBody, SweepBody } from '../schemas/resolution.js';
 
 const LocationHeader = { Location: { type: 'string', description: 'where the record can be read again' } };
 const created = (schema: 'Resolution' | 'Sweep', description: string) => ({

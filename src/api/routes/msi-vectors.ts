@@ -2,12 +2,12 @@
 
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { executeCommand } from '../../app/execute-command';
-import type { Stores } from '../../db/stores';
-import { commandContext, sendAnswer, u64 } from '../http';
-import { vectorResource } from '../representations';
-import { CommandHeaders, commandResponses } from '../schemas/common';
-import { VectorBody, VectorParams } from '../schemas/device';
+import { executeCommand } from '../../app/execute-command.js';
+import type { Stores } from '../../db/stores.js';
+import { commandContext, sendAnswer, u64 } from '../http.js';
+import { vectorResource } from '../representations.js';
+import { CommandHeaders, commandResponses } from '../schemas/common.js';
+import { VectorBody, VectorParams } from '../schemas/device.js';
 
 export const msiVectorRoutes: FastifyPluginAsyncTypebox<{ stores: Stores }> = async (app, { stores }) => {
   app.put(

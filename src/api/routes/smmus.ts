@@ -2,14 +2,14 @@
 
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { executeCommand } from '../../app/execute-command';
-import { loadVm } from '../../app/load-vm';
-import type { Stores } from '../../db/stores';
-import { getSmmu } from '../../domain/topology/decide';
-import { commandContext, sendAnswer, sendJson } from '../http';
-import { smmuResource } from '../representations';
-import { AsOfQuery, CommandHeaders, commandResponses, Query, readResponses, SmmuParams, VmParams } from '../schemas/common';
-import { AccelBody, AddSmmuBody, GuestStateBody } from '../schemas/smmu';
+import { executeCommand } from '../../app/execute-command.js';
+import { loadVm } from '../../app/load-vm.js';
+import type { Stores } from '../../db/stores.js';
+import { getSmmu } from '../../domain/topology/decide.js';
+import { commandContext, sendAnswer, sendJson } from '../http.js';
+import { smmuResource } from '../representations.js';
+import { AsOfQuery, CommandHeaders, commandResponses, Query, readResponses, SmmuParams, VmParams } from '../schemas/common.js';
+import { AccelBody, AddSmmuBody, GuestStateBody } from '../schemas/smmu.js';
 
 const SmmuRef = Type.Ref('Smmu');
 

@@ -2,13 +2,13 @@
 
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { executeCommand } from '../../app/execute-command';
-import type { Stores } from '../../db/stores';
-import { loadVm } from '../../app/load-vm';
-import { commandContext, optionalU64, page, sendAnswer, sendJson } from '../http';
-import { vmResource } from '../representations';
-import { AsOfQuery, CommandHeaders, commandResponses, ListQuery, Page, Query, readResponses, VmParams } from '../schemas/common';
-import { DefineVmBody } from '../schemas/vm';
+import { executeCommand } from '../../app/execute-command.js';
+import type { Stores } from '../../db/stores.js';
+import { loadVm } from '../../app/load-vm.js';
+import { commandContext, optionalU64, page, sendAnswer, sendJson } from '../http.js';
+import { vmResource } from '../representations.js';
+import { AsOfQuery, CommandHeaders, commandResponses, ListQuery, Page, Query, readResponses, VmParams } from '../schemas/common.js';
+import { DefineVmBody } from '../schemas/vm.js';
 
 const VmRef = Type.Ref('Vm');
 

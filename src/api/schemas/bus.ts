@@ -1,8 +1,8 @@
 // Buses: pxb-pcie root complexes and PCIe root ports.
 
 import { Type } from '@sinclair/typebox';
-import { ADDABLE_BUS_TYPES } from '../../domain/topology/types';
-import { Body, Id, Nullable, OneOf } from './common';
+import { ADDABLE_BUS_TYPES } from '../../domain/topology/types.js';
+import { Body, Id, Nullable, OneOf } from './common.js';
 
 const BusNumber = (description: string) => Type.Integer({ minimum: 0, maximum: 255, description });
 

@@ -2,8 +2,8 @@
 // handlers (through the TypeBox type provider) and the OpenAPI document: they are written once.
 
 import { type TSchema, Type } from '@sinclair/typebox';
-import { HEX_PATTERN } from '../../domain/address';
-import { codesWithStatus, ERROR_CODES } from '../../errors/catalogue';
+import { HEX_PATTERN } from '../../domain/address.js';
+import { codesWithStatus, ERROR_CODES } from '../../errors/catalogue.js';
 
 export const ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$';
 

@@ -1,9 +1,9 @@
 // Devices, the STE the guest programmed for them, their IOVA mappings and MSI-X vectors.
 
 import { Type } from '@sinclair/typebox';
-import { ADDRESS_SIZES } from '../../domain/topology/defaults';
-import { GRANULES, PERMS, STAGES, STE_CONFIGS } from '../../domain/topology/types';
-import { Body, Hex, HexOut, Id, NestedBody, Nullable, OneOf } from './common';
+import { ADDRESS_SIZES } from '../../domain/topology/defaults.js';
+import { GRANULES, PERMS, STAGES, STE_CONFIGS } from '../../domain/topology/types.js';
+import { Body, Hex, HexOut, Id, NestedBody, Nullable, OneOf } from './common.js';
 
 /** PCI host address as vfio-pci's host= takes it. */
 const HOST_PATTERN = '^[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-1][0-9a-fA-F]\\.[0-7]$';

@@ -2,8 +2,8 @@
 // service sends the stored JSON as it is, so the record schemas describe it; they do not build it.
 
 import { Type } from '@sinclair/typebox';
-import { SEMANTICS } from '../../domain/resolve/types';
-import { AsOf, Body, Hex, Id, OneOf } from './common';
+import { SEMANTICS } from '../../domain/resolve/types.js';
+import { AsOf, Body, Hex, Id, OneOf } from './common.js';
 
 const Semantics = OneOf(
   SEMANTICS,

@@ -1,8 +1,8 @@
 // SMMUs: an arm-smmuv3, its accel mode and the guest driver's state of it.
 
 import { Type } from '@sinclair/typebox';
-import { SMMU_STAGES } from '../../domain/topology/types';
-import { Body, Id, OneOf } from './common';
+import { SMMU_STAGES } from '../../domain/topology/types.js';
+import { Body, Id, OneOf } from './common.js';
 
 export const AddSmmuBody = Body(
   {

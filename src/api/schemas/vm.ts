@@ -1,9 +1,9 @@
 // VMs: the board and the whole projected topology.
 
 import { Type } from '@sinclair/typebox';
-import { GIC_VERSIONS } from '../../domain/topology/types';
-import { MSI_CONTROLLERS } from '../../domain/virt-board';
-import { Body, Hex, HexOut, Id, Nullable, OneOf } from './common';
+import { GIC_VERSIONS } from '../../domain/topology/types.js';
+import { MSI_CONTROLLERS } from '../../domain/virt-board.js';
+import { Body, Hex, HexOut, Id, Nullable, OneOf } from './common.js';
 
 export const DefineVmBody = Body(
   {

@@ -11,9 +11,9 @@
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 import { batchApplier } from './apply-batch.mjs';
-import type { RecordStatements, RecordWrite } from './types';
+import type { RecordStatements, RecordWrite } from './types.js';
 
-export type { RecordRow, RecordWrite } from './types';
+export type { RecordRow, RecordWrite } from './types.js';
 
 interface Pending {
   write: RecordWrite;

@@ -3,9 +3,9 @@
 // thread cannot load TypeScript, so it cannot build them itself).
 
 import { sql } from 'drizzle-orm';
-import type { Db } from '../database';
-import { idempotencyKeys, msiResolutions, msiSweeps } from '../schema';
-import type { NamedStatement, RecordStatements } from './types';
+import type { Db } from '../database.js';
+import { idempotencyKeys, msiResolutions, msiSweeps } from '../schema.js';
+import type { NamedStatement, RecordStatements } from './types.js';
 
 function named(query: { toSQL(): { sql: string; params: unknown[] } }): NamedStatement {
   const { sql: text, params } = query.toSQL();

@@ -1,7 +1,7 @@
 // What a record write carries: resolution records, a sweep record, and the response to keep under
 // the request's Idempotency-Key, all committed in one transaction.
 
-import type { StoredResponse } from '../idempotency-store';
+import type { StoredResponse } from '../idempotency-store.js';
 
 export interface RecordRow {
   id: string;

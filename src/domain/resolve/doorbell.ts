@@ -2,9 +2,9 @@
 // (the only correct doorbell), elsewhere in the vITS (KVM injects anyway), or outside any ITS
 // (every injection fails in vgic_msi_to_its). Domain reference §3, S20-S22.
 
-import { hex, inRange } from '../address';
-import { GITS_TRANSLATER_OFFSET, ITS_FRAME_SIZE, KVM_ITS_MMIO_SIZE, VITS_BASE, VITS_DOORBELL } from '../virt-board';
-import type { Diagnostic, DoorbellCheck } from './types';
+import { hex, inRange } from '../address.js';
+import { GITS_TRANSLATER_OFFSET, ITS_FRAME_SIZE, KVM_ITS_MMIO_SIZE, VITS_BASE, VITS_DOORBELL } from '../virt-board.js';
+import type { Diagnostic, DoorbellCheck } from './types.js';
 
 export interface DoorbellVerdict {
   doorbell: DoorbellCheck;

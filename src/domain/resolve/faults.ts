@@ -1,7 +1,7 @@
 // SMMUv3 events the emulated vSMMU raises (domain reference §3), and whether they reach the
 // guest's EVENTQ.
 
-import type { Fault, FaultType } from './types';
+import type { Fault, FaultType } from './types.js';
 
 /** Architectural event numbers (Linux ARM_SMMU_EVT_*; QEMU's SMMUEventType uses the same names). */
 export const FAULT_CODES: Record<FaultType, bigint> = {

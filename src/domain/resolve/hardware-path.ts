@@ -3,11 +3,11 @@
 // hardware) must leave that window as the RMR identity, and the host's stage 2 maps it to the
 // physical GITS_TRANSLATER.
 
-import { hex } from '../address';
-import type { Board, Device } from '../topology/types';
-import { GITS_TRANSLATER_FROM_ITS_BASE, GITS_TRANSLATER_OFFSET, SW_MSI_BASE, SW_MSI_LENGTH } from '../virt-board';
-import type { SmmuTarget } from './smmu-translate';
-import type { HardwarePath, HardwareStep } from './types';
+import { hex } from '../address.js';
+import type { Board, Device } from '../topology/types.js';
+import { GITS_TRANSLATER_FROM_ITS_BASE, GITS_TRANSLATER_OFFSET, SW_MSI_BASE, SW_MSI_LENGTH } from '../virt-board.js';
+import type { SmmuTarget } from './smmu-translate.js';
+import type { HardwarePath, HardwareStep } from './types.js';
 
 /** iommufd_sw_msi() puts a single ITS page at sw_msi_start (pgoff 0); the write keeps offset 0x40. */
 export const DEVICE_MSI_WRITE = SW_MSI_BASE + GITS_TRANSLATER_OFFSET;

@@ -1,17 +1,17 @@
 // resolve(state, request, semantics): where one MSI of one device lands, why, and what the other
 // QEMU behaviours would have done. Pure: the state (as of some version) in, a resolution out.
 
-import { hex, inRange } from '../address';
-import { DomainError } from '../errors';
-import { getDevice } from '../topology/decide';
-import type { Device, EventRef, VmState } from '../topology/types';
-import { isVfio, placementOf, type DevicePlacement } from '../translation/topology-facts';
-import { msiControllerOf, msiGpaOf, systemMemoryMap } from '../virt-board';
-import { checkDoorbell } from './doorbell';
-import { hardwarePathOf, hostDomainPathOf } from './hardware-path';
-import { translateThroughSmmu, type SmmuTarget, type Translation } from './smmu-translate';
-import { DiscardedTrail, Trail } from './trail';
-import { SEMANTICS, type AddressSpaceKind, type Diagnostic, type DoorbellCheck, type Fault, type MsiRequest, type Resolution, type Route, type RouteComparison, type Semantics } from './types';
+import { hex, inRange } from '../address.js';
+import { DomainError } from '../errors.js';
+import { getDevice } from '../topology/decide.js';
+import type { Device, EventRef, VmState } from '../topology/types.js';
+import { isVfio, placementOf, type DevicePlacement } from '../translation/topology-facts.js';
+import { msiControllerOf, msiGpaOf, systemMemoryMap } from '../virt-board.js';
+import { checkDoorbell } from './doorbell.js';
+import { hardwarePathOf, hostDomainPathOf } from './hardware-path.js';
+import { translateThroughSmmu, type SmmuTarget, type Translation } from './smmu-translate.js';
+import { DiscardedTrail, Trail } from './trail.js';
+import { SEMANTICS, type AddressSpaceKind, type Diagnostic, type DoorbellCheck, type Fault, type MsiRequest, type Resolution, type Route, type RouteComparison, type Semantics } from './types.js';
 
 interface Msi {
   state: VmState;

@@ -2,13 +2,13 @@
 // §3): SMMUEN/GBPA, the stream table, the STE, the CD, then the stage walks. Every outcome is a
 // gPA, an abort (no event) or a fault (recorded or not).
 
-import { hex } from '../address';
-import { usesStage1, usesStage2 } from '../topology/defaults';
-import type { Device, EventRef, Smmu } from '../topology/types';
-import { makeFault, type FaultContext } from './faults';
-import { walkStage, type WalkResult } from './stage-walk';
-import type { Trail } from './trail';
-import type { Fault } from './types';
+import { hex } from '../address.js';
+import { usesStage1, usesStage2 } from '../topology/defaults.js';
+import type { Device, EventRef, Smmu } from '../topology/types.js';
+import { makeFault, type FaultContext } from './faults.js';
+import { walkStage, type WalkResult } from './stage-walk.js';
+import type { Trail } from './trail.js';
+import type { Fault } from './types.js';
 
 export type Translation = { kind: 'translated'; gpa: bigint } | { kind: 'aborted'; reason: string } | { kind: 'fault'; fault: Fault };
 

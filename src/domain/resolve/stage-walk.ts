@@ -2,10 +2,10 @@
 // the leaf that covers the input, then the checks in QEMU's order: access flag, permission for
 // a write, output address size.
 
-import { hex } from '../address';
-import type { RangeIndex } from '../translation/range-index';
-import type { Mapping, Stage } from '../topology/types';
-import type { FaultType } from './types';
+import { hex } from '../address.js';
+import type { RangeIndex } from '../translation/range-index.js';
+import type { Mapping, Stage } from '../topology/types.js';
+import type { FaultType } from './types.js';
 
 export interface WalkConfig {
   stage: Stage;

@@ -1,9 +1,9 @@
 // Collects the steps of a resolution in order. Each step names the events it relied on, so a
 // reader can go from any conclusion back to the recorded change that caused it.
 
-import { uniqueRefs } from '../translation/topology-facts';
-import type { EventRef } from '../topology/types';
-import type { TrailStep } from './types';
+import { uniqueRefs } from '../translation/topology-facts.js';
+import type { EventRef } from '../topology/types.js';
+import type { TrailStep } from './types.js';
 
 export class Trail {
   private readonly steps: TrailStep[] = [];

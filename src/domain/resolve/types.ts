@@ -1,7 +1,7 @@
 // What a resolution says: where one MSI of one device lands under one QEMU behaviour, and why.
 // Addresses are bigint; the API turns them into hex at the edge.
 
-import type { EventRef } from '../topology/types';
+import type { EventRef } from '../topology/types.js';
 
 /** The three QEMU behaviours a resolution can be asked for (contract, "MSI doorbell resolution"). */
 export const SEMANTICS = ['pre-fix', 'address-space', 'upstream'] as const;

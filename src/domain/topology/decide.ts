@@ -1,13 +1,13 @@
 // decide(command, state) -> events, or a DomainError naming the rule that forbids the command.
 // Pure: the caller loads the state, decides, and appends with the version it read.
 
-import { fitsIn64Bits, hex, isAligned } from '../address';
-import { DomainError } from '../errors';
-import { isVfio, devicesOnRootBus, rootBusOf, smmuOnRootBus } from '../translation/topology-facts';
-import { DEFAULT_OAS, DEFAULT_RAM_SIZE, ITS_FRAME_SIZE, KVM_ITS_MMIO_SIZE, RAM_BASE } from '../virt-board';
-import { DEFAULT_CD, DEFAULT_S2, GRANULE_BYTES, PCIE_ROOT_BUS, steWithDefaults, usesStage1, usesStage2 } from './defaults';
-import { checkDeviceBehindSmmu, checkSmmuSettings } from './rules';
-import type { CommandOf, Command, Device, DomainEvent, Smmu, SmmuGuestState, Stage, Ste, VmState } from './types';
+import { fitsIn64Bits, hex, isAligned } from '../address.js';
+import { DomainError } from '../errors.js';
+import { isVfio, devicesOnRootBus, rootBusOf, smmuOnRootBus } from '../translation/topology-facts.js';
+import { DEFAULT_OAS, DEFAULT_RAM_SIZE, ITS_FRAME_SIZE, KVM_ITS_MMIO_SIZE, RAM_BASE } from '../virt-board.js';
+import { DEFAULT_CD, DEFAULT_S2, GRANULE_BYTES, PCIE_ROOT_BUS, steWithDefaults, usesStage1, usesStage2 } from './defaults.js';
+import { checkDeviceBehindSmmu, checkSmmuSettings } from './rules.js';
+import type { CommandOf, Command, Device, DomainEvent, Smmu, SmmuGuestState, Stage, Ste, VmState } from './types.js';
 
 const MSI_DATA_MAX = 0xffff_ffffn;
 

@@ -1,7 +1,7 @@
 // What a booted Linux guest has set up, so that a client only states what differs (contract,
 // "Defaults").
 
-import type { ContextDescriptor, Granule, SmmuGuestState, Stage2Config, Ste } from './types';
+import type { ContextDescriptor, Granule, SmmuGuestState, Stage2Config, Ste } from './types.js';
 
 export const PCIE_ROOT_BUS = 'pcie.0';
 

@@ -2,9 +2,9 @@
 // Pure and immutable: the previous state is never changed, so a state can be kept per version.
 // Every fact remembers the event (global position and type) that set it.
 
-import { RangeIndex } from '../translation/range-index';
-import { DEFAULT_GUEST_STATE, DEFAULT_STE, PCIE_ROOT_BUS } from './defaults';
-import type { Device, EventRef, Mapping, RecordedEvent, Smmu, Stage, VmState } from './types';
+import { RangeIndex } from '../translation/range-index.js';
+import { DEFAULT_GUEST_STATE, DEFAULT_STE, PCIE_ROOT_BUS } from './defaults.js';
+import type { Device, EventRef, Mapping, RecordedEvent, Smmu, Stage, VmState } from './types.js';
 
 function withEntry<V>(map: ReadonlyMap<string, V>, key: string, value: V): ReadonlyMap<string, V> {
   const next = new Map(map);

@@ -2,9 +2,9 @@
 // log would (position = stream version), evolve. For specifications, fixtures and benchmarks
 // that need a state without a database.
 
-import { decide } from './decide';
-import { fold } from './evolve';
-import type { Command, RecordedEvent, VmState } from './types';
+import { decide } from './decide.js';
+import { fold } from './evolve.js';
+import type { Command, RecordedEvent, VmState } from './types.js';
 
 export function replay(commands: Iterable<Command>, from?: VmState): VmState | undefined {
   let state = from;

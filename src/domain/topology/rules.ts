@@ -2,10 +2,10 @@
 // plug time. They are checked by every command that could break them: adding an SMMU over devices
 // that are already attached, attaching a device under an SMMU, or toggling accel mode later.
 
-import { DomainError } from '../errors';
-import { ACCEL_OAS, DEFAULT_OAS } from '../virt-board';
-import { isVfio } from '../translation/topology-facts';
-import type { Board, Device, SmmuStage } from './types';
+import { DomainError } from '../errors.js';
+import { ACCEL_OAS, DEFAULT_OAS } from '../virt-board.js';
+import { isVfio } from '../translation/topology-facts.js';
+import type { Board, Device, SmmuStage } from './types.js';
 
 export interface SmmuMode {
   id: string;

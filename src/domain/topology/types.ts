@@ -1,6 +1,6 @@
 // Commands, events and the projected state of one VM's topology. Addresses are bigint here.
 
-import type { RangeIndex } from '../translation/range-index';
+import type { RangeIndex } from '../translation/range-index.js';
 
 // The vocabulary as values, so that request schemas take their enums from here instead of
 // repeating them.

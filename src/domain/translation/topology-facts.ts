@@ -2,7 +2,7 @@
 // They are computed, not stored, so they can never disagree with the events; each answer carries
 // the events it was derived from, for the trail.
 
-import type { Bus, Device, EventRef, Smmu, VmState } from '../topology/types';
+import type { Bus, Device, EventRef, Smmu, VmState } from '../topology/types.js';
 
 export function isVfio(driver: string): boolean {
   return driver === 'vfio-pci';

@@ -1,0 +1,66 @@
+// The production start as an operator runs it: `npm start` runs node on the built dist/ (no tsx),
+// a bad setting is one line and exit code 1, and SIGTERM to the npm process stops node itself
+// within the shutdown timeout. `npm test` builds dist/ before the tests run.
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+
+const ROOT = join(import.meta.dirname, '..');
+let dir: string;
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+function run(command: string, args: string[], env: Record<string, string>): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+  dir = mkdtempSync(join(tmpdir(), 'doorbell-start-'));
+  const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, DOORBELL_DB: join(dir, 'doorbell.db'), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, output: () => output, exited };
+}
+
+async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('npm start', () => {
+  it('serves with node alone, and SIGTERM to npm stops node within the shutdown timeout', async () => {
+    const server = run('npm', ['start', '--silent'], { PORT: '0', HOST: '127.0.0.1', DOORBELL_SHUTDOWN_TIMEOUT_MS: '5000' });
+    const up = await until('the server to listen', () => /"pid":(\d+).*doorbell is up: API (http:\/\/127\.0\.0\.1:\d+)\/v1/.exec(server.output()) ?? undefined);
+    const nodePid = Number(up[1]);
+    expect(nodePid).not.toBe(server.child.pid);
+    const response = await fetch(`${up[2]}/v1/vms`);
+    expect(response.status).toBe(200);
+
+    server.child.kill('SIGTERM');
+    const started = Date.now();
+    await until('node to exit', () => (alive(nodePid) ? undefined : true), 5_000);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(await server.exited).toBe(0);
+    expect(server.output()).toContain('database closed; bye');
+  });
+
+  it('a bad setting is one clear line and exit code 1', async () => {
+    const server = run('node', ['dist/server.js'], { PORT: 'abc' });
+    expect(await server.exited).toBe(1);
+    expect(server.output().trim()).toBe('doorbell: PORT must be a TCP port number (0-65535), not "abc"');
+  });
+});
