@@ -23,7 +23,8 @@ const Fault = Type.Object(
   {
     type: Type.String({ examples: ['F_TRANSLATION'] }),
     code: HexString('SMMUv3 event number'),
-    stage: Type.Integer({ minimum: 1, maximum: 2 }),
+    stage: Type.Union([Type.Integer({ minimum: 1, maximum: 2 }), Type.Null()], { description: 'the stage of a walk fault; null for a configuration fault (C_*)' }),
+    class: Type.Optional(Type.Union([Type.Literal('IN'), Type.Literal('CD'), Type.Literal('TT'), Type.Null()], { description: 'CLASS of a walk fault (CD/TT: a nested descriptor fetch); null for a configuration fault; absent before model version 2' })),
     streamId: HexString('stream id'),
     inputAddress: HexString('the gIOVA (or IPA) that faulted'),
     rnw: Type.Boolean({ description: 'RnW=0: the MSI is a write' }),
@@ -37,6 +38,7 @@ export const ResolutionSchema = Type.Object(
   {
     id: Type.String(),
     vm: Type.String(),
+    model: Type.Optional(Type.Object({ version: Type.Integer(), reference: Type.String() }, { description: 'the model that produced the record; absent in records made before model version 2' })),
     device: Type.String(),
     vector: Type.Optional(Type.Integer()),
     asOfVersion: Type.Integer({ description: 'the VM version resolved against' }),
@@ -52,13 +54,19 @@ export const ResolutionSchema = Type.Object(
       Type.Object({
         deviceWrites: HexString('what the device puts on the bus (host sw_msi window)'),
         steps: Type.Array(Type.Object({ action: Type.String(), input: HexString('address in'), output: Type.Union([HexString('address out'), Type.Null()]), events: Type.Array(EventRef) })),
-        delivered: Type.Boolean({ description: 'the write reaches the host physical ITS' }),
+        delivered: Type.Union([Type.Boolean(), Type.Null()], { description: 'the write reaches the host physical ITS; null: nothing blocks it but the host ITS base is unknown' }),
         reason: Type.Optional(Type.String()),
       }),
       Type.Null(),
     ]),
     diagnostics: Type.Array(Type.Object({ code: Type.String({ examples: ['DOORBELL_NOT_IN_ITS'] }), severity: Type.Union(['error', 'warning', 'KVM-tolerated', 'info'].map((s) => Type.Literal(s))), message: Type.String() })),
-    comparison: Type.Object({ 'pre-fix': Route, 'address-space': Route, upstream: Route, misroutedBeforeFix: Type.Boolean() }),
+    comparison: Type.Object({
+      'pre-fix': Route,
+      'address-space': Route,
+      upstream: Route,
+      misroutedBeforeFix: Type.Boolean({ description: 'pre-fix installs a route to another address than upstream' }),
+      missingBeforeFix: Type.Optional(Type.Boolean({ description: 'pre-fix installs no route where upstream installs one (absent in records of model version 1)' })),
+    }),
     trail: Type.Array(
       Type.Object({
         step: Type.Integer(),
