@@ -100,5 +100,8 @@ function hostSide(steps: HardwareStep[], board: Board, device: Device, stage2: s
   // R17: with GICv2m there is no vITS; the route is KVM's GSI direct mapping, not a doorbell (§9.10).
   const route = controller === 'gicv2m' ? "the GSI route of GICv2m's direct mapping (kvm_gsi_direct_mapping: SPI from the MSI data), no vITS" : 'the KVM MSI route to the vITS';
   steps.push({ action: `${irqfd} -> ${route}`, input: host ?? deviceWrites, output: null, events: [device.attachedBy, board.setBy] });
+  if (host === null) {
+    return { deviceWrites, steps, delivered: null, reason: 'nothing on the path blocks the write, but the host ITS base (hostItsBase) is not recorded, so where the physical doorbell lies is unknown' };
+  }
   return { deviceWrites, steps, delivered: true };
 }
