@@ -180,7 +180,8 @@ function routeUnder(semantics: Semantics, msi: Msi, trail: Trail): Routed {
             : 'the device has no stage-1 HWPT, so the real system memory: kvm_arch_fixup_msi_route returns at once and the route carries the guest address as it is'
         }`
       : step.action,
-    rule: step.rule,
+    // R1 is "no vIOMMU"; v4's real system memory is still the accel case R9.
+    rule: v4 ? 'R9' : step.rule,
     source: v4 ? '[PATCH v4 11/27, 12/27] get_msi_address_space -> smmuv3_accel_find_msi_as (not merged)' : step.source,
     input: { semantics },
     output: { addressSpace },
