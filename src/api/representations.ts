@@ -22,6 +22,10 @@ export function smmuResource(smmu: Smmu) {
       gbpaAbort: smmu.guest.gbpaAbort.value,
       eventqEnabled: smmu.guest.eventqEnabled.value,
       streamTableLog2Size: smmu.guest.streamTableLog2Size.value,
+      streamTableFormat: smmu.guest.streamTableFormat.value,
+      split: smmu.guest.split.value,
+      l1Span: smmu.guest.l1Span.value,
+      rmrHonoured: smmu.guest.rmrHonoured.value,
     },
   };
 }
@@ -49,7 +53,7 @@ export function deviceResource(state: VmState, device: Device) {
     streamId: placement.streamId,
     devid: placement.streamId,
     smmu: placement.smmu?.id ?? null,
-    ste: placement.smmu === undefined ? null : { config: device.ste.config, cd: device.ste.cd, s2: device.ste.s2 },
+    ste: placement.smmu === undefined ? null : { config: device.ste.config, cd: device.ste.cd, s2: device.ste.s2, cdAddress: device.ste.cdAddress, ttb0: device.ste.ttb0, ttb1: device.ste.ttb1 },
     mappingCount: { stage1: device.mappings[1].count, stage2: device.mappings[2].count },
     vectors: [...device.vectors.values()].sort((a, b) => a.vector - b.vector).map((v) => ({ vector: v.vector, address: v.address, data: v.data })),
   };
@@ -66,6 +70,7 @@ export function vmResource(state: VmState) {
     its: state.board.its,
     kvm: state.board.kvm,
     hostItsBase: state.board.hostItsBase,
+    rmrHonoured: state.board.rmrHonoured,
     msiController: controller,
     msiGpa: msiGpaOf(controller),
     buses: [...state.buses.values()].map(busResource),

@@ -59,9 +59,11 @@ export function countsOf(results: Resolution[]) {
   return {
     vectors: results.length,
     misroutedBeforeFix: results.filter((r) => r.comparison.misroutedBeforeFix).length,
+    missingBeforeFix: results.filter((r) => r.comparison.missingBeforeFix).length,
     routesMissing: results.filter((r) => !r.route.installed).length,
     interruptsLost: results.filter((r) => r.diagnostics.some((d) => d.code === 'INTERRUPTS_LOST')).length,
-    hwPathBlocked: results.filter((r) => r.hardwarePath !== null && !r.hardwarePath.delivered).length,
+    // delivered: null means unknown (no hostItsBase, §9.10): not blocked.
+    hwPathBlocked: results.filter((r) => r.hardwarePath?.delivered === false).length,
   };
 }
 

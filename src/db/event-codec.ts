@@ -15,7 +15,7 @@ const BIGINT_FIELDS: { [T in EventType]: readonly BigintKeys<EventDataByType[T]>
   SmmuGuestStateChanged: [],
   DeviceAttached: [],
   DeviceDetached: [],
-  SteConfigured: [],
+  SteConfigured: ['cdAddress', 'ttb0', 'ttb1'],
   IovaMapped: ['iova', 'output', 'size'],
   IovaUnmapped: ['iova'],
   MsiVectorProgrammed: ['address', 'data'],

@@ -41,6 +41,7 @@ export const DOMAIN_ERRORS = {
   ADDRESS_OUT_OF_RANGE: { status: 422, title: 'Address past the 64-bit range' },
   MSI_DATA_OUT_OF_RANGE: { status: 422, title: 'MSI data is 32 bits' },
   STE_FIELD_NOT_USED: { status: 422, title: 'STE field not used by this config' },
+  GUEST_STATE_OUT_OF_RANGE: { status: 422, title: 'Guest state value does not fit its register field' },
 } as const;
 
 export type DomainErrorCode = keyof typeof DOMAIN_ERRORS;

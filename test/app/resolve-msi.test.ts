@@ -121,12 +121,13 @@ describe('sweeps', () => {
     await command(t, 'put', '/v1/vms/lab/devices/hostdev1/ste', { config: 'abort' });
     await command(t, 'put', '/v1/vms/lab/devices/hostdev1/msi-vectors/3', { address: '0x08090040', data: '0x2' }); // hw path blocked
 
+    // No vector here has a route upstream and none before the fix: missingBeforeFix (§9.10) is 0.
     const upstream = await t.http.post('/v1/vms/lab/msi-sweeps').send({}).expect(201);
-    expect(upstream.body.counts).toEqual({ vectors: 4, misroutedBeforeFix: 1, routesMissing: 1, interruptsLost: 1, hwPathBlocked: 1 });
+    expect(upstream.body.counts).toEqual({ vectors: 4, misroutedBeforeFix: 1, missingBeforeFix: 0, routesMissing: 1, interruptsLost: 1, hwPathBlocked: 1 });
     expect(upstream.body.results.map((r: { device: string; vector: number }) => `${r.device}/${r.vector}`)).toEqual(['hostdev0/0', 'hostdev1/3', 'net0/0', 'net0/1']);
 
     const preFix = await t.http.post('/v1/vms/lab/msi-sweeps').send({ semantics: 'pre-fix' }).expect(201);
-    expect(preFix.body.counts).toEqual({ vectors: 4, misroutedBeforeFix: 1, routesMissing: 1, interruptsLost: 2, hwPathBlocked: 1 });
+    expect(preFix.body.counts).toEqual({ vectors: 4, misroutedBeforeFix: 1, missingBeforeFix: 0, routesMissing: 1, interruptsLost: 2, hwPathBlocked: 1 });
 
     expect((await t.http.get(upstream.headers.location!).expect(200)).text).toBe(upstream.text);
     const one = upstream.body.results[0];

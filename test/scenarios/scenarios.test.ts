@@ -158,7 +158,11 @@ describe('domain reference §5 scenarios, through HTTP', () => {
     expect(codesOf(before)).toContain('INTERRUPTS_LOST');
     const after = await resolveMsi(t, 's11', { device: 'hostdev0', vector: 0 });
     expect(after.route).toEqual(installed('0x8090040', '0x0', '0x200'));
-    expect(after.comparison.misroutedBeforeFix).toBe(true);
+    // Changed by §9.10: pre-fix installs no route here, which is "missing", not "misrouted"
+    // (misroutedBeforeFix was true before §9).
+    expect(after.comparison.misroutedBeforeFix).toBe(false);
+    expect((after.comparison as { missingBeforeFix?: boolean }).missingBeforeFix).toBe(true);
+    expect(codesOf(after)).toContain('MISSING_BEFORE_FIX');
     expect(after.hardwarePath).toMatchObject({ delivered: true });
   });
 
@@ -205,7 +209,9 @@ describe('domain reference §5 scenarios, through HTTP', () => {
     await s2Topology('s15');
     await program('s15', '0xFFFFE040');
     const r = await resolveMsi(t, 's15', { device: 'net0', vector: 0 });
-    expect(r.fault).toEqual({ type: 'F_TRANSLATION', code: '0x10', stage: 1, streamId: '0x10', inputAddress: '0xffffe040', rnw: false, recorded: true, reason: expect.any(String) });
+    // Changed by §9.3: a walk fault names its CLASS (IN: the input itself, as §5 S15 states), so that a
+    // nested descriptor fetch can say CD or TT.
+    expect(r.fault).toEqual({ type: 'F_TRANSLATION', code: '0x10', stage: 1, class: 'IN', streamId: '0x10', inputAddress: '0xffffe040', rnw: false, recorded: true, reason: expect.any(String) });
     expect(r.route.installed).toBe(false);
 
     await setSte('s15', { config: 's1', cd: { recordFaults: false } });

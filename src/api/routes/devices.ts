@@ -6,7 +6,7 @@ import { executeCommand } from '../../app/execute-command.js';
 import { loadVm } from '../../app/load-vm.js';
 import type { Stores } from '../../db/stores.js';
 import { getDevice } from '../../domain/topology/decide.js';
-import { commandContext, sendAnswer, sendJson } from '../http.js';
+import { commandContext, optionalU64, sendAnswer, sendJson } from '../http.js';
 import { deviceResource } from '../representations.js';
 import { AsOfQuery, CommandHeaders, commandResponses, DeviceParams, Query, readResponses, VmParams } from '../schemas/common.js';
 import { AttachDeviceBody, DetachedSchema, SteBody } from '../schemas/device.js';
@@ -78,7 +78,16 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ stores: Stores }> = async
       const b = request.body;
       const answer = executeCommand(stores, {
         vmId: vm,
-        command: { type: 'ConfigureSte', deviceId: dev, config: b.config, cd: b.cd, s2: b.s2 },
+        command: {
+          type: 'ConfigureSte',
+          deviceId: dev,
+          config: b.config,
+          cd: b.cd,
+          s2: b.s2,
+          cdAddress: optionalU64(b.cdAddress),
+          ttb0: optionalU64(b.ttb0),
+          ttb1: optionalU64(b.ttb1),
+        },
         status: 200,
         represent: ({ state }) => ({ body: deviceResource(state, state.devices.get(dev)!) }),
         ...commandContext(request),

@@ -29,7 +29,7 @@ export const vmRoutes: FastifyPluginAsyncTypebox<{ stores: Stores }> = async (ap
       const b = request.body;
       const answer = executeCommand(stores, {
         vmId: b.id,
-        command: { type: 'DefineVm', vmId: b.id, ramSize: optionalU64(b.ramSize), gicVersion: b.gicVersion, its: b.its, kvm: b.kvm, hostItsBase: optionalU64(b.hostItsBase) },
+        command: { type: 'DefineVm', vmId: b.id, ramSize: optionalU64(b.ramSize), gicVersion: b.gicVersion, its: b.its, kvm: b.kvm, hostItsBase: optionalU64(b.hostItsBase), rmrHonoured: b.rmrHonoured },
         status: 201,
         represent: ({ state }) => ({ body: vmResource(state), location: `/v1/vms/${state.id}` }),
         ...commandContext(request),

@@ -36,6 +36,7 @@ const CdBody = NestedBody(
   {
     granule: Type.Optional(Granule),
     t0sz: Type.Optional(Type.Integer({ minimum: 0, maximum: 63, description: 'CD.T0SZ; the SMMU accepts 16 to 39 (else C_BAD_CD)' })),
+    t1sz: Type.Optional(Type.Integer({ minimum: 0, maximum: 63, description: 'CD.T1SZ, the size of TT1 (default t0sz); 16 to 39 when EPD1=0 (else C_BAD_CD)' })),
     epd1: Type.Optional(Type.Boolean({ description: 'CD.EPD1: TT1 walks disabled' })),
     ips: Type.Optional(AddressSize('CD.IPS in output bits')),
     recordFaults: Type.Optional(Type.Boolean({ description: 'CD.R: record stage-1 faults' })),
@@ -59,6 +60,9 @@ export const SteBody = Body(
     config: OneOf(STE_CONFIGS, 'STE.Config as the guest programmed it'),
     cd: Type.Optional(CdBody),
     s2: Type.Optional(S2Body),
+    cdAddress: Type.Optional(Hex('STE.S1ContextPtr: where the CD is (an IPA in nested mode, read through stage 2)', '0x48000000')),
+    ttb0: Type.Optional(Hex('CD.TTB0: the stage-1 table base for TT0 (an IPA in nested mode)', '0x48001000')),
+    ttb1: Type.Optional(Hex('CD.TTB1: the stage-1 table base for TT1 (an IPA in nested mode)', '0x48002000')),
   },
   {
     description: 'replaces the whole STE: fields left out take the defaults again',
@@ -111,6 +115,7 @@ export const VectorBody = Body(
 const Cd = Type.Object({
   granule: Granule,
   t0sz: Type.Integer(),
+  t1sz: Type.Integer(),
   epd1: Type.Boolean(),
   ips: Type.Integer(),
   recordFaults: Type.Boolean(),
@@ -132,7 +137,16 @@ export const DeviceSchema = Type.Object(
     streamId: HexOut('bus << 8 | slot << 3 | function'),
     devid: HexOut('KVM devid (= stream id)'),
     smmu: Nullable(Type.String({ description: 'the SMMU in front of it' })),
-    ste: Nullable(Type.Object({ config: OneOf(STE_CONFIGS, 'STE.Config'), cd: Nullable(Cd), s2: Nullable(S2) })),
+    ste: Nullable(
+      Type.Object({
+        config: OneOf(STE_CONFIGS, 'STE.Config'),
+        cd: Nullable(Cd),
+        s2: Nullable(S2),
+        cdAddress: Nullable(HexOut('STE.S1ContextPtr, when stated')),
+        ttb0: Nullable(HexOut('CD.TTB0, when stated')),
+        ttb1: Nullable(HexOut('CD.TTB1, when stated')),
+      }),
+    ),
     mappingCount: Type.Object({ stage1: Type.Integer(), stage2: Type.Integer() }),
     vectors: Type.Array(Type.Object({ vector: Type.Integer(), address: HexOut('message address'), data: HexOut('message data') })),
   },

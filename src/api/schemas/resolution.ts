@@ -60,7 +60,8 @@ const Fault = Type.Object(
   {
     type: Type.String({ examples: ['F_TRANSLATION'] }),
     code: HexString('SMMUv3 event number'),
-    stage: Type.Integer({ minimum: 1, maximum: 2 }),
+    stage: Type.Union([Type.Integer({ minimum: 1, maximum: 2 }), Type.Null()], { description: 'the stage of a walk fault; null for a configuration fault (C_*)' }),
+    class: Type.Optional(Type.Union([Type.Literal('IN'), Type.Literal('CD'), Type.Literal('TT'), Type.Null()], { description: 'CLASS of a walk fault (CD/TT: a nested descriptor fetch); null for a configuration fault; absent before model version 2' })),
     streamId: HexString('stream id'),
     inputAddress: HexString('the gIOVA (or IPA) that faulted'),
     rnw: Type.Boolean({ description: 'RnW=0: the MSI is a write' }),
@@ -74,6 +75,7 @@ export const ResolutionSchema = Type.Object(
   {
     id: Type.String(),
     vm: Type.String(),
+    model: Type.Optional(Type.Object({ version: Type.Integer(), reference: Type.String() }, { description: 'the model that produced the record; absent in records made before model version 2' })),
     device: Type.String(),
     vector: Type.Optional(Type.Integer()),
     asOfVersion: Type.Integer({ description: 'the VM version resolved against' }),
@@ -89,13 +91,19 @@ export const ResolutionSchema = Type.Object(
       Type.Object({
         deviceWrites: HexString('what the device puts on the bus (host sw_msi window)'),
         steps: Type.Array(Type.Object({ action: Type.String(), input: HexString('address in'), output: Type.Union([HexString('address out'), Type.Null()]), events: Type.Array(EventRef) })),
-        delivered: Type.Boolean({ description: 'the write reaches the host physical ITS' }),
+        delivered: Type.Union([Type.Boolean(), Type.Null()], { description: 'the write reaches the host physical ITS; null: nothing blocks it but the host ITS base is unknown' }),
         reason: Type.Optional(Type.String()),
       }),
       Type.Null(),
     ]),
     diagnostics: Type.Array(Type.Object({ code: Type.String({ examples: ['DOORBELL_NOT_IN_ITS'] }), severity: Type.Union(['error', 'warning', 'KVM-tolerated', 'info'].map((s) => Type.Literal(s))), message: Type.String() })),
-    comparison: Type.Object({ 'pre-fix': Route, 'address-space': Route, upstream: Route, misroutedBeforeFix: Type.Boolean() }),
+    comparison: Type.Object({
+      'pre-fix': Route,
+      'address-space': Route,
+      upstream: Route,
+      misroutedBeforeFix: Type.Boolean({ description: 'pre-fix installs a route to another address than upstream' }),
+      missingBeforeFix: Type.Optional(Type.Boolean({ description: 'pre-fix installs no route where upstream installs one (absent in records of model version 1)' })),
+    }),
     trail: Type.Array(
       Type.Object({
         step: Type.Integer(),
@@ -119,7 +127,8 @@ export const SweepSchema = Type.Object(
     semantics: Semantics,
     counts: Type.Object({
       vectors: Type.Integer(),
-      misroutedBeforeFix: Type.Integer({ description: 'vectors whose pre-fix route differs from QEMU 11.0' }),
+      misroutedBeforeFix: Type.Integer({ description: 'vectors whose pre-fix route goes to another address than the upstream one' }),
+      missingBeforeFix: Type.Integer({ description: 'vectors that pre-fix leaves without a route where upstream installs one (§9.10)' }),
       routesMissing: Type.Integer({ description: 'vectors without a KVM route' }),
       interruptsLost: Type.Integer({ description: 'vectors whose interrupts never reach the vITS (INTERRUPTS_LOST)' }),
       hwPathBlocked: Type.Integer({ description: 'accel vectors whose MSI write the physical SMMU blocks' }),

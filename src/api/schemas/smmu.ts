@@ -1,7 +1,7 @@
 // SMMUs: an arm-smmuv3, its accel mode and the guest driver's state of it.
 
 import { Type } from '@sinclair/typebox';
-import { SMMU_STAGES } from '../../domain/topology/types.js';
+import { SMMU_STAGES, STREAM_TABLE_FORMATS } from '../../domain/topology/types.js';
 import { Body, Id, OneOf } from './common.js';
 
 export const AddSmmuBody = Body(
@@ -29,6 +29,10 @@ const GuestStateFields = {
   gbpaAbort: Type.Optional(Type.Boolean({ description: 'GBPA.ABORT (used while SMMUEN=0)' })),
   eventqEnabled: Type.Optional(Type.Boolean({ description: 'CR0.EVENTQEN' })),
   streamTableLog2Size: Type.Optional(Type.Integer({ minimum: 0, maximum: 31, description: 'STRTAB_BASE_CFG.LOG2SIZE' })),
+  streamTableFormat: Type.Optional(OneOf(STREAM_TABLE_FORMATS, 'STRTAB_BASE_CFG.FMT (default linear)')),
+  split: Type.Optional(Type.Integer({ minimum: 0, maximum: 31, description: 'STRTAB_BASE_CFG.SPLIT, 2-level only (Linux: 8)' })),
+  l1Span: Type.Optional(Type.Integer({ minimum: 0, maximum: 31, description: 'L1STD.Span of the L1 descriptors, 2-level only (Linux: SPLIT + 1; 0 = invalid)' })),
+  rmrHonoured: Type.Optional(Type.Boolean({ description: 'the guest honours the IORT RMR of this SMMU (§9.4)' })),
 };
 
 export const GuestStateBody = Type.Object(GuestStateFields, {
@@ -50,6 +54,10 @@ export const SmmuSchema = Type.Object(
       gbpaAbort: Type.Boolean(),
       eventqEnabled: Type.Boolean(),
       streamTableLog2Size: Type.Integer(),
+      streamTableFormat: OneOf(STREAM_TABLE_FORMATS, 'STRTAB_BASE_CFG.FMT'),
+      split: Type.Integer(),
+      l1Span: Type.Integer(),
+      rmrHonoured: Type.Boolean(),
     }),
   },
   { $id: 'Smmu', description: 'an arm-smmuv3 and the state its guest driver programmed' },

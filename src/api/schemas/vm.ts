@@ -13,6 +13,9 @@ export const DefineVmBody = Body(
     its: Type.Optional(Type.Boolean({ description: 'in-kernel vITS (default true with gicVersion 3)' })),
     kvm: Type.Optional(Type.Boolean({ description: 'KVM with in-kernel irqchip (default true)' })),
     hostItsBase: Type.Optional(Hex('physical ITS base of the host, for the hardware path', '0x202100000')),
+    rmrHonoured: Type.Optional(
+      Type.Boolean({ description: 'the guest honours the IORT RMR for the sw_msi window (default true: ACPI Linux; false for DT boot); each SMMU starts from it (§9.4)' }),
+    ),
   },
   {
     examples: {
@@ -34,6 +37,7 @@ export const VmSchema = Type.Object(
     its: Type.Boolean(),
     kvm: Type.Boolean(),
     hostItsBase: Nullable(HexOut('physical ITS base of the host')),
+    rmrHonoured: Type.Boolean({ description: "the guest's RMR handling, the default of each SMMU (§9.4)" }),
     msiController: OneOf(MSI_CONTROLLERS, 'what receives MSIs: the vITS, a GICv2m frame, or nothing'),
     msiGpa: HexOut('the doorbell gPA QEMU 11.0 hands KVM (msi-gpa)'),
     buses: Type.Array(Type.Ref('Bus')),

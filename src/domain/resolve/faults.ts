@@ -1,7 +1,7 @@
 // SMMUv3 events the emulated vSMMU raises (domain reference §3), and whether they reach the
 // guest's EVENTQ.
 
-import type { Fault, FaultType } from './types.js';
+import type { Fault, FaultClass, FaultType } from './types.js';
 
 /** Architectural event numbers (Linux ARM_SMMU_EVT_*; QEMU's SMMUEventType uses the same names). */
 export const FAULT_CODES: Record<FaultType, bigint> = {
@@ -14,7 +14,8 @@ export const FAULT_CODES: Record<FaultType, bigint> = {
   F_PERMISSION: 0x13n,
 };
 
-const CONFIG_FAULTS: ReadonlySet<FaultType> = new Set(['C_BAD_STREAMID', 'C_BAD_STE', 'C_BAD_CD']);
+export type ConfigFaultType = 'C_BAD_STREAMID' | 'C_BAD_STE' | 'C_BAD_CD';
+export type WalkFaultType = Exclude<FaultType, ConfigFaultType>;
 
 export interface FaultContext {
   streamId: bigint;
@@ -23,11 +24,16 @@ export interface FaultContext {
   eventqEnabled: boolean;
 }
 
+/** A configuration fault: always recorded when the event queue is on; it has no stage and no CLASS (reference §9.10). */
+export function configFault(type: ConfigFaultType, context: FaultContext, reason: string): Fault {
+  return { type, code: FAULT_CODES[type], stage: null, class: null, streamId: context.streamId, inputAddress: context.inputAddress, rnw: false, recorded: context.eventqEnabled, reason };
+}
+
 /**
- * Config faults are always recorded; page-walk faults only with PTW_RECORD_FAULT (CD.R for
- * stage 1, STE.S2R for stage 2), and in both cases only when the event queue is enabled.
+ * A page-walk fault: recorded only with PTW_RECORD_FAULT (CD.R for stage 1, STE.S2R for stage 2)
+ * and the event queue on. InputAddr is the gIOVA even when a descriptor fetch faulted
+ * (smmuv3_fixup_event); CLASS says what was being translated (smmuv3_do_translate).
  */
-export function makeFault(type: FaultType, stage: 1 | 2, context: FaultContext, recordWalkFaults: boolean, reason: string): Fault {
-  const recorded = context.eventqEnabled && (CONFIG_FAULTS.has(type) || recordWalkFaults);
-  return { type, code: FAULT_CODES[type], stage, streamId: context.streamId, inputAddress: context.inputAddress, rnw: false, recorded, reason };
+export function walkFault(type: WalkFaultType, stage: 1 | 2, faultClass: FaultClass, context: FaultContext, recordFaults: boolean, reason: string): Fault {
+  return { type, code: FAULT_CODES[type], stage, class: faultClass, streamId: context.streamId, inputAddress: context.inputAddress, rnw: false, recorded: context.eventqEnabled && recordFaults, reason };
 }

@@ -11,7 +11,14 @@ import { checkDoorbell } from './doorbell.js';
 import { hardwarePathOf, hostDomainPathOf } from './hardware-path.js';
 import { translateThroughSmmu, type SmmuTarget, type Translation } from './smmu-translate.js';
 import { DiscardedTrail, Trail } from './trail.js';
-import { SEMANTICS, type AddressSpaceKind, type Diagnostic, type DoorbellCheck, type Fault, type MsiRequest, type Resolution, type Route, type RouteComparison, type Semantics } from './types.js';
+import { SEMANTICS, type AddressSpaceKind, type Diagnostic, type DoorbellCheck, type Fault, type ModelVersion, type MsiRequest, type Resolution, type Route, type RouteComparison, type Semantics } from './types.js';
+
+/**
+ * The model that produces resolutions. A stored record keeps the version it was made with, so it
+ * stays readable after the model changes; records stored before this field existed are version 1.
+ * Version 2 applies the corrections of domain reference §9 (checked against QEMU 11.0).
+ */
+export const MODEL: ModelVersion = { version: 2, reference: 'doorbell domain reference §0-§9 (corrections of 2026-11-24, checked against QEMU 11.0)' };
 
 interface Msi {
   state: VmState;
@@ -63,14 +70,16 @@ export function resolve(state: VmState, request: MsiRequest, semantics: Semantic
   const smmu = placement.smmu;
   const hardwarePath = smmu?.accel.value ? hardwarePathOf(target(msi), state.board) : smmu === undefined && isVfio(device.driver) ? hostDomainPathOf(device, state.board) : null;
   if (hardwarePath !== null) {
-    trail.add({ action: 'the hardware path: the device writes the host sw_msi window, not the gIOVA', rule: smmu === undefined ? 'R1' : hardwarePath.delivered ? 'R9' : 'R11', source: smmu === undefined ? 'vfio-pci, host VFIO domain (sw_msi)' : 'iommufd_sw_msi, IORT RMR (06c0c8fde786)', input: { deviceWrites: hardwarePath.deviceWrites }, output: { delivered: hardwarePath.delivered }, events: hardwarePath.steps.flatMap((s) => s.events) });
-    if (!hardwarePath.delivered) diagnostics.push({ code: 'HW_PATH_BLOCKED', severity: 'error', message: `route ${routed.route.installed ? 'present' : 'absent'}, hardware path blocked: ${hardwarePath.reason}` });
+    const rule = smmu === undefined ? 'R1' : hardwarePath.delivered === false ? 'R11' : device.hwpt.value.hwpt === 'bypass' ? 'R10' : 'R9';
+    trail.add({ action: 'the hardware path: the device writes the host sw_msi window, not the gIOVA', rule, source: smmu === undefined ? 'vfio-pci, host VFIO domain (sw_msi)' : 'iommufd_sw_msi, IORT RMR (06c0c8fde786)', input: { deviceWrites: hardwarePath.deviceWrites }, output: { delivered: hardwarePath.delivered }, events: hardwarePath.steps.flatMap((s) => s.events) });
+    if (hardwarePath.delivered === false) diagnostics.push({ code: 'HW_PATH_BLOCKED', severity: 'error', message: `route ${routed.route.installed ? 'present' : 'absent'}, hardware path blocked: ${hardwarePath.reason}` });
   }
-  if (comparison.misroutedBeforeFix) {
-    diagnostics.push({ code: 'MISROUTED_BEFORE_FIX', severity: semantics === 'pre-fix' ? 'error' : 'warning', message: `QEMU before get_msi_direct_gpa (QEMU 11.0) builds ${describeRoute(comparison['pre-fix'])}; QEMU 11.0 builds ${describeRoute(comparison.upstream)}` });
-  }
+  const before = `QEMU before get_msi_direct_gpa (QEMU 11.0) builds ${describeRoute(comparison['pre-fix'])}; QEMU 11.0 builds ${describeRoute(comparison.upstream)}`;
+  if (comparison.misroutedBeforeFix) diagnostics.push({ code: 'MISROUTED_BEFORE_FIX', severity: semantics === 'pre-fix' ? 'error' : 'warning', message: before });
+  if (comparison.missingBeforeFix) diagnostics.push({ code: 'MISSING_BEFORE_FIX', severity: semantics === 'pre-fix' ? 'error' : 'warning', message: before });
 
   return {
+    model: MODEL,
     device: device.id,
     ...(request.vector !== undefined ? { vector: request.vector } : {}),
     asOfVersion: state.version,
@@ -99,12 +108,22 @@ function compareSemantics(msi: Msi, asked: Semantics, askedRoute: Route): RouteC
   const sameForAll = msi.placement.smmu?.accel.value !== true;
   const routeFor = (s: Semantics) => (s === asked || sameForAll ? askedRoute : routeUnder(s, msi, new DiscardedTrail()).route);
   const routes = Object.fromEntries(SEMANTICS.map((s) => [s, routeFor(s)])) as Record<Semantics, Route>;
-  return { ...routes, misroutedBeforeFix: !sameRoute(routes['pre-fix'], routes.upstream) };
+  const [before, after] = [routes['pre-fix'], routes.upstream];
+  // §9.10: "misrouted" is a route to another place; no route at all where QEMU 11.0 has one is "missing".
+  return {
+    ...routes,
+    misroutedBeforeFix: before.installed && after.installed && !sameRoute(before, after),
+    missingBeforeFix: !before.installed && after.installed,
+  };
 }
 
-function sameRoute(a: Route, b: Route): boolean {
-  if (!a.installed || !b.installed) return a.installed === b.installed;
+function sameRoute(a: Route & { installed: true }, b: Route & { installed: true }): boolean {
   return a.address === b.address && a.data === b.data && a.devid === b.devid;
+}
+
+/** A walk fault names its stage and CLASS; a configuration fault has neither (§9.10). */
+function whereFaulted(fault: Fault): string {
+  return fault.stage === null ? ' (configuration)' : ` at stage ${fault.stage}, CLASS=${fault.class}`;
 }
 
 function describeRoute(route: Route): string {
@@ -119,8 +138,9 @@ function addressSpaceOf(semantics: Semantics, msi: Msi): AddressSpaceKind {
   if (smmu === undefined) return 'system';
   if (!smmu.accel.value) return 'smmu-iommu';
   if (semantics === 'upstream') return 'direct-gpa';
-  // v4's get_msi_address_space returned the vSMMU's IOMMU AS only while the guest had stage 1 on.
-  if (semantics === 'address-space' && smmu.guest.enabled.value && msi.device.ste.config === 's1') return 'smmu-iommu';
+  // v4's smmuv3_accel_find_msi_as(): the vSMMU's IOMMU AS while the device has an s1_hwpt, else the
+  // real &address_space_memory, not the alias (reference §9.1).
+  if (semantics === 'address-space') return msi.device.stage1Hwpt.value ? 'smmu-iommu' : 'system';
   return 'sysmem-alias';
 }
 
@@ -153,12 +173,19 @@ function routeUnder(semantics: Semantics, msi: Msi, trail: Trail): Routed {
   const accelEvents = smmu ? [smmu.accel.setBy] : [];
   const v4 = semantics === 'address-space' && smmu?.accel.value === true;
   trail.add({
-    action: v4 ? `proposed get_msi_address_space (v4): ${addressSpace === 'smmu-iommu' ? "the guest has stage 1 on, so walk the guest's stage 1 in QEMU" : 'the guest has no stage-1 HWPT, so the system-memory alias as before'}` : step.action,
-    rule: step.rule,
-    source: v4 ? '[PATCH v4 11/27] get_msi_address_space (not merged)' : step.source,
+    action: v4
+      ? `proposed get_msi_address_space (v4): ${
+          addressSpace === 'smmu-iommu'
+            ? "the device has a stage-1 HWPT (its last installed STE had stage 1 on), so the vSMMU's IOMMU address space: QEMU walks the guest's stage 1 (through the GBPA branch if SMMUEN=0 now)"
+            : 'the device has no stage-1 HWPT, so the real system memory: kvm_arch_fixup_msi_route returns at once and the route carries the guest address as it is'
+        }`
+      : step.action,
+    // R1 is "no vIOMMU"; v4's real system memory is still the accel case R9.
+    rule: v4 ? 'R9' : step.rule,
+    source: v4 ? '[PATCH v4 11/27, 12/27] get_msi_address_space -> smmuv3_accel_find_msi_as (not merged)' : step.source,
     input: { semantics },
     output: { addressSpace },
-    events: [...placement.events, ...accelEvents, ...(v4 && smmu ? [msi.device.ste.setBy, smmu.guest.enabled.setBy] : [])],
+    events: [...placement.events, ...accelEvents, ...(v4 ? [msi.device.stage1Hwpt.setBy] : [])],
   });
 
   const translation = translate(addressSpace, msi, trail);
@@ -166,13 +193,13 @@ function routeUnder(semantics: Semantics, msi: Msi, trail: Trail): Routed {
     const fault = translation.kind === 'fault' ? translation.fault : null;
     const reason =
       translation.kind === 'fault'
-        ? `${fault!.type} (${hex(fault!.code)}) at stage ${fault!.stage}: ${fault!.reason}; the fixup returns 1 and kvm_irqchip_add_msi_route fails with -EINVAL`
+        ? `${fault!.type} (${hex(fault!.code)})${whereFaulted(fault!)}: ${fault!.reason}; the fixup returns 1 and kvm_irqchip_add_msi_route fails with -EINVAL`
         : translation.kind === 'aborted'
           ? `${translation.reason}; the translation has no permission, the fixup returns 1 and no route is added`
           : translation.reason;
     const diagnostics: Diagnostic[] = [];
-    if (fault) diagnostics.push({ code: 'SMMU_FAULT', severity: 'error', message: `${fault.type} (${hex(fault.code)}), stage ${fault.stage}, input ${hex(fault.inputAddress)}, ${fault.recorded ? 'recorded in the guest EVENTQ' : 'not recorded (the guest sees no event)'}: ${fault.reason}` });
-    diagnostics.push({ code: 'INTERRUPTS_LOST', severity: 'error', message: 'no KVM route: vfio-pci falls back to QEMU signalling (msix_notify -> pci_msi_trigger), whose write takes the same path and fails again on every interrupt' });
+    if (fault) diagnostics.push({ code: 'SMMU_FAULT', severity: 'error', message: `${fault.type} (${hex(fault.code)})${whereFaulted(fault)}, input ${hex(fault.inputAddress)}, ${fault.recorded ? 'recorded in the guest EVENTQ' : 'not recorded (the guest sees no event)'}: ${fault.reason}` });
+    diagnostics.push({ code: 'INTERRUPTS_LOST', severity: 'error', message: `no KVM route: ${fallbackOf(msi)}` });
     trail.add({ action: 'no KVM MSI route', source: 'kvm_arch_fixup_msi_route returns 1', input: { address }, output: { installed: false }, events: placement.events });
     return { addressSpace, route: { installed: false, cause: translation.kind, reason }, fault, doorbell: null, diagnostics };
   }
@@ -188,6 +215,17 @@ function routeUnder(semantics: Semantics, msi: Msi, trail: Trail): Routed {
   const route: Route = { installed: true, address: gpa, data, devid: placement.streamId, flags: 'KVM_MSI_VALID_DEVID' };
   trail.add({ action: 'install the KVM MSI route {address, data, devid}', source: 'kvm_irqchip_add_msi_route (KVM_IRQ_ROUTING_MSI, KVM_MSI_VALID_DEVID)', input: { gpa, data }, output: { address: gpa, data, devid: placement.streamId }, events: placement.events });
   return { addressSpace, route, fault: null, doorbell: verdict.doorbell, diagnostics: verdict.diagnostics };
+}
+
+/**
+ * What runs the vector when kvm_irqchip_add_msi_route fails (reference §3, §9.10). Behind an
+ * SMMU a vfio-pci device is accel (R8) and an emulated one is not (R12), so the driver says which
+ * fallback applies. Both end in pci_msi_trigger writing through the bus-master address space.
+ */
+function fallbackOf(msi: Msi): string {
+  return isVfio(msi.device.driver)
+    ? "vfio-pci falls back to QEMU signalling (vfio_connect_kvm_msi_virq skips the irqfd; QEMU's eventfd handler -> msix_notify -> pci_msi_trigger), which writes the guest address through the device's bus-master address space, the system-memory alias (smmuv3_accel_find_add_as): it reaches the vITS only if that address is the doorbell, and is dropped where nothing backs it"
+    : "the emulated device signals through msix_notify -> pci_msi_trigger, whose write goes through its bus-master address space, the vSMMU's IOMMU address space: the same translation fails again on every interrupt (and records again when it faults)";
 }
 
 type Translated = Translation | { kind: 'unassigned'; reason: string };

@@ -1,14 +1,17 @@
-// The emulated vSMMUv3's translation of one write (smmuv3_translate, domain reference R2-R7 and
-// §3): SMMUEN/GBPA, the stream table, the STE, the CD, then the stage walks. Every outcome is a
-// gPA, an abort (no event) or a fault (recorded or not).
+// The emulated vSMMUv3's translation of one write (smmuv3_translate, domain reference R2-R7, §3,
+// §9): SMMUEN/GBPA, the stream table, the whole STE (stage-2 fields included), the CD (fetched
+// and decoded through stage 2 when nested), then the stage walks. The order is QEMU's
+// (smmuv3_decode_config, then smmu_ptw; §9.7), so a nested STE with several errors gives
+// C_BAD_STE first. Every outcome is a gPA, an abort (no event) or a fault (recorded or not).
 
 import { hex } from '../address.js';
 import { usesStage1, usesStage2 } from '../topology/defaults.js';
-import type { Device, EventRef, Smmu } from '../topology/types.js';
-import { makeFault, type FaultContext } from './faults.js';
+import type { ContextDescriptor, Device, EventRef, Smmu, Stage2Config } from '../topology/types.js';
+import { findSte } from '../translation/stream-table.js';
+import { configFault, walkFault, type FaultContext } from './faults.js';
 import { walkStage, type WalkResult } from './stage-walk.js';
 import type { Trail } from './trail.js';
-import type { Fault } from './types.js';
+import type { Fault, FaultClass } from './types.js';
 
 export type Translation = { kind: 'translated'; gpa: bigint } | { kind: 'aborted'; reason: string } | { kind: 'fault'; fault: Fault };
 
@@ -20,18 +23,38 @@ export interface SmmuTarget {
   placementEvents: readonly EventRef[];
 }
 
-/** CD.T0SZ range the SMMU accepts (decode_cd: T0SZ outside [16, 39] is C_BAD_CD). */
-const CD_T0SZ_MIN = 16;
-const CD_T0SZ_MAX = 39;
-/** The stream table is at most 2^16 entries (SIDSIZE=16). */
-const SIDSIZE = 16;
+/** CD.TxSZ range the SMMU accepts (decode_cd: outside [16, 39] is C_BAD_CD). */
+const CD_TSZ_MIN = 16;
+const CD_TSZ_MAX = 39;
+/** S2T0SZ is at most 39 (SMMU_IDR3.STT == 0). */
+const S2T0SZ_MAX = 39;
+
+/** decode_cd: cfg->oas = min(CD.IPS, OAS), and at most 48 bits unless the TT uses a 64K granule. */
+export function stage1OutputBits(cd: ContextDescriptor, smmu: Smmu): number {
+  const bits = Math.min(cd.ips, smmu.oas);
+  return cd.granule === '64K' ? bits : Math.min(bits, 48);
+}
+
+/** decode_ste_s2_cfg: eff_ps = min(STE.S2PS, OAS), capped at 48 unless the S2 granule is 64K. */
+export function effectiveS2ps(s2: Stage2Config, smmu: Smmu): number {
+  const bits = Math.min(s2.ps, smmu.oas);
+  return s2.granule === '64K' ? bits : Math.min(bits, 48);
+}
+
+/** s2t0sz_valid: the smallest S2T0SZ the effective S2PS allows (reference §9.6, not IAS). */
+export function minS2t0sz(s2: Stage2Config, smmu: Smmu): number {
+  const effPs = effectiveS2ps(s2, smmu);
+  return s2.granule === '64K' ? 64 - effPs : Math.max(64 - effPs, 16);
+}
+
+type Step = Translation | { kind: 'ok'; output: bigint };
 
 export function translateThroughSmmu(target: SmmuTarget, address: bigint, trail: Trail): Translation {
   const { device, smmu, streamId } = target;
   const guest = smmu.guest;
   const faultContext: FaultContext = { streamId, inputAddress: address, eventqEnabled: guest.eventqEnabled.value };
   const fault = (f: Fault, events: EventRef[], action: string, source: string): Translation => {
-    trail.add({ action, source, input: { address }, output: { fault: f.type, code: f.code, stage: f.stage, recorded: f.recorded, reason: f.reason }, events: [...events, guest.eventqEnabled.setBy] });
+    trail.add({ action, source, input: { address }, output: { fault: f.type, code: f.code, stage: f.stage, class: f.class, recorded: f.recorded, reason: f.reason }, events: [...events, guest.eventqEnabled.setBy] });
     return { kind: 'fault', fault: f };
   };
 
@@ -46,19 +69,20 @@ export function translateThroughSmmu(target: SmmuTarget, address: bigint, trail:
     return { kind: 'translated', gpa: address };
   }
 
-  const log2Size = Math.min(guest.streamTableLog2Size.value, SIDSIZE);
-  const streamTableEvents = [...target.placementEvents, guest.enabled.setBy, guest.streamTableLog2Size.setBy];
-  if (streamId >= 1n << BigInt(log2Size)) {
-    const reason = `stream id ${hex(streamId)} is beyond the ${1 << log2Size}-entry stream table (STRTAB_BASE_CFG.LOG2SIZE=${guest.streamTableLog2Size.value})`;
-    return fault(makeFault('C_BAD_STREAMID', 1, faultContext, true, reason), streamTableEvents, 'look up the STE: stream id out of range', 'smmu_find_ste');
-  }
-  trail.add({ action: 'look up the STE for the stream id', source: 'smmu_find_ste', input: { streamId, streamTableEntries: 1n << BigInt(log2Size) }, output: { steConfig: device.ste.config }, events: [...streamTableEvents, device.ste.setBy] });
-
   const ste = device.ste;
+  const lookup = findSte(guest, streamId);
+  const streamTableEvents = [...target.placementEvents, guest.enabled.setBy, ...lookup.events];
+  if (!lookup.found) {
+    return fault(configFault(lookup.type, faultContext, lookup.reason), streamTableEvents, `look up the STE: ${lookup.type}`, 'smmu_find_ste');
+  }
+  trail.add({ action: 'look up the STE for the stream id', source: 'smmu_find_ste', input: { streamId }, output: { steConfig: ste.config, entry: lookup.detail }, events: [...streamTableEvents, ste.setBy] });
+
+  // decode_ste: the whole STE, stage-2 fields included, before any CD is fetched (§9.7).
   const steEvents = [ste.setBy, smmu.addedBy];
+  const badSte = (reason: string, action: string, source = 'decode_ste') => fault(configFault('C_BAD_STE', faultContext, reason), steEvents, action, source);
   switch (ste.config) {
     case 'invalid':
-      return fault(makeFault('C_BAD_STE', 1, faultContext, true, 'the STE is not valid (V=0)'), steEvents, 'decode the STE: invalid', 'decode_ste');
+      return badSte('the STE is not valid (V=0)', 'decode the STE: invalid');
     case 'abort':
       trail.add({ action: 'STE abort: the write aborts, no event is recorded', rule: 'R7', source: 'smmuv3_translate (SMMU_TRANS_ABORT)', input: { address }, output: { aborted: true }, events: steEvents });
       return { kind: 'aborted', reason: `the STE of stream ${hex(streamId)} is abort (V=1, Config=0b000)` };
@@ -66,76 +90,129 @@ export function translateThroughSmmu(target: SmmuTarget, address: bigint, trail:
       trail.add({ action: 'STE bypass: identity', rule: 'R6', source: 'smmuv3_translate (SMMU_TRANS_BYPASS)', input: { address }, output: { address }, events: steEvents });
       return { kind: 'translated', gpa: address };
   }
-
   const needsS1 = usesStage1(ste.config);
   const needsS2 = usesStage2(ste.config);
   const hasS1 = smmu.stage !== '2';
   const hasS2 = smmu.stage !== '1';
   if ((needsS1 && !hasS1) || (needsS2 && !hasS2)) {
-    const reason = `STE config ${ste.config} uses stage ${needsS1 && !hasS1 ? 1 : 2}, which ${smmu.id} (stage=${smmu.stage}) does not advertise`;
-    return fault(makeFault('C_BAD_STE', 1, faultContext, true, reason), steEvents, 'decode the STE: stage not advertised', 'decode_ste');
+    return badSte(`STE config ${ste.config} uses stage ${needsS1 && !hasS1 ? 1 : 2}, which ${smmu.id} (stage=${smmu.stage}) does not advertise`, 'decode the STE: stage not advertised');
   }
-
   const rule = ste.config === 'nested' ? 'R4' : ste.config === 's2' ? 'R3' : 'R2';
-  let ipa = address;
-  if (needsS1) {
-    const cd = ste.cd!;
-    if (cd.t0sz < CD_T0SZ_MIN || cd.t0sz > CD_T0SZ_MAX) {
-      const reason = `CD.T0SZ=${cd.t0sz} is outside [${CD_T0SZ_MIN}, ${CD_T0SZ_MAX}]`;
-      return fault(makeFault('C_BAD_CD', 1, faultContext, true, reason), steEvents, 'decode the CD: invalid', 'decode_cd');
+  const s2 = ste.s2;
+  if (needsS2) {
+    const s2cfg = s2!;
+    const min = minS2t0sz(s2cfg, smmu);
+    if (s2cfg.t0sz > S2T0SZ_MAX || s2cfg.t0sz < min) {
+      return badSte(
+        `STE.S2T0SZ=${s2cfg.t0sz} is outside [${min}, ${S2T0SZ_MAX}] for the effective S2PS of ${effectiveS2ps(s2cfg, smmu)} bits (min(S2PS=${s2cfg.ps}, OAS=${smmu.oas})) and a ${s2cfg.granule} granule`,
+        'decode the STE: bad stage-2 fields',
+        'decode_ste_s2_cfg, s2t0sz_valid',
+      );
     }
-    const inputBits = 64 - cd.t0sz;
-    const ttRange = 1n << BigInt(inputBits);
-    const inTt0 = address < ttRange;
-    // TT1 covers the top of the address space; this model gives it the size of TT0 (T1SZ = T0SZ).
-    const inTt1 = !cd.epd1 && address >= (1n << 64n) - ttRange;
-    const walkEvents = [ste.setBy];
-    if (!inTt0 && !inTt1) {
-      const reason = `${hex(address)} is outside TT0 (below 2^${inputBits}, T0SZ=${cd.t0sz})${cd.epd1 ? ' and TT1 is disabled (EPD1=1)' : ' and TT1'}`;
-      return fault(makeFault('F_TRANSLATION', 1, faultContext, cd.recordFaults, reason), walkEvents, 'stage-1 walk: select the translation table', 'select_tt');
-    }
-    const result = walkStage(device.mappings[1], address, { stage: 1, affd: cd.affd, outputBits: Math.min(cd.ips, smmu.oas) });
-    const step = walkStep(1, rule, address, result, walkEvents);
-    if (!result.ok) return fault(makeFault(result.type, 1, faultContext, cd.recordFaults, result.reason), step.events, step.action, step.source);
-    trail.add({ ...step, input: { iova: address, tt: inTt0 ? 'TT0' : 'TT1' }, output: { ipa: result.output } });
-    ipa = result.output;
+    trail.add({ action: `decode the STE: config ${ste.config}, S2T0SZ=${s2cfg.t0sz} within [${min}, ${S2T0SZ_MAX}] (effective S2PS ${effectiveS2ps(s2cfg, smmu)} bits)`, source: 'decode_ste_s2_cfg, s2t0sz_valid', input: { config: ste.config }, output: { s2t0sz: s2cfg.t0sz, effectiveS2ps: effectiveS2ps(s2cfg, smmu) }, events: steEvents });
   }
 
-  if (needsS2) {
-    const s2 = ste.s2!;
-    const walkEvents = [ste.setBy];
-    const s2Context = { ...faultContext };
-    // s2t0sz_valid: S2T0SZ at most 39, and at least 64 - IAS (and 16 unless the granule is 64K).
-    const minT0sz = s2.granule === '64K' ? 64 - smmu.oas : Math.max(64 - smmu.oas, 16);
-    if (s2.t0sz > 39 || s2.t0sz < minT0sz) {
-      const reason = `STE.S2T0SZ=${s2.t0sz} is outside [${minT0sz}, 39] for IAS ${smmu.oas} and a ${s2.granule} granule`;
-      return fault(makeFault('C_BAD_STE', 1, faultContext, true, reason), walkEvents, 'decode the STE: bad stage-2 fields', 's2t0sz_valid');
+  /**
+   * One stage-2 translation: of the input (CLASS=IN, a write) or of a descriptor's IPA in nested
+   * mode (CLASS=CD or TT, a read). iasBits: the stage-1 input-size check smmu_ptw makes when it
+   * runs stage 2 alone; its fault is flagged stage 1 and gated on a record flag not yet decoded
+   * (reference Q8), so it is never recorded.
+   */
+  const stage2 = (ipa: bigint, what: { cls: FaultClass; label: string; iasBits: number | null }): Step => {
+    const s2cfg = s2!;
+    const access = what.cls === 'IN' ? 'write' : 'read';
+    if (what.iasBits !== null && ipa >= 1n << BigInt(what.iasBits)) {
+      return fault(walkFault('F_ADDR_SIZE', 1, what.cls, faultContext, false, `${what.label} ${hex(ipa)} is at or beyond IAS 2^${what.iasBits}`), [ste.setBy], `stage-2 walk of ${what.label}: input address size`, 'smmu_ptw (IAS = OAS)');
     }
-    // IAS = OAS for AArch64. A stage-2-only input beyond it is a stage-1 F_ADDR_SIZE gated on a
-    // record flag QEMU never decodes for S2-only configs, so it is not recorded (reference Q8).
-    if (!needsS1 && ipa >= 1n << BigInt(smmu.oas)) {
-      const reason = `input ${hex(ipa)} is at or beyond IAS 2^${smmu.oas}`;
-      return fault(makeFault('F_ADDR_SIZE', 1, s2Context, false, reason), walkEvents, 'stage-2 walk: input address size', 'smmu_ptw (IAS = OAS)');
-    }
-    const ipaBits = 64 - s2.t0sz;
+    const ipaBits = 64 - s2cfg.t0sz;
     if (ipa >= 1n << BigInt(ipaBits)) {
-      const reason = `IPA ${hex(ipa)} is at or beyond 2^${ipaBits} (S2T0SZ=${s2.t0sz})`;
-      return fault(makeFault('F_TRANSLATION', 2, s2Context, s2.recordFaults, reason), walkEvents, 'stage-2 walk: IPA beyond S2T0SZ', 'smmu_ptw_64_s2');
+      return fault(walkFault('F_TRANSLATION', 2, what.cls, faultContext, s2cfg.recordFaults, `${what.label} ${hex(ipa)} is at or beyond 2^${ipaBits} (S2T0SZ=${s2cfg.t0sz})`), [ste.setBy], `stage-2 walk of ${what.label}: IPA beyond S2T0SZ`, 'smmu_ptw_64_s2');
     }
-    const result = walkStage(device.mappings[2], ipa, { stage: 2, affd: false, outputBits: Math.min(s2.ps, smmu.oas) });
-    const step = walkStep(2, rule, ipa, result, walkEvents);
-    if (!result.ok) return fault(makeFault(result.type, 2, s2Context, s2.recordFaults, result.reason), step.events, step.action, step.source);
-    trail.add({ ...step, input: { ipa }, output: { gpa: result.output } });
-    return { kind: 'translated', gpa: result.output };
+    const result = walkStage(device.mappings[2], ipa, { stage: 2, affd: false, outputBits: effectiveS2ps(s2cfg, smmu), access });
+    // The rule (R3/R4) marks the walks of the MSI itself; a descriptor fetch is a side walk.
+    const step = walkStep(2, what.cls === 'IN' ? rule : undefined, ipa, result, [ste.setBy], what.cls === 'IN' ? '' : ` of ${what.label} (CLASS=${what.cls}, a read)`);
+    if (!result.ok) return fault(walkFault(result.type, 2, what.cls, faultContext, s2cfg.recordFaults, `${what.label}: ${result.reason}`), step.events, step.action, step.source);
+    trail.add({ ...step, input: what.cls === 'IN' ? { ipa } : { [what.label]: ipa }, output: what.cls === 'IN' ? { gpa: result.output } : { pa: result.output } });
+    return { kind: 'ok', output: result.output };
+  };
+
+  if (!needsS1) {
+    // Stage 2 only: the input is the IPA, checked against IAS (= OAS for AArch64).
+    const out = stage2(address, { cls: 'IN', label: 'the input', iasBits: smmu.oas });
+    return out.kind === 'ok' ? { kind: 'translated', gpa: out.output } : out;
   }
-  return { kind: 'translated', gpa: ipa };
+
+  const cd = ste.cd!;
+  const nested = ste.config === 'nested';
+  const cdEvents = [ste.setBy];
+  const badCd = (reason: string) => fault(configFault('C_BAD_CD', faultContext, reason), cdEvents, 'decode the CD: invalid', 'decode_cd');
+  const unstated: string[] = [];
+
+  // smmu_get_cd: nested, the CD address is an IPA read through stage 2 (CLASS=CD; §9.3).
+  if (nested) {
+    if (ste.cdAddress === null) unstated.push('the CD address (STE.S1ContextPtr)');
+    else {
+      const out = stage2(ste.cdAddress, { cls: 'CD', label: 'the CD address', iasBits: smmu.oas });
+      if (out.kind !== 'ok') return out;
+    }
+  }
+
+  // decode_cd: each enabled TT in turn: its TxSZ, then its TTB (beyond the stage-1 output size is
+  // C_BAD_CD; nested, the TTB is an IPA read through stage 2, CLASS=TT).
+  const oasBits = stage1OutputBits(cd, smmu);
+  const tables = [
+    { tt: 'TT0', tsz: cd.t0sz, field: 'T0SZ', ttb: ste.ttb0 },
+    ...(cd.epd1 ? [] : [{ tt: 'TT1', tsz: cd.t1sz, field: 'T1SZ', ttb: ste.ttb1 }]),
+  ];
+  for (const { tt, tsz, field, ttb } of tables) {
+    if (tsz < CD_TSZ_MIN || tsz > CD_TSZ_MAX) return badCd(`CD.${field}=${tsz} is outside [${CD_TSZ_MIN}, ${CD_TSZ_MAX}]${tt === 'TT1' ? ' and TT1 is enabled (EPD1=0)' : ''}`);
+    if (ttb === null) {
+      if (nested) unstated.push(`the ${tt} base (CD.TTB${tt.at(-1)})`);
+      continue;
+    }
+    if (ttb >= 1n << BigInt(oasBits)) return badCd(`CD.TTB${tt.at(-1)}=${hex(ttb)} is beyond the stage-1 output size 2^${oasBits} (min(CD.IPS, OAS))`);
+    if (nested) {
+      const out = stage2(ttb, { cls: 'TT', label: `the ${tt} base`, iasBits: null });
+      if (out.kind !== 'ok') return out;
+    }
+  }
+  if (nested) {
+    unstated.push('the next-level stage-1 tables');
+    trail.add({
+      action: `nested: ${unstated.join(', ')} ${unstated.length === 1 ? 'is' : 'are'} IPAs that QEMU reads through stage 2 (CLASS=CD/TT); the topology does not state them, so they are assumed to translate cleanly`,
+      source: 'smmu_get_cd, decode_cd, smmu_ptw_64_s1 (translate_table_addr_ipa)',
+      input: { assumedClean: unstated },
+      output: {},
+      events: cdEvents,
+    });
+  }
+
+  // select_tt: TT0 covers [0, 2^(64-T0SZ)), TT1 the top 2^(64-T1SZ) bytes when EPD1=0 (§9.2).
+  const tt0Bits = 64 - cd.t0sz;
+  const tt1Bits = 64 - cd.t1sz;
+  const inTt0 = address < 1n << BigInt(tt0Bits);
+  const inTt1 = !cd.epd1 && address >= (1n << 64n) - (1n << BigInt(tt1Bits));
+  if (!inTt0 && !inTt1) {
+    const reason = cd.epd1
+      ? `${hex(address)} is outside TT0 (below 2^${tt0Bits}, T0SZ=${cd.t0sz}), so the disabled TT1 (EPD1=1) is selected`
+      : `${hex(address)} is in the gap between TT0 (below 2^${tt0Bits}, T0SZ=${cd.t0sz}) and TT1 (the top 2^${tt1Bits}, T1SZ=${cd.t1sz})`;
+    return fault(walkFault('F_TRANSLATION', 1, 'IN', faultContext, cd.recordFaults, reason), [ste.setBy], 'stage-1 walk: select the translation table', 'select_tt');
+  }
+  const result = walkStage(device.mappings[1], address, { stage: 1, affd: cd.affd, outputBits: oasBits, access: 'write' });
+  const step = walkStep(1, rule, address, result, [ste.setBy]);
+  if (!result.ok) return fault(walkFault(result.type, 1, 'IN', faultContext, cd.recordFaults, result.reason), step.events, step.action, step.source);
+  trail.add({ ...step, input: { iova: address, tt: inTt0 ? 'TT0' : 'TT1' }, output: { ipa: result.output } });
+
+  if (!needsS2) return { kind: 'translated', gpa: result.output };
+  const out = stage2(result.output, { cls: 'IN', label: 'the IPA', iasBits: null });
+  return out.kind === 'ok' ? { kind: 'translated', gpa: out.output } : out;
 }
 
-function walkStep(stage: 1 | 2, rule: string, input: bigint, result: WalkResult, events: EventRef[]) {
+function walkStep(stage: 1 | 2, rule: string | undefined, input: bigint, result: WalkResult, events: EventRef[], what = '') {
   const mappingEvents = result.ok || result.mapping !== undefined ? [(result.ok ? result.mapping : result.mapping!).setBy] : [];
   return {
-    action: result.ok ? `stage-${stage} walk: ${hex(input)} -> ${hex(result.output)}` : `stage-${stage} walk: ${result.type}`,
-    rule,
+    action: result.ok ? `stage-${stage} walk${what}: ${hex(input)} -> ${hex(result.output)}` : `stage-${stage} walk${what}: ${result.type}`,
+    ...(rule === undefined ? {} : { rule }),
     source: stage === 1 ? 'smmu_ptw_64_s1' : 'smmu_ptw_64_s2',
     input: { address: input },
     output: {},

@@ -13,11 +13,13 @@ export interface WalkConfig {
   affd: boolean;
   /** Output addresses must stay below 2^outputBits (min(CD.IPS, OAS), or the effective S2PS). */
   outputBits: number;
+  /** The MSI is a write (IOMMU_WO); a descriptor fetch through stage 2 is a read (IOMMU_RO), which every leaf allows. */
+  access: 'write' | 'read';
 }
 
 export type WalkResult =
   | { ok: true; output: bigint; mapping: Mapping }
-  | { ok: false; type: FaultType; reason: string; mapping?: Mapping };
+  | { ok: false; type: Exclude<FaultType, 'C_BAD_STREAMID' | 'C_BAD_STE' | 'C_BAD_CD'>; reason: string; mapping?: Mapping };
 
 export function walkStage(mappings: RangeIndex<Mapping>, input: bigint, config: WalkConfig): WalkResult {
   const hit = mappings.containing(input);
@@ -29,7 +31,7 @@ export function walkStage(mappings: RangeIndex<Mapping>, input: bigint, config: 
   if (!mapping.accessFlag && !config.affd) {
     return { ok: false, type: 'F_ACCESS', reason: `${leaf} has AF=0 and access-flag faults are enabled`, mapping };
   }
-  if (mapping.perm === 'ro') {
+  if (mapping.perm === 'ro' && config.access === 'write') {
     return { ok: false, type: 'F_PERMISSION', reason: `${leaf} is read-only and the MSI is a write`, mapping };
   }
   const output = mapping.output + (input - mapping.iova);

@@ -30,12 +30,18 @@ export type FaultType =
   | 'F_ACCESS'
   | 'F_PERMISSION';
 
+/** CLASS of a walk fault: the input address, the CD fetch, or a stage-1 table fetch (nested). */
+export type FaultClass = 'IN' | 'CD' | 'TT';
+
 /** An SMMUv3 event as `smmuv3_record_event()` would write it (or drop it). */
 export interface Fault {
   type: FaultType;
   /** Architectural event number (Linux ARM_SMMU_EVT_*), as hex. */
   code: bigint;
-  stage: 1 | 2;
+  /** The stage of a walk fault (the event's S2 bit); null for a configuration fault (reference §9.10). */
+  stage: 1 | 2 | null;
+  /** CLASS of a walk fault; null for a configuration fault. */
+  class: FaultClass | null;
   streamId: bigint;
   inputAddress: bigint;
   /** RnW=0: the KVM fixup translates with is_write=true. */
@@ -84,8 +90,12 @@ export interface HardwareStep {
 export interface HardwarePath {
   deviceWrites: bigint;
   steps: HardwareStep[];
-  /** The write reaches the host's physical ITS. */
-  delivered: boolean;
+  /**
+   * The write reaches the host's physical MSI doorbell and the guest's route takes it; false when
+   * something blocks it; null when nothing blocks it but the host ITS base is unknown, so the
+   * physical doorbell is too (reference §9.10).
+   */
+  delivered: boolean | null;
   reason?: string;
 }
 
@@ -93,8 +103,16 @@ export interface RouteComparison {
   'pre-fix': Route;
   'address-space': Route;
   upstream: Route;
-  /** QEMU before get_msi_direct_gpa builds a different route from QEMU 11.0. */
+  /** QEMU before get_msi_direct_gpa installs a route to another address than QEMU 11.0. */
   misroutedBeforeFix: boolean;
+  /** QEMU before get_msi_direct_gpa installs no route where QEMU 11.0 installs one (reference §9.10). */
+  missingBeforeFix: boolean;
+}
+
+/** Which model produced a resolution, so that a stored record stays interpretable after the model changes. */
+export interface ModelVersion {
+  version: number;
+  reference: string;
 }
 
 /** What is resolved: a device's programmed vector, or an address and data given directly. */
@@ -106,6 +124,7 @@ export interface MsiRequest {
 }
 
 export interface Resolution {
+  model: ModelVersion;
   device: string;
   vector?: number;
   asOfVersion: number;

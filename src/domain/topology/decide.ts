@@ -91,7 +91,9 @@ function defineVm(command: CommandOf<'DefineVm'>, state: VmState | undefined): D
       throw new DomainError('ADDRESS_OUT_OF_RANGE', `hostItsBase ${hex(hostItsBase)}: the ITS frames would end past the 64-bit range`, '/hostItsBase');
     }
   }
-  return [{ type: 'VmDefined', data: { vmId: command.vmId, ramSize, gicVersion, its, kvm: command.kvm ?? true, hostItsBase } }];
+  // rmrHonoured is written only when given, so a VM defined without it reads as every VM before §9 did.
+  const rmr = command.rmrHonoured === undefined ? {} : { rmrHonoured: command.rmrHonoured };
+  return [{ type: 'VmDefined', data: { vmId: command.vmId, ramSize, gicVersion, its, kvm: command.kvm ?? true, hostItsBase, ...rmr } }];
 }
 
 function addBus(command: CommandOf<'AddBus'>, state: VmState): DomainEvent[] {
@@ -149,8 +151,17 @@ function setSmmuAccel(command: CommandOf<'SetSmmuAccel'>, state: VmState): Domai
   return [{ type: 'SmmuAccelModeChanged', data: { smmuId: smmu.id, enabled: command.enabled } }];
 }
 
+/** STRTAB_BASE_CFG.SPLIT and L1STD.Span are 5-bit fields. */
+const GUEST_FIELD_MAX: Partial<Record<keyof SmmuGuestState, number>> = { split: 31, l1Span: 31 };
+
 function setSmmuGuestState(command: CommandOf<'SetSmmuGuestState'>, state: VmState): DomainEvent[] {
   const smmu = getSmmu(state, command.smmuId);
+  for (const [key, max] of Object.entries(GUEST_FIELD_MAX) as [keyof SmmuGuestState, number][]) {
+    const value = command.changes[key];
+    if (typeof value === 'number' && (!Number.isInteger(value) || value < 0 || value > max)) {
+      throw new DomainError('GUEST_STATE_OUT_OF_RANGE', `${key}: ${value} does not fit the register field (0 to ${max})`, `/${key}`);
+    }
+  }
   const changed: Partial<SmmuGuestState> = {};
   for (const key of Object.keys(command.changes) as (keyof SmmuGuestState)[]) {
     const value = command.changes[key];
@@ -214,7 +225,12 @@ function configureSte(command: CommandOf<'ConfigureSte'>, state: VmState): Domai
   if (command.s2 !== undefined && !usesStage2(command.config)) {
     throw new DomainError('STE_FIELD_NOT_USED', `s2: stage-2 fields are used by the s2 and nested configs, not by ${command.config}`, '/s2');
   }
-  const ste = steWithDefaults(command.config, command.cd, command.s2);
+  for (const field of ['cdAddress', 'ttb0', 'ttb1'] as const) {
+    if (command[field] !== undefined && !usesStage1(command.config)) {
+      throw new DomainError('STE_FIELD_NOT_USED', `${field}: stage-1 descriptor addresses are used by the s1 and nested configs, not by ${command.config}`, `/${field}`);
+    }
+  }
+  const ste = steWithDefaults(command.config, command.cd, command.s2, command);
   // A new granule must not leave existing mappings misaligned (the same rule MapIova enforces).
   for (const stage of [1, 2] as const) {
     const granule = granuleOf(ste, stage);

@@ -3,8 +3,10 @@
 // Every fact remembers the event (global position and type) that set it.
 
 import { RangeIndex } from '../translation/range-index.js';
+import { placementOf } from '../translation/topology-facts.js';
 import { DEFAULT_GUEST_STATE, DEFAULT_STE, PCIE_ROOT_BUS } from './defaults.js';
-import type { Device, EventRef, Mapping, RecordedEvent, Smmu, Stage, VmState } from './types.js';
+import { gbpaAttachment, initialHwpt, installSte } from './hwpt.js';
+import type { Device, EventRef, Mapping, RecordedEvent, Smmu, SmmuGuestState, Stage, Ste, VmState } from './types.js';
 
 function withEntry<V>(map: ReadonlyMap<string, V>, key: string, value: V): ReadonlyMap<string, V> {
   const next = new Map(map);
@@ -34,7 +36,7 @@ export function evolve(state: VmState | undefined, event: RecordedEvent): VmStat
       id: d.vmId,
       version: event.streamVersion,
       position: event.position,
-      board: { ramSize: d.ramSize, gicVersion: d.gicVersion, its: d.its, kvm: d.kvm, hostItsBase: d.hostItsBase, setBy: ref },
+      board: { ramSize: d.ramSize, gicVersion: d.gicVersion, its: d.its, kvm: d.kvm, hostItsBase: d.hostItsBase, rmrHonoured: d.rmrHonoured ?? true, setBy: ref },
       buses: new Map([[PCIE_ROOT_BUS, { id: PCIE_ROOT_BUS, type: 'pcie-root', number: 0, parent: null, rootBus: PCIE_ROOT_BUS, setBy: ref }]]),
       smmus: new Map(),
       devices: new Map(),
@@ -52,12 +54,9 @@ export function evolve(state: VmState | undefined, event: RecordedEvent): VmStat
     }
     case 'SmmuAdded': {
       const d = event.data;
-      const guest = {
-        enabled: { value: DEFAULT_GUEST_STATE.enabled, setBy: ref },
-        gbpaAbort: { value: DEFAULT_GUEST_STATE.gbpaAbort, setBy: ref },
-        eventqEnabled: { value: DEFAULT_GUEST_STATE.eventqEnabled, setBy: ref },
-        streamTableLog2Size: { value: DEFAULT_GUEST_STATE.streamTableLog2Size, setBy: ref },
-      };
+      const guest = Object.fromEntries(Object.entries(DEFAULT_GUEST_STATE).map(([key, value]) => [key, { value, setBy: ref }])) as Smmu['guest'];
+      // The SMMU's RMR handling starts as the VM's, and so rests on the event that set that.
+      guest.rmrHonoured = { value: state.board.rmrHonoured, setBy: state.board.setBy };
       const smmu: Smmu = { id: d.smmuId, primaryBus: d.primaryBus, stage: d.stage, oas: d.oas, accel: { value: d.accel, setBy: ref }, guest, addedBy: ref };
       return withSmmu(state, event, smmu);
     }
@@ -69,15 +68,28 @@ export function evolve(state: VmState | undefined, event: RecordedEvent): VmStat
       const { smmuId, ...changes } = event.data;
       const smmu = mustGet(state.smmus, smmuId, 'SMMU', event);
       const guest = { ...smmu.guest };
-      if (changes.enabled !== undefined) guest.enabled = { value: changes.enabled, setBy: ref };
-      if (changes.gbpaAbort !== undefined) guest.gbpaAbort = { value: changes.gbpaAbort, setBy: ref };
-      if (changes.eventqEnabled !== undefined) guest.eventqEnabled = { value: changes.eventqEnabled, setBy: ref };
-      if (changes.streamTableLog2Size !== undefined) guest.streamTableLog2Size = { value: changes.streamTableLog2Size, setBy: ref };
-      return withSmmu(state, event, { ...smmu, guest });
+      for (const [key, value] of Object.entries(changes) as [keyof SmmuGuestState, SmmuGuestState[keyof SmmuGuestState]][]) {
+        if (value !== undefined) Object.assign(guest, { [key]: { value, setBy: ref } });
+      }
+      const next = withSmmu(state, event, { ...smmu, guest });
+      if (changes.gbpaAbort === undefined) return next;
+      // A GBPA write attaches the GBPA HWPT to every device of the SMMU, whatever SMMUEN
+      // (smmuv3_accel_attach_gbpa_hwpt from smmu_writel A_GBPA).
+      const updated = next.smmus.get(smmuId)!;
+      let devices = next.devices;
+      for (const device of next.devices.values()) {
+        if (placementOf(next, device).smmu?.id !== smmuId) continue;
+        devices = withEntry(devices, device.id, { ...device, hwpt: { value: gbpaAttachment(updated), setBy: ref }, refusedInstall: null });
+      }
+      return advance(next, event, next.buses, next.smmus, devices);
     }
     case 'DeviceAttached': {
       const d = event.data;
+      const ste: Ste = DEFAULT_STE;
+      const attached = { id: d.deviceId, bus: d.bus, slot: d.slot, function: d.function, attachedBy: ref };
+      const placement = placementOf(state, attached);
       const device: Device = {
+        ...initialHwpt(ste, placement.smmu, placement.streamId, ref),
         id: d.deviceId,
         driver: d.driver,
         bus: d.bus,
@@ -86,7 +98,7 @@ export function evolve(state: VmState | undefined, event: RecordedEvent): VmStat
         host: d.host,
         iommufd: d.iommufd,
         attachedBy: ref,
-        ste: { ...DEFAULT_STE, setBy: ref },
+        ste: { ...ste, setBy: ref },
         mappings: { 1: RangeIndex.empty<Mapping>(), 2: RangeIndex.empty<Mapping>() },
         vectors: new Map(),
       };
@@ -96,9 +108,12 @@ export function evolve(state: VmState | undefined, event: RecordedEvent): VmStat
       mustGet(state.devices, event.data.deviceId, 'device', event);
       return advance(state, event, state.buses, state.smmus, withoutEntry(state.devices, event.data.deviceId));
     case 'SteConfigured': {
-      const { deviceId, config, cd, s2 } = event.data;
+      const { deviceId, config, cd, s2, cdAddress, ttb0, ttb1 } = event.data;
       const device = mustGet(state.devices, deviceId, 'device', event);
-      return withDevice(state, event, { ...device, ste: { config, cd, s2, setBy: ref } });
+      // Events stored before §9 have no T1SZ (it was T0SZ) and no descriptor addresses.
+      const ste: Ste = { config, cd: cd && { ...cd, t1sz: cd.t1sz ?? cd.t0sz }, s2, cdAddress: cdAddress ?? null, ttb0: ttb0 ?? null, ttb1: ttb1 ?? null };
+      const placement = placementOf(state, device);
+      return withDevice(state, event, { ...device, ...installSte(device, ste, placement.smmu, placement.streamId, ref), ste: { ...ste, setBy: ref } });
     }
     case 'IovaMapped': {
       // The hot path of a rebuild (most events of a busy VM): no closures, no rest copies.

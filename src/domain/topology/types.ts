@@ -26,6 +26,11 @@ export type BusType = 'pcie-root' | AddableBusType;
 export interface ContextDescriptor {
   granule: Granule;
   t0sz: number;
+  /**
+   * CD.T1SZ: the size of TT1, checked and used when EPD1=0 (decode_cd reads each TT's TSZ,
+   * select_tt uses TT1's own; reference §9.2). Defaults to t0sz. TG1 is taken equal to TG0.
+   */
+  t1sz: number;
   epd1: boolean;
   /** CD.IPS as a number of output bits. */
   ips: number;
@@ -49,26 +54,59 @@ export interface Ste {
   config: SteConfig;
   cd: ContextDescriptor | null;
   s2: Stage2Config | null;
+  /**
+   * Where the stage-1 descriptors sit, when the topology states them (s1 and nested configs):
+   * STE.S1ContextPtr (the CD) and CD.TTB0/TTB1. In nested mode they are IPAs that QEMU
+   * translates through stage 2 (smmu_get_cd, decode_cd; reference §9.3); null = not stated,
+   * and the resolution says it assumed them clean.
+   */
+  cdAddress: bigint | null;
+  ttb0: bigint | null;
+  ttb1: bigint | null;
 }
+
+export const STREAM_TABLE_FORMATS = ['linear', '2-level'] as const;
+export type StreamTableFormat = (typeof STREAM_TABLE_FORMATS)[number];
 
 export interface SmmuGuestState {
   enabled: boolean;
   gbpaAbort: boolean;
   eventqEnabled: boolean;
   streamTableLog2Size: number;
+  /** STRTAB_BASE_CFG.FMT. */
+  streamTableFormat: StreamTableFormat;
+  /** STRTAB_BASE_CFG.SPLIT: SID bits indexing an L2 table (2-level only). */
+  split: number;
+  /** L1STD.Span of the L1 descriptors covering the attached devices (2-level only); 0 = invalid. */
+  l1Span: number;
+  /**
+   * The guest honours the IORT RMR for the sw_msi window (iort_get_rmrs): an ACPI-booted Linux
+   * does, a DT boot or a guest without RMR handling does not (reference §9.4). Per SMMU, since
+   * QEMU builds one RMR per accel SMMU; the VM gives the default.
+   */
+  rmrHonoured: boolean;
 }
 
 // ---- commands ---------------------------------------------------------------------------
 
 export type Command =
-  | { type: 'DefineVm'; vmId: string; ramSize?: bigint; gicVersion?: GicVersion; its?: boolean; kvm?: boolean; hostItsBase?: bigint }
+  | { type: 'DefineVm'; vmId: string; ramSize?: bigint; gicVersion?: GicVersion; its?: boolean; kvm?: boolean; hostItsBase?: bigint; rmrHonoured?: boolean }
   | { type: 'AddBus'; busId: string; busType: AddableBusType; busNr?: number; bus?: string; secondaryBusNr?: number }
   | { type: 'AddSmmu'; smmuId: string; primaryBus: string; accel?: boolean; stage?: SmmuStage; oas?: number }
   | { type: 'SetSmmuAccel'; smmuId: string; enabled: boolean }
   | { type: 'SetSmmuGuestState'; smmuId: string; changes: Partial<SmmuGuestState> }
   | { type: 'AttachDevice'; deviceId: string; driver: string; bus: string; slot: number; function?: number; host?: string; iommufd?: string }
   | { type: 'DetachDevice'; deviceId: string }
-  | { type: 'ConfigureSte'; deviceId: string; config: SteConfig; cd?: Partial<ContextDescriptor>; s2?: Partial<Stage2Config> }
+  | {
+      type: 'ConfigureSte';
+      deviceId: string;
+      config: SteConfig;
+      cd?: Partial<ContextDescriptor>;
+      s2?: Partial<Stage2Config>;
+      cdAddress?: bigint;
+      ttb0?: bigint;
+      ttb1?: bigint;
+    }
   | { type: 'MapIova'; deviceId: string; stage: Stage; iova: bigint; output: bigint; size: bigint; perm?: Perm; accessFlag?: boolean }
   | { type: 'UnmapIova'; deviceId: string; stage: Stage; iova: bigint }
   | { type: 'ProgramMsiVector'; deviceId: string; vector: number; address: bigint; data: bigint };
@@ -78,13 +116,15 @@ export type CommandOf<T extends Command['type']> = Extract<Command, { type: T }>
 // ---- events -----------------------------------------------------------------------------
 
 export interface EventDataByType {
-  VmDefined: { vmId: string; ramSize: bigint; gicVersion: GicVersion; its: boolean; kvm: boolean; hostItsBase: bigint | null };
+  /** rmrHonoured is written only when the command gave it (absent: true, as in events stored before §9). */
+  VmDefined: { vmId: string; ramSize: bigint; gicVersion: GicVersion; its: boolean; kvm: boolean; hostItsBase: bigint | null; rmrHonoured?: boolean };
   BusAdded: { busId: string; busType: AddableBusType; bus: string; busNumber: number };
   SmmuAdded: { smmuId: string; primaryBus: string; accel: boolean; stage: SmmuStage; oas: number };
   SmmuAccelModeChanged: { smmuId: string; enabled: boolean };
   SmmuGuestStateChanged: { smmuId: string } & Partial<SmmuGuestState>;
   DeviceAttached: { deviceId: string; driver: string; bus: string; slot: number; function: number; host: string | null; iommufd: string | null };
   DeviceDetached: { deviceId: string };
+  /** Events stored before §9 lack cd.t1sz (= t0sz) and the descriptor addresses (= null); evolve fills them in. */
   SteConfigured: { deviceId: string } & Ste;
   IovaMapped: { deviceId: string; stage: Stage; iova: bigint; output: bigint; size: bigint; perm: Perm; accessFlag: boolean };
   IovaUnmapped: { deviceId: string; stage: Stage; iova: bigint };
@@ -118,6 +158,8 @@ export interface Board {
   its: boolean;
   kvm: boolean;
   hostItsBase: bigint | null;
+  /** The VM-wide default of the guest's RMR handling (reference §9.4); each SMMU starts from it. */
+  rmrHonoured: boolean;
   setBy: EventRef;
 }
 
@@ -160,6 +202,28 @@ export interface MsiVector {
   setBy: EventRef;
 }
 
+/** The HWPTs an accel vSMMU attaches to a device in the physical SMMU (smmuv3-accel.c). */
+export type HwptKind = 'abort' | 'bypass' | 'nested-s1';
+
+/**
+ * What the physical SMMU has attached for the device: the HWPT of the last accepted install.
+ * QEMU 11.0 changes it only on CFGI_STE (smmuv3_accel_install_ste) and on a GBPA write or reset
+ * (smmuv3_accel_attach_gbpa_hwpt), never on a CR0 write (reference §9.8, §9.9).
+ */
+export interface HwptAttachment {
+  hwpt: HwptKind;
+  /** 'ste': a vSTE install with SMMUEN=1; 'gbpa': the GBPA HWPT (GBPA write, reset, or an install with SMMUEN=0). */
+  via: 'ste' | 'gbpa';
+  /** The vSTE config installed (via 'ste'). */
+  config: SteConfig | null;
+}
+
+/** A vSTE install that QEMU refused or skipped, so the previous HWPT stayed. */
+export interface RefusedInstall {
+  config: SteConfig;
+  reason: string;
+}
+
 export interface Device {
   id: string;
   driver: string;
@@ -173,6 +237,16 @@ export interface Device {
   ste: Ste & { setBy: EventRef };
   mappings: { 1: RangeIndex<Mapping>; 2: RangeIndex<Mapping> };
   vectors: ReadonlyMap<number, MsiVector>;
+  /** accel, QEMU 11.0: the HWPT attached now, set by the install or GBPA event that attached it. */
+  hwpt: Fact<HwptAttachment>;
+  /** The last install refused since that HWPT was attached (null when none was). */
+  refusedInstall: Fact<RefusedInstall> | null;
+  /**
+   * accel, series v4: whether the device has an `s1_hwpt` (smmuv3_accel_install_nested_ste):
+   * the last install whose STE was found had V=1 and an S1-enabled config (0b101 or 0b111),
+   * whatever SMMUEN (reference §9.1). It picks the address space of get_msi_address_space.
+   */
+  stage1Hwpt: Fact<boolean>;
 }
 
 export interface VmState {

@@ -33,7 +33,7 @@ export interface DevicePlacement {
   events: EventRef[];
 }
 
-export function placementOf(state: VmState, device: Device): DevicePlacement {
+export function placementOf(state: VmState, device: Pick<Device, 'id' | 'bus' | 'slot' | 'function' | 'attachedBy'>): DevicePlacement {
   const bus = state.buses.get(device.bus);
   const rootBus = bus && state.buses.get(bus.rootBus);
   if (bus === undefined || rootBus === undefined) {
