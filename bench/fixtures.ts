@@ -10,7 +10,15 @@ export const S10_COMMANDS: Command[] = [
   { type: 'AddBus', busId: 'pcie.1', busType: 'pxb-pcie', busNr: 1 },
   { type: 'AddSmmu', smmuId: 'smmuv3.0', primaryBus: 'pcie.1', accel: true },
   { type: 'AddBus', busId: 'pcie.port1', busType: 'pcie-root-port', bus: 'pcie.1', secondaryBusNr: 2 },
-  { type: 'AttachDevice', deviceId: 'hostdev0', driver: 'vfio-pci', bus: 'pcie.port1', slot: 0, host: '0019:06:00.0', iommufd: 'iommufd0' },
+  {
+    type: 'AttachDevice',
+    deviceId: 'hostdev0',
+    driver: 'vfio-pci',
+    bus: 'pcie.port1',
+    slot: 0,
+    host: '0019:06:00.0',
+    iommufd: 'iommufd0',
+  },
   { type: 'MapIova', deviceId: 'hostdev0', stage: 1, iova: 0xffff_f000n, output: 0x0809_0000n, size: 0x1000n },
   { type: 'MapIova', deviceId: 'hostdev0', stage: 1, iova: 0x0800_0000n, output: 0x0800_0000n, size: 0x10_0000n },
   { type: 'ProgramMsiVector', deviceId: 'hostdev0', vector: 0, address: 0xffff_f040n, data: 0n },
@@ -23,7 +31,14 @@ export function* emulatedWithMappings(vmId: string, count: number): Generator<Co
   yield { type: 'SetSmmuGuestState', smmuId: 'smmuv3.0', changes: { streamTableLog2Size: 8 } };
   yield { type: 'AttachDevice', deviceId: 'net0', driver: 'virtio-net-pci', bus: 'pcie.0', slot: 2 };
   for (let i = 0n; i < BigInt(count - 1); i++) {
-    yield { type: 'MapIova', deviceId: 'net0', stage: 1, iova: 0x1_0000_0000n + i * 0x1000n, output: 0x4000_0000n + (i % 0x10000n) * 0x1000n, size: 0x1000n };
+    yield {
+      type: 'MapIova',
+      deviceId: 'net0',
+      stage: 1,
+      iova: 0x1_0000_0000n + i * 0x1000n,
+      output: 0x4000_0000n + (i % 0x10000n) * 0x1000n,
+      size: 0x1000n,
+    };
   }
   yield { type: 'MapIova', deviceId: 'net0', stage: 1, iova: 0xffff_f000n, output: 0x0809_0000n, size: 0x1000n };
   yield { type: 'ProgramMsiVector', deviceId: 'net0', vector: 0, address: 0xffff_f040n, data: 0n };

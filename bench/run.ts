@@ -40,14 +40,26 @@ async function load(url: string): Promise<{ requestsPerSecond: number; p50Ms: nu
     connections: CONNECTIONS,
     duration: SECONDS,
   });
-  return { requestsPerSecond: result.requests.average, p50Ms: result.latency.p50, p99Ms: result.latency.p99, non2xx: result.non2xx };
+  return {
+    requestsPerSecond: result.requests.average,
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    non2xx: result.non2xx,
+  };
 }
 
 async function httpBenchmark() {
   const measure = async (which: 'doorbell' | 'bare') => {
     const { url, child } = await startServer(which);
     try {
-      await autocannon({ url: `${url}/v1/vms/s10/msi-resolutions`, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ device: 'hostdev0', vector: 0 }), connections: 10, duration: 2 }); // warm-up
+      await autocannon({
+        url: `${url}/v1/vms/s10/msi-resolutions`,
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ device: 'hostdev0', vector: 0 }),
+        connections: 10,
+        duration: 2,
+      }); // warm-up
       return await load(url);
     } finally {
       child.kill('SIGTERM');
@@ -55,7 +67,14 @@ async function httpBenchmark() {
   };
   const bare = await measure('bare');
   const doorbell = await measure('doorbell');
-  return { connections: CONNECTIONS, seconds: SECONDS, doorbell, bareFastify: bare, ratio: round(doorbell.requestsPerSecond / bare.requestsPerSecond), target: '>= 0.5' };
+  return {
+    connections: CONNECTIONS,
+    seconds: SECONDS,
+    doorbell,
+    bareFastify: bare,
+    ratio: round(doorbell.requestsPerSecond / bare.requestsPerSecond),
+    target: '>= 0.5',
+  };
 }
 
 // ---- (b) in-process resolve -------------------------------------------------------------
@@ -71,7 +90,11 @@ function resolveLatency(mappings: number) {
     samples.push(Number(process.hrtime.bigint() - start) / 1000);
   }
   samples.sort((a, b) => a - b);
-  return { mappings, p50Us: round(samples[samples.length >> 1]!), p99Us: round(samples[Math.floor(samples.length * 0.99)]!) };
+  return {
+    mappings,
+    p50Us: round(samples[samples.length >> 1]!),
+    p99Us: round(samples[Math.floor(samples.length * 0.99)]!),
+  };
 }
 
 function latencyBenchmark() {
@@ -90,14 +113,21 @@ async function rebuildBenchmark(eventCount = 200_000) {
     const commands = [...emulatedWithMappings(vmId, eventCount - 5)];
     const chunk = 5_000;
     for (let i = 0; i < commands.length; i += chunk) {
-      stores.transaction(() => commands.slice(i, i + chunk).forEach((c) => stores.vms.execute(vmId, c, { metadata })));
+      stores.transaction(() => {
+        for (const c of commands.slice(i, i + chunk)) stores.vms.execute(vmId, c, { metadata });
+      });
     }
     const stored = stores.events.version(vmId);
     const start = process.hrtime.bigint();
     const state = stores.vms.rebuild(vmId);
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
     if (state?.version !== stored) throw new Error('rebuild did not reach the last event');
-    return { events: stored, seconds: round(seconds), eventsPerSecond: Math.round(stored / seconds), target: '>= 100000' };
+    return {
+      events: stored,
+      seconds: round(seconds),
+      eventsPerSecond: Math.round(stored / seconds),
+      target: '>= 100000',
+    };
   } finally {
     await stores.close();
     rmSync(dir, { recursive: true, force: true });

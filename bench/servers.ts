@@ -18,7 +18,9 @@ const metadata = { occurredAt: new Date().toISOString(), actor: 'bench', request
 
 if (which === 'doorbell') {
   const stores = createStores(join(mkdtempSync(join(tmpdir(), 'doorbell-bench-')), 'doorbell.db'));
-  stores.transaction(() => S10_COMMANDS.forEach((c) => stores.vms.execute(S10_VM, c, { metadata })));
+  stores.transaction(() => {
+    for (const c of S10_COMMANDS) stores.vms.execute(S10_VM, c, { metadata });
+  });
   const app = await buildApp({ stores });
   console.log(await app.listen({ port: 0, host: '127.0.0.1' }));
 } else if (which === 'bare') {
@@ -29,11 +31,15 @@ if (which === 'doorbell') {
       vector: Type.Optional(Type.Integer({ minimum: 0, maximum: 2047 })),
       address: Type.Optional(Type.String({ pattern: '^0[xX][0-9a-fA-F]{1,16}$' })),
       data: Type.Optional(Type.String({ pattern: '^0[xX][0-9a-fA-F]{1,16}$' })),
-      semantics: Type.Optional(Type.Union([Type.Literal('pre-fix'), Type.Literal('address-space'), Type.Literal('upstream')])),
+      semantics: Type.Optional(
+        Type.Union([Type.Literal('pre-fix'), Type.Literal('address-space'), Type.Literal('upstream')]),
+      ),
     },
     { additionalProperties: false },
   );
-  app.post('/v1/vms/:vm/msi-resolutions', { schema: { body } }, async (_request, reply) => reply.code(201).send({ ok: true }));
+  app.post('/v1/vms/:vm/msi-resolutions', { schema: { body } }, async (_request, reply) =>
+    reply.code(201).send({ ok: true }),
+  );
   console.log(await app.listen({ port: 0, host: '127.0.0.1' }));
 } else {
   throw new Error('usage: servers.ts doorbell|bare');

@@ -20,11 +20,19 @@ export class ConfigError extends Error {
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
-function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number, what: string): number {
+function integer(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+  what: string,
+): number {
   const text = env[name];
   if (text === undefined || text === '') return fallback;
   const value = Number(text);
-  if (!/^\d+$/.test(text.trim()) || value < min || value > max) throw new ConfigError(`${name} must be ${what} (${min}-${max}), not ${JSON.stringify(text)}`);
+  if (!/^\d+$/.test(text.trim()) || value < min || value > max)
+    throw new ConfigError(`${name} must be ${what} (${min}-${max}), not ${JSON.stringify(text)}`);
   return value;
 }
 
@@ -36,16 +44,22 @@ function origins(text: string | undefined): string[] {
     try {
       url = new URL(trimmed);
     } catch {
-      throw new ConfigError(`DOORBELL_CORS_ORIGINS must list origins such as https://inventory.example, not ${JSON.stringify(trimmed)}`);
+      throw new ConfigError(
+        `DOORBELL_CORS_ORIGINS must list origins such as https://inventory.example, not ${JSON.stringify(trimmed)}`,
+      );
     }
-    if (url.origin !== trimmed) throw new ConfigError(`DOORBELL_CORS_ORIGINS: ${JSON.stringify(trimmed)} is not an origin (scheme://host[:port], no path); did you mean ${url.origin}?`);
+    if (url.origin !== trimmed)
+      throw new ConfigError(
+        `DOORBELL_CORS_ORIGINS: ${JSON.stringify(trimmed)} is not an origin (scheme://host[:port], no path); did you mean ${url.origin}?`,
+      );
     return trimmed;
   });
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const logLevel = env.LOG_LEVEL ?? 'info';
-  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, not ${JSON.stringify(logLevel)}`);
+  if (!LOG_LEVELS.includes(logLevel))
+    throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, not ${JSON.stringify(logLevel)}`);
   return {
     port: integer(env, 'PORT', 8080, 0, 65535, 'a TCP port number'),
     host: env.HOST ?? '127.0.0.1',

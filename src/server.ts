@@ -33,7 +33,9 @@ if (config !== undefined) {
 
   try {
     const address = await app.listen({ port: config.port, host: config.host });
-    app.log.info(`doorbell is up: API ${address}/v1, Swagger UI ${address}/docs, OpenAPI ${address}/openapi.json, database ${config.databasePath}`);
+    app.log.info(
+      `doorbell is up: API ${address}/v1, Swagger UI ${address}/docs, OpenAPI ${address}/openapi.json, database ${config.databasePath}`,
+    );
   } catch (error) {
     console.error(`doorbell: could not listen on ${config.host}:${config.port}: ${(error as Error).message}`);
     await app.close();

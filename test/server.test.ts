@@ -12,9 +12,17 @@ const ROOT = join(import.meta.dirname, '..');
 let dir: string;
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-function run(command: string, args: string[], env: Record<string, string>): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+function run(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
   dir = mkdtempSync(join(tmpdir(), 'doorbell-start-'));
-  const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, DOORBELL_DB: join(dir, 'doorbell.db'), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, {
+    cwd: ROOT,
+    env: { ...process.env, DOORBELL_DB: join(dir, 'doorbell.db'), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -43,8 +51,15 @@ const alive = (pid: number) => {
 
 describe('npm start', () => {
   it('serves with node alone, and SIGTERM to npm stops node within the shutdown timeout', async () => {
-    const server = run('npm', ['start', '--silent'], { PORT: '0', HOST: '127.0.0.1', DOORBELL_SHUTDOWN_TIMEOUT_MS: '5000' });
-    const up = await until('the server to listen', () => /"pid":(\d+).*doorbell is up: API (http:\/\/127\.0\.0\.1:\d+)\/v1/.exec(server.output()) ?? undefined);
+    const server = run('npm', ['start', '--silent'], {
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DOORBELL_SHUTDOWN_TIMEOUT_MS: '5000',
+    });
+    const up = await until(
+      'the server to listen',
+      () => /"pid":(\d+).*doorbell is up: API (http:\/\/127\.0\.0\.1:\d+)\/v1/.exec(server.output()) ?? undefined,
+    );
     const nodePid = Number(up[1]);
     expect(nodePid).not.toBe(server.child.pid);
     const response = await fetch(`${up[2]}/v1/vms`);

@@ -69,7 +69,19 @@ function validators() {
   return { body, text };
 }
 
-const SHARED_SCHEMAS = [ProblemSchema, CommandOutcome, BusSchema, SmmuSchema, DeviceSchema, MappingSchema, VectorSchema, VmSchema, EventSchema, ResolutionSchema, SweepSchema];
+const SHARED_SCHEMAS = [
+  ProblemSchema,
+  CommandOutcome,
+  BusSchema,
+  SmmuSchema,
+  DeviceSchema,
+  MappingSchema,
+  VectorSchema,
+  VmSchema,
+  EventSchema,
+  ResolutionSchema,
+  SweepSchema,
+];
 
 export const doorbellApp = fp<AppOptions>(async (app, { stores, corsOrigins = [] }) => {
   const { body, text } = validators();
@@ -87,13 +99,25 @@ export const doorbellApp = fp<AppOptions>(async (app, { stores, corsOrigins = []
   for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
 
   const typed = app.withTypeProvider<TypeBoxTypeProvider>();
-  for (const plugin of [metaRoutes, vmRoutes, busRoutes, smmuRoutes, deviceRoutes, mappingRoutes, msiVectorRoutes, resolutionRoutes, eventRoutes]) {
+  for (const plugin of [
+    metaRoutes,
+    vmRoutes,
+    busRoutes,
+    smmuRoutes,
+    deviceRoutes,
+    mappingRoutes,
+    msiVectorRoutes,
+    resolutionRoutes,
+    eventRoutes,
+  ]) {
     await typed.register(plugin, { stores });
   }
 });
 
 /** The app on a fresh fastify instance, ready to inject or listen. */
-export async function buildApp(options: AppOptions & { logger?: FastifyServerOptions['logger'] }): Promise<FastifyInstance> {
+export async function buildApp(
+  options: AppOptions & { logger?: FastifyServerOptions['logger'] },
+): Promise<FastifyInstance> {
   const { logger, ...appOptions } = options;
   const app = Fastify(serverOptions(logger));
   await app.register(doorbellApp, appOptions);

@@ -19,9 +19,13 @@ function preconditionOf(header: string | undefined): Precondition | undefined {
     const strong = /^"(\d{1,15})"$/.exec(tag);
     if (strong) versions.push(Number(strong[1]));
     else if (!/^W\/"[^"]*"$/.test(tag)) {
-      throw new ServiceError('INVALID_IF_MATCH', `If-Match ${JSON.stringify(header)} is not a list of ETags such as "3"`, {
-        errors: [{ pointer: '/header/if-match', detail: 'If-Match must be "*" or ETags like "3"', in: 'header' }],
-      });
+      throw new ServiceError(
+        'INVALID_IF_MATCH',
+        `If-Match ${JSON.stringify(header)} is not a list of ETags such as "3"`,
+        {
+          errors: [{ pointer: '/header/if-match', detail: 'If-Match must be "*" or ETags like "3"', in: 'header' }],
+        },
+      );
     }
   }
   return { versions };
@@ -30,13 +34,19 @@ function preconditionOf(header: string | undefined): Precondition | undefined {
 /** The request's Idempotency-Key with a digest of what it asks for, if it sent one. */
 export function idempotencyOf(request: FastifyRequest): IdempotencyClaim | undefined {
   const key = request.headers['idempotency-key'];
-  return typeof key === 'string' ? { key, fingerprint: requestFingerprint(request.method, request.url, request.body) } : undefined;
+  return typeof key === 'string'
+    ? { key, fingerprint: requestFingerprint(request.method, request.url, request.body) }
+    : undefined;
 }
 
 function metadataOf(request: FastifyRequest): EventMetadata {
   const actor = request.headers['x-actor'];
   const reason = request.headers['x-reason'];
-  const metadata: EventMetadata = { occurredAt: new Date().toISOString(), actor: typeof actor === 'string' ? actor : 'anonymous', requestId: request.id };
+  const metadata: EventMetadata = {
+    occurredAt: new Date().toISOString(),
+    actor: typeof actor === 'string' ? actor : 'anonymous',
+    requestId: request.id,
+  };
   if (typeof reason === 'string') metadata.reason = reason;
   return metadata;
 }
@@ -44,7 +54,11 @@ function metadataOf(request: FastifyRequest): EventMetadata {
 /** Everything a command takes from its request besides the command itself. */
 export function commandContext(request: FastifyRequest) {
   const ifMatch = request.headers['if-match'];
-  return { precondition: preconditionOf(typeof ifMatch === 'string' ? ifMatch : undefined), idempotency: idempotencyOf(request), metadata: metadataOf(request) };
+  return {
+    precondition: preconditionOf(typeof ifMatch === 'string' ? ifMatch : undefined),
+    idempotency: idempotencyOf(request),
+    metadata: metadataOf(request),
+  };
 }
 
 export function sendAnswer(reply: FastifyReply, answer: Answer): FastifyReply {

@@ -31,7 +31,16 @@ export function smmuResource(smmu: Smmu) {
 }
 
 export function mappingResource(deviceId: string, m: Mapping) {
-  return { device: deviceId, stage: m.stage, iova: m.iova, output: m.output, size: m.size, perm: m.perm, accessFlag: m.accessFlag, setBy: m.setBy.position };
+  return {
+    device: deviceId,
+    stage: m.stage,
+    iova: m.iova,
+    output: m.output,
+    size: m.size,
+    perm: m.perm,
+    accessFlag: m.accessFlag,
+    setBy: m.setBy.position,
+  };
 }
 
 export function vectorResource(deviceId: string, v: MsiVector) {
@@ -53,9 +62,21 @@ export function deviceResource(state: VmState, device: Device) {
     streamId: placement.streamId,
     devid: placement.streamId,
     smmu: placement.smmu?.id ?? null,
-    ste: placement.smmu === undefined ? null : { config: device.ste.config, cd: device.ste.cd, s2: device.ste.s2, cdAddress: device.ste.cdAddress, ttb0: device.ste.ttb0, ttb1: device.ste.ttb1 },
+    ste:
+      placement.smmu === undefined
+        ? null
+        : {
+            config: device.ste.config,
+            cd: device.ste.cd,
+            s2: device.ste.s2,
+            cdAddress: device.ste.cdAddress,
+            ttb0: device.ste.ttb0,
+            ttb1: device.ste.ttb1,
+          },
     mappingCount: { stage1: device.mappings[1].count, stage2: device.mappings[2].count },
-    vectors: [...device.vectors.values()].sort((a, b) => a.vector - b.vector).map((v) => ({ vector: v.vector, address: v.address, data: v.data })),
+    vectors: [...device.vectors.values()]
+      .sort((a, b) => a.vector - b.vector)
+      .map((v) => ({ vector: v.vector, address: v.address, data: v.data })),
   };
 }
 

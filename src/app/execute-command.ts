@@ -26,12 +26,19 @@ export function executeCommand(stores: Stores, request: CommandRequest): Answer 
   return stores.transaction((): Answer => {
     const prior = priorAnswer(stores, request.idempotency);
     if (prior !== undefined) return prior;
-    const executed = stores.vms.execute(request.vmId, request.command, { precondition: request.precondition, metadata: request.metadata });
+    const executed = stores.vms.execute(request.vmId, request.command, {
+      precondition: request.precondition,
+      metadata: request.metadata,
+    });
     const { body, location } = request.represent(executed);
     const events = executed.events.map((e) => ({ position: e.position, streamVersion: e.streamVersion, type: e.type }));
     const headers: Record<string, string> = { etag: etagOf(executed.state.version) };
     if (location !== undefined) headers.location = location;
-    const answer = { status: request.status, headers, body: JSON.stringify(bigintsToHex({ ...body, version: executed.state.version, events })) };
+    const answer = {
+      status: request.status,
+      headers,
+      body: JSON.stringify(bigintsToHex({ ...body, version: executed.state.version, events })),
+    };
     const claim = request.idempotency;
     if (claim !== undefined) stores.idempotency.save(claim.key, claim.fingerprint, answer, request.metadata.occurredAt);
     return { ...answer, replayed: false };

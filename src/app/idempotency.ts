@@ -25,7 +25,11 @@ export function priorAnswer(stores: Stores, claim: IdempotencyClaim | undefined)
     throw new ServiceError(
       'IDEMPOTENCY_KEY_REUSED',
       `Idempotency-Key ${JSON.stringify(claim.key)} was first used for a different request; use a new key for a new request`,
-      { errors: [{ pointer: '/header/idempotency-key', detail: 'Idempotency-Key belongs to another request', in: 'header' }] },
+      {
+        errors: [
+          { pointer: '/header/idempotency-key', detail: 'Idempotency-Key belongs to another request', in: 'header' },
+        ],
+      },
     );
   }
   return { status: prior.status, headers: prior.headers, body: prior.body, replayed: true };

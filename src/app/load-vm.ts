@@ -10,7 +10,11 @@ export function loadVm(stores: Stores, vmId: string, asOf?: number): VmState {
   if (asOf === undefined) return latest;
   const state = stores.vms.loadAsOf(vmId, asOf);
   if (state === undefined) {
-    throw new DomainError('VERSION_NOT_FOUND', `asOf: VM ${vmId} has versions 1 to ${latest.version}, not ${asOf}`, '/asOf');
+    throw new DomainError(
+      'VERSION_NOT_FOUND',
+      `asOf: VM ${vmId} has versions 1 to ${latest.version}, not ${asOf}`,
+      '/asOf',
+    );
   }
   return state;
 }

@@ -24,7 +24,10 @@ export function resolveToJson(state: VmState, request: MsiRequest, semantics: Se
   if (hit !== undefined) return hit;
   const resolution = resolve(state, request, semantics);
   const resolved = { resolution, json: JSON.stringify(bigintsToHex(resolution)) };
-  if (entries === undefined) memo.set(state, (entries = new Map()));
+  if (entries === undefined) {
+    entries = new Map();
+    memo.set(state, entries);
+  }
   if (entries.size >= MAX_ENTRIES_PER_STATE) entries.clear();
   entries.set(key, resolved);
   return resolved;

@@ -50,7 +50,9 @@ function msiRequestOf(question: MsiQuestion): MsiRequest {
   }
   if (byAddress && (question.address === undefined || question.data === undefined)) {
     const [missing, other] = question.address === undefined ? ['address', 'data'] : ['data', 'address'];
-    throw new ServiceError('VALIDATION_FAILED', `${missing} is required with ${other}`, { errors: [{ pointer: `/${missing}`, detail: `${missing} is required` }] });
+    throw new ServiceError('VALIDATION_FAILED', `${missing} is required with ${other}`, {
+      errors: [{ pointer: `/${missing}`, detail: `${missing} is required` }],
+    });
   }
   return { deviceId: question.device, vector: question.vector, address: question.address, data: question.data };
 }
@@ -71,16 +73,27 @@ export function countsOf(results: Resolution[]) {
 function programmedVectors(state: VmState): MsiRequest[] {
   return [...state.devices.values()]
     .sort((a, b) => a.id.localeCompare(b.id))
-    .flatMap((device) => [...device.vectors.keys()].sort((a, b) => a - b).map((vector) => ({ deviceId: device.id, vector })));
+    .flatMap((device) =>
+      [...device.vectors.keys()].sort((a, b) => a - b).map((vector) => ({ deviceId: device.id, vector })),
+    );
 }
 
 /**
  * Stores the records (and the answer under the Idempotency-Key) durably, then answers. A
  * concurrent request with the same key may win the race to store it: then its answer is the one.
  */
-async function storeThenAnswer(stores: Stores, claim: IdempotencyClaim | undefined, response: StoredResponse, write: RecordWrite, createdAt: string): Promise<Answer> {
+async function storeThenAnswer(
+  stores: Stores,
+  claim: IdempotencyClaim | undefined,
+  response: StoredResponse,
+  write: RecordWrite,
+  createdAt: string,
+): Promise<Answer> {
   try {
-    await stores.records.write({ ...write, idempotency: claim === undefined ? undefined : { ...claim, response, createdAt } });
+    await stores.records.write({
+      ...write,
+      idempotency: claim === undefined ? undefined : { ...claim, response, createdAt },
+    });
   } catch (error) {
     const prior = priorAnswer(stores, claim);
     if (prior === undefined) throw error;
@@ -98,7 +111,13 @@ export async function resolveMsi(stores: Stores, request: ResolveRequest): Promi
   const body = recordJson(id, request.vmId, resolveToJson(state, msi, request.semantics));
   const createdAt = new Date().toISOString();
   const response = { status: 201, headers: { location: resolutionPath(id) }, body };
-  return storeThenAnswer(stores, request.idempotency, response, { resolutions: [{ id, vmId: request.vmId, sweepId: null, body, createdAt }] }, createdAt);
+  return storeThenAnswer(
+    stores,
+    request.idempotency,
+    response,
+    { resolutions: [{ id, vmId: request.vmId, sweepId: null, body, createdAt }] },
+    createdAt,
+  );
 }
 
 export async function sweepVm(stores: Stores, request: SweepRequest): Promise<Answer> {
@@ -113,7 +132,14 @@ export async function sweepVm(stores: Stores, request: SweepRequest): Promise<An
     return { id, vmId, sweepId: null as string | null, body: recordJson(id, vmId, r), createdAt };
   });
   const id = randomUUID();
-  const head = JSON.stringify({ id, vm: vmId, asOfVersion: state.version, semantics, counts: countsOf(resolved.map((r) => r.resolution)), results: [] });
+  const head = JSON.stringify({
+    id,
+    vm: vmId,
+    asOfVersion: state.version,
+    semantics,
+    counts: countsOf(resolved.map((r) => r.resolution)),
+    results: [],
+  });
   // The resolutions are spliced in as they are stored, so each stays byte for byte its record.
   const body = `${head.slice(0, -2)}${records.map((r) => r.body).join(',')}]}`;
   const response = { status: 201, headers: { location: sweepPath(id) }, body };

@@ -5,7 +5,9 @@
 import { hexFixed } from '../domain/address.js';
 import type { DomainEvent, EventDataByType, EventType } from '../domain/topology/types.js';
 
-type BigintKeys<T> = { [K in keyof T]-?: T[K] extends bigint | null ? (bigint extends T[K] ? K : never) : never }[keyof T];
+type BigintKeys<T> = {
+  [K in keyof T]-?: T[K] extends bigint | null ? (bigint extends T[K] ? K : never) : never;
+}[keyof T];
 
 const BIGINT_FIELDS: { [T in EventType]: readonly BigintKeys<EventDataByType[T]>[] } = {
   VmDefined: ['ramSize', 'hostItsBase'],

@@ -49,8 +49,15 @@ const NO_UPPER_VERSION = Number.MAX_SAFE_INTEGER;
 function preparedQueries(db: Db) {
   const p = sql.placeholder;
   return {
-    version: db.select({ v: max(events.streamVersion) }).from(events).where(eq(events.streamId, p('streamId'))).prepare(),
-    lastPosition: db.select({ p: max(events.position) }).from(events).prepare(),
+    version: db
+      .select({ v: max(events.streamVersion) })
+      .from(events)
+      .where(eq(events.streamId, p('streamId')))
+      .prepare(),
+    lastPosition: db
+      .select({ p: max(events.position) })
+      .from(events)
+      .prepare(),
     insert: db
       .insert(events)
       .values({
@@ -68,13 +75,25 @@ function preparedQueries(db: Db) {
     readRecorded: db
       .select({ position: events.position, streamVersion: events.streamVersion, type: events.type, data: events.data })
       .from(events)
-      .where(and(eq(events.streamId, p('streamId')), gt(events.streamVersion, p('afterVersion')), lte(events.streamVersion, p('toVersion'))))
+      .where(
+        and(
+          eq(events.streamId, p('streamId')),
+          gt(events.streamVersion, p('afterVersion')),
+          lte(events.streamVersion, p('toVersion')),
+        ),
+      )
       .orderBy(asc(events.streamVersion))
       .prepare(),
     readStream: db
       .select()
       .from(events)
-      .where(and(eq(events.streamId, p('streamId')), gt(events.streamVersion, p('afterVersion')), lte(events.streamVersion, p('toVersion'))))
+      .where(
+        and(
+          eq(events.streamId, p('streamId')),
+          gt(events.streamVersion, p('afterVersion')),
+          lte(events.streamVersion, p('toVersion')),
+        ),
+      )
       .orderBy(asc(events.streamVersion))
       .limit(p('limit'))
       .prepare(),
@@ -104,7 +123,12 @@ export class EventStore {
    * other writer can append in between. Should a caller get it wrong anyway, the unique index on
    * (stream, version) and the sequence triggers of migrations/0001 refuse the insert.
    */
-  append(streamId: string, streamVersion: number, domainEvents: readonly DomainEvent[], metadata: EventMetadata): StoredEvent[] {
+  append(
+    streamId: string,
+    streamVersion: number,
+    domainEvents: readonly DomainEvent[],
+    metadata: EventMetadata,
+  ): StoredEvent[] {
     let position = this.lastPosition();
     const metadataJson = JSON.stringify(metadata);
     return domainEvents.map((event, i) => {
@@ -126,9 +150,17 @@ export class EventStore {
   }
 
   /** A stream's events with afterVersion < streamVersion <= toVersion, in order. */
-  readStream(streamId: string, range: { afterVersion?: number; toVersion?: number; limit?: number } = {}): StoredEvent[] {
+  readStream(
+    streamId: string,
+    range: { afterVersion?: number; toVersion?: number; limit?: number } = {},
+  ): StoredEvent[] {
     return this.queries.readStream
-      .all({ streamId, afterVersion: range.afterVersion ?? 0, toVersion: range.toVersion ?? NO_UPPER_VERSION, limit: range.limit ?? NO_LIMIT })
+      .all({
+        streamId,
+        afterVersion: range.afterVersion ?? 0,
+        toVersion: range.toVersion ?? NO_UPPER_VERSION,
+        limit: range.limit ?? NO_LIMIT,
+      })
       .map(toStoredEvent);
   }
 
@@ -140,12 +172,27 @@ export class EventStore {
   readRecorded(streamId: string, range: { afterVersion?: number; toVersion?: number } = {}): RecordedEvent[] {
     return this.queries.readRecorded
       .all({ streamId, afterVersion: range.afterVersion ?? 0, toVersion: range.toVersion ?? NO_UPPER_VERSION })
-      .map((row) => ({ type: row.type, data: decodeEventData(row.type as EventType, row.data), position: row.position, streamVersion: row.streamVersion }) as RecordedEvent);
+      .map(
+        (row) =>
+          ({
+            type: row.type,
+            data: decodeEventData(row.type as EventType, row.data),
+            position: row.position,
+            streamVersion: row.streamVersion,
+          }) as RecordedEvent,
+      );
   }
 
   /** All events after a global position, in order. */
   readAll(after: number, limit: number): StoredEvent[] {
-    return this.db.select().from(events).where(gt(events.position, after)).orderBy(asc(events.position)).limit(limit).all().map(toStoredEvent);
+    return this.db
+      .select()
+      .from(events)
+      .where(gt(events.position, after))
+      .orderBy(asc(events.position))
+      .limit(limit)
+      .all()
+      .map(toStoredEvent);
   }
 
   countAll(after: number): number {
@@ -166,6 +213,11 @@ export class EventStore {
   }
 
   streamCount(): number {
-    return this.db.select({ n: sql<number>`count(distinct ${events.streamId})` }).from(events).get()?.n ?? 0;
+    return (
+      this.db
+        .select({ n: sql<number>`count(distinct ${events.streamId})` })
+        .from(events)
+        .get()?.n ?? 0
+    );
   }
 }

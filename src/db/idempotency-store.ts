@@ -21,11 +21,17 @@ export function requestFingerprint(method: string, path: string, body: unknown):
   const canonical = (value: unknown): unknown => {
     if (Array.isArray(value)) return value.map(canonical);
     if (value !== null && typeof value === 'object') {
-      return Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical((value as Record<string, unknown>)[k])]));
+      return Object.fromEntries(
+        Object.keys(value)
+          .sort()
+          .map((k) => [k, canonical((value as Record<string, unknown>)[k])]),
+      );
     }
     return value;
   };
-  return createHash('sha256').update(`${method} ${path}\n${JSON.stringify(canonical(body ?? null))}`).digest('hex');
+  return createHash('sha256')
+    .update(`${method} ${path}\n${JSON.stringify(canonical(body ?? null))}`)
+    .digest('hex');
 }
 
 export class IdempotencyStore {
@@ -33,19 +39,35 @@ export class IdempotencyStore {
   private readonly findByKey;
 
   constructor(private readonly db: Db) {
-    this.findByKey = db.select().from(idempotencyKeys).where(eq(idempotencyKeys.key, sql.placeholder('key'))).prepare();
+    this.findByKey = db
+      .select()
+      .from(idempotencyKeys)
+      .where(eq(idempotencyKeys.key, sql.placeholder('key')))
+      .prepare();
   }
 
   find(key: string): IdempotentEntry | undefined {
     const row = this.findByKey.get({ key });
     if (row === undefined) return undefined;
-    return { fingerprint: row.fingerprint, status: row.status, headers: JSON.parse(row.headers) as Record<string, string>, body: row.body };
+    return {
+      fingerprint: row.fingerprint,
+      status: row.status,
+      headers: JSON.parse(row.headers) as Record<string, string>,
+      body: row.body,
+    };
   }
 
   save(key: string, fingerprint: string, response: StoredResponse, createdAt: string): void {
     this.db
       .insert(idempotencyKeys)
-      .values({ key, fingerprint, status: response.status, headers: JSON.stringify(response.headers), body: response.body, createdAt })
+      .values({
+        key,
+        fingerprint,
+        status: response.status,
+        headers: JSON.stringify(response.headers),
+        body: response.body,
+        createdAt,
+      })
       .run();
   }
 }

@@ -9,7 +9,11 @@ import { msiResolutions, msiSweeps } from './schema.js';
 function preparedQueries(db: Db) {
   const p = sql.placeholder;
   return {
-    findResolution: db.select({ body: msiResolutions.body }).from(msiResolutions).where(eq(msiResolutions.id, p('id'))).prepare(),
+    findResolution: db
+      .select({ body: msiResolutions.body })
+      .from(msiResolutions)
+      .where(eq(msiResolutions.id, p('id')))
+      .prepare(),
   };
 }
 
@@ -32,7 +36,14 @@ export class ResolutionStore {
   /** A VM's resolutions, those made by sweeps included, oldest first. */
   listResolutions(vmId: string, limit: number, offset: number): { bodies: string[]; total: number } {
     const where = eq(msiResolutions.vmId, vmId);
-    const bodies = this.db.select({ body: msiResolutions.body }).from(msiResolutions).where(where).orderBy(asc(msiResolutions.seq)).limit(limit).offset(offset).all();
+    const bodies = this.db
+      .select({ body: msiResolutions.body })
+      .from(msiResolutions)
+      .where(where)
+      .orderBy(asc(msiResolutions.seq))
+      .limit(limit)
+      .offset(offset)
+      .all();
     const total = this.db.select({ n: count() }).from(msiResolutions).where(where).get()?.n ?? 0;
     return { bodies: bodies.map((r) => r.body), total };
   }

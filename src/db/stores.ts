@@ -29,7 +29,10 @@ export function createStores(path?: string): Stores {
   const idempotency = new IdempotencyStore(database.db);
   const resolutions = new ResolutionStore(database.db);
   const statements = recordStatements(database.db);
-  const records = database.path === ':memory:' ? RecordWriter.inThread(database.sqlite, statements) : RecordWriter.onWorker(database.path, statements);
+  const records =
+    database.path === ':memory:'
+      ? RecordWriter.inThread(database.sqlite, statements)
+      : RecordWriter.onWorker(database.path, statements);
   return {
     database,
     events,

@@ -41,7 +41,8 @@ export class VmRepository {
     const cached = this.current.get(vmId);
     let state: VmState | undefined;
     if (cached !== undefined && cached.version === version) state = cached;
-    else if (cached !== undefined && cached.version < version) state = fold(this.store.readRecorded(vmId, { afterVersion: cached.version, toVersion: version }), cached);
+    else if (cached !== undefined && cached.version < version)
+      state = fold(this.store.readRecorded(vmId, { afterVersion: cached.version, toVersion: version }), cached);
     else state = this.rebuild(vmId, version);
     if (state !== undefined) this.current.set(vmId, state);
     return state;
@@ -69,7 +70,8 @@ export class VmRepository {
   execute(vmId: string, command: Command, options: ExecuteOptions): Executed {
     const state = this.load(vmId);
     const version = state?.version ?? 0;
-    if (options.precondition !== undefined && !satisfies(options.precondition, version)) throw preconditionFailed(vmId, version);
+    if (options.precondition !== undefined && !satisfies(options.precondition, version))
+      throw preconditionFailed(vmId, version);
     const decided = decide(command, state);
     const events = this.store.append(vmId, version, decided, options.metadata);
     const next = fold(events, state);

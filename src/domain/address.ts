@@ -14,12 +14,12 @@ export function parseHex(text: string): bigint | undefined {
 
 /** Canonical output form: lowercase, no leading zeros (`0x8090040`). */
 export function hex(value: bigint): string {
-  return '0x' + value.toString(16);
+  return `0x${value.toString(16)}`;
 }
 
 /** Fixed-width form (`0x0000000008090040`): keeps every bit and sorts as text in the same order as the number. */
 export function hexFixed(value: bigint): string {
-  return '0x' + value.toString(16).padStart(16, '0');
+  return `0x${value.toString(16).padStart(16, '0')}`;
 }
 
 export function isAligned(value: bigint, granule: bigint): boolean {

@@ -34,7 +34,10 @@ export const SERVICE_ERRORS = {
   SHUTTING_DOWN: { status: 503, title: 'Service is shutting down' },
 } as const satisfies Record<string, CatalogueEntry>;
 
-export const ERROR_CATALOGUE = { ...DOMAIN_ERRORS, ...SERVICE_ERRORS } as const satisfies Record<string, CatalogueEntry>;
+export const ERROR_CATALOGUE = { ...DOMAIN_ERRORS, ...SERVICE_ERRORS } as const satisfies Record<
+  string,
+  CatalogueEntry
+>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
 export type ServiceErrorCode = keyof typeof SERVICE_ERRORS;

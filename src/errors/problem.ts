@@ -48,15 +48,25 @@ export function etagOf(version: number): string {
 /** 412: the VM is not at the version the client read (If-Match), with the current ETag. */
 export function preconditionFailed(vmId: string, current: number): ServiceError {
   const etag = etagOf(current);
-  return new ServiceError('PRECONDITION_FAILED', `If-Match did not match: VM ${vmId} is at version ${current} (ETag ${etag}); read it again and retry`, {
-    headers: { etag },
-    extra: { currentEtag: etag },
-  });
+  return new ServiceError(
+    'PRECONDITION_FAILED',
+    `If-Match did not match: VM ${vmId} is at version ${current} (ETag ${etag}); read it again and retry`,
+    {
+      headers: { etag },
+      extra: { currentEtag: etag },
+    },
+  );
 }
 
 export function problemBody(code: ErrorCode, detail: string, errors?: FieldError[]): ProblemBody {
   const { status, title } = ERROR_CATALOGUE[code];
-  const body: ProblemBody = { type: `urn:doorbell:problem:${code.toLowerCase().replace(/_/g, '-')}`, title, status, detail, code };
+  const body: ProblemBody = {
+    type: `urn:doorbell:problem:${code.toLowerCase().replace(/_/g, '-')}`,
+    title,
+    status,
+    detail,
+    code,
+  };
   if (errors !== undefined && errors.length > 0) body.errors = errors;
   return body;
 }

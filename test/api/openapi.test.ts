@@ -9,6 +9,13 @@ import { startTestApp, type TestApp } from '../helpers/test-app';
 import { acceleratedS10, command, emulatedBaseline } from '../helpers/topology';
 
 let t: TestApp;
+
+/** An operation of the document, as far as these tests read it. */
+interface Operation {
+  operationId?: string;
+  responses: Record<string, { content?: Record<string, { schema?: object }> }>;
+  requestBody?: { content: Record<string, { schema: object; examples?: Record<string, { value: unknown }> }> };
+}
 beforeAll(async () => {
   t = await startTestApp();
 });
@@ -46,7 +53,9 @@ describe('OpenAPI', () => {
     for (const [method, path] of expected) {
       const operation = document.paths[path]?.[method];
       expect(operation, `${method.toUpperCase()} ${path}`).toBeDefined();
-      expect(operation.responses['400'].content['application/problem+json'].schema.$ref).toBe('#/components/schemas/Problem');
+      expect(operation.responses['400'].content['application/problem+json'].schema.$ref).toBe(
+        '#/components/schemas/Problem',
+      );
     }
   });
 
@@ -58,14 +67,21 @@ describe('OpenAPI', () => {
     await acceleratedS10(t, 'doc');
     await command(t, 'put', '/v1/vms/doc/devices/hostdev0/msi-vectors/1', { address: '0x08090042', data: '0x1' });
     for (const semantics of ['upstream', 'pre-fix', 'address-space']) {
-      const r = (await t.http.post('/v1/vms/doc/msi-resolutions').send({ device: 'hostdev0', vector: 0, semantics }).expect(201)).body;
+      const r = (
+        await t.http.post('/v1/vms/doc/msi-resolutions').send({ device: 'hostdev0', vector: 0, semantics }).expect(201)
+      ).body;
       expect(validResolution(r), JSON.stringify(validResolution.errors)).toBe(true);
     }
     const sweep = (await t.http.post('/v1/vms/doc/msi-sweeps').send({ semantics: 'pre-fix' }).expect(201)).body;
     expect(validSweep(sweep), JSON.stringify(validSweep.errors)).toBe(true);
 
     await emulatedBaseline(t, 'doc-emulated');
-    const faulted = (await t.http.post('/v1/vms/doc-emulated/msi-resolutions').send({ device: 'net0', address: '0xffffe040', data: '0x0' }).expect(201)).body;
+    const faulted = (
+      await t.http
+        .post('/v1/vms/doc-emulated/msi-resolutions')
+        .send({ device: 'net0', address: '0xffffe040', data: '0x0' })
+        .expect(201)
+    ).body;
     expect(faulted.fault.type).toBe('F_TRANSLATION');
     expect(validResolution(faulted), JSON.stringify(validResolution.errors)).toBe(true);
   });
@@ -73,23 +89,32 @@ describe('OpenAPI', () => {
   it('gives every operation an operationId, a 2xx schema and, with a body, a full request example', async () => {
     const document = (await t.http.get('/openapi.json').expect(200)).body;
     const operations = Object.entries(document.paths).flatMap(([path, methods]) =>
-      Object.entries(methods as Record<string, Record<string, any>>).map(([method, operation]) => ({ at: `${method.toUpperCase()} ${path}`, operation })),
+      Object.entries(methods as Record<string, Operation>).map(([method, operation]) => ({
+        at: `${method.toUpperCase()} ${path}`,
+        operation,
+      })),
     );
     expect(operations.length).toBeGreaterThanOrEqual(26);
     const ids = new Set<string>();
     for (const { at, operation } of operations) {
       expect(operation.operationId, at).toMatch(/^[a-z][A-Za-z]+$/);
-      ids.add(operation.operationId);
-      const success = Object.entries(operation.responses).find(([status]) => status.startsWith('2')) as [string, any] | undefined;
+      ids.add(String(operation.operationId));
+      const success = Object.entries(operation.responses).find(([status]) => status.startsWith('2')) as
+        | [string, { content: Record<string, { schema?: object }> }]
+        | undefined;
       expect(success, `${at}: a 2xx response`).toBeDefined();
-      expect(success![1].content['application/json'].schema, `${at}: a 2xx schema`).toBeDefined();
+      expect(success?.[1].content['application/json']?.schema, `${at}: a 2xx schema`).toBeDefined();
       const body = operation.requestBody?.content['application/json'];
       if (body !== undefined) {
         const examples = Object.values(body.examples ?? {}) as { value: unknown }[];
         expect(examples.length, `${at}: a request example`).toBeGreaterThan(0);
         // A full example: it passes the body schema as the service validates it.
         const ajv = new Ajv({ strict: false });
-        for (const { value } of examples) expect(ajv.validate(body.schema, value), `${at}: ${JSON.stringify(value)} ${JSON.stringify(ajv.errors)}`).toBe(true);
+        for (const { value } of examples)
+          expect(
+            ajv.validate(body.schema, value),
+            `${at}: ${JSON.stringify(value)} ${JSON.stringify(ajv.errors)}`,
+          ).toBe(true);
       }
     }
     expect(ids.size, 'operationIds are unique').toBe(operations.length);

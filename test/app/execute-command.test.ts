@@ -16,7 +16,8 @@ describe('If-Match', () => {
     const etag = (await t.http.get('/v1/vms/vm1').expect(200)).headers.etag;
     expect(etag).toBe('"1"');
 
-    const send = (id: string, busNr: number) => t.http.post('/v1/vms/vm1/buses').set('If-Match', etag!).send({ id, type: 'pxb-pcie', busNr });
+    const send = (id: string, busNr: number) =>
+      t.http.post('/v1/vms/vm1/buses').set('If-Match', etag!).send({ id, type: 'pxb-pcie', busNr });
     const responses = await Promise.all([send('pcie.1', 1), send('pcie.2', 2)]);
 
     expect(responses.map((r) => r.status).sort()).toEqual([201, 412]);
@@ -33,9 +34,16 @@ describe('If-Match', () => {
       await command(t, 'post', '/v1/vms', { id: 'vm1' });
       // The second instance has the VM cached at version 1 ...
       expect((await other.http.get('/v1/vms/vm1').expect(200)).headers.etag).toBe('"1"');
-      await t.http.post('/v1/vms/vm1/buses').set('If-Match', '"1"').send({ id: 'pcie.1', type: 'pxb-pcie', busNr: 1 }).expect(201);
+      await t.http
+        .post('/v1/vms/vm1/buses')
+        .set('If-Match', '"1"')
+        .send({ id: 'pcie.1', type: 'pxb-pcie', busNr: 1 })
+        .expect(201);
       // ... and must not accept a write against it.
-      const stale = await other.http.post('/v1/vms/vm1/buses').set('If-Match', '"1"').send({ id: 'pcie.2', type: 'pxb-pcie', busNr: 2 });
+      const stale = await other.http
+        .post('/v1/vms/vm1/buses')
+        .set('If-Match', '"1"')
+        .send({ id: 'pcie.2', type: 'pxb-pcie', busNr: 2 });
       expect(stale.status).toBe(412);
       // Without If-Match it catches up and sees the bus the first instance added.
       const taken = await other.http.post('/v1/vms/vm1/buses').send({ id: 'pcie.3', type: 'pxb-pcie', busNr: 1 });
@@ -48,9 +56,20 @@ describe('If-Match', () => {
   it('accepts "*" and lists of ETags, and rejects garbage with 400', async () => {
     t = await startTestApp();
     await command(t, 'post', '/v1/vms', { id: 'vm1' });
-    await t.http.post('/v1/vms/vm1/buses').set('If-Match', '"7", "1"').send({ id: 'pcie.1', type: 'pxb-pcie', busNr: 1 }).expect(201);
-    await t.http.post('/v1/vms/vm1/buses').set('If-Match', '*').send({ id: 'pcie.2', type: 'pxb-pcie', busNr: 2 }).expect(201);
-    const bad = await t.http.post('/v1/vms/vm1/buses').set('If-Match', 'three').send({ id: 'pcie.3', type: 'pxb-pcie', busNr: 3 });
+    await t.http
+      .post('/v1/vms/vm1/buses')
+      .set('If-Match', '"7", "1"')
+      .send({ id: 'pcie.1', type: 'pxb-pcie', busNr: 1 })
+      .expect(201);
+    await t.http
+      .post('/v1/vms/vm1/buses')
+      .set('If-Match', '*')
+      .send({ id: 'pcie.2', type: 'pxb-pcie', busNr: 2 })
+      .expect(201);
+    const bad = await t.http
+      .post('/v1/vms/vm1/buses')
+      .set('If-Match', 'three')
+      .send({ id: 'pcie.3', type: 'pxb-pcie', busNr: 3 });
     expect(bad.status).toBe(400);
     expect(bad.body.code).toBe('INVALID_IF_MATCH');
     expect(await eventCount(t)).toBe(3);
@@ -87,10 +106,21 @@ describe('Idempotency-Key', () => {
 describe('event metadata', () => {
   it('keeps the X-Request-ID (echoed), the actor and the reason in the event', async () => {
     t = await startTestApp();
-    const response = await t.http.post('/v1/vms').set('X-Request-ID', 'lab-42').set('X-Actor', 'inventory').set('X-Reason', 'rack 7 rebuild').send({ id: 'vm1' }).expect(201);
+    const response = await t.http
+      .post('/v1/vms')
+      .set('X-Request-ID', 'lab-42')
+      .set('X-Actor', 'inventory')
+      .set('X-Reason', 'rack 7 rebuild')
+      .send({ id: 'vm1' })
+      .expect(201);
     expect(response.headers['x-request-id']).toBe('lab-42');
     const events = await t.http.get('/v1/vms/vm1/events').expect(200);
-    expect(events.body.results[0].metadata).toMatchObject({ requestId: 'lab-42', actor: 'inventory', reason: 'rack 7 rebuild', occurredAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
+    expect(events.body.results[0].metadata).toMatchObject({
+      requestId: 'lab-42',
+      actor: 'inventory',
+      reason: 'rack 7 rebuild',
+      occurredAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+    });
   });
 
   it('makes up a request id when the client sends none', async () => {
@@ -113,8 +143,12 @@ describe('durability', () => {
 
     const after = (await t.http.get('/v1/events?limit=1000').expect(200)).body;
     expect(after).toEqual(before);
-    expect(after.results.map((e: { position: number }) => e.position)).toEqual(after.results.map((_: unknown, i: number) => i + 1));
-    const streamVersions = after.results.filter((e: { streamId: string }) => e.streamId === 's10').map((e: { streamVersion: number }) => e.streamVersion);
+    expect(after.results.map((e: { position: number }) => e.position)).toEqual(
+      after.results.map((_: unknown, i: number) => i + 1),
+    );
+    const streamVersions = after.results
+      .filter((e: { streamId: string }) => e.streamId === 's10')
+      .map((e: { streamVersion: number }) => e.streamVersion);
     expect(streamVersions).toEqual(streamVersions.map((_: number, i: number) => i + 1));
     expect((await t.http.get('/v1/vms/s10').expect(200)).body).toEqual(topologyBefore);
     expect(topologyBefore.devices[0]).toMatchObject({ id: 'hostdev0', streamId: '0x200', smmu: 'smmuv3.0' });
@@ -141,9 +175,22 @@ describe('64-bit values', () => {
     await command(t, 'post', '/v1/vms', { id: 'vm1' });
     await command(t, 'post', '/v1/vms/vm1/smmus', { id: 'smmuv3.0', primaryBus: 'pcie.0' });
     await command(t, 'post', '/v1/vms/vm1/devices', { id: 'net0', driver: 'virtio-net-pci', bus: 'pcie.0', slot: 2 });
-    await command(t, 'post', '/v1/vms/vm1/devices/net0/mappings', { stage: 1, iova: '0xFFFFFFFFFFFFF000', output: '0x20000000001FF000', size: '0x1000' });
-    await command(t, 'post', '/v1/vms/vm1/devices/net0/mappings', { stage: 1, iova: '0x20000000000000', output: '0x20000000001000', size: '0x1000' });
-    await command(t, 'put', '/v1/vms/vm1/devices/net0/msi-vectors/2047', { address: '0xFFFFFFFFFFFFFFFF', data: '0xFFFFFFFF' });
+    await command(t, 'post', '/v1/vms/vm1/devices/net0/mappings', {
+      stage: 1,
+      iova: '0xFFFFFFFFFFFFF000',
+      output: '0x20000000001FF000',
+      size: '0x1000',
+    });
+    await command(t, 'post', '/v1/vms/vm1/devices/net0/mappings', {
+      stage: 1,
+      iova: '0x20000000000000',
+      output: '0x20000000001000',
+      size: '0x1000',
+    });
+    await command(t, 'put', '/v1/vms/vm1/devices/net0/msi-vectors/2047', {
+      address: '0xFFFFFFFFFFFFFFFF',
+      data: '0xFFFFFFFF',
+    });
 
     t = await t.restart();
     const mappings = (await t.http.get('/v1/vms/vm1/devices/net0/mappings').expect(200)).body.results;
@@ -153,7 +200,9 @@ describe('64-bit values', () => {
     ]);
     const device = (await t.http.get('/v1/vms/vm1/devices/net0').expect(200)).body;
     expect(device.vectors).toEqual([{ vector: 2047, address: '0xffffffffffffffff', data: '0xffffffff' }]);
-    const mapped = (await t.http.get('/v1/vms/vm1/events').expect(200)).body.results.filter((e: { type: string }) => e.type === 'IovaMapped');
+    const mapped = (await t.http.get('/v1/vms/vm1/events').expect(200)).body.results.filter(
+      (e: { type: string }) => e.type === 'IovaMapped',
+    );
     expect(mapped[0].data).toMatchObject({ iova: '0xfffffffffffff000', output: '0x20000000001ff000', size: '0x1000' });
   });
 
@@ -180,7 +229,9 @@ describe('immutability, enforced by the database', () => {
       expect(() => db.prepare('delete from events where position = 1').run()).toThrow(/immutable/i);
       expect(() =>
         db
-          .prepare("insert into events (position, event_id, stream_id, stream_version, type, schema_version, data, metadata, occurred_at) values (5, 'x', 'vm1', 2, 'VmDefined', 1, '{}', '{}', 'now')")
+          .prepare(
+            "insert into events (position, event_id, stream_id, stream_version, type, schema_version, data, metadata, occurred_at) values (5, 'x', 'vm1', 2, 'VmDefined', 1, '{}', '{}', 'now')",
+          )
           .run(),
       ).toThrow();
     } finally {
@@ -201,8 +252,20 @@ describe('Location headers', () => {
     await post('/v1/vms', { id: 'vm1' });
     await post('/v1/vms/vm1/buses', { id: 'pcie.1', type: 'pxb-pcie', busNr: 1 });
     await post('/v1/vms/vm1/smmus', { id: 'smmuv3.0', primaryBus: 'pcie.1', accel: true });
-    await post('/v1/vms/vm1/devices', { id: 'hostdev0', driver: 'vfio-pci', bus: 'pcie.1', slot: 0, host: '0019:06:00.0', iommufd: 'iommufd0' });
-    await post('/v1/vms/vm1/devices/hostdev0/mappings', { stage: 1, iova: '0xFFFFF000', output: '0x08090000', size: '0x1000' });
+    await post('/v1/vms/vm1/devices', {
+      id: 'hostdev0',
+      driver: 'vfio-pci',
+      bus: 'pcie.1',
+      slot: 0,
+      host: '0019:06:00.0',
+      iommufd: 'iommufd0',
+    });
+    await post('/v1/vms/vm1/devices/hostdev0/mappings', {
+      stage: 1,
+      iova: '0xFFFFF000',
+      output: '0x08090000',
+      size: '0x1000',
+    });
     await post('/v1/vms/vm1/msi-resolutions', { device: 'hostdev0', address: '0xfffff040', data: '0x0' });
     await post('/v1/vms/vm1/msi-sweeps', {});
     for (const location of locations) {

@@ -22,7 +22,10 @@ afterAll(async () => t.close());
 
 describe('resolution records', () => {
   it('reads a resolution back by id byte for byte, after a restart too', async () => {
-    const created = await t.http.post('/v1/vms/vm1/msi-resolutions').send({ device: 'hostdev0', vector: 0 }).expect(201);
+    const created = await t.http
+      .post('/v1/vms/vm1/msi-resolutions')
+      .send({ device: 'hostdev0', vector: 0 })
+      .expect(201);
     const read = await t.http.get(created.headers.location!).expect(200);
     expect(read.text).toBe(created.text);
     expect(read.headers['content-type']).toMatch(/^application\/json/);
@@ -31,7 +34,10 @@ describe('resolution records', () => {
   });
 
   it('lists the VM resolutions with each record unchanged', async () => {
-    const first = await t.http.post('/v1/vms/vm1/msi-resolutions').send({ device: 'hostdev0', address: '0x8090040', data: '0x1', semantics: 'pre-fix' }).expect(201);
+    const first = await t.http
+      .post('/v1/vms/vm1/msi-resolutions')
+      .send({ device: 'hostdev0', address: '0x8090040', data: '0x1', semantics: 'pre-fix' })
+      .expect(201);
     const list = await t.http.get('/v1/vms/vm1/msi-resolutions?limit=1000').expect(200);
     expect(list.body.count).toBe(list.body.results.length);
     const listed = list.body.results.find((r: { id: string }) => r.id === first.body.id);
@@ -42,7 +48,10 @@ describe('resolution records', () => {
   });
 
   it('resolves asOf an earlier version with the facts of that version, citing only events up to it', async () => {
-    const events = (await t.http.get('/v1/vms/vm1/events').expect(200)).body.results as { position: number; streamVersion: number }[];
+    const events = (await t.http.get('/v1/vms/vm1/events').expect(200)).body.results as {
+      position: number;
+      streamVersion: number;
+    }[];
     const lastPositionAt8 = events.find((e) => e.streamVersion === 8)!.position;
 
     const then = await resolveMsi(t, 'vm1', { device: 'hostdev0', vector: 0, asOf: 8 });
@@ -78,7 +87,12 @@ describe('resolution records', () => {
   });
 
   it('refuses a request that names the MSI twice, or not at all, or half', async () => {
-    for (const body of [{ device: 'hostdev0' }, { device: 'hostdev0', vector: 0, address: '0x8090040', data: '0x0' }, { device: 'hostdev0', address: '0x8090040' }, { device: 'hostdev0', vector: 0, semantics: 'v4' }]) {
+    for (const body of [
+      { device: 'hostdev0' },
+      { device: 'hostdev0', vector: 0, address: '0x8090040', data: '0x0' },
+      { device: 'hostdev0', address: '0x8090040' },
+      { device: 'hostdev0', vector: 0, semantics: 'v4' },
+    ]) {
       const response = await t.http.post('/v1/vms/vm1/msi-resolutions').send(body);
       expect(response.status, JSON.stringify(body)).toBe(400);
       expect(response.headers['content-type']).toMatch(/problem\+json/);
@@ -88,8 +102,16 @@ describe('resolution records', () => {
 
   it('appends no event, and replays a retry under the same Idempotency-Key', async () => {
     const before = await eventCount(t);
-    const first = await t.http.post('/v1/vms/vm1/msi-resolutions').set('Idempotency-Key', 'res-1').send({ device: 'hostdev0', vector: 0 }).expect(201);
-    const retry = await t.http.post('/v1/vms/vm1/msi-resolutions').set('Idempotency-Key', 'res-1').send({ device: 'hostdev0', vector: 0 }).expect(201);
+    const first = await t.http
+      .post('/v1/vms/vm1/msi-resolutions')
+      .set('Idempotency-Key', 'res-1')
+      .send({ device: 'hostdev0', vector: 0 })
+      .expect(201);
+    const retry = await t.http
+      .post('/v1/vms/vm1/msi-resolutions')
+      .set('Idempotency-Key', 'res-1')
+      .send({ device: 'hostdev0', vector: 0 })
+      .expect(201);
     expect(retry.text).toBe(first.text);
     expect(retry.headers['idempotent-replayed']).toBe('true');
     expect(await eventCount(t)).toBe(before);
@@ -110,24 +132,62 @@ describe('resolution records', () => {
 describe('sweeps', () => {
   it('resolves every programmed vector and counts what is misrouted, missing, lost and blocked', async () => {
     await emulatedBaseline(t, 'lab');
-    await command(t, 'post', '/v1/vms/lab/devices/net0/mappings', { stage: 1, iova: '0xFFFFF000', output: '0x08090000', size: '0x1000' });
+    await command(t, 'post', '/v1/vms/lab/devices/net0/mappings', {
+      stage: 1,
+      iova: '0xFFFFF000',
+      output: '0x08090000',
+      size: '0x1000',
+    });
     await command(t, 'put', '/v1/vms/lab/devices/net0/msi-vectors/0', { address: '0xFFFFF040', data: '0x0' }); // routed
     await command(t, 'put', '/v1/vms/lab/devices/net0/msi-vectors/1', { address: '0xFFFFE040', data: '0x1' }); // F_TRANSLATION
     await command(t, 'post', '/v1/vms/lab/buses', { id: 'pcie.1', type: 'pxb-pcie', busNr: 1 });
     await command(t, 'post', '/v1/vms/lab/smmus', { id: 'smmuv3.1', primaryBus: 'pcie.1', accel: true });
-    await command(t, 'post', '/v1/vms/lab/devices', { id: 'hostdev0', driver: 'vfio-pci', bus: 'pcie.1', slot: 0, host: '0019:06:00.0', iommufd: 'iommufd0' });
+    await command(t, 'post', '/v1/vms/lab/devices', {
+      id: 'hostdev0',
+      driver: 'vfio-pci',
+      bus: 'pcie.1',
+      slot: 0,
+      host: '0019:06:00.0',
+      iommufd: 'iommufd0',
+    });
     await command(t, 'put', '/v1/vms/lab/devices/hostdev0/msi-vectors/0', { address: '0xFFFFF040', data: '0x0' }); // RAM: misrouted and lost before the fix
-    await command(t, 'post', '/v1/vms/lab/devices', { id: 'hostdev1', driver: 'vfio-pci', bus: 'pcie.1', slot: 1, host: '0019:07:00.0', iommufd: 'iommufd0' });
+    await command(t, 'post', '/v1/vms/lab/devices', {
+      id: 'hostdev1',
+      driver: 'vfio-pci',
+      bus: 'pcie.1',
+      slot: 1,
+      host: '0019:07:00.0',
+      iommufd: 'iommufd0',
+    });
     await command(t, 'put', '/v1/vms/lab/devices/hostdev1/ste', { config: 'abort' });
     await command(t, 'put', '/v1/vms/lab/devices/hostdev1/msi-vectors/3', { address: '0x08090040', data: '0x2' }); // hw path blocked
 
     // No vector here has a route upstream and none before the fix: missingBeforeFix (§9.10) is 0.
     const upstream = await t.http.post('/v1/vms/lab/msi-sweeps').send({}).expect(201);
-    expect(upstream.body.counts).toEqual({ vectors: 4, misroutedBeforeFix: 1, missingBeforeFix: 0, routesMissing: 1, interruptsLost: 1, hwPathBlocked: 1 });
-    expect(upstream.body.results.map((r: { device: string; vector: number }) => `${r.device}/${r.vector}`)).toEqual(['hostdev0/0', 'hostdev1/3', 'net0/0', 'net0/1']);
+    expect(upstream.body.counts).toEqual({
+      vectors: 4,
+      misroutedBeforeFix: 1,
+      missingBeforeFix: 0,
+      routesMissing: 1,
+      interruptsLost: 1,
+      hwPathBlocked: 1,
+    });
+    expect(upstream.body.results.map((r: { device: string; vector: number }) => `${r.device}/${r.vector}`)).toEqual([
+      'hostdev0/0',
+      'hostdev1/3',
+      'net0/0',
+      'net0/1',
+    ]);
 
     const preFix = await t.http.post('/v1/vms/lab/msi-sweeps').send({ semantics: 'pre-fix' }).expect(201);
-    expect(preFix.body.counts).toEqual({ vectors: 4, misroutedBeforeFix: 1, missingBeforeFix: 0, routesMissing: 1, interruptsLost: 2, hwPathBlocked: 1 });
+    expect(preFix.body.counts).toEqual({
+      vectors: 4,
+      misroutedBeforeFix: 1,
+      missingBeforeFix: 0,
+      routesMissing: 1,
+      interruptsLost: 2,
+      hwPathBlocked: 1,
+    });
 
     expect((await t.http.get(upstream.headers.location!).expect(200)).text).toBe(upstream.text);
     const one = upstream.body.results[0];
@@ -138,7 +198,9 @@ describe('sweeps', () => {
     // lab: VmDefined, SmmuAdded, guest state, net0, its mapping, then vector 0 (v6) and vector 1 (v7).
     const sweep = await t.http.post('/v1/vms/lab/msi-sweeps').send({ asOf: 6 }).expect(201);
     expect(sweep.body.asOfVersion).toBe(6);
-    expect(sweep.body.results.map((r: { device: string; vector: number }) => `${r.device}/${r.vector}`)).toEqual(['net0/0']);
+    expect(sweep.body.results.map((r: { device: string; vector: number }) => `${r.device}/${r.vector}`)).toEqual([
+      'net0/0',
+    ]);
     expect((await t.http.post('/v1/vms/lab/msi-sweeps').send({ asOf: 7 }).expect(201)).body.counts.vectors).toBe(2);
   });
 });

@@ -28,7 +28,13 @@ beforeAll(async () => {
   base = await app.listen({ port: 0, host: '127.0.0.1' });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+    ],
   });
   page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
   mkdirSync(OUTPUT, { recursive: true });
@@ -47,13 +53,15 @@ async function execute(tag: string, operationId: string, example?: string): Prom
   if (!(await block.locator('.opblock-body').isVisible())) await block.locator('.opblock-summary').first().click();
   const tryOut = block.locator('button.try-out__btn');
   if ((await tryOut.textContent())?.includes('Try it out')) await tryOut.click();
-  if (example !== undefined) await block.locator('.opblock-section-request-body .examples-select select').selectOption(example);
+  if (example !== undefined)
+    await block.locator('.opblock-section-request-body .examples-select select').selectOption(example);
   const responses = block.locator('.live-responses-table .response');
   await block.locator('button.execute').click();
   await responses.first().waitFor();
   // Each Execute replaces the live response; wait until it shows the answer to this click.
   await page.waitForTimeout(300);
-  const statusText = (await block.locator('.live-responses-table tbody .response .response-col_status').first().textContent()) ?? '';
+  const statusText =
+    (await block.locator('.live-responses-table tbody .response .response-col_status').first().textContent()) ?? '';
   const status = Number(/\d{3}/.exec(statusText)?.[0]);
   const body = (await block.locator('.live-responses-table .response-col_description pre').first().textContent()) ?? '';
   await block.screenshot({ path: join(OUTPUT, `${operationId}${example === undefined ? '' : `-${example}`}.png`) });
@@ -79,14 +87,18 @@ describe('Swagger UI, first session (S10)', () => {
     for (const [tag, operationId, example] of steps) {
       const result = await execute(tag, operationId, example);
       results.push({ operationId, example, ...result });
-      expect(result.status, `${operationId} ${example ?? ''}: ${result.body.slice(0, 300)}`).toBeGreaterThanOrEqual(200);
+      expect(result.status, `${operationId} ${example ?? ''}: ${result.body.slice(0, 300)}`).toBeGreaterThanOrEqual(
+        200,
+      );
       expect(result.status, `${operationId} ${example ?? ''}: ${result.body.slice(0, 300)}`).toBeLessThan(300);
     }
     const resolution = results.at(-1)!;
     expect(resolution.status).toBe(201);
     // QEMU 11.0 routes the vITS doorbell, whatever gIOVA the guest wrote (S10).
     expect(JSON.parse(resolution.body).route).toMatchObject({ installed: true, address: '0x8090040', devid: '0x200' });
-    const route = page.locator('#operations-msi-resolveMsi .live-responses-table pre span', { hasText: '"route"' }).first();
+    const route = page
+      .locator('#operations-msi-resolveMsi .live-responses-table pre span', { hasText: '"route"' })
+      .first();
     await route.scrollIntoViewIfNeeded();
     await page.mouse.wheel(0, 150);
     await page.screenshot({ path: join(OUTPUT, 'resolution.png') });

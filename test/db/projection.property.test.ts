@@ -15,7 +15,25 @@ const metadata = { occurredAt: '2026-11-24T00:00:00.000Z', actor: 'property', re
 
 const Seed = fc.record({
   // Weighted towards the commands that build up mappings and vectors.
-  kind: fc.constantFrom('bus', 'port', 'smmu', 'accel', 'guest', 'attach', 'attach', 'attach', 'detach', 'ste', 'map', 'map', 'map', 'map', 'unmap', 'vector', 'vector'),
+  kind: fc.constantFrom(
+    'bus',
+    'port',
+    'smmu',
+    'accel',
+    'guest',
+    'attach',
+    'attach',
+    'attach',
+    'detach',
+    'ste',
+    'map',
+    'map',
+    'map',
+    'map',
+    'unmap',
+    'vector',
+    'vector',
+  ),
   a: fc.nat({ max: 63 }),
   b: fc.nat({ max: 63 }),
   flag: fc.boolean(),
@@ -39,34 +57,75 @@ function commandFrom(seed: Seed, state: VmState): Command {
     case 'bus':
       return { type: 'AddBus', busId: `pxb${seed.a}`, busType: 'pxb-pcie', busNr: seed.b + 1 };
     case 'port':
-      return { type: 'AddBus', busId: `port${seed.a}`, busType: 'pcie-root-port', bus: pick(roots, seed.b)!.id, secondaryBusNr: seed.a + 64 };
+      return {
+        type: 'AddBus',
+        busId: `port${seed.a}`,
+        busType: 'pcie-root-port',
+        bus: pick(roots, seed.b)!.id,
+        secondaryBusNr: seed.a + 64,
+      };
     case 'smmu':
-      return { type: 'AddSmmu', smmuId: `smmu${seed.a}`, primaryBus: pick(roots, seed.b)!.id, accel: seed.flag, stage: seed.flag ? '1' : (['1', '2', 'nested'] as const)[seed.b % 3] };
+      return {
+        type: 'AddSmmu',
+        smmuId: `smmu${seed.a}`,
+        primaryBus: pick(roots, seed.b)!.id,
+        accel: seed.flag,
+        stage: seed.flag ? '1' : (['1', '2', 'nested'] as const)[seed.b % 3],
+      };
     case 'accel':
       return { type: 'SetSmmuAccel', smmuId: pick(smmus, seed.a)?.id ?? 'none', enabled: seed.flag };
     case 'guest':
-      return { type: 'SetSmmuGuestState', smmuId: pick(smmus, seed.a)?.id ?? 'none', changes: { enabled: seed.flag, streamTableLog2Size: seed.b % 17 } };
+      return {
+        type: 'SetSmmuGuestState',
+        smmuId: pick(smmus, seed.a)?.id ?? 'none',
+        changes: { enabled: seed.flag, streamTableLog2Size: seed.b % 17 },
+      };
     case 'attach': {
       const bus = pick(buses, seed.b)!;
       const smmu = smmus.find((m) => m.primaryBus === bus.rootBus);
       // Mostly the driver the SMMU accepts (R8/R12); now and then the other one, which must be refused.
       const vfio = (smmu?.accel.value ?? seed.flag) !== (seed.address % 8n === 0n);
       const slot = bus.type === 'pcie-root-port' ? 0 : seed.a % 32;
-      return { type: 'AttachDevice', deviceId: `dev${seed.a}`, driver: vfio ? 'vfio-pci' : 'virtio-net-pci', bus: bus.id, slot, ...(vfio ? { host: '0000:01:00.0', iommufd: 'iommufd0' } : {}) };
+      return {
+        type: 'AttachDevice',
+        deviceId: `dev${seed.a}`,
+        driver: vfio ? 'vfio-pci' : 'virtio-net-pci',
+        bus: bus.id,
+        slot,
+        ...(vfio ? { host: '0000:01:00.0', iommufd: 'iommufd0' } : {}),
+      };
     }
     case 'detach':
       return { type: 'DetachDevice', deviceId: device };
     case 'ste': {
       const config = (['s1', 's2', 'nested', 'bypass', 'abort', 'invalid'] as const)[seed.b % 6]!;
       const withStage1 = config === 's1' || config === 'nested';
-      return { type: 'ConfigureSte', deviceId: device, config, ...(seed.flag && withStage1 ? { cd: { granule: '16K' as const, t0sz: 25 } } : {}) };
+      return {
+        type: 'ConfigureSte',
+        deviceId: device,
+        config,
+        ...(seed.flag && withStage1 ? { cd: { granule: '16K' as const, t0sz: 25 } } : {}),
+      };
     }
     case 'map':
-      return { type: 'MapIova', deviceId: device, stage: seed.flag ? 1 : 2, iova: page, output: seed.address & ~0xfffn & ((1n << 48n) - 1n), size: BigInt((seed.a % 4) + 1) * 0x1000n };
+      return {
+        type: 'MapIova',
+        deviceId: device,
+        stage: seed.flag ? 1 : 2,
+        iova: page,
+        output: seed.address & ~0xfffn & ((1n << 48n) - 1n),
+        size: BigInt((seed.a % 4) + 1) * 0x1000n,
+      };
     case 'unmap':
       return { type: 'UnmapIova', deviceId: device, stage: seed.flag ? 1 : 2, iova: page };
     case 'vector':
-      return { type: 'ProgramMsiVector', deviceId: device, vector: seed.b % 4, address: seed.address, data: BigInt(seed.a) };
+      return {
+        type: 'ProgramMsiVector',
+        deviceId: device,
+        vector: seed.b % 4,
+        address: seed.address,
+        data: BigInt(seed.a),
+      };
   }
   throw new Error(`unknown seed kind ${seed.kind as string}`);
 }
@@ -78,7 +137,15 @@ const PRELUDE: Command[] = [
   { type: 'AddBus', busId: 'pxb1', busType: 'pxb-pcie', busNr: 200 },
   { type: 'AddSmmu', smmuId: 'smmuA', primaryBus: 'pxb1', accel: true },
   { type: 'AttachDevice', deviceId: 'net0', driver: 'virtio-net-pci', bus: 'pcie.0', slot: 2 },
-  { type: 'AttachDevice', deviceId: 'hostdev0', driver: 'vfio-pci', bus: 'pxb1', slot: 0, host: '0019:06:00.0', iommufd: 'iommufd0' },
+  {
+    type: 'AttachDevice',
+    deviceId: 'hostdev0',
+    driver: 'vfio-pci',
+    bus: 'pxb1',
+    slot: 0,
+    host: '0019:06:00.0',
+    iommufd: 'iommufd0',
+  },
 ];
 
 describe('projection', () => {
@@ -94,7 +161,14 @@ describe('projection', () => {
           const run = (command: Command) => {
             const decided = decide(command, pure);
             const executed = stores.vms.execute(VM, command, { metadata });
-            const recorded = decided.map((e, i) => ({ ...e, position: executed.events[i]!.position, streamVersion: executed.events[i]!.streamVersion }) as RecordedEvent);
+            const recorded = decided.map(
+              (e, i) =>
+                ({
+                  ...e,
+                  position: executed.events[i]!.position,
+                  streamVersion: executed.events[i]!.streamVersion,
+                }) as RecordedEvent,
+            );
             pure = fold(recorded, pure);
             state = executed.state;
             afterVersion.set(state.version, pure!);

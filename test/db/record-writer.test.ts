@@ -16,7 +16,12 @@ const createdAt = '2026-11-30T00:00:00.000Z';
 const resolution = (id: string, vmId = 'vm1') => ({ id, vmId, sweepId: null, body: `{"id":"${id}"}`, createdAt });
 const keyed = (id: string, key: string): RecordWrite => ({
   resolutions: [resolution(id)],
-  idempotency: { key, fingerprint: `fp-${id}`, response: { status: 201, headers: { location: `/v1/msi-resolutions/${id}` }, body: `{"id":"${id}"}` }, createdAt },
+  idempotency: {
+    key,
+    fingerprint: `fp-${id}`,
+    response: { status: 201, headers: { location: `/v1/msi-resolutions/${id}` }, body: `{"id":"${id}"}` },
+    createdAt,
+  },
 });
 
 let dir: string;
@@ -39,16 +44,25 @@ for (const kind of ['file', 'memory'] as const) {
       const s = open(kind);
       // Queued in one turn of the event loop, the three share a batch; the second repeats the
       // first's id, so the batch transaction fails and each write is retried alone.
-      const outcomes = await Promise.allSettled([s.records.write({ resolutions: [resolution('a')] }), s.records.write({ resolutions: [resolution('a')] }), s.records.write({ resolutions: [resolution('c')] })]);
+      const outcomes = await Promise.allSettled([
+        s.records.write({ resolutions: [resolution('a')] }),
+        s.records.write({ resolutions: [resolution('a')] }),
+        s.records.write({ resolutions: [resolution('c')] }),
+      ]);
       expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
-      expect(String((outcomes[1] as PromiseRejectedResult).reason)).toMatch(/record not stored: UNIQUE constraint failed: msi_resolutions.id/);
+      expect(String((outcomes[1] as PromiseRejectedResult).reason)).toMatch(
+        /record not stored: UNIQUE constraint failed: msi_resolutions.id/,
+      );
       expect(s.resolutions.findResolution('a')).toBe('{"id":"a"}');
       expect(s.resolutions.findResolution('c')).toBe('{"id":"c"}');
     });
 
     it('lets exactly one of two writes under the same Idempotency-Key win, and keeps none of the loser', async () => {
       const s = open(kind);
-      const outcomes = await Promise.allSettled([s.records.write(keyed('first', 'k1')), s.records.write(keyed('second', 'k1'))]);
+      const outcomes = await Promise.allSettled([
+        s.records.write(keyed('first', 'k1')),
+        s.records.write(keyed('second', 'k1')),
+      ]);
       expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected']);
       expect(s.idempotency.find('k1')).toMatchObject({ fingerprint: 'fp-first', status: 201 });
       // The loser's resolution was in the same transaction as its key: it is not stored either.
@@ -63,7 +77,9 @@ describe('record writer worker', () => {
     const s = open('memory');
     // A file in a folder that does not exist cannot be opened: the worker throws and exits.
     const writer = RecordWriter.onWorker(join(dir, 'missing', 'doorbell.db'), recordStatements(s.database.db));
-    await expect(writer.write({ resolutions: [resolution('x')] })).rejects.toThrow(/record not stored: Cannot open database/);
+    await expect(writer.write({ resolutions: [resolution('x')] })).rejects.toThrow(
+      /record not stored: Cannot open database/,
+    );
     // Later writes are refused at once, not queued for a writer that is gone.
     await expect(writer.write({ resolutions: [resolution('y')] })).rejects.toThrow(/record writer stopped/);
     await writer.close();

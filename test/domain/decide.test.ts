@@ -22,14 +22,33 @@ function whenRejected(state: VmState | undefined, command: Command): DomainError
 
 const vm: Command = { type: 'DefineVm', vmId: 'vm1' };
 const pxb: Command = { type: 'AddBus', busId: 'pcie.1', busType: 'pxb-pcie', busNr: 1 };
-const port: Command = { type: 'AddBus', busId: 'pcie.port1', busType: 'pcie-root-port', bus: 'pcie.1', secondaryBusNr: 2 };
+const port: Command = {
+  type: 'AddBus',
+  busId: 'pcie.port1',
+  busType: 'pcie-root-port',
+  bus: 'pcie.1',
+  secondaryBusNr: 2,
+};
 const accelSmmu: Command = { type: 'AddSmmu', smmuId: 'smmuv3.0', primaryBus: 'pcie.1', accel: true };
-const hostdev: Command = { type: 'AttachDevice', deviceId: 'hostdev0', driver: 'vfio-pci', bus: 'pcie.port1', slot: 0, host: '0019:06:00.0', iommufd: 'iommufd0' };
+const hostdev: Command = {
+  type: 'AttachDevice',
+  deviceId: 'hostdev0',
+  driver: 'vfio-pci',
+  bus: 'pcie.port1',
+  slot: 0,
+  host: '0019:06:00.0',
+  iommufd: 'iommufd0',
+};
 
 describe('decide', () => {
   it('defines a VM with the defaults of a booted virt board', () => {
     const events: DomainEvent[] = decide(vm, undefined);
-    expect(events).toEqual([{ type: 'VmDefined', data: { vmId: 'vm1', ramSize: 0x4000_0000n, gicVersion: 3, its: true, kvm: true, hostItsBase: null } }]);
+    expect(events).toEqual([
+      {
+        type: 'VmDefined',
+        data: { vmId: 'vm1', ramSize: 0x4000_0000n, gicVersion: 3, its: true, kvm: true, hostItsBase: null },
+      },
+    ]);
   });
 
   it('places a device behind a root port at secondaryBusNr << 8 (S10: SID 0x0200)', () => {
@@ -49,7 +68,13 @@ describe('decide', () => {
   });
 
   it('records every MSI-X write, even an identical rewrite (S24: the fixup runs on each write)', () => {
-    const write: Command = { type: 'ProgramMsiVector', deviceId: 'hostdev0', vector: 0, address: 0xffff_f040n, data: 0n };
+    const write: Command = {
+      type: 'ProgramMsiVector',
+      deviceId: 'hostdev0',
+      vector: 0,
+      address: 0xffff_f040n,
+      data: 0n,
+    };
     const state = given(vm, pxb, accelSmmu, port, hostdev, write)!;
     expect(decide(write, state)).toHaveLength(1);
   });
@@ -57,20 +82,40 @@ describe('decide', () => {
   it('turns a guest-state change that changes nothing into no event', () => {
     const state = given(vm, pxb, accelSmmu)!;
     expect(decide({ type: 'SetSmmuGuestState', smmuId: 'smmuv3.0', changes: { enabled: true } }, state)).toEqual([]);
-    expect(decide({ type: 'SetSmmuGuestState', smmuId: 'smmuv3.0', changes: { enabled: false, eventqEnabled: true } }, state)).toEqual([
-      { type: 'SmmuGuestStateChanged', data: { smmuId: 'smmuv3.0', enabled: false } },
-    ]);
+    expect(
+      decide(
+        { type: 'SetSmmuGuestState', smmuId: 'smmuv3.0', changes: { enabled: false, eventqEnabled: true } },
+        state,
+      ),
+    ).toEqual([{ type: 'SmmuGuestStateChanged', data: { smmuId: 'smmuv3.0', enabled: false } }]);
   });
 
   it('gives an STE left-out fields their defaults again', () => {
-    const state = given(vm, pxb, accelSmmu, port, hostdev, { type: 'ConfigureSte', deviceId: 'hostdev0', config: 's1', cd: { t0sz: 25 } })!;
-    const again = given(vm, pxb, accelSmmu, port, hostdev, { type: 'ConfigureSte', deviceId: 'hostdev0', config: 's1', cd: { t0sz: 25 } }, { type: 'ConfigureSte', deviceId: 'hostdev0', config: 's1' })!;
+    const state = given(vm, pxb, accelSmmu, port, hostdev, {
+      type: 'ConfigureSte',
+      deviceId: 'hostdev0',
+      config: 's1',
+      cd: { t0sz: 25 },
+    })!;
+    const again = given(
+      vm,
+      pxb,
+      accelSmmu,
+      port,
+      hostdev,
+      { type: 'ConfigureSte', deviceId: 'hostdev0', config: 's1', cd: { t0sz: 25 } },
+      { type: 'ConfigureSte', deviceId: 'hostdev0', config: 's1' },
+    )!;
     expect(state.devices.get('hostdev0')!.ste.cd!.t0sz).toBe(25);
     expect(again.devices.get('hostdev0')!.ste.cd!.t0sz).toBe(16);
   });
 
   it('remembers the event that set each fact', () => {
-    const state = given(vm, pxb, accelSmmu, port, hostdev, { type: 'SetSmmuGuestState', smmuId: 'smmuv3.0', changes: { eventqEnabled: false } })!;
+    const state = given(vm, pxb, accelSmmu, port, hostdev, {
+      type: 'SetSmmuGuestState',
+      smmuId: 'smmuv3.0',
+      changes: { eventqEnabled: false },
+    })!;
     const smmu = state.smmus.get('smmuv3.0')!;
     expect(smmu.guest.eventqEnabled.setBy).toEqual({ position: 6, type: 'SmmuGuestStateChanged' });
     expect(smmu.guest.enabled.setBy).toEqual({ position: 3, type: 'SmmuAdded' });

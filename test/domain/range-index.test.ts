@@ -10,41 +10,53 @@ interface Range {
   size: bigint;
 }
 
-const containing = (ranges: Range[], address: bigint) => ranges.find((r) => address >= r.start && address < r.start + r.size);
-const overlapping = (ranges: Range[], start: bigint, size: bigint) => ranges.some((r) => start < r.start + r.size && r.start < start + size);
+const containing = (ranges: Range[], address: bigint) =>
+  ranges.find((r) => address >= r.start && address < r.start + r.size);
+const overlapping = (ranges: Range[], start: bigint, size: bigint) =>
+  ranges.some((r) => start < r.start + r.size && r.start < start + size);
 
 const Op = fc.oneof(
-  fc.record({ op: fc.constant('insert' as const), start: fc.bigInt({ min: 0n, max: 200n }), size: fc.bigInt({ min: 1n, max: 20n }) }),
+  fc.record({
+    op: fc.constant('insert' as const),
+    start: fc.bigInt({ min: 0n, max: 200n }),
+    size: fc.bigInt({ min: 1n, max: 20n }),
+  }),
   fc.record({ op: fc.constant('remove' as const), start: fc.bigInt({ min: 0n, max: 200n }), size: fc.constant(0n) }),
 );
 
 describe('RangeIndex', () => {
   it('answers containing/overlapping/at like a plain list, and keeps old versions intact', () => {
     fc.assert(
-      fc.property(fc.array(Op, { maxLength: 120 }), fc.array(fc.bigInt({ min: 0n, max: 230n }), { minLength: 20, maxLength: 20 }), (ops, probes) => {
-        let index = RangeIndex.empty<string>();
-        let model: Range[] = [];
-        const versions: [RangeIndex<string>, Range[]][] = [];
-        for (const { op, start, size } of ops) {
-          if (op === 'insert' && !overlapping(model, start, size)) {
-            index = index.insert(start, size, `${start}`);
-            model = [...model, { start, size }];
-          } else if (op === 'remove' && model.some((r) => r.start === start)) {
-            index = index.remove(start);
-            model = model.filter((r) => r.start !== start);
+      fc.property(
+        fc.array(Op, { maxLength: 120 }),
+        fc.array(fc.bigInt({ min: 0n, max: 230n }), { minLength: 20, maxLength: 20 }),
+        (ops, probes) => {
+          let index = RangeIndex.empty<string>();
+          let model: Range[] = [];
+          const versions: [RangeIndex<string>, Range[]][] = [];
+          for (const { op, start, size } of ops) {
+            if (op === 'insert' && !overlapping(model, start, size)) {
+              index = index.insert(start, size, `${start}`);
+              model = [...model, { start, size }];
+            } else if (op === 'remove' && model.some((r) => r.start === start)) {
+              index = index.remove(start);
+              model = model.filter((r) => r.start !== start);
+            }
+            versions.push([index, model]);
           }
-          versions.push([index, model]);
-        }
-        for (const [version, expected] of versions) {
-          expect(version.count).toBe(expected.length);
-          expect([...version.ranges()].map((r) => r.start)).toEqual(expected.map((r) => r.start).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
-          for (const probe of probes) {
-            expect(version.containing(probe)?.start).toBe(containing(expected, probe)?.start);
-            expect(version.overlapping(probe, 5n) !== undefined).toBe(overlapping(expected, probe, 5n));
-            expect(version.at(probe)?.start).toBe(expected.find((r) => r.start === probe)?.start);
+          for (const [version, expected] of versions) {
+            expect(version.count).toBe(expected.length);
+            expect([...version.ranges()].map((r) => r.start)).toEqual(
+              expected.map((r) => r.start).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)),
+            );
+            for (const probe of probes) {
+              expect(version.containing(probe)?.start).toBe(containing(expected, probe)?.start);
+              expect(version.overlapping(probe, 5n) !== undefined).toBe(overlapping(expected, probe, 5n));
+              expect(version.at(probe)?.start).toBe(expected.find((r) => r.start === probe)?.start);
+            }
           }
-        }
-      }),
+        },
+      ),
       { numRuns: 200 },
     );
   });

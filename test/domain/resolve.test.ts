@@ -8,7 +8,10 @@ import type { Command, VmState } from '../../src/domain/topology/types';
 
 const given = (...commands: Command[]): VmState => replay(commands)!;
 
-const emulated = (smmu: Partial<Extract<Command, { type: 'AddSmmu' }>> = {}, vm: Partial<Extract<Command, { type: 'DefineVm' }>> = {}): Command[] => [
+const emulated = (
+  smmu: Partial<Extract<Command, { type: 'AddSmmu' }>> = {},
+  vm: Partial<Extract<Command, { type: 'DefineVm' }>> = {},
+): Command[] => [
   { type: 'DefineVm', vmId: 'vm', ramSize: 0x1_0000_0000n, ...vm },
   { type: 'AddSmmu', smmuId: 'smmuv3.0', primaryBus: 'pcie.0', ...smmu },
   { type: 'AttachDevice', deviceId: 'net0', driver: 'virtio-net-pci', bus: 'pcie.0', slot: 2 },
@@ -18,7 +21,12 @@ const msi = { deviceId: 'net0', address: 0xffff_f040n, data: 0n };
 
 describe('resolve', () => {
   it('raises C_BAD_STE for an S2T0SZ the SMMU cannot use (s2t0sz_valid)', () => {
-    const state = given(...emulated().slice(0, 1), { type: 'AddSmmu', smmuId: 'smmuv3.0', primaryBus: 'pcie.0', stage: '2' }, emulated()[2]!, { type: 'ConfigureSte', deviceId: 'net0', config: 's2', s2: { t0sz: 40 } });
+    const state = given(
+      ...emulated().slice(0, 1),
+      { type: 'AddSmmu', smmuId: 'smmuv3.0', primaryBus: 'pcie.0', stage: '2' },
+      emulated()[2]!,
+      { type: 'ConfigureSte', deviceId: 'net0', config: 's2', s2: { t0sz: 40 } },
+    );
     expect(resolve(state, msi, 'upstream').fault).toMatchObject({ type: 'C_BAD_STE', recorded: true });
   });
 
@@ -33,7 +41,11 @@ describe('resolve', () => {
   });
 
   it('records no event when EVENTQ is off, even for a config fault', () => {
-    const state = given(...emulated(), { type: 'ConfigureSte', deviceId: 'net0', config: 'invalid' }, { type: 'SetSmmuGuestState', smmuId: 'smmuv3.0', changes: { eventqEnabled: false } });
+    const state = given(
+      ...emulated(),
+      { type: 'ConfigureSte', deviceId: 'net0', config: 'invalid' },
+      { type: 'SetSmmuGuestState', smmuId: 'smmuv3.0', changes: { eventqEnabled: false } },
+    );
     expect(resolve(state, msi, 'upstream').fault).toMatchObject({ type: 'C_BAD_STE', recorded: false });
   });
 
@@ -55,7 +67,15 @@ describe('resolve', () => {
     const state = given(
       { type: 'DefineVm', vmId: 'vm', ramSize: 0x1_0000_0000n },
       { type: 'AddSmmu', smmuId: 'smmuv3.0', primaryBus: 'pcie.0', accel: true },
-      { type: 'AttachDevice', deviceId: 'hostdev0', driver: 'vfio-pci', bus: 'pcie.0', slot: 3, host: '0000:75:00.1', iommufd: 'iommufd0' },
+      {
+        type: 'AttachDevice',
+        deviceId: 'hostdev0',
+        driver: 'vfio-pci',
+        bus: 'pcie.0',
+        slot: 3,
+        host: '0000:75:00.1',
+        iommufd: 'iommufd0',
+      },
       { type: 'MapIova', deviceId: 'hostdev0', stage: 1, iova: 0x0800_0000n, output: 0x4000_0000n, size: 0x1000n },
     );
     const r = resolve(state, { deviceId: 'hostdev0', address: 0xffff_f040n, data: 0n }, 'upstream');
@@ -65,7 +85,13 @@ describe('resolve', () => {
   });
 
   it('cites only events of the state it was given, and every step cites at least one', () => {
-    const state = given(...emulated(), { type: 'ProgramMsiVector', deviceId: 'net0', vector: 0, address: 0xffff_f040n, data: 3n });
+    const state = given(...emulated(), {
+      type: 'ProgramMsiVector',
+      deviceId: 'net0',
+      vector: 0,
+      address: 0xffff_f040n,
+      data: 3n,
+    });
     const r = resolve(state, { deviceId: 'net0', vector: 0 }, 'upstream');
     for (const step of r.trail) {
       expect(step.events.length, step.action).toBeGreaterThan(0);

@@ -24,12 +24,32 @@ export interface ResolutionJson {
   devid: string;
   addressSpace: string;
   route: RouteJson;
-  fault: null | { type: string; code: string; stage: number; inputAddress: string; streamId: string; recorded: boolean; rnw: boolean };
+  fault: null | {
+    type: string;
+    code: string;
+    stage: number;
+    inputAddress: string;
+    streamId: string;
+    recorded: boolean;
+    rnw: boolean;
+  };
   doorbell: null | { its: boolean; frame: string | null; offset: string | null };
-  hardwarePath: null | { deviceWrites: string; steps: { action: string; input: string; output: string | null }[]; delivered: boolean; reason?: string };
+  hardwarePath: null | {
+    deviceWrites: string;
+    steps: { action: string; input: string; output: string | null }[];
+    delivered: boolean;
+    reason?: string;
+  };
   diagnostics: { code: string; severity: string; message: string }[];
   comparison: { 'pre-fix': RouteJson; 'address-space': RouteJson; upstream: RouteJson; misroutedBeforeFix: boolean };
-  trail: { step: number; action: string; rule?: string; input: object; output: object; events: { position: number; type: string }[] }[];
+  trail: {
+    step: number;
+    action: string;
+    rule?: string;
+    input: object;
+    output: object;
+    events: { position: number; type: string }[];
+  }[];
 }
 
 /** POSTs a resolution and insists on 201: a fault is an answer, not an error. */

@@ -33,7 +33,8 @@ function checkProblems(app: FastifyInstance, violations: string[]): void {
       const body = JSON.parse(String(payload)) as { code?: string; status?: number };
       const entry = ERROR_CATALOGUE[body.code as keyof typeof ERROR_CATALOGUE];
       if (entry === undefined) violations.push(`${where}: code ${body.code} is not in the catalogue`);
-      else if (entry.status !== reply.statusCode || body.status !== reply.statusCode) violations.push(`${where}: code ${body.code} is catalogued as ${entry.status}`);
+      else if (entry.status !== reply.statusCode || body.status !== reply.statusCode)
+        violations.push(`${where}: code ${body.code} is catalogued as ${entry.status}`);
     }
     return payload;
   });

@@ -12,9 +12,12 @@ beforeAll(async () => {
 });
 afterAll(async () => t.close());
 
-const map = (vm: string, body: Record<string, unknown>, device = 'net0') => command(t, 'post', `/v1/vms/${vm}/devices/${device}/mappings`, { stage: 1, size: '0x1000', ...body });
-const program = (vm: string, address: string, data = '0x0', device = 'net0', vector = 0) => command(t, 'put', `/v1/vms/${vm}/devices/${device}/msi-vectors/${vector}`, { address, data });
-const setSte = (vm: string, body: Record<string, unknown>, device = 'net0') => command(t, 'put', `/v1/vms/${vm}/devices/${device}/ste`, body);
+const map = (vm: string, body: Record<string, unknown>, device = 'net0') =>
+  command(t, 'post', `/v1/vms/${vm}/devices/${device}/mappings`, { stage: 1, size: '0x1000', ...body });
+const program = (vm: string, address: string, data = '0x0', device = 'net0', vector = 0) =>
+  command(t, 'put', `/v1/vms/${vm}/devices/${device}/msi-vectors/${vector}`, { address, data });
+const setSte = (vm: string, body: Record<string, unknown>, device = 'net0') =>
+  command(t, 'put', `/v1/vms/${vm}/devices/${device}/ste`, body);
 
 /** §5 emulated baseline with the doorbell page mapped at 0xFFFFF000 (S2's stage 1). */
 async function s2Topology(vm: string, leaf: Record<string, unknown> = {}) {
@@ -25,7 +28,14 @@ async function s2Topology(vm: string, leaf: Record<string, unknown> = {}) {
 describe('domain reference §5 scenarios, through HTTP', () => {
   it('S1 — no vIOMMU, vfio-pci: the guest address is the doorbell, before and after the fix (R1)', async () => {
     await command(t, 'post', '/v1/vms', { id: 's1', ramSize: '0x100000000', hostItsBase: '0x202100000' });
-    await command(t, 'post', '/v1/vms/s1/devices', { id: 'hostdev0', driver: 'vfio-pci', bus: 'pcie.0', slot: 3, host: '0000:75:00.1', iommufd: 'iommufd0' });
+    await command(t, 'post', '/v1/vms/s1/devices', {
+      id: 'hostdev0',
+      driver: 'vfio-pci',
+      bus: 'pcie.0',
+      slot: 3,
+      host: '0000:75:00.1',
+      iommufd: 'iommufd0',
+    });
     await program('s1', '0x08090040', '0x1', 'hostdev0');
     for (const semantics of ['upstream', 'pre-fix', 'address-space']) {
       const r = await resolveMsi(t, 's1', { device: 'hostdev0', vector: 0, semantics });
@@ -123,11 +133,15 @@ describe('domain reference §5 scenarios, through HTTP', () => {
   it('S9 — vfio-pci behind an emulated vSMMU is refused (R8), so there is nothing to resolve', async () => {
     await command(t, 'post', '/v1/vms', { id: 's9' });
     await command(t, 'post', '/v1/vms/s9/smmus', { id: 'smmuv3.0', primaryBus: 'pcie.0' });
-    const refused = await t.http.post('/v1/vms/s9/devices').send({ id: 'hostdev0', driver: 'vfio-pci', bus: 'pcie.0', slot: 3, host: '0000:75:00.1', iommufd: 'iommufd0' });
+    const refused = await t.http
+      .post('/v1/vms/s9/devices')
+      .send({ id: 'hostdev0', driver: 'vfio-pci', bus: 'pcie.0', slot: 3, host: '0000:75:00.1', iommufd: 'iommufd0' });
     expect(refused.status).toBe(422);
     expect(refused.body.code).toBe('VFIO_BEHIND_EMULATED_SMMU');
     expect(refused.body.detail).toContain('requires iommu MAP notifier which is not currently supported');
-    const none = await t.http.post('/v1/vms/s9/msi-resolutions').send({ device: 'hostdev0', address: '0x8090040', data: '0x0' });
+    const none = await t.http
+      .post('/v1/vms/s9/msi-resolutions')
+      .send({ device: 'hostdev0', address: '0x8090040', data: '0x0' });
     expect(none.status).toBe(404);
     expect(none.body.code).toBe('DEVICE_NOT_FOUND');
   });
@@ -138,7 +152,9 @@ describe('domain reference §5 scenarios, through HTTP', () => {
     expect(before.streamId).toBe('0x200');
     expect(before.addressSpace).toBe('sysmem-alias');
     expect(before.route).toEqual(installed('0xfffff040', '0x0', '0x200'));
-    expect(codesOf(before)).toEqual(expect.arrayContaining(['DOORBELL_NOT_IN_ITS', 'INTERRUPTS_LOST', 'MISROUTED_BEFORE_FIX']));
+    expect(codesOf(before)).toEqual(
+      expect.arrayContaining(['DOORBELL_NOT_IN_ITS', 'INTERRUPTS_LOST', 'MISROUTED_BEFORE_FIX']),
+    );
 
     const after = await resolveMsi(t, 's10', { device: 'hostdev0', vector: 0 });
     expect(after.semantics).toBe('upstream');
@@ -184,15 +200,35 @@ describe('domain reference §5 scenarios, through HTTP', () => {
     const r = await resolveMsi(t, 's13', { device: 'hostdev0', vector: 0 });
     expect(r.route).toEqual(installed('0x8090040', '0x0', '0x200'));
     expect(r.hardwarePath).toMatchObject({ delivered: false });
-    expect(r.diagnostics).toContainEqual(expect.objectContaining({ code: 'HW_PATH_BLOCKED', message: expect.stringContaining('route present, hardware path blocked') }));
+    expect(r.diagnostics).toContainEqual(
+      expect.objectContaining({
+        code: 'HW_PATH_BLOCKED',
+        message: expect.stringContaining('route present, hardware path blocked'),
+      }),
+    );
   });
 
   it('S14 — accel rejections name their rule (R12, R13, R15, R16)', async () => {
     await acceleratedS10(t, 's14');
     const cases: [string, Record<string, unknown>, string, string][] = [
-      ['/v1/vms/s14/devices', { id: 'net0', driver: 'virtio-net-pci', bus: 'pcie.1', slot: 5 }, 'ACCEL_EMULATED_ENDPOINT', 'Emulated endpoint devices are not allowed'],
-      ['/v1/vms/s14/devices', { id: 'hostdev1', driver: 'vfio-pci', bus: 'pcie.1', slot: 6, host: '0019:07:00.0' }, 'ACCEL_VFIO_WITHOUT_IOMMUFD', 'vfio-pci endpoint devices without an iommufd backend not allowed'],
-      ['/v1/vms/s14/smmus', { id: 'smmuv3.1', primaryBus: 'pcie.0', accel: true, stage: 'nested' }, 'ACCEL_STAGE_NOT_1', 'Only stage1 is supported'],
+      [
+        '/v1/vms/s14/devices',
+        { id: 'net0', driver: 'virtio-net-pci', bus: 'pcie.1', slot: 5 },
+        'ACCEL_EMULATED_ENDPOINT',
+        'Emulated endpoint devices are not allowed',
+      ],
+      [
+        '/v1/vms/s14/devices',
+        { id: 'hostdev1', driver: 'vfio-pci', bus: 'pcie.1', slot: 6, host: '0019:07:00.0' },
+        'ACCEL_VFIO_WITHOUT_IOMMUFD',
+        'vfio-pci endpoint devices without an iommufd backend not allowed',
+      ],
+      [
+        '/v1/vms/s14/smmus',
+        { id: 'smmuv3.1', primaryBus: 'pcie.0', accel: true, stage: 'nested' },
+        'ACCEL_STAGE_NOT_1',
+        'Only stage1 is supported',
+      ],
     ];
     for (const [path, body, code, quote] of cases) {
       const response = await t.http.post(path).send(body).expect(422);
@@ -200,7 +236,10 @@ describe('domain reference §5 scenarios, through HTTP', () => {
       expect(response.body.detail).toContain(quote);
     }
     await command(t, 'post', '/v1/vms', { id: 's14-tcg', kvm: false });
-    const tcg = await t.http.post('/v1/vms/s14-tcg/smmus').send({ id: 'smmuv3.0', primaryBus: 'pcie.0', accel: true }).expect(422);
+    const tcg = await t.http
+      .post('/v1/vms/s14-tcg/smmus')
+      .send({ id: 'smmuv3.0', primaryBus: 'pcie.0', accel: true })
+      .expect(422);
     expect(tcg.body.code).toBe('ACCEL_WITHOUT_KVM');
     expect(tcg.body.detail).toContain('SMMUv3 accel=on requires KVM with kernel-irqchip=on support');
   });
@@ -211,7 +250,17 @@ describe('domain reference §5 scenarios, through HTTP', () => {
     const r = await resolveMsi(t, 's15', { device: 'net0', vector: 0 });
     // Changed by §9.3: a walk fault names its CLASS (IN: the input itself, as §5 S15 states), so that a
     // nested descriptor fetch can say CD or TT.
-    expect(r.fault).toEqual({ type: 'F_TRANSLATION', code: '0x10', stage: 1, class: 'IN', streamId: '0x10', inputAddress: '0xffffe040', rnw: false, recorded: true, reason: expect.any(String) });
+    expect(r.fault).toEqual({
+      type: 'F_TRANSLATION',
+      code: '0x10',
+      stage: 1,
+      class: 'IN',
+      streamId: '0x10',
+      inputAddress: '0xffffe040',
+      rnw: false,
+      recorded: true,
+      reason: expect.any(String),
+    });
     expect(r.route.installed).toBe(false);
 
     await setSte('s15', { config: 's1', cd: { recordFaults: false } });
@@ -269,7 +318,9 @@ describe('domain reference §5 scenarios, through HTTP', () => {
     const r = await resolveMsi(t, 's21', { device: 'net0', vector: 0 });
     expect(r.route).toEqual(installed('0x8080040', '0x0', '0x10'));
     expect(r.doorbell).toEqual({ its: true, frame: 'control', offset: '0x40' });
-    expect(r.diagnostics).toContainEqual(expect.objectContaining({ code: 'DOORBELL_NOT_TRANSLATER', severity: 'KVM-tolerated' }));
+    expect(r.diagnostics).toContainEqual(
+      expect.objectContaining({ code: 'DOORBELL_NOT_TRANSLATER', severity: 'KVM-tolerated' }),
+    );
     expect(codesOf(r)).not.toContain('INTERRUPTS_LOST');
   });
 

@@ -16,22 +16,38 @@ function noneMatch(header: string | undefined, etag: string): boolean {
   return header.split(',').some((tag) => tag.trim().replace(/^W\//, '') === bare);
 }
 
-const isJson = (contentType: unknown) => typeof contentType === 'string' && /^application\/(problem\+)?json/.test(contentType);
+const isJson = (contentType: unknown) =>
+  typeof contentType === 'string' && /^application\/(problem\+)?json/.test(contentType);
 
 export async function registerHttpConventions(app: FastifyInstance, options: { corsOrigins: string[] }): Promise<void> {
   if (options.corsOrigins.length > 0) {
-    const corsOptions = { origin: options.corsOrigins, exposedHeaders: ['ETag', 'Location', 'X-Request-ID', 'Idempotent-Replayed'], strictPreflight: false };
+    const corsOptions = {
+      origin: options.corsOrigins,
+      exposedHeaders: ['ETag', 'Location', 'X-Request-ID', 'Idempotent-Replayed'],
+      strictPreflight: false,
+    };
     // A request without Origin is no CORS request: its OPTIONS gets the 204 with Allow that every
     // client gets (the not-found handler answers it), not an empty preflight answer.
-    await app.register(cors, { delegator: (request, callback) => callback(null, request.headers.origin === undefined ? { origin: false } : corsOptions) });
+    await app.register(cors, {
+      delegator: (request, callback) =>
+        callback(null, request.headers.origin === undefined ? { origin: false } : corsOptions),
+    });
   }
   app.addHook('onRequest', async (request: FastifyRequest) => {
-    if (request.url.length > MAX_URL_LENGTH) throw new ServiceError('URI_TOO_LONG', `the URL has ${request.url.length} characters; at most ${MAX_URL_LENGTH} are served`);
+    if (request.url.length > MAX_URL_LENGTH)
+      throw new ServiceError(
+        'URI_TOO_LONG',
+        `the URL has ${request.url.length} characters; at most ${MAX_URL_LENGTH} are served`,
+      );
   });
   app.addHook('onSend', async (request, reply, payload) => {
     reply.header('x-request-id', request.id);
     const etag = reply.getHeader('etag');
-    if ((request.method === 'GET' || request.method === 'HEAD') && reply.statusCode === 200 && typeof etag === 'string') {
+    if (
+      (request.method === 'GET' || request.method === 'HEAD') &&
+      reply.statusCode === 200 &&
+      typeof etag === 'string'
+    ) {
       const header = request.headers['if-none-match'];
       if (noneMatch(typeof header === 'string' ? header : undefined, etag)) {
         reply.code(304);
@@ -40,7 +56,8 @@ export async function registerHttpConventions(app: FastifyInstance, options: { c
         return '';
       }
     }
-    if (typeof payload === 'string' && isJson(reply.getHeader('content-type')) && !payload.endsWith('\n')) return `${payload}\n`;
+    if (typeof payload === 'string' && isJson(reply.getHeader('content-type')) && !payload.endsWith('\n'))
+      return `${payload}\n`;
     return payload;
   });
 }

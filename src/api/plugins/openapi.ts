@@ -35,7 +35,9 @@ const TAGS = [
 export async function registerOpenApi(app: FastifyInstance, options: { serverUrl?: string } = {}): Promise<void> {
   await app.register(swagger, {
     // Shared schemas keep their $id as their name under components/schemas.
-    refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+    refResolver: {
+      buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
+    },
     openapi: {
       openapi: '3.0.3',
       info: OPENAPI_INFO,
@@ -43,6 +45,9 @@ export async function registerOpenApi(app: FastifyInstance, options: { serverUrl
       tags: TAGS,
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { tryItOutEnabled: false, displayOperationId: true } });
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    uiConfig: { tryItOutEnabled: false, displayOperationId: true },
+  });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 }

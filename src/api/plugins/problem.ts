@@ -16,7 +16,11 @@ export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
 
 export function sendProblem(reply: FastifyReply, request: FastifyRequest, problem: Problem): FastifyReply {
   problem.body.instance = request.url;
-  return reply.code(problem.body.status).headers(problem.headers).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem.body));
+  return reply
+    .code(problem.body.status)
+    .headers(problem.headers)
+    .type(PROBLEM_CONTENT_TYPE)
+    .send(JSON.stringify(problem.body));
 }
 
 /** fastify's error codes, as the catalogue names them. */
@@ -73,9 +77,16 @@ function problemOf(error: FastifyError, request: FastifyRequest): Problem {
   const code = FASTIFY_CODES[error.code ?? ''];
   if (code !== undefined) return { body: problemBody(code, error.message), headers: {} };
   const status = error.statusCode ?? 500;
-  if (status >= 400 && status < 500) return { body: problemBody(error instanceof SyntaxError ? 'MALFORMED_JSON' : 'BAD_REQUEST', error.message), headers: {} };
+  if (status >= 400 && status < 500)
+    return {
+      body: problemBody(error instanceof SyntaxError ? 'MALFORMED_JSON' : 'BAD_REQUEST', error.message),
+      headers: {},
+    };
   request.log.error({ err: error }, 'unhandled error');
-  return { body: problemBody('INTERNAL_ERROR', 'the server failed to handle the request; it has been logged'), headers: {} };
+  return {
+    body: problemBody('INTERNAL_ERROR', 'the server failed to handle the request; it has been logged'),
+    headers: {},
+  };
 }
 
 /** fastify's `frameworkErrors` option: router errors, which otherwise bypass the error handler. */
@@ -94,7 +105,11 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Soc
   const code = PARSER_CODES[error.code ?? ''] ?? 'BAD_REQUEST';
   if (!socket.writable) return void socket.destroy();
   const detail =
-    code === 'HEADERS_TOO_LARGE' ? 'the request line and headers exceed 16 KiB' : code === 'REQUEST_TIMEOUT' ? 'the request was not received in time' : 'the request could not be parsed as HTTP/1.1';
+    code === 'HEADERS_TOO_LARGE'
+      ? 'the request line and headers exceed 16 KiB'
+      : code === 'REQUEST_TIMEOUT'
+        ? 'the request was not received in time'
+        : 'the request could not be parsed as HTTP/1.1';
   const body = JSON.stringify(problemBody(code, detail));
   const { status, title } = ERROR_CATALOGUE[code];
   socket.end(
@@ -107,7 +122,10 @@ export function registerProblemHandlers(app: FastifyInstance, routes: RouteTable
     const path = request.url.split('?')[0] ?? '/';
     const allowed = routes.methodsFor(path);
     if (allowed.length === 0) {
-      return sendProblem(reply, request, { body: problemBody('ROUTE_NOT_FOUND', `no route ${request.method} ${path}`), headers: {} });
+      return sendProblem(reply, request, {
+        body: problemBody('ROUTE_NOT_FOUND', `no route ${request.method} ${path}`),
+        headers: {},
+      });
     }
     const allow = [...allowed, 'OPTIONS'].join(', ');
     if (request.method === 'OPTIONS') return reply.code(204).header('allow', allow).send();

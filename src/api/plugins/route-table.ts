@@ -18,18 +18,21 @@ export class RouteTable {
     const source = url
       .replace(/\/+$/, '')
       .split('/')
-      .map((segment) => (segment === '*' ? '.*' : segment.startsWith(':') ? '[^/]+' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+      .map((segment) =>
+        segment === '*' ? '.*' : segment.startsWith(':') ? '[^/]+' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
+      )
       .join('/');
     const key = `^${source}/?$`;
-    let entry = this.routes.get(key);
-    if (entry === undefined) this.routes.set(key, (entry = { pattern: new RegExp(key), methods: new Set() }));
+    const entry = this.routes.get(key) ?? { pattern: new RegExp(key), methods: new Set<string>() };
+    this.routes.set(key, entry);
     for (const method of methods) entry.methods.add(method.toUpperCase());
   }
 
   /** The methods some route takes for this concrete path (OPTIONS left out). */
   methodsFor(path: string): string[] {
     const methods = new Set<string>();
-    for (const route of this.routes.values()) if (route.pattern.test(path)) for (const m of route.methods) if (m !== 'OPTIONS') methods.add(m);
+    for (const route of this.routes.values())
+      if (route.pattern.test(path)) for (const m of route.methods) if (m !== 'OPTIONS') methods.add(m);
     return [...methods].sort();
   }
 }

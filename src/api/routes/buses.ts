@@ -32,9 +32,19 @@ export const busRoutes: FastifyPluginAsyncTypebox<{ stores: Stores }> = async (a
       const b = request.body;
       const answer = executeCommand(stores, {
         vmId: vm,
-        command: { type: 'AddBus', busId: b.id, busType: b.type, busNr: b.busNr, bus: b.bus, secondaryBusNr: b.secondaryBusNr },
+        command: {
+          type: 'AddBus',
+          busId: b.id,
+          busType: b.type,
+          busNr: b.busNr,
+          bus: b.bus,
+          secondaryBusNr: b.secondaryBusNr,
+        },
         status: 201,
-        represent: ({ state }) => ({ body: busResource(state.buses.get(b.id)!), location: `/v1/vms/${vm}/buses/${b.id}` }),
+        represent: ({ state }) => ({
+          body: busResource(state.buses.get(b.id)!),
+          location: `/v1/vms/${vm}/buses/${b.id}`,
+        }),
         ...commandContext(request),
       });
       return sendAnswer(reply, answer);
@@ -56,7 +66,8 @@ export const busRoutes: FastifyPluginAsyncTypebox<{ stores: Stores }> = async (a
     (request, reply) => {
       const state = loadVm(stores, request.params.vm, request.query.asOf);
       const bus = state.buses.get(request.params.bus);
-      if (bus === undefined) throw new DomainError('BUS_NOT_FOUND', `bus ${request.params.bus} does not exist in VM ${state.id}`);
+      if (bus === undefined)
+        throw new DomainError('BUS_NOT_FOUND', `bus ${request.params.bus} does not exist in VM ${state.id}`);
       return sendJson(reply, busResource(bus), { version: state.version });
     },
   );

@@ -8,7 +8,15 @@ import type { Stores } from '../../db/stores.js';
 import { getDevice } from '../../domain/topology/decide.js';
 import { commandContext, optionalU64, sendAnswer, sendJson } from '../http.js';
 import { deviceResource } from '../representations.js';
-import { AsOfQuery, CommandHeaders, commandResponses, DeviceParams, Query, readResponses, VmParams } from '../schemas/common.js';
+import {
+  AsOfQuery,
+  CommandHeaders,
+  commandResponses,
+  DeviceParams,
+  Query,
+  readResponses,
+  VmParams,
+} from '../schemas/common.js';
 import { AttachDeviceBody, DetachedSchema, SteBody } from '../schemas/device.js';
 
 const DeviceRef = Type.Ref('Device');
@@ -33,9 +41,21 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ stores: Stores }> = async
       const b = request.body;
       const answer = executeCommand(stores, {
         vmId: vm,
-        command: { type: 'AttachDevice', deviceId: b.id, driver: b.driver, bus: b.bus, slot: b.slot, function: b.function, host: b.host, iommufd: b.iommufd },
+        command: {
+          type: 'AttachDevice',
+          deviceId: b.id,
+          driver: b.driver,
+          bus: b.bus,
+          slot: b.slot,
+          function: b.function,
+          host: b.host,
+          iommufd: b.iommufd,
+        },
         status: 201,
-        represent: ({ state }) => ({ body: deviceResource(state, state.devices.get(b.id)!), location: devicePath(vm, b.id) }),
+        represent: ({ state }) => ({
+          body: deviceResource(state, state.devices.get(b.id)!),
+          location: devicePath(vm, b.id),
+        }),
         ...commandContext(request),
       });
       return sendAnswer(reply, answer);

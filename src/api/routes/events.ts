@@ -29,8 +29,12 @@ export const eventRoutes: FastifyPluginAsyncTypebox<{ stores: Stores }> = async 
       const { limit = 50, offset = 0 } = request.query;
       const state = loadVm(stores, vm);
       // Stream versions run 1..version without gaps, so an offset is a version to read after.
-      const events = stores.events.readStream(vm, { afterVersion: offset, toVersion: state.version, limit }).map(eventResource);
-      return sendJson(reply, page(events, state.version, limit, offset, `/v1/vms/${vm}/events`), { version: state.version });
+      const events = stores.events
+        .readStream(vm, { afterVersion: offset, toVersion: state.version, limit })
+        .map(eventResource);
+      return sendJson(reply, page(events, state.version, limit, offset, `/v1/vms/${vm}/events`), {
+        version: state.version,
+      });
     },
   );
 
@@ -42,7 +46,14 @@ export const eventRoutes: FastifyPluginAsyncTypebox<{ stores: Stores }> = async 
         tags: ['events'],
         summary: 'All events after a global position, in position order',
         querystring: Query({
-          after: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER - MAX_OFFSET, default: 0, description: 'global position to read after' })),
+          after: Type.Optional(
+            Type.Integer({
+              minimum: 0,
+              maximum: Number.MAX_SAFE_INTEGER - MAX_OFFSET,
+              default: 0,
+              description: 'global position to read after',
+            }),
+          ),
           ...ListQuery,
         }),
         response: readResponses(EventPage, 'the events', { etag: false }),

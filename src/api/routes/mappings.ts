@@ -11,7 +11,17 @@ import { getDevice } from '../../domain/topology/decide.js';
 import { STAGES, type Stage } from '../../domain/topology/types.js';
 import { commandContext, page, sendAnswer, sendJson, u64 } from '../http.js';
 import { mappingResource } from '../representations.js';
-import { AsOfQuery, CommandHeaders, commandResponses, DeviceParams, ListQuery, OneOf, Page, Query, readResponses } from '../schemas/common.js';
+import {
+  AsOfQuery,
+  CommandHeaders,
+  commandResponses,
+  DeviceParams,
+  ListQuery,
+  OneOf,
+  Page,
+  Query,
+  readResponses,
+} from '../schemas/common.js';
 import { MapBody, MappingParams, UnmappedSchema } from '../schemas/device.js';
 import { devicePath } from './devices.js';
 
@@ -37,7 +47,16 @@ export const mappingRoutes: FastifyPluginAsyncTypebox<{ stores: Stores }> = asyn
       const iova = u64(b.iova);
       const answer = executeCommand(stores, {
         vmId: vm,
-        command: { type: 'MapIova', deviceId: dev, stage: b.stage, iova, output: u64(b.output), size: u64(b.size), perm: b.perm, accessFlag: b.accessFlag },
+        command: {
+          type: 'MapIova',
+          deviceId: dev,
+          stage: b.stage,
+          iova,
+          output: u64(b.output),
+          size: u64(b.size),
+          perm: b.perm,
+          accessFlag: b.accessFlag,
+        },
         status: 201,
         represent: ({ state }) => ({
           body: mappingResource(dev, state.devices.get(dev)!.mappings[b.stage].at(iova)!.value),
@@ -68,9 +87,13 @@ export const mappingRoutes: FastifyPluginAsyncTypebox<{ stores: Stores }> = asyn
       const device = getDevice(state, dev);
       const stages: Stage[] = stage === undefined ? [1, 2] : [stage];
       const total = stages.reduce((n, s) => n + device.mappings[s].count, 0);
-      const items = stages.flatMap((s) => [...device.mappings[s].ranges()].map((r) => mappingResource(dev, r.value))).slice(offset, offset + limit);
+      const items = stages
+        .flatMap((s) => [...device.mappings[s].ranges()].map((r) => mappingResource(dev, r.value)))
+        .slice(offset, offset + limit);
       const query = stage === undefined ? '' : `?stage=${stage}`;
-      return sendJson(reply, page(items, total, limit, offset, `${devicePath(vm, dev)}/mappings${query}`), { version: state.version });
+      return sendJson(reply, page(items, total, limit, offset, `${devicePath(vm, dev)}/mappings${query}`), {
+        version: state.version,
+      });
     },
   );
 
@@ -90,7 +113,8 @@ export const mappingRoutes: FastifyPluginAsyncTypebox<{ stores: Stores }> = asyn
       const { vm, dev, stage, iova } = request.params;
       const state = loadVm(stores, vm, request.query.asOf);
       const mapping = getDevice(state, dev).mappings[stage].at(u64(iova));
-      if (mapping === undefined) throw new DomainError('MAPPING_NOT_FOUND', `no stage-${stage} mapping of device ${dev} starts at ${iova}`);
+      if (mapping === undefined)
+        throw new DomainError('MAPPING_NOT_FOUND', `no stage-${stage} mapping of device ${dev} starts at ${iova}`);
       return sendJson(reply, mappingResource(dev, mapping.value), { version: state.version });
     },
   );

@@ -22,11 +22,20 @@ export const metaRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Where to start',
         querystring: Query({}),
         response: {
-          200: { description: 'links to the docs and the collections', content: { 'application/json': { schema: IndexSchema } } },
+          200: {
+            description: 'links to the docs and the collections',
+            content: { 'application/json': { schema: IndexSchema } },
+          },
           ...errorResponses(400),
         },
       },
     },
-    async () => ({ service: 'doorbell' as const, docs: '/docs', openapi: '/openapi.json', vms: '/v1/vms', events: '/v1/events' }),
+    async () => ({
+      service: 'doorbell' as const,
+      docs: '/docs',
+      openapi: '/openapi.json',
+      vms: '/v1/vms',
+      events: '/v1/events',
+    }),
   );
 };

@@ -16,7 +16,10 @@ const created = (schema: 'Resolution' | 'Sweep', description: string) => ({
   ...errorResponses(400, 404, 415, 422),
 });
 const found = (schema: 'Resolution' | 'Sweep') => ({
-  200: { description: `the stored ${schema.toLowerCase()}, byte for byte`, content: { 'application/json': { schema: Type.Ref(schema) } } },
+  200: {
+    description: `the stored ${schema.toLowerCase()}, byte for byte`,
+    content: { 'application/json': { schema: Type.Ref(schema) } },
+  },
   ...errorResponses(400, 404),
 });
 
@@ -28,7 +31,8 @@ export const resolutionRoutes: FastifyPluginAsyncTypebox<{ stores: Stores }> = a
         operationId: 'resolveMsi',
         tags: ['msi'],
         summary: 'Resolve where one MSI lands (all three semantics compared) and keep the record',
-        description: 'A fault is not an error: it is a 201 whose route.installed is false. An unknown device or vector is a 404.',
+        description:
+          'A fault is not an error: it is a 201 whose route.installed is false. An unknown device or vector is a 404.',
         params: VmParams,
         body: ResolveBody,
         headers: CommandHeaders,
@@ -72,7 +76,10 @@ export const resolutionRoutes: FastifyPluginAsyncTypebox<{ stores: Stores }> = a
         params: VmParams,
         querystring: Query({ ...ListQuery }),
         response: {
-          200: { description: 'a page of resolutions', content: { 'application/json': { schema: Page(Type.Ref('Resolution'), 'a page of resolutions') } } },
+          200: {
+            description: 'a page of resolutions',
+            content: { 'application/json': { schema: Page(Type.Ref('Resolution'), 'a page of resolutions') } },
+          },
           ...errorResponses(400, 404),
         },
       },

@@ -27,7 +27,13 @@ export const msiVectorRoutes: FastifyPluginAsyncTypebox<{ stores: Stores }> = as
       const { vm, dev, n } = request.params;
       const answer = executeCommand(stores, {
         vmId: vm,
-        command: { type: 'ProgramMsiVector', deviceId: dev, vector: n, address: u64(request.body.address), data: u64(request.body.data) },
+        command: {
+          type: 'ProgramMsiVector',
+          deviceId: dev,
+          vector: n,
+          address: u64(request.body.address),
+          data: u64(request.body.data),
+        },
         status: 200,
         represent: ({ state }) => ({ body: vectorResource(dev, state.devices.get(dev)!.vectors.get(n)!) }),
         ...commandContext(request),

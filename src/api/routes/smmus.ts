@@ -8,7 +8,15 @@ import type { Stores } from '../../db/stores.js';
 import { getSmmu } from '../../domain/topology/decide.js';
 import { commandContext, sendAnswer, sendJson } from '../http.js';
 import { smmuResource } from '../representations.js';
-import { AsOfQuery, CommandHeaders, commandResponses, Query, readResponses, SmmuParams, VmParams } from '../schemas/common.js';
+import {
+  AsOfQuery,
+  CommandHeaders,
+  commandResponses,
+  Query,
+  readResponses,
+  SmmuParams,
+  VmParams,
+} from '../schemas/common.js';
 import { AccelBody, AddSmmuBody, GuestStateBody } from '../schemas/smmu.js';
 
 const SmmuRef = Type.Ref('Smmu');
@@ -32,9 +40,19 @@ export const smmuRoutes: FastifyPluginAsyncTypebox<{ stores: Stores }> = async (
       const b = request.body;
       const answer = executeCommand(stores, {
         vmId: vm,
-        command: { type: 'AddSmmu', smmuId: b.id, primaryBus: b.primaryBus, accel: b.accel, stage: b.stage, oas: b.oas },
+        command: {
+          type: 'AddSmmu',
+          smmuId: b.id,
+          primaryBus: b.primaryBus,
+          accel: b.accel,
+          stage: b.stage,
+          oas: b.oas,
+        },
         status: 201,
-        represent: ({ state }) => ({ body: smmuResource(state.smmus.get(b.id)!), location: `/v1/vms/${vm}/smmus/${b.id}` }),
+        represent: ({ state }) => ({
+          body: smmuResource(state.smmus.get(b.id)!),
+          location: `/v1/vms/${vm}/smmus/${b.id}`,
+        }),
         ...commandContext(request),
       });
       return sendAnswer(reply, answer);

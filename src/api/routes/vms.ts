@@ -7,7 +7,16 @@ import type { Stores } from '../../db/stores.js';
 import { loadVm } from '../../app/load-vm.js';
 import { commandContext, optionalU64, page, sendAnswer, sendJson } from '../http.js';
 import { vmResource } from '../representations.js';
-import { AsOfQuery, CommandHeaders, commandResponses, ListQuery, Page, Query, readResponses, VmParams } from '../schemas/common.js';
+import {
+  AsOfQuery,
+  CommandHeaders,
+  commandResponses,
+  ListQuery,
+  Page,
+  Query,
+  readResponses,
+  VmParams,
+} from '../schemas/common.js';
 import { DefineVmBody } from '../schemas/vm.js';
 
 const VmRef = Type.Ref('Vm');
@@ -29,7 +38,16 @@ export const vmRoutes: FastifyPluginAsyncTypebox<{ stores: Stores }> = async (ap
       const b = request.body;
       const answer = executeCommand(stores, {
         vmId: b.id,
-        command: { type: 'DefineVm', vmId: b.id, ramSize: optionalU64(b.ramSize), gicVersion: b.gicVersion, its: b.its, kvm: b.kvm, hostItsBase: optionalU64(b.hostItsBase), rmrHonoured: b.rmrHonoured },
+        command: {
+          type: 'DefineVm',
+          vmId: b.id,
+          ramSize: optionalU64(b.ramSize),
+          gicVersion: b.gicVersion,
+          its: b.its,
+          kvm: b.kvm,
+          hostItsBase: optionalU64(b.hostItsBase),
+          rmrHonoured: b.rmrHonoured,
+        },
         status: 201,
         represent: ({ state }) => ({ body: vmResource(state), location: `/v1/vms/${state.id}` }),
         ...commandContext(request),

@@ -16,7 +16,10 @@ export const AddBusBody = Body(
   },
   {
     examples: {
-      pxb: { summary: 'first session, step 2: pxb-pcie pcie.1 with bus_nr 1', value: { id: 'pcie.1', type: 'pxb-pcie', busNr: 1 } },
+      pxb: {
+        summary: 'first session, step 2: pxb-pcie pcie.1 with bus_nr 1',
+        value: { id: 'pcie.1', type: 'pxb-pcie', busNr: 1 },
+      },
       rootPort: {
         summary: 'first session, step 3: root port pcie.port1 on pcie.1, secondary bus 2',
         value: { id: 'pcie.port1', type: 'pcie-root-port', bus: 'pcie.1', secondaryBusNr: 2 },

@@ -8,10 +8,12 @@ import { codesWithStatus, ERROR_CODES } from '../../errors/catalogue.js';
 export const ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$';
 
 /** A client-chosen id (QEMU ids such as pcie.1, smmuv3.0, hostdev0), with an example to try. */
-export const Id = (description: string, example: string) => Type.String({ pattern: ID_PATTERN, description, examples: [example] });
+export const Id = (description: string, example: string) =>
+  Type.String({ pattern: ID_PATTERN, description, examples: [example] });
 
 /** A 64-bit value as the contract writes it: `0x` + 1 to 16 hex digits. Never a JSON number. */
-export const Hex = (description: string, example: string) => Type.String({ pattern: HEX_PATTERN, description, examples: [example] });
+export const Hex = (description: string, example: string) =>
+  Type.String({ pattern: HEX_PATTERN, description, examples: [example] });
 
 /** A 64-bit value as the service writes it: lowercase, no leading zeros. */
 export const HexOut = (description: string) => Type.String({ pattern: '^0x[0-9a-f]{1,16}$', description });
@@ -26,8 +28,15 @@ export const OneOf = <T extends string | number>(values: readonly T[], descripti
  * A request body. Unknown fields are refused (a typo must not be silently dropped). `examples`
  * are named request examples (Swagger UI offers them in a list); the first is pre-filled.
  */
-export function Body<T extends Record<string, TSchema>>(properties: T, options: { description?: string; examples: Record<string, { summary: string; value: object }> }) {
-  return Type.Object(properties, { additionalProperties: false, description: options.description, 'x-examples': options.examples });
+export function Body<T extends Record<string, TSchema>>(
+  properties: T,
+  options: { description?: string; examples: Record<string, { summary: string; value: object }> },
+) {
+  return Type.Object(properties, {
+    additionalProperties: false,
+    description: options.description,
+    'x-examples': options.examples,
+  });
 }
 
 /** A body nested in another: unknown fields refused, no examples of its own. */
@@ -41,24 +50,41 @@ export const DeviceParams = Type.Object({ vm: Id('VM id', 'vm1'), dev: Id('devic
 export const MAX_LIMIT = 1000;
 export const MAX_OFFSET = 1_000_000_000;
 export const ListQuery = {
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_LIMIT, default: 50, description: 'page size, 1 to 1000' })),
-  offset: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_OFFSET, default: 0, description: 'items to skip, 0 to 10^9' })),
+  limit: Type.Optional(
+    Type.Integer({ minimum: 1, maximum: MAX_LIMIT, default: 50, description: 'page size, 1 to 1000' }),
+  ),
+  offset: Type.Optional(
+    Type.Integer({ minimum: 0, maximum: MAX_OFFSET, default: 0, description: 'items to skip, 0 to 10^9' }),
+  ),
 };
 
 export const AsOf = Type.Integer({ minimum: 1, description: 'as of this VM version (its first asOf events)' });
 export const AsOfQuery = { asOf: Type.Optional(AsOf) };
 
 /** A query string: unknown parameters are refused, so that a typo is not silently ignored. */
-export const Query = <T extends Record<string, TSchema>>(properties: T) => Type.Object(properties, { additionalProperties: false });
+export const Query = <T extends Record<string, TSchema>>(properties: T) =>
+  Type.Object(properties, { additionalProperties: false });
 
 /** Headers every write accepts. */
 export const CommandHeaders = Type.Object({
-  'if-match': Type.Optional(Type.String({ description: 'the ETag ("<version>") the client read; 412 when the VM moved on' })),
+  'if-match': Type.Optional(
+    Type.String({ description: 'the ETag ("<version>") the client read; 412 when the VM moved on' }),
+  ),
   'idempotency-key': Type.Optional(
-    Type.String({ minLength: 1, maxLength: 200, description: 'a retry with the same key and body replays the first response' }),
+    Type.String({
+      minLength: 1,
+      maxLength: 200,
+      description: 'a retry with the same key and body replays the first response',
+    }),
   ),
   'x-request-id': Type.Optional(Type.String({ description: 'echoed, and kept in the event metadata' })),
-  'x-actor': Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'who made the change (event metadata), default "anonymous"' })),
+  'x-actor': Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 200,
+      description: 'who made the change (event metadata), default "anonymous"',
+    }),
+  ),
   'x-reason': Type.Optional(Type.String({ minLength: 1, maxLength: 1000, description: 'why (event metadata)' })),
 });
 
@@ -89,10 +115,14 @@ const ProblemRef = Type.Ref('Problem');
 /** An error response, described by the catalogue's codes with that status. */
 function problemResponse(status: number) {
   const codes = codesWithStatus(status);
-  return { description: `problem+json with code ${codes.join(', ')}`, content: { 'application/problem+json': { schema: ProblemRef } } };
+  return {
+    description: `problem+json with code ${codes.join(', ')}`,
+    content: { 'application/problem+json': { schema: ProblemRef } },
+  };
 }
 
-export const errorResponses = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [s, problemResponse(s)]));
+export const errorResponses = (...statuses: number[]) =>
+  Object.fromEntries(statuses.map((s) => [s, problemResponse(s)]));
 
 const ETagHeader = { type: 'string', description: 'the VM version this answer reflects, "<version>"' };
 const LocationHeader = { type: 'string', description: 'where the new resource (or record) can be read' };
@@ -119,7 +149,10 @@ export function commandResponses(success: 200 | 201, resource: TSchema, descript
   const headers: Record<string, object> = { ETag: ETagHeader };
   if (success === 201) headers.Location = LocationHeader;
   const schema = Type.Intersect([resource, Type.Ref('CommandOutcome')]);
-  return { [success]: { description, headers, content: { 'application/json': { schema } } }, ...errorResponses(400, 404, 409, 412, 415, 422) };
+  return {
+    [success]: { description, headers, content: { 'application/json': { schema } } },
+    ...errorResponses(400, 404, 409, 412, 415, 422),
+  };
 }
 
 /** A page of a list, as every list of the contract answers. */

@@ -11,7 +11,10 @@ const HOST_PATTERN = '^[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-1][0-9a-fA-F]\\.[0-7]$';
 export const AttachDeviceBody = Body(
   {
     id: Id('device id (QEMU id), e.g. hostdev0', 'hostdev0'),
-    driver: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,63}$', description: 'vfio-pci, or an emulated model such as virtio-net-pci' }),
+    driver: Type.String({
+      pattern: '^[a-z0-9][a-z0-9-]{0,63}$',
+      description: 'vfio-pci, or an emulated model such as virtio-net-pci',
+    }),
     bus: Id('pcie.0, a pxb-pcie or a pcie-root-port id', 'pcie.port1'),
     slot: Type.Integer({ minimum: 0, maximum: 31, description: 'PCI slot (device number)' }),
     function: Type.Optional(Type.Integer({ minimum: 0, maximum: 7, description: 'PCI function (default 0)' })),
@@ -22,7 +25,14 @@ export const AttachDeviceBody = Body(
     examples: {
       vfio: {
         summary: 'first session, step 5: vfio-pci hostdev0 behind pcie.port1 with iommufd',
-        value: { id: 'hostdev0', driver: 'vfio-pci', bus: 'pcie.port1', slot: 0, host: '0019:06:00.0', iommufd: 'iommufd0' },
+        value: {
+          id: 'hostdev0',
+          driver: 'vfio-pci',
+          bus: 'pcie.port1',
+          slot: 0,
+          host: '0019:06:00.0',
+          iommufd: 'iommufd0',
+        },
       },
     },
   },
@@ -35,8 +45,16 @@ const StageNumber = OneOf(STAGES, 'translation stage');
 const CdBody = NestedBody(
   {
     granule: Type.Optional(Granule),
-    t0sz: Type.Optional(Type.Integer({ minimum: 0, maximum: 63, description: 'CD.T0SZ; the SMMU accepts 16 to 39 (else C_BAD_CD)' })),
-    t1sz: Type.Optional(Type.Integer({ minimum: 0, maximum: 63, description: 'CD.T1SZ, the size of TT1 (default t0sz); 16 to 39 when EPD1=0 (else C_BAD_CD)' })),
+    t0sz: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: 63, description: 'CD.T0SZ; the SMMU accepts 16 to 39 (else C_BAD_CD)' }),
+    ),
+    t1sz: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 63,
+        description: 'CD.T1SZ, the size of TT1 (default t0sz); 16 to 39 when EPD1=0 (else C_BAD_CD)',
+      }),
+    ),
     epd1: Type.Optional(Type.Boolean({ description: 'CD.EPD1: TT1 walks disabled' })),
     ips: Type.Optional(AddressSize('CD.IPS in output bits')),
     recordFaults: Type.Optional(Type.Boolean({ description: 'CD.R: record stage-1 faults' })),
@@ -60,14 +78,19 @@ export const SteBody = Body(
     config: OneOf(STE_CONFIGS, 'STE.Config as the guest programmed it'),
     cd: Type.Optional(CdBody),
     s2: Type.Optional(S2Body),
-    cdAddress: Type.Optional(Hex('STE.S1ContextPtr: where the CD is (an IPA in nested mode, read through stage 2)', '0x48000000')),
+    cdAddress: Type.Optional(
+      Hex('STE.S1ContextPtr: where the CD is (an IPA in nested mode, read through stage 2)', '0x48000000'),
+    ),
     ttb0: Type.Optional(Hex('CD.TTB0: the stage-1 table base for TT0 (an IPA in nested mode)', '0x48001000')),
     ttb1: Type.Optional(Hex('CD.TTB1: the stage-1 table base for TT1 (an IPA in nested mode)', '0x48002000')),
   },
   {
     description: 'replaces the whole STE: fields left out take the defaults again',
     examples: {
-      s1: { summary: "Linux's stage-1 STE (the default)", value: { config: 's1', cd: { granule: '4K', t0sz: 16, epd1: true, ips: 44 } } },
+      s1: {
+        summary: "Linux's stage-1 STE (the default)",
+        value: { config: 's1', cd: { granule: '4K', t0sz: 16, epd1: true, ips: 44 } },
+      },
     },
   },
 );
@@ -109,7 +132,14 @@ export const VectorBody = Body(
     address: Hex('message address the guest wrote (a gIOVA behind an SMMU)', '0xfffff040'),
     data: Hex('message data (EventID), 32 bits', '0x0'),
   },
-  { examples: { s10: { summary: 'first session, step 6: the guest writes gIOVA 0xFFFFF040 into vector 0', value: { address: '0xFFFFF040', data: '0x0' } } } },
+  {
+    examples: {
+      s10: {
+        summary: 'first session, step 6: the guest writes gIOVA 0xFFFFF040 into vector 0',
+        value: { address: '0xFFFFF040', data: '0x0' },
+      },
+    },
+  },
 );
 
 const Cd = Type.Object({
@@ -148,7 +178,9 @@ export const DeviceSchema = Type.Object(
       }),
     ),
     mappingCount: Type.Object({ stage1: Type.Integer(), stage2: Type.Integer() }),
-    vectors: Type.Array(Type.Object({ vector: Type.Integer(), address: HexOut('message address'), data: HexOut('message data') })),
+    vectors: Type.Array(
+      Type.Object({ vector: Type.Integer(), address: HexOut('message address'), data: HexOut('message data') }),
+    ),
   },
   { $id: 'Device', description: 'a PCI device: placement, stream id, STE and programmed vectors' },
 );
@@ -178,8 +210,16 @@ export const VectorSchema = Type.Object(
   { $id: 'MsiVector', description: 'an MSI-X table entry as the guest programmed it' },
 );
 
-export const DetachedSchema = Type.Object({ id: Type.String(), detached: Type.Literal(true) }, { description: 'the detached device' });
+export const DetachedSchema = Type.Object(
+  { id: Type.String(), detached: Type.Literal(true) },
+  { description: 'the detached device' },
+);
 export const UnmappedSchema = Type.Object(
-  { device: Type.String(), stage: StageNumber, iova: HexOut('where the removed range started'), unmapped: Type.Literal(true) },
+  {
+    device: Type.String(),
+    stage: StageNumber,
+    iova: HexOut('where the removed range started'),
+    unmapped: Type.Literal(true),
+  },
   { description: 'the removed mapping' },
 );

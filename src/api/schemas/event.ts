@@ -10,7 +10,10 @@ export const EventSchema = Type.Object(
     eventId: Type.String(),
     type: Type.String({ examples: ['VmDefined'] }),
     schemaVersion: Type.Integer(),
-    data: Type.Object({}, { additionalProperties: true, description: 'the event data; 64-bit values as 0x-hex strings' }),
+    data: Type.Object(
+      {},
+      { additionalProperties: true, description: 'the event data; 64-bit values as 0x-hex strings' },
+    ),
     metadata: Type.Object({
       occurredAt: Type.String({ format: 'date-time' }),
       actor: Type.String(),

@@ -13,7 +13,9 @@ const Semantics = OneOf(
 export const ResolveBody = Body(
   {
     device: Id('device id', 'hostdev0'),
-    vector: Type.Optional(Type.Integer({ minimum: 0, maximum: 2047, description: 'a programmed MSI-X vector (or give address and data)' })),
+    vector: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: 2047, description: 'a programmed MSI-X vector (or give address and data)' }),
+    ),
     address: Type.Optional(Hex('MSI address as the guest would write it (with data, instead of vector)', '0xfffff040')),
     data: Type.Optional(Hex('MSI data (EventID), with address', '0x0')),
     semantics: Type.Optional(Semantics),
@@ -21,15 +23,25 @@ export const ResolveBody = Body(
   },
   {
     examples: {
-      s10: { summary: 'first session, step 7: where does vector 0 of hostdev0 land?', value: { device: 'hostdev0', vector: 0 } },
-      address: { summary: 'an MSI the guest has not programmed: address and data', value: { device: 'hostdev0', address: '0xfffff040', data: '0x1' } },
+      s10: {
+        summary: 'first session, step 7: where does vector 0 of hostdev0 land?',
+        value: { device: 'hostdev0', vector: 0 },
+      },
+      address: {
+        summary: 'an MSI the guest has not programmed: address and data',
+        value: { device: 'hostdev0', address: '0xfffff040', data: '0x1' },
+      },
     },
   },
 );
 
 export const SweepBody = Body(
   { semantics: Type.Optional(Semantics), asOf: Type.Optional(AsOf) },
-  { examples: { prefix: { summary: 'every programmed vector, as KVM routed it before the fix', value: { semantics: 'pre-fix' } } } },
+  {
+    examples: {
+      prefix: { summary: 'every programmed vector, as KVM routed it before the fix', value: { semantics: 'pre-fix' } },
+    },
+  },
 );
 
 export const RecordParams = Type.Object({
@@ -41,7 +53,10 @@ export const RecordParams = Type.Object({
 });
 
 const HexString = (description: string) => Type.String({ pattern: '^0x[0-9a-f]{1,16}$', description });
-const EventRef = Type.Object({ position: Type.Integer({ description: 'global position of the event' }), type: Type.String() });
+const EventRef = Type.Object({
+  position: Type.Integer({ description: 'global position of the event' }),
+  type: Type.String(),
+});
 
 const Route = Type.Object(
   {
@@ -50,18 +65,33 @@ const Route = Type.Object(
     data: Type.Optional(HexString('MSI data (EventID), always the guest value')),
     devid: Type.Optional(HexString('KVM devid = stream id')),
     flags: Type.Optional(Type.Literal('KVM_MSI_VALID_DEVID')),
-    cause: Type.Optional(Type.Union(['fault', 'aborted', 'unassigned', 'no-kvm-irqchip', 'gsi-direct', 'no-msi-controller'].map((c) => Type.Literal(c)))),
+    cause: Type.Optional(
+      Type.Union(
+        ['fault', 'aborted', 'unassigned', 'no-kvm-irqchip', 'gsi-direct', 'no-msi-controller'].map((c) =>
+          Type.Literal(c),
+        ),
+      ),
+    ),
     reason: Type.Optional(Type.String()),
   },
-  { description: 'the KVM MSI route: { installed: true, address, data, devid } or { installed: false, cause, reason }' },
+  {
+    description: 'the KVM MSI route: { installed: true, address, data, devid } or { installed: false, cause, reason }',
+  },
 );
 
 const Fault = Type.Object(
   {
     type: Type.String({ examples: ['F_TRANSLATION'] }),
     code: HexString('SMMUv3 event number'),
-    stage: Type.Union([Type.Integer({ minimum: 1, maximum: 2 }), Type.Null()], { description: 'the stage of a walk fault; null for a configuration fault (C_*)' }),
-    class: Type.Optional(Type.Union([Type.Literal('IN'), Type.Literal('CD'), Type.Literal('TT'), Type.Null()], { description: 'CLASS of a walk fault (CD/TT: a nested descriptor fetch); null for a configuration fault; absent before model version 2' })),
+    stage: Type.Union([Type.Integer({ minimum: 1, maximum: 2 }), Type.Null()], {
+      description: 'the stage of a walk fault; null for a configuration fault (C_*)',
+    }),
+    class: Type.Optional(
+      Type.Union([Type.Literal('IN'), Type.Literal('CD'), Type.Literal('TT'), Type.Null()], {
+        description:
+          'CLASS of a walk fault (CD/TT: a nested descriptor fetch); null for a configuration fault; absent before model version 2',
+      }),
+    ),
     streamId: HexString('stream id'),
     inputAddress: HexString('the gIOVA (or IPA) that faulted'),
     rnw: Type.Boolean({ description: 'RnW=0: the MSI is a write' }),
@@ -75,7 +105,12 @@ export const ResolutionSchema = Type.Object(
   {
     id: Type.String(),
     vm: Type.String(),
-    model: Type.Optional(Type.Object({ version: Type.Integer(), reference: Type.String() }, { description: 'the model that produced the record; absent in records made before model version 2' })),
+    model: Type.Optional(
+      Type.Object(
+        { version: Type.Integer(), reference: Type.String() },
+        { description: 'the model that produced the record; absent in records made before model version 2' },
+      ),
+    ),
     device: Type.String(),
     vector: Type.Optional(Type.Integer()),
     asOfVersion: Type.Integer({ description: 'the VM version resolved against' }),
@@ -83,26 +118,58 @@ export const ResolutionSchema = Type.Object(
     input: Type.Object({ address: HexString('MSI address the guest wrote'), data: HexString('MSI data') }),
     streamId: HexString('bus << 8 | devfn'),
     devid: HexString('KVM devid'),
-    addressSpace: Type.Union([Type.Literal('system'), Type.Literal('smmu-iommu'), Type.Literal('direct-gpa'), Type.Literal('sysmem-alias')]),
+    addressSpace: Type.Union([
+      Type.Literal('system'),
+      Type.Literal('smmu-iommu'),
+      Type.Literal('direct-gpa'),
+      Type.Literal('sysmem-alias'),
+    ]),
     route: Route,
     fault: Type.Union([Fault, Type.Null()]),
-    doorbell: Type.Union([Type.Object({ its: Type.Boolean(), frame: Type.Union([Type.Literal('translation'), Type.Literal('control'), Type.Null()]), offset: Type.Union([HexString('offset in the frame'), Type.Null()]) }), Type.Null()]),
+    doorbell: Type.Union([
+      Type.Object({
+        its: Type.Boolean(),
+        frame: Type.Union([Type.Literal('translation'), Type.Literal('control'), Type.Null()]),
+        offset: Type.Union([HexString('offset in the frame'), Type.Null()]),
+      }),
+      Type.Null(),
+    ]),
     hardwarePath: Type.Union([
       Type.Object({
         deviceWrites: HexString('what the device puts on the bus (host sw_msi window)'),
-        steps: Type.Array(Type.Object({ action: Type.String(), input: HexString('address in'), output: Type.Union([HexString('address out'), Type.Null()]), events: Type.Array(EventRef) })),
-        delivered: Type.Union([Type.Boolean(), Type.Null()], { description: 'the write reaches the host physical ITS; null: nothing blocks it but the host ITS base is unknown' }),
+        steps: Type.Array(
+          Type.Object({
+            action: Type.String(),
+            input: HexString('address in'),
+            output: Type.Union([HexString('address out'), Type.Null()]),
+            events: Type.Array(EventRef),
+          }),
+        ),
+        delivered: Type.Union([Type.Boolean(), Type.Null()], {
+          description:
+            'the write reaches the host physical ITS; null: nothing blocks it but the host ITS base is unknown',
+        }),
         reason: Type.Optional(Type.String()),
       }),
       Type.Null(),
     ]),
-    diagnostics: Type.Array(Type.Object({ code: Type.String({ examples: ['DOORBELL_NOT_IN_ITS'] }), severity: Type.Union(['error', 'warning', 'KVM-tolerated', 'info'].map((s) => Type.Literal(s))), message: Type.String() })),
+    diagnostics: Type.Array(
+      Type.Object({
+        code: Type.String({ examples: ['DOORBELL_NOT_IN_ITS'] }),
+        severity: Type.Union(['error', 'warning', 'KVM-tolerated', 'info'].map((s) => Type.Literal(s))),
+        message: Type.String(),
+      }),
+    ),
     comparison: Type.Object({
       'pre-fix': Route,
       'address-space': Route,
       upstream: Route,
       misroutedBeforeFix: Type.Boolean({ description: 'pre-fix installs a route to another address than upstream' }),
-      missingBeforeFix: Type.Optional(Type.Boolean({ description: 'pre-fix installs no route where upstream installs one (absent in records of model version 1)' })),
+      missingBeforeFix: Type.Optional(
+        Type.Boolean({
+          description: 'pre-fix installs no route where upstream installs one (absent in records of model version 1)',
+        }),
+      ),
     }),
     trail: Type.Array(
       Type.Object({
@@ -127,8 +194,12 @@ export const SweepSchema = Type.Object(
     semantics: Semantics,
     counts: Type.Object({
       vectors: Type.Integer(),
-      misroutedBeforeFix: Type.Integer({ description: 'vectors whose pre-fix route goes to another address than the upstream one' }),
-      missingBeforeFix: Type.Integer({ description: 'vectors that pre-fix leaves without a route where upstream installs one (§9.10)' }),
+      misroutedBeforeFix: Type.Integer({
+        description: 'vectors whose pre-fix route goes to another address than the upstream one',
+      }),
+      missingBeforeFix: Type.Integer({
+        description: 'vectors that pre-fix leaves without a route where upstream installs one (§9.10)',
+      }),
       routesMissing: Type.Integer({ description: 'vectors without a KVM route' }),
       interruptsLost: Type.Integer({ description: 'vectors whose interrupts never reach the vITS (INTERRUPTS_LOST)' }),
       hwPathBlocked: Type.Integer({ description: 'accel vectors whose MSI write the physical SMMU blocks' }),

@@ -14,7 +14,10 @@ export const AddSmmuBody = Body(
   },
   {
     examples: {
-      accel: { summary: 'first session, step 4: accel SMMUv3 on pcie.1', value: { id: 'smmuv3.0', primaryBus: 'pcie.1', accel: true } },
+      accel: {
+        summary: 'first session, step 4: accel SMMUv3 on pcie.1',
+        value: { id: 'smmuv3.0', primaryBus: 'pcie.1', accel: true },
+      },
     },
   },
 );
@@ -28,10 +31,20 @@ const GuestStateFields = {
   enabled: Type.Optional(Type.Boolean({ description: 'CR0.SMMUEN' })),
   gbpaAbort: Type.Optional(Type.Boolean({ description: 'GBPA.ABORT (used while SMMUEN=0)' })),
   eventqEnabled: Type.Optional(Type.Boolean({ description: 'CR0.EVENTQEN' })),
-  streamTableLog2Size: Type.Optional(Type.Integer({ minimum: 0, maximum: 31, description: 'STRTAB_BASE_CFG.LOG2SIZE' })),
+  streamTableLog2Size: Type.Optional(
+    Type.Integer({ minimum: 0, maximum: 31, description: 'STRTAB_BASE_CFG.LOG2SIZE' }),
+  ),
   streamTableFormat: Type.Optional(OneOf(STREAM_TABLE_FORMATS, 'STRTAB_BASE_CFG.FMT (default linear)')),
-  split: Type.Optional(Type.Integer({ minimum: 0, maximum: 31, description: 'STRTAB_BASE_CFG.SPLIT, 2-level only (Linux: 8)' })),
-  l1Span: Type.Optional(Type.Integer({ minimum: 0, maximum: 31, description: 'L1STD.Span of the L1 descriptors, 2-level only (Linux: SPLIT + 1; 0 = invalid)' })),
+  split: Type.Optional(
+    Type.Integer({ minimum: 0, maximum: 31, description: 'STRTAB_BASE_CFG.SPLIT, 2-level only (Linux: 8)' }),
+  ),
+  l1Span: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      maximum: 31,
+      description: 'L1STD.Span of the L1 descriptors, 2-level only (Linux: SPLIT + 1; 0 = invalid)',
+    }),
+  ),
   rmrHonoured: Type.Optional(Type.Boolean({ description: 'the guest honours the IORT RMR of this SMMU (§9.4)' })),
 };
 
@@ -39,7 +52,9 @@ export const GuestStateBody = Type.Object(GuestStateFields, {
   additionalProperties: false,
   minProperties: 1,
   description: 'the fields that changed; the others keep their value',
-  'x-examples': { booted: { summary: 'a booted Linux driver: SMMUEN=1, EVENTQEN=1', value: { enabled: true, eventqEnabled: true } } },
+  'x-examples': {
+    booted: { summary: 'a booted Linux driver: SMMUEN=1, EVENTQEN=1', value: { enabled: true, eventqEnabled: true } },
+  },
 });
 
 export const SmmuSchema = Type.Object(

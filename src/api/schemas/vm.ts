@@ -14,7 +14,10 @@ export const DefineVmBody = Body(
     kvm: Type.Optional(Type.Boolean({ description: 'KVM with in-kernel irqchip (default true)' })),
     hostItsBase: Type.Optional(Hex('physical ITS base of the host, for the hardware path', '0x202100000')),
     rmrHonoured: Type.Optional(
-      Type.Boolean({ description: 'the guest honours the IORT RMR for the sw_msi window (default true: ACPI Linux; false for DT boot); each SMMU starts from it (§9.4)' }),
+      Type.Boolean({
+        description:
+          'the guest honours the IORT RMR for the sw_msi window (default true: ACPI Linux; false for DT boot); each SMMU starts from it (§9.4)',
+      }),
     ),
   },
   {

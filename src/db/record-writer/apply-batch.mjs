@@ -12,7 +12,8 @@
 export function batchApplier(db, statements) {
   const bind = (/** @type {import('./types').NamedStatement} */ statement) => {
     const prepared = db.prepare(statement.sql);
-    return (/** @type {Record<string, unknown>} */ row) => prepared.run(...statement.params.map((name) => row[name] ?? null));
+    return (/** @type {Record<string, unknown>} */ row) =>
+      prepared.run(...statement.params.map((name) => row[name] ?? null));
   };
   const insertResolution = bind(statements.resolution);
   const insertSweep = bind(statements.sweep);
@@ -24,7 +25,14 @@ export function batchApplier(db, statements) {
     const keep = write.idempotency;
     if (keep) {
       const { status, headers, body } = keep.response;
-      insertIdempotency({ key: keep.key, fingerprint: keep.fingerprint, status, headers: JSON.stringify(headers), body, createdAt: keep.createdAt });
+      insertIdempotency({
+        key: keep.key,
+        fingerprint: keep.fingerprint,
+        status,
+        headers: JSON.stringify(headers),
+        body,
+        createdAt: keep.createdAt,
+      });
     }
   };
   const applyAll = db.transaction((/** @type {import('./types').RecordWrite[]} */ writes) => writes.forEach(apply));

@@ -57,7 +57,9 @@ export class RecordWriter {
       new Promise((resolve) => {
         if (failure !== undefined) return resolve(writes.map(() => `record writer stopped: ${failure!.message}`));
         const id = nextId++;
-        waiting.set(id, (errors) => resolve(errors.length === writes.length ? errors : writes.map(() => errors[0] ?? 'record writer failed')));
+        waiting.set(id, (errors) =>
+          resolve(errors.length === writes.length ? errors : writes.map(() => errors[0] ?? 'record writer failed')),
+        );
         worker.postMessage({ type: 'commit', id, writes });
       });
     const shutdown = () =>
@@ -72,7 +74,10 @@ export class RecordWriter {
   /** Batches on the main connection (for ':memory:'). */
   static inThread(sqlite: Database.Database, statements: RecordStatements): RecordWriter {
     const applyBatch = batchApplier(sqlite, statements);
-    return new RecordWriter(async (writes) => applyBatch(writes), async () => undefined);
+    return new RecordWriter(
+      async (writes) => applyBatch(writes),
+      async () => undefined,
+    );
   }
 
   write(write: RecordWrite): Promise<void> {

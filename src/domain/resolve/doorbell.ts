@@ -16,12 +16,24 @@ export interface DoorbellVerdict {
 export function checkDoorbell(address: bigint): DoorbellVerdict {
   const diagnostics: Diagnostic[] = [];
   if ((address & 3n) !== 0n) {
-    diagnostics.push({ code: 'MSI_ADDR_MISALIGNED', severity: 'warning', message: `the doorbell ${hex(address)} is not DWORD aligned (address[1:0] != 0); PCI requires aligned MSI addresses, though neither QEMU nor KVM checks` });
+    diagnostics.push({
+      code: 'MSI_ADDR_MISALIGNED',
+      severity: 'warning',
+      message: `the doorbell ${hex(address)} is not DWORD aligned (address[1:0] != 0); PCI requires aligned MSI addresses, though neither QEMU nor KVM checks`,
+    });
   }
   if (!inRange(address, VITS_BASE, KVM_ITS_MMIO_SIZE)) {
     diagnostics.push(
-      { code: 'DOORBELL_NOT_IN_ITS', severity: 'error', message: `${hex(address)} is not in the vITS [${hex(VITS_BASE)}, ${hex(VITS_BASE + KVM_ITS_MMIO_SIZE)}): KVM accepts the route but vgic_msi_to_its finds no ITS there` },
-      { code: 'INTERRUPTS_LOST', severity: 'error', message: 'every injection through this route fails with -EINVAL: the interrupts are lost silently' },
+      {
+        code: 'DOORBELL_NOT_IN_ITS',
+        severity: 'error',
+        message: `${hex(address)} is not in the vITS [${hex(VITS_BASE)}, ${hex(VITS_BASE + KVM_ITS_MMIO_SIZE)}): KVM accepts the route but vgic_msi_to_its finds no ITS there`,
+      },
+      {
+        code: 'INTERRUPTS_LOST',
+        severity: 'error',
+        message: 'every injection through this route fails with -EINVAL: the interrupts are lost silently',
+      },
     );
     return { doorbell: { its: false, frame: null, offset: null }, diagnostics, injects: false };
   }

@@ -26,7 +26,17 @@ export interface FaultContext {
 
 /** A configuration fault: always recorded when the event queue is on; it has no stage and no CLASS (reference §9.10). */
 export function configFault(type: ConfigFaultType, context: FaultContext, reason: string): Fault {
-  return { type, code: FAULT_CODES[type], stage: null, class: null, streamId: context.streamId, inputAddress: context.inputAddress, rnw: false, recorded: context.eventqEnabled, reason };
+  return {
+    type,
+    code: FAULT_CODES[type],
+    stage: null,
+    class: null,
+    streamId: context.streamId,
+    inputAddress: context.inputAddress,
+    rnw: false,
+    recorded: context.eventqEnabled,
+    reason,
+  };
 }
 
 /**
@@ -34,6 +44,23 @@ export function configFault(type: ConfigFaultType, context: FaultContext, reason
  * and the event queue on. InputAddr is the gIOVA even when a descriptor fetch faulted
  * (smmuv3_fixup_event); CLASS says what was being translated (smmuv3_do_translate).
  */
-export function walkFault(type: WalkFaultType, stage: 1 | 2, faultClass: FaultClass, context: FaultContext, recordFaults: boolean, reason: string): Fault {
-  return { type, code: FAULT_CODES[type], stage, class: faultClass, streamId: context.streamId, inputAddress: context.inputAddress, rnw: false, recorded: context.eventqEnabled && recordFaults, reason };
+export function walkFault(
+  type: WalkFaultType,
+  stage: 1 | 2,
+  faultClass: FaultClass,
+  context: FaultContext,
+  recordFaults: boolean,
+  reason: string,
+): Fault {
+  return {
+    type,
+    code: FAULT_CODES[type],
+    stage,
+    class: faultClass,
+    streamId: context.streamId,
+    inputAddress: context.inputAddress,
+    rnw: false,
+    recorded: context.eventqEnabled && recordFaults,
+    reason,
+  };
 }

@@ -6,7 +6,13 @@
 
 import { hex } from '../address.js';
 import type { Board, Device, EventRef } from '../topology/types.js';
-import { GITS_TRANSLATER_FROM_ITS_BASE, GITS_TRANSLATER_OFFSET, msiControllerOf, SW_MSI_BASE, SW_MSI_LENGTH } from '../virt-board.js';
+import {
+  GITS_TRANSLATER_FROM_ITS_BASE,
+  GITS_TRANSLATER_OFFSET,
+  msiControllerOf,
+  SW_MSI_BASE,
+  SW_MSI_LENGTH,
+} from '../virt-board.js';
 import type { SmmuTarget } from './smmu-translate.js';
 import type { HardwarePath, HardwareStep } from './types.js';
 
@@ -19,7 +25,13 @@ export function hardwarePathOf(target: SmmuTarget, board: Board): HardwarePath {
   const { device, smmu } = target;
   const deviceWrites = DEVICE_MSI_WRITE;
   const steps: HardwareStep[] = [
-    { action: 'the host programs the physical MSI-X entry with its sw_msi window (iommufd_sw_msi, MSI_IOVA_BASE, pgoff 0)', input: deviceWrites, output: deviceWrites, events: [device.attachedBy] },
+    {
+      action:
+        'the host programs the physical MSI-X entry with its sw_msi window (iommufd_sw_msi, MSI_IOVA_BASE, pgoff 0)',
+      input: deviceWrites,
+      output: deviceWrites,
+      events: [device.attachedBy],
+    },
   ];
   const blocked = (action: string, reason: string, events: EventRef[]): HardwarePath => {
     steps.push({ action, input: deviceWrites, output: null, events });
@@ -30,12 +42,21 @@ export function hardwarePathOf(target: SmmuTarget, board: Board): HardwarePath {
   const attached = device.hwpt;
   const refused = device.refusedInstall;
   const hwptEvents = [attached.setBy, ...(refused ? [refused.setBy] : [])];
-  const origin = attached.value.via === 'gbpa' ? `the GBPA HWPT (GBPA.ABORT=${attached.value.hwpt === 'abort' ? 1 : 0}; smmuv3_accel_attach_gbpa_hwpt, or an install while SMMUEN=0)` : `the vSTE ${attached.value.config} (smmuv3_accel_install_ste)`;
-  const kept = refused ? `; the later vSTE ${refused.value.config} was not installed (${refused.value.reason}), so the device keeps it` : '';
+  const origin =
+    attached.value.via === 'gbpa'
+      ? `the GBPA HWPT (GBPA.ABORT=${attached.value.hwpt === 'abort' ? 1 : 0}; smmuv3_accel_attach_gbpa_hwpt, or an install while SMMUEN=0)`
+      : `the vSTE ${attached.value.config} (smmuv3_accel_install_ste)`;
+  const kept = refused
+    ? `; the later vSTE ${refused.value.config} was not installed (${refused.value.reason}), so the device keeps it`
+    : '';
   const stage1 = `stage 1: ${HWPT_NAMES[attached.value.hwpt]}, attached for ${origin}${kept}`;
   switch (attached.value.hwpt) {
     case 'abort':
-      return blocked(stage1, `the physical SMMU has abort_hwpt attached for ${smmu.id}'s device ${device.id}: it aborts every DMA, the MSI write included; the KVM route exists but never fires (R11)`, hwptEvents);
+      return blocked(
+        stage1,
+        `the physical SMMU has abort_hwpt attached for ${smmu.id}'s device ${device.id}: it aborts every DMA, the MSI write included; the KVM route exists but never fires (R11)`,
+        hwptEvents,
+      );
     case 'bypass':
       steps.push({ action: `${stage1}: identity`, input: deviceWrites, output: deviceWrites, events: hwptEvents });
       break;
@@ -50,12 +71,24 @@ export function hardwarePathOf(target: SmmuTarget, board: Board): HardwarePath {
             [...hwptEvents, rmr.setBy],
           );
         }
-        steps.push({ action: `${stage1}: the guest honours the IORT RMR, whose identity covers [${hex(SW_MSI_BASE)}, ${hex(SW_MSI_BASE + SW_MSI_LENGTH)}) (iort_get_rmrs, IOMMU_RESV_DIRECT)`, input: deviceWrites, output: deviceWrites, events: [...hwptEvents, rmr.setBy] });
+        steps.push({
+          action: `${stage1}: the guest honours the IORT RMR, whose identity covers [${hex(SW_MSI_BASE)}, ${hex(SW_MSI_BASE + SW_MSI_LENGTH)}) (iort_get_rmrs, IOMMU_RESV_DIRECT)`,
+          input: deviceWrites,
+          output: deviceWrites,
+          events: [...hwptEvents, rmr.setBy],
+        });
         break;
       }
       const m = hit.value;
       const output = m.output + (deviceWrites - m.iova);
-      const broken = output !== deviceWrites ? `maps it to ${hex(output)}` : m.perm === 'ro' ? 'makes it read-only' : !m.accessFlag ? 'has AF=0' : undefined;
+      const broken =
+        output !== deviceWrites
+          ? `maps it to ${hex(output)}`
+          : m.perm === 'ro'
+            ? 'makes it read-only'
+            : !m.accessFlag
+              ? 'has AF=0'
+              : undefined;
       if (broken !== undefined) {
         return blocked(
           `${stage1}: the guest's mapping [${hex(m.iova)}, ${hex(m.iova + m.size)}) covers the sw_msi window and ${broken}`,
@@ -63,10 +96,20 @@ export function hardwarePathOf(target: SmmuTarget, board: Board): HardwarePath {
           [...hwptEvents, m.setBy],
         );
       }
-      steps.push({ action: `${stage1}: the guest's identity mapping of the sw_msi window`, input: deviceWrites, output: deviceWrites, events: [...hwptEvents, m.setBy] });
+      steps.push({
+        action: `${stage1}: the guest's identity mapping of the sw_msi window`,
+        input: deviceWrites,
+        output: deviceWrites,
+        events: [...hwptEvents, m.setBy],
+      });
     }
   }
-  return hostSide(steps, board, device, "stage 2 (host): the nesting-parent domain maps the sw_msi page to the physical GITS_TRANSLATER");
+  return hostSide(
+    steps,
+    board,
+    device,
+    'stage 2 (host): the nesting-parent domain maps the sw_msi page to the physical GITS_TRANSLATER',
+  );
 }
 
 /**
@@ -75,7 +118,13 @@ export function hardwarePathOf(target: SmmuTarget, board: Board): HardwarePath {
  */
 export function hostDomainPathOf(device: Device, board: Board): HardwarePath {
   const steps: HardwareStep[] = [
-    { action: 'the host programs the physical MSI-X entry with the sw_msi IOVA of its VFIO domain (MSI_IOVA_BASE, pgoff 0)', input: DEVICE_MSI_WRITE, output: DEVICE_MSI_WRITE, events: [device.attachedBy] },
+    {
+      action:
+        'the host programs the physical MSI-X entry with the sw_msi IOVA of its VFIO domain (MSI_IOVA_BASE, pgoff 0)',
+      input: DEVICE_MSI_WRITE,
+      output: DEVICE_MSI_WRITE,
+      events: [device.attachedBy],
+    },
   ];
   return hostSide(steps, board, device, "the host's VFIO domain maps the sw_msi page to the physical GITS_TRANSLATER");
 }
@@ -85,7 +134,10 @@ function hostSide(steps: HardwareStep[], board: Board, device: Device, stage2: s
   const deviceWrites = DEVICE_MSI_WRITE;
   const host = board.hostItsBase === null ? null : board.hostItsBase + GITS_TRANSLATER_FROM_ITS_BASE;
   steps.push({
-    action: host === null ? `${stage2} (host ITS base not recorded)` : `${stage2} at host ITS base + ${hex(GITS_TRANSLATER_FROM_ITS_BASE)}`,
+    action:
+      host === null
+        ? `${stage2} (host ITS base not recorded)`
+        : `${stage2} at host ITS base + ${hex(GITS_TRANSLATER_FROM_ITS_BASE)}`,
     input: deviceWrites,
     output: host,
     events: [board.setBy],
@@ -94,14 +146,38 @@ function hostSide(steps: HardwareStep[], board: Board, device: Device, stage2: s
   const irqfd = 'the physical ITS raises a host LPI -> VFIO eventfd -> KVM irqfd';
   if (controller === 'none') {
     // Q3: GICv3 with its=off has no MSI controller, so no guest route can take the interrupt.
-    steps.push({ action: `${irqfd}: the board has no MSI controller (GICv3, its=off), so no guest route takes it`, input: host ?? deviceWrites, output: null, events: [board.setBy] });
-    return { deviceWrites, steps, delivered: false, reason: 'the board has no MSI controller (GICv3 without an ITS): no KVM route takes the interrupt (Q3)' };
+    steps.push({
+      action: `${irqfd}: the board has no MSI controller (GICv3, its=off), so no guest route takes it`,
+      input: host ?? deviceWrites,
+      output: null,
+      events: [board.setBy],
+    });
+    return {
+      deviceWrites,
+      steps,
+      delivered: false,
+      reason: 'the board has no MSI controller (GICv3 without an ITS): no KVM route takes the interrupt (Q3)',
+    };
   }
   // R17: with GICv2m there is no vITS; the route is KVM's GSI direct mapping, not a doorbell (§9.10).
-  const route = controller === 'gicv2m' ? "the GSI route of GICv2m's direct mapping (kvm_gsi_direct_mapping: SPI from the MSI data), no vITS" : 'the KVM MSI route to the vITS';
-  steps.push({ action: `${irqfd} -> ${route}`, input: host ?? deviceWrites, output: null, events: [device.attachedBy, board.setBy] });
+  const route =
+    controller === 'gicv2m'
+      ? "the GSI route of GICv2m's direct mapping (kvm_gsi_direct_mapping: SPI from the MSI data), no vITS"
+      : 'the KVM MSI route to the vITS';
+  steps.push({
+    action: `${irqfd} -> ${route}`,
+    input: host ?? deviceWrites,
+    output: null,
+    events: [device.attachedBy, board.setBy],
+  });
   if (host === null) {
-    return { deviceWrites, steps, delivered: null, reason: 'nothing on the path blocks the write, but the host ITS base (hostItsBase) is not recorded, so where the physical doorbell lies is unknown' };
+    return {
+      deviceWrites,
+      steps,
+      delivered: null,
+      reason:
+        'nothing on the path blocks the write, but the host ITS base (hostItsBase) is not recorded, so where the physical doorbell lies is unknown',
+    };
   }
   return { deviceWrites, steps, delivered: true };
 }

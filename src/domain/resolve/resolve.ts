@@ -11,14 +11,29 @@ import { checkDoorbell } from './doorbell.js';
 import { hardwarePathOf, hostDomainPathOf } from './hardware-path.js';
 import { translateThroughSmmu, type SmmuTarget, type Translation } from './smmu-translate.js';
 import { DiscardedTrail, Trail } from './trail.js';
-import { SEMANTICS, type AddressSpaceKind, type Diagnostic, type DoorbellCheck, type Fault, type ModelVersion, type MsiRequest, type Resolution, type Route, type RouteComparison, type Semantics } from './types.js';
+import {
+  SEMANTICS,
+  type AddressSpaceKind,
+  type Diagnostic,
+  type DoorbellCheck,
+  type Fault,
+  type ModelVersion,
+  type MsiRequest,
+  type Resolution,
+  type Route,
+  type RouteComparison,
+  type Semantics,
+} from './types.js';
 
 /**
  * The model that produces resolutions. A stored record keeps the version it was made with, so it
  * stays readable after the model changes; records stored before this field existed are version 1.
  * Version 2 applies the corrections of domain reference §9 (checked against QEMU 11.0).
  */
-export const MODEL: ModelVersion = { version: 2, reference: 'doorbell domain reference §0-§9 (corrections of 2026-11-24, checked against QEMU 11.0)' };
+export const MODEL: ModelVersion = {
+  version: 2,
+  reference: 'doorbell domain reference §0-§9 (corrections of 2026-11-24, checked against QEMU 11.0)',
+};
 
 interface Msi {
   state: VmState;
@@ -44,21 +59,48 @@ export function resolve(state: VmState, request: MsiRequest, semantics: Semantic
   let data: bigint;
   if (request.vector !== undefined) {
     const vector = device.vectors.get(request.vector);
-    if (vector === undefined) throw new DomainError('VECTOR_NOT_FOUND', `vector: device ${device.id} has no programmed MSI-X vector ${request.vector}`, '/vector');
+    if (vector === undefined)
+      throw new DomainError(
+        'VECTOR_NOT_FOUND',
+        `vector: device ${device.id} has no programmed MSI-X vector ${request.vector}`,
+        '/vector',
+      );
     ({ address, data } = vector);
-    trail.add({ action: `the guest wrote MSI-X entry ${request.vector}: address (a gIOVA behind an SMMU) and data (EventID)`, source: 'vfio-pci MSI-X table trap -> kvm_irqchip_add/update_msi_route', input: { vector: request.vector }, output: { address, data }, events: [vector.setBy] });
+    trail.add({
+      action: `the guest wrote MSI-X entry ${request.vector}: address (a gIOVA behind an SMMU) and data (EventID)`,
+      source: 'vfio-pci MSI-X table trap -> kvm_irqchip_add/update_msi_route',
+      input: { vector: request.vector },
+      output: { address, data },
+      events: [vector.setBy],
+    });
   } else {
-    if (request.address === undefined || request.data === undefined) throw new DomainError('FIELD_REQUIRED', 'give either vector, or address and data', request.address === undefined ? '/address' : '/data');
+    if (request.address === undefined || request.data === undefined)
+      throw new DomainError(
+        'FIELD_REQUIRED',
+        'give either vector, or address and data',
+        request.address === undefined ? '/address' : '/data',
+      );
     ({ address, data } = request);
-    trail.add({ action: 'the MSI to resolve, as given (address and data)', input: {}, output: { address, data }, events: [] });
+    trail.add({
+      action: 'the MSI to resolve, as given (address and data)',
+      input: {},
+      output: { address, data },
+      events: [],
+    });
   }
 
   const placement = placementOf(state, device);
   trail.add({
-    action: 'place the device: stream id = KVM devid = bus << 8 | slot << 3 | function; the SMMU whose primary bus is its root bus covers it',
+    action:
+      'place the device: stream id = KVM devid = bus << 8 | slot << 3 | function; the SMMU whose primary bus is its root bus covers it',
     source: 'smmu_get_sid, pci_requester_id',
     input: { bus: placement.bus.id, busNumber: placement.bus.number, slot: device.slot, function: device.function },
-    output: { streamId: placement.streamId, rootBus: placement.rootBus.id, smmu: placement.smmu?.id ?? null, accel: placement.smmu?.accel.value ?? null },
+    output: {
+      streamId: placement.streamId,
+      rootBus: placement.rootBus.id,
+      smmu: placement.smmu?.id ?? null,
+      accel: placement.smmu?.accel.value ?? null,
+    },
     events: [...placement.events, ...(placement.smmu ? [placement.smmu.accel.setBy] : [])],
   });
 
@@ -68,15 +110,48 @@ export function resolve(state: VmState, request: MsiRequest, semantics: Semantic
   const diagnostics = [...routed.diagnostics];
 
   const smmu = placement.smmu;
-  const hardwarePath = smmu?.accel.value ? hardwarePathOf(target(msi), state.board) : smmu === undefined && isVfio(device.driver) ? hostDomainPathOf(device, state.board) : null;
+  const hardwarePath = smmu?.accel.value
+    ? hardwarePathOf(target(msi), state.board)
+    : smmu === undefined && isVfio(device.driver)
+      ? hostDomainPathOf(device, state.board)
+      : null;
   if (hardwarePath !== null) {
-    const rule = smmu === undefined ? 'R1' : hardwarePath.delivered === false ? 'R11' : device.hwpt.value.hwpt === 'bypass' ? 'R10' : 'R9';
-    trail.add({ action: 'the hardware path: the device writes the host sw_msi window, not the gIOVA', rule, source: smmu === undefined ? 'vfio-pci, host VFIO domain (sw_msi)' : 'iommufd_sw_msi, IORT RMR (06c0c8fde786)', input: { deviceWrites: hardwarePath.deviceWrites }, output: { delivered: hardwarePath.delivered }, events: hardwarePath.steps.flatMap((s) => s.events) });
-    if (hardwarePath.delivered === false) diagnostics.push({ code: 'HW_PATH_BLOCKED', severity: 'error', message: `route ${routed.route.installed ? 'present' : 'absent'}, hardware path blocked: ${hardwarePath.reason}` });
+    const rule =
+      smmu === undefined
+        ? 'R1'
+        : hardwarePath.delivered === false
+          ? 'R11'
+          : device.hwpt.value.hwpt === 'bypass'
+            ? 'R10'
+            : 'R9';
+    trail.add({
+      action: 'the hardware path: the device writes the host sw_msi window, not the gIOVA',
+      rule,
+      source: smmu === undefined ? 'vfio-pci, host VFIO domain (sw_msi)' : 'iommufd_sw_msi, IORT RMR (06c0c8fde786)',
+      input: { deviceWrites: hardwarePath.deviceWrites },
+      output: { delivered: hardwarePath.delivered },
+      events: hardwarePath.steps.flatMap((s) => s.events),
+    });
+    if (hardwarePath.delivered === false)
+      diagnostics.push({
+        code: 'HW_PATH_BLOCKED',
+        severity: 'error',
+        message: `route ${routed.route.installed ? 'present' : 'absent'}, hardware path blocked: ${hardwarePath.reason}`,
+      });
   }
   const before = `QEMU before get_msi_direct_gpa (QEMU 11.0) builds ${describeRoute(comparison['pre-fix'])}; QEMU 11.0 builds ${describeRoute(comparison.upstream)}`;
-  if (comparison.misroutedBeforeFix) diagnostics.push({ code: 'MISROUTED_BEFORE_FIX', severity: semantics === 'pre-fix' ? 'error' : 'warning', message: before });
-  if (comparison.missingBeforeFix) diagnostics.push({ code: 'MISSING_BEFORE_FIX', severity: semantics === 'pre-fix' ? 'error' : 'warning', message: before });
+  if (comparison.misroutedBeforeFix)
+    diagnostics.push({
+      code: 'MISROUTED_BEFORE_FIX',
+      severity: semantics === 'pre-fix' ? 'error' : 'warning',
+      message: before,
+    });
+  if (comparison.missingBeforeFix)
+    diagnostics.push({
+      code: 'MISSING_BEFORE_FIX',
+      severity: semantics === 'pre-fix' ? 'error' : 'warning',
+      message: before,
+    });
 
   return {
     model: MODEL,
@@ -99,14 +174,20 @@ export function resolve(state: VmState, request: MsiRequest, semantics: Semantic
 }
 
 function target(msi: Msi): SmmuTarget {
-  return { device: msi.device, smmu: msi.placement.smmu!, streamId: msi.placement.streamId, placementEvents: msi.placement.events };
+  return {
+    device: msi.device,
+    smmu: msi.placement.smmu!,
+    streamId: msi.placement.streamId,
+    placementEvents: msi.placement.events,
+  };
 }
 
 function compareSemantics(msi: Msi, asked: Semantics, askedRoute: Route): RouteComparison {
   // Only accel SMMUs implement get_msi_direct_gpa / get_msi_address_space; for every other device
   // the three QEMU versions run the same fallback, so the route is the same.
   const sameForAll = msi.placement.smmu?.accel.value !== true;
-  const routeFor = (s: Semantics) => (s === asked || sameForAll ? askedRoute : routeUnder(s, msi, new DiscardedTrail()).route);
+  const routeFor = (s: Semantics) =>
+    s === asked || sameForAll ? askedRoute : routeUnder(s, msi, new DiscardedTrail()).route;
   const routes = Object.fromEntries(SEMANTICS.map((s) => [s, routeFor(s)])) as Record<Semantics, Route>;
   const [before, after] = [routes['pre-fix'], routes.upstream];
   // §9.10: "misrouted" is a route to another place; no route at all where QEMU 11.0 has one is "missing".
@@ -127,7 +208,9 @@ function whereFaulted(fault: Fault): string {
 }
 
 function describeRoute(route: Route): string {
-  return route.installed ? `the route {${hex(route.address)}, ${hex(route.data)}, devid ${hex(route.devid)}}` : `no route (${route.reason})`;
+  return route.installed
+    ? `the route {${hex(route.address)}, ${hex(route.data)}, devid ${hex(route.devid)}}`
+    : `no route (${route.reason})`;
 }
 
 // ---- one semantics ------------------------------------------------------------------------
@@ -145,10 +228,27 @@ function addressSpaceOf(semantics: Semantics, msi: Msi): AddressSpaceKind {
 }
 
 const ADDRESS_SPACE_STEPS: Record<AddressSpaceKind, { rule: string; action: string; source: string }> = {
-  system: { rule: 'R1', action: 'no vIOMMU covers the device: system memory, the fixup returns at once and the guest address is the doorbell', source: 'pci_device_iommu_address_space -> &address_space_memory; kvm_arch_fixup_msi_route early return' },
-  'smmu-iommu': { rule: 'R2', action: "translate through the vSMMU's IOMMU address space (the guest's stage 1 / stage 2)", source: 'smmu_find_add_as -> address_space_translate -> smmuv3_translate' },
-  'direct-gpa': { rule: 'R9', action: 'QEMU 11.0: take the vITS doorbell (msi-gpa) directly and ignore the gIOVA', source: 'pci_device_iommu_msi_direct_gpa -> smmuv3_accel_get_msi_gpa (5c921b29c989, 3558c85392a4, 5ec2700dcbf7)' },
-  'sysmem-alias': { rule: 'R9', action: 'accel before the fix: translate the gIOVA through the system-memory alias as if it were a gPA', source: 'smmuv3_accel_find_add_as -> shared_as_sysmem; address_space_translate + memory_region_find' },
+  system: {
+    rule: 'R1',
+    action:
+      'no vIOMMU covers the device: system memory, the fixup returns at once and the guest address is the doorbell',
+    source: 'pci_device_iommu_address_space -> &address_space_memory; kvm_arch_fixup_msi_route early return',
+  },
+  'smmu-iommu': {
+    rule: 'R2',
+    action: "translate through the vSMMU's IOMMU address space (the guest's stage 1 / stage 2)",
+    source: 'smmu_find_add_as -> address_space_translate -> smmuv3_translate',
+  },
+  'direct-gpa': {
+    rule: 'R9',
+    action: 'QEMU 11.0: take the vITS doorbell (msi-gpa) directly and ignore the gIOVA',
+    source: 'pci_device_iommu_msi_direct_gpa -> smmuv3_accel_get_msi_gpa (5c921b29c989, 3558c85392a4, 5ec2700dcbf7)',
+  },
+  'sysmem-alias': {
+    rule: 'R9',
+    action: 'accel before the fix: translate the gIOVA through the system-memory alias as if it were a gPA',
+    source: 'smmuv3_accel_find_add_as -> shared_as_sysmem; address_space_translate + memory_region_find',
+  },
 };
 
 function routeUnder(semantics: Semantics, msi: Msi, trail: Trail): Routed {
@@ -164,9 +264,22 @@ function routeUnder(semantics: Semantics, msi: Msi, trail: Trail): Routed {
     const reason = gsiDirect
       ? 'GICv2m: KVM maps MSI data straight to a GSI (kvm_gsi_direct_mapping), so kvm_arch_fixup_msi_route is never called and the address is not translated'
       : 'GICv3 without an ITS: the board has no MSI controller, so there is no MSI doorbell to translate to';
-    trail.add({ action: gsiDirect ? 'GICv2m: GSI direct mapping, no MSI translation' : 'no ITS: no MSI translation', rule: 'R17', source: gsiDirect ? 'hw/intc/arm_gicv2m.c; kvm_irqchip_add_msi_route' : 'virt.c', input: { address, data }, output: { route: null }, events: boardEvents });
+    trail.add({
+      action: gsiDirect ? 'GICv2m: GSI direct mapping, no MSI translation' : 'no ITS: no MSI translation',
+      rule: 'R17',
+      source: gsiDirect ? 'hw/intc/arm_gicv2m.c; kvm_irqchip_add_msi_route' : 'virt.c',
+      input: { address, data },
+      output: { route: null },
+      events: boardEvents,
+    });
     const diagnostic: Diagnostic = { code: 'NO_MSI_TRANSLATION', severity: 'info', message: reason };
-    return { addressSpace, route: { installed: false, cause: gsiDirect ? 'gsi-direct' : 'no-msi-controller', reason }, fault: null, doorbell: null, diagnostics: [diagnostic] };
+    return {
+      addressSpace,
+      route: { installed: false, cause: gsiDirect ? 'gsi-direct' : 'no-msi-controller', reason },
+      fault: null,
+      doorbell: null,
+      diagnostics: [diagnostic],
+    };
   }
 
   const step = ADDRESS_SPACE_STEPS[addressSpace];
@@ -198,22 +311,63 @@ function routeUnder(semantics: Semantics, msi: Msi, trail: Trail): Routed {
           ? `${translation.reason}; the translation has no permission, the fixup returns 1 and no route is added`
           : translation.reason;
     const diagnostics: Diagnostic[] = [];
-    if (fault) diagnostics.push({ code: 'SMMU_FAULT', severity: 'error', message: `${fault.type} (${hex(fault.code)})${whereFaulted(fault)}, input ${hex(fault.inputAddress)}, ${fault.recorded ? 'recorded in the guest EVENTQ' : 'not recorded (the guest sees no event)'}: ${fault.reason}` });
+    if (fault)
+      diagnostics.push({
+        code: 'SMMU_FAULT',
+        severity: 'error',
+        message: `${fault.type} (${hex(fault.code)})${whereFaulted(fault)}, input ${hex(fault.inputAddress)}, ${fault.recorded ? 'recorded in the guest EVENTQ' : 'not recorded (the guest sees no event)'}: ${fault.reason}`,
+      });
     diagnostics.push({ code: 'INTERRUPTS_LOST', severity: 'error', message: `no KVM route: ${fallbackOf(msi)}` });
-    trail.add({ action: 'no KVM MSI route', source: 'kvm_arch_fixup_msi_route returns 1', input: { address }, output: { installed: false }, events: placement.events });
-    return { addressSpace, route: { installed: false, cause: translation.kind, reason }, fault, doorbell: null, diagnostics };
+    trail.add({
+      action: 'no KVM MSI route',
+      source: 'kvm_arch_fixup_msi_route returns 1',
+      input: { address },
+      output: { installed: false },
+      events: placement.events,
+    });
+    return {
+      addressSpace,
+      route: { installed: false, cause: translation.kind, reason },
+      fault,
+      doorbell: null,
+      diagnostics,
+    };
   }
 
   const gpa = translation.gpa;
   const verdict = checkDoorbell(gpa);
-  trail.add({ action: 'check the doorbell against the vITS frames', source: 'vgic_msi_to_its (KVM_MMIO_BUS lookup)', input: { gpa }, output: { ...verdict.doorbell, injects: verdict.injects }, events: boardEvents });
+  trail.add({
+    action: 'check the doorbell against the vITS frames',
+    source: 'vgic_msi_to_its (KVM_MMIO_BUS lookup)',
+    input: { gpa },
+    output: { ...verdict.doorbell, injects: verdict.injects },
+    events: boardEvents,
+  });
   if (!board.kvm) {
-    const reason = 'no KVM in-kernel irqchip: QEMU delivers the MSI itself through the bus-master address space (pci_msi_trigger); no KVM route';
-    trail.add({ action: 'no KVM route (no in-kernel irqchip)', input: { gpa }, output: { installed: false }, events: boardEvents });
-    return { addressSpace, route: { installed: false, cause: 'no-kvm-irqchip', reason }, fault: null, doorbell: verdict.doorbell, diagnostics: [{ code: 'NO_KVM_ROUTE', severity: 'info', message: reason }, ...verdict.diagnostics] };
+    const reason =
+      'no KVM in-kernel irqchip: QEMU delivers the MSI itself through the bus-master address space (pci_msi_trigger); no KVM route';
+    trail.add({
+      action: 'no KVM route (no in-kernel irqchip)',
+      input: { gpa },
+      output: { installed: false },
+      events: boardEvents,
+    });
+    return {
+      addressSpace,
+      route: { installed: false, cause: 'no-kvm-irqchip', reason },
+      fault: null,
+      doorbell: verdict.doorbell,
+      diagnostics: [{ code: 'NO_KVM_ROUTE', severity: 'info', message: reason }, ...verdict.diagnostics],
+    };
   }
   const route: Route = { installed: true, address: gpa, data, devid: placement.streamId, flags: 'KVM_MSI_VALID_DEVID' };
-  trail.add({ action: 'install the KVM MSI route {address, data, devid}', source: 'kvm_irqchip_add_msi_route (KVM_IRQ_ROUTING_MSI, KVM_MSI_VALID_DEVID)', input: { gpa, data }, output: { address: gpa, data, devid: placement.streamId }, events: placement.events });
+  trail.add({
+    action: 'install the KVM MSI route {address, data, devid}',
+    source: 'kvm_irqchip_add_msi_route (KVM_IRQ_ROUTING_MSI, KVM_MSI_VALID_DEVID)',
+    input: { gpa, data },
+    output: { address: gpa, data, devid: placement.streamId },
+    events: placement.events,
+  });
   return { addressSpace, route, fault: null, doorbell: verdict.doorbell, diagnostics: verdict.diagnostics };
 }
 
@@ -239,20 +393,36 @@ function translate(addressSpace: AddressSpaceKind, msi: Msi, trail: Trail): Tran
       return translateThroughSmmu(target(msi), address, trail);
     case 'direct-gpa': {
       const gpa = msiGpaOf(msiControllerOf(state.board));
-      trail.add({ action: `msi-gpa = vITS base + 0x10000 + 0x40 = ${hex(gpa)}, whatever the gIOVA, STE or stage-1 state`, rule: 'R9', source: 'virt_machine_device_pre_plug_cb sets msi-gpa; kvm_arch_fixup_msi_route set_doorbell', input: { gIOVA: address }, output: { gpa }, events: [state.board.setBy, msi.placement.smmu!.accel.setBy] });
+      trail.add({
+        action: `msi-gpa = vITS base + 0x10000 + 0x40 = ${hex(gpa)}, whatever the gIOVA, STE or stage-1 state`,
+        rule: 'R9',
+        source: 'virt_machine_device_pre_plug_cb sets msi-gpa; kvm_arch_fixup_msi_route set_doorbell',
+        input: { gIOVA: address },
+        output: { gpa },
+        events: [state.board.setBy, msi.placement.smmu!.accel.setBy],
+      });
       return { kind: 'translated', gpa };
     }
     case 'sysmem-alias': {
-      const region = systemMemoryMap({ ramSize: state.board.ramSize, msiController: msiControllerOf(state.board) }).find((r) => inRange(address, r.base, r.size));
+      const region = systemMemoryMap({
+        ramSize: state.board.ramSize,
+        msiController: msiControllerOf(state.board),
+      }).find((r) => inRange(address, r.base, r.size));
       trail.add({
-        action: region ? `the alias finds "${region.name}" at offset ${hex(address - region.base)}: the gIOVA is taken as a gPA` : 'the alias finds nothing at the gIOVA (io_mem_unassigned)',
+        action: region
+          ? `the alias finds "${region.name}" at offset ${hex(address - region.base)}: the gIOVA is taken as a gPA`
+          : 'the alias finds nothing at the gIOVA (io_mem_unassigned)',
         rule: 'R9',
         source: 'address_space_translate (shared_as_sysmem) + memory_region_find',
         input: { gIOVA: address },
         output: region ? { gpa: address, region: region.name } : { gpa: null },
         events: [state.board.setBy],
       });
-      if (region === undefined) return { kind: 'unassigned', reason: `${hex(address)} is not backed by anything in system memory (io_mem_unassigned): the fixup returns 1 and no route is added` };
+      if (region === undefined)
+        return {
+          kind: 'unassigned',
+          reason: `${hex(address)} is not backed by anything in system memory (io_mem_unassigned): the fixup returns 1 and no route is added`,
+        };
       return { kind: 'translated', gpa: address };
     }
   }

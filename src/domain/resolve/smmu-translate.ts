@@ -13,7 +13,10 @@ import { walkStage, type WalkResult } from './stage-walk.js';
 import type { Trail } from './trail.js';
 import type { Fault, FaultClass } from './types.js';
 
-export type Translation = { kind: 'translated'; gpa: bigint } | { kind: 'aborted'; reason: string } | { kind: 'fault'; fault: Fault };
+export type Translation =
+  | { kind: 'translated'; gpa: bigint }
+  | { kind: 'aborted'; reason: string }
+  | { kind: 'fault'; fault: Fault };
 
 export interface SmmuTarget {
   device: Device;
@@ -54,7 +57,13 @@ export function translateThroughSmmu(target: SmmuTarget, address: bigint, trail:
   const guest = smmu.guest;
   const faultContext: FaultContext = { streamId, inputAddress: address, eventqEnabled: guest.eventqEnabled.value };
   const fault = (f: Fault, events: EventRef[], action: string, source: string): Translation => {
-    trail.add({ action, source, input: { address }, output: { fault: f.type, code: f.code, stage: f.stage, class: f.class, recorded: f.recorded, reason: f.reason }, events: [...events, guest.eventqEnabled.setBy] });
+    trail.add({
+      action,
+      source,
+      input: { address },
+      output: { fault: f.type, code: f.code, stage: f.stage, class: f.class, recorded: f.recorded, reason: f.reason },
+      events: [...events, guest.eventqEnabled.setBy],
+    });
     return { kind: 'fault', fault: f };
   };
 
@@ -62,10 +71,24 @@ export function translateThroughSmmu(target: SmmuTarget, address: bigint, trail:
   if (!guest.enabled.value) {
     const events = [guest.enabled.setBy, guest.gbpaAbort.setBy];
     if (guest.gbpaAbort.value) {
-      trail.add({ action: 'SMMU disabled with GBPA.ABORT=1: the write aborts, no event is recorded', rule: 'R5', source: 'smmuv3_translate (SMMU_TRANS_ABORT)', input: { address }, output: { aborted: true }, events });
+      trail.add({
+        action: 'SMMU disabled with GBPA.ABORT=1: the write aborts, no event is recorded',
+        rule: 'R5',
+        source: 'smmuv3_translate (SMMU_TRANS_ABORT)',
+        input: { address },
+        output: { aborted: true },
+        events,
+      });
       return { kind: 'aborted', reason: `SMMU ${smmu.id} is disabled (CR0.SMMUEN=0) with GBPA.ABORT=1` };
     }
-    trail.add({ action: 'SMMU disabled with GBPA.ABORT=0: the write passes untranslated', rule: 'R5', source: 'smmuv3_translate (SMMU_TRANS_DISABLE)', input: { address }, output: { address }, events });
+    trail.add({
+      action: 'SMMU disabled with GBPA.ABORT=0: the write passes untranslated',
+      rule: 'R5',
+      source: 'smmuv3_translate (SMMU_TRANS_DISABLE)',
+      input: { address },
+      output: { address },
+      events,
+    });
     return { kind: 'translated', gpa: address };
   }
 
@@ -73,21 +96,47 @@ export function translateThroughSmmu(target: SmmuTarget, address: bigint, trail:
   const lookup = findSte(guest, streamId);
   const streamTableEvents = [...target.placementEvents, guest.enabled.setBy, ...lookup.events];
   if (!lookup.found) {
-    return fault(configFault(lookup.type, faultContext, lookup.reason), streamTableEvents, `look up the STE: ${lookup.type}`, 'smmu_find_ste');
+    return fault(
+      configFault(lookup.type, faultContext, lookup.reason),
+      streamTableEvents,
+      `look up the STE: ${lookup.type}`,
+      'smmu_find_ste',
+    );
   }
-  trail.add({ action: 'look up the STE for the stream id', source: 'smmu_find_ste', input: { streamId }, output: { steConfig: ste.config, entry: lookup.detail }, events: [...streamTableEvents, ste.setBy] });
+  trail.add({
+    action: 'look up the STE for the stream id',
+    source: 'smmu_find_ste',
+    input: { streamId },
+    output: { steConfig: ste.config, entry: lookup.detail },
+    events: [...streamTableEvents, ste.setBy],
+  });
 
   // decode_ste: the whole STE, stage-2 fields included, before any CD is fetched (§9.7).
   const steEvents = [ste.setBy, smmu.addedBy];
-  const badSte = (reason: string, action: string, source = 'decode_ste') => fault(configFault('C_BAD_STE', faultContext, reason), steEvents, action, source);
+  const badSte = (reason: string, action: string, source = 'decode_ste') =>
+    fault(configFault('C_BAD_STE', faultContext, reason), steEvents, action, source);
   switch (ste.config) {
     case 'invalid':
       return badSte('the STE is not valid (V=0)', 'decode the STE: invalid');
     case 'abort':
-      trail.add({ action: 'STE abort: the write aborts, no event is recorded', rule: 'R7', source: 'smmuv3_translate (SMMU_TRANS_ABORT)', input: { address }, output: { aborted: true }, events: steEvents });
+      trail.add({
+        action: 'STE abort: the write aborts, no event is recorded',
+        rule: 'R7',
+        source: 'smmuv3_translate (SMMU_TRANS_ABORT)',
+        input: { address },
+        output: { aborted: true },
+        events: steEvents,
+      });
       return { kind: 'aborted', reason: `the STE of stream ${hex(streamId)} is abort (V=1, Config=0b000)` };
     case 'bypass':
-      trail.add({ action: 'STE bypass: identity', rule: 'R6', source: 'smmuv3_translate (SMMU_TRANS_BYPASS)', input: { address }, output: { address }, events: steEvents });
+      trail.add({
+        action: 'STE bypass: identity',
+        rule: 'R6',
+        source: 'smmuv3_translate (SMMU_TRANS_BYPASS)',
+        input: { address },
+        output: { address },
+        events: steEvents,
+      });
       return { kind: 'translated', gpa: address };
   }
   const needsS1 = usesStage1(ste.config);
@@ -95,7 +144,10 @@ export function translateThroughSmmu(target: SmmuTarget, address: bigint, trail:
   const hasS1 = smmu.stage !== '2';
   const hasS2 = smmu.stage !== '1';
   if ((needsS1 && !hasS1) || (needsS2 && !hasS2)) {
-    return badSte(`STE config ${ste.config} uses stage ${needsS1 && !hasS1 ? 1 : 2}, which ${smmu.id} (stage=${smmu.stage}) does not advertise`, 'decode the STE: stage not advertised');
+    return badSte(
+      `STE config ${ste.config} uses stage ${needsS1 && !hasS1 ? 1 : 2}, which ${smmu.id} (stage=${smmu.stage}) does not advertise`,
+      'decode the STE: stage not advertised',
+    );
   }
   const rule = ste.config === 'nested' ? 'R4' : ste.config === 's2' ? 'R3' : 'R2';
   const s2 = ste.s2;
@@ -109,7 +161,13 @@ export function translateThroughSmmu(target: SmmuTarget, address: bigint, trail:
         'decode_ste_s2_cfg, s2t0sz_valid',
       );
     }
-    trail.add({ action: `decode the STE: config ${ste.config}, S2T0SZ=${s2cfg.t0sz} within [${min}, ${S2T0SZ_MAX}] (effective S2PS ${effectiveS2ps(s2cfg, smmu)} bits)`, source: 'decode_ste_s2_cfg, s2t0sz_valid', input: { config: ste.config }, output: { s2t0sz: s2cfg.t0sz, effectiveS2ps: effectiveS2ps(s2cfg, smmu) }, events: steEvents });
+    trail.add({
+      action: `decode the STE: config ${ste.config}, S2T0SZ=${s2cfg.t0sz} within [${min}, ${S2T0SZ_MAX}] (effective S2PS ${effectiveS2ps(s2cfg, smmu)} bits)`,
+      source: 'decode_ste_s2_cfg, s2t0sz_valid',
+      input: { config: ste.config },
+      output: { s2t0sz: s2cfg.t0sz, effectiveS2ps: effectiveS2ps(s2cfg, smmu) },
+      events: steEvents,
+    });
   }
 
   /**
@@ -122,17 +180,63 @@ export function translateThroughSmmu(target: SmmuTarget, address: bigint, trail:
     const s2cfg = s2!;
     const access = what.cls === 'IN' ? 'write' : 'read';
     if (what.iasBits !== null && ipa >= 1n << BigInt(what.iasBits)) {
-      return fault(walkFault('F_ADDR_SIZE', 1, what.cls, faultContext, false, `${what.label} ${hex(ipa)} is at or beyond IAS 2^${what.iasBits}`), [ste.setBy], `stage-2 walk of ${what.label}: input address size`, 'smmu_ptw (IAS = OAS)');
+      return fault(
+        walkFault(
+          'F_ADDR_SIZE',
+          1,
+          what.cls,
+          faultContext,
+          false,
+          `${what.label} ${hex(ipa)} is at or beyond IAS 2^${what.iasBits}`,
+        ),
+        [ste.setBy],
+        `stage-2 walk of ${what.label}: input address size`,
+        'smmu_ptw (IAS = OAS)',
+      );
     }
     const ipaBits = 64 - s2cfg.t0sz;
     if (ipa >= 1n << BigInt(ipaBits)) {
-      return fault(walkFault('F_TRANSLATION', 2, what.cls, faultContext, s2cfg.recordFaults, `${what.label} ${hex(ipa)} is at or beyond 2^${ipaBits} (S2T0SZ=${s2cfg.t0sz})`), [ste.setBy], `stage-2 walk of ${what.label}: IPA beyond S2T0SZ`, 'smmu_ptw_64_s2');
+      return fault(
+        walkFault(
+          'F_TRANSLATION',
+          2,
+          what.cls,
+          faultContext,
+          s2cfg.recordFaults,
+          `${what.label} ${hex(ipa)} is at or beyond 2^${ipaBits} (S2T0SZ=${s2cfg.t0sz})`,
+        ),
+        [ste.setBy],
+        `stage-2 walk of ${what.label}: IPA beyond S2T0SZ`,
+        'smmu_ptw_64_s2',
+      );
     }
-    const result = walkStage(device.mappings[2], ipa, { stage: 2, affd: false, outputBits: effectiveS2ps(s2cfg, smmu), access });
+    const result = walkStage(device.mappings[2], ipa, {
+      stage: 2,
+      affd: false,
+      outputBits: effectiveS2ps(s2cfg, smmu),
+      access,
+    });
     // The rule (R3/R4) marks the walks of the MSI itself; a descriptor fetch is a side walk.
-    const step = walkStep(2, what.cls === 'IN' ? rule : undefined, ipa, result, [ste.setBy], what.cls === 'IN' ? '' : ` of ${what.label} (CLASS=${what.cls}, a read)`);
-    if (!result.ok) return fault(walkFault(result.type, 2, what.cls, faultContext, s2cfg.recordFaults, `${what.label}: ${result.reason}`), step.events, step.action, step.source);
-    trail.add({ ...step, input: what.cls === 'IN' ? { ipa } : { [what.label]: ipa }, output: what.cls === 'IN' ? { gpa: result.output } : { pa: result.output } });
+    const step = walkStep(
+      2,
+      what.cls === 'IN' ? rule : undefined,
+      ipa,
+      result,
+      [ste.setBy],
+      what.cls === 'IN' ? '' : ` of ${what.label} (CLASS=${what.cls}, a read)`,
+    );
+    if (!result.ok)
+      return fault(
+        walkFault(result.type, 2, what.cls, faultContext, s2cfg.recordFaults, `${what.label}: ${result.reason}`),
+        step.events,
+        step.action,
+        step.source,
+      );
+    trail.add({
+      ...step,
+      input: what.cls === 'IN' ? { ipa } : { [what.label]: ipa },
+      output: what.cls === 'IN' ? { gpa: result.output } : { pa: result.output },
+    });
     return { kind: 'ok', output: result.output };
   };
 
@@ -145,7 +249,8 @@ export function translateThroughSmmu(target: SmmuTarget, address: bigint, trail:
   const cd = ste.cd!;
   const nested = ste.config === 'nested';
   const cdEvents = [ste.setBy];
-  const badCd = (reason: string) => fault(configFault('C_BAD_CD', faultContext, reason), cdEvents, 'decode the CD: invalid', 'decode_cd');
+  const badCd = (reason: string) =>
+    fault(configFault('C_BAD_CD', faultContext, reason), cdEvents, 'decode the CD: invalid', 'decode_cd');
   const unstated: string[] = [];
 
   // smmu_get_cd: nested, the CD address is an IPA read through stage 2 (CLASS=CD; §9.3).
@@ -165,12 +270,16 @@ export function translateThroughSmmu(target: SmmuTarget, address: bigint, trail:
     ...(cd.epd1 ? [] : [{ tt: 'TT1', tsz: cd.t1sz, field: 'T1SZ', ttb: ste.ttb1 }]),
   ];
   for (const { tt, tsz, field, ttb } of tables) {
-    if (tsz < CD_TSZ_MIN || tsz > CD_TSZ_MAX) return badCd(`CD.${field}=${tsz} is outside [${CD_TSZ_MIN}, ${CD_TSZ_MAX}]${tt === 'TT1' ? ' and TT1 is enabled (EPD1=0)' : ''}`);
+    if (tsz < CD_TSZ_MIN || tsz > CD_TSZ_MAX)
+      return badCd(
+        `CD.${field}=${tsz} is outside [${CD_TSZ_MIN}, ${CD_TSZ_MAX}]${tt === 'TT1' ? ' and TT1 is enabled (EPD1=0)' : ''}`,
+      );
     if (ttb === null) {
       if (nested) unstated.push(`the ${tt} base (CD.TTB${tt.at(-1)})`);
       continue;
     }
-    if (ttb >= 1n << BigInt(oasBits)) return badCd(`CD.TTB${tt.at(-1)}=${hex(ttb)} is beyond the stage-1 output size 2^${oasBits} (min(CD.IPS, OAS))`);
+    if (ttb >= 1n << BigInt(oasBits))
+      return badCd(`CD.TTB${tt.at(-1)}=${hex(ttb)} is beyond the stage-1 output size 2^${oasBits} (min(CD.IPS, OAS))`);
     if (nested) {
       const out = stage2(ttb, { cls: 'TT', label: `the ${tt} base`, iasBits: null });
       if (out.kind !== 'ok') return out;
@@ -196,11 +305,27 @@ export function translateThroughSmmu(target: SmmuTarget, address: bigint, trail:
     const reason = cd.epd1
       ? `${hex(address)} is outside TT0 (below 2^${tt0Bits}, T0SZ=${cd.t0sz}), so the disabled TT1 (EPD1=1) is selected`
       : `${hex(address)} is in the gap between TT0 (below 2^${tt0Bits}, T0SZ=${cd.t0sz}) and TT1 (the top 2^${tt1Bits}, T1SZ=${cd.t1sz})`;
-    return fault(walkFault('F_TRANSLATION', 1, 'IN', faultContext, cd.recordFaults, reason), [ste.setBy], 'stage-1 walk: select the translation table', 'select_tt');
+    return fault(
+      walkFault('F_TRANSLATION', 1, 'IN', faultContext, cd.recordFaults, reason),
+      [ste.setBy],
+      'stage-1 walk: select the translation table',
+      'select_tt',
+    );
   }
-  const result = walkStage(device.mappings[1], address, { stage: 1, affd: cd.affd, outputBits: oasBits, access: 'write' });
+  const result = walkStage(device.mappings[1], address, {
+    stage: 1,
+    affd: cd.affd,
+    outputBits: oasBits,
+    access: 'write',
+  });
   const step = walkStep(1, rule, address, result, [ste.setBy]);
-  if (!result.ok) return fault(walkFault(result.type, 1, 'IN', faultContext, cd.recordFaults, result.reason), step.events, step.action, step.source);
+  if (!result.ok)
+    return fault(
+      walkFault(result.type, 1, 'IN', faultContext, cd.recordFaults, result.reason),
+      step.events,
+      step.action,
+      step.source,
+    );
   trail.add({ ...step, input: { iova: address, tt: inTt0 ? 'TT0' : 'TT1' }, output: { ipa: result.output } });
 
   if (!needsS2) return { kind: 'translated', gpa: result.output };
@@ -208,10 +333,20 @@ export function translateThroughSmmu(target: SmmuTarget, address: bigint, trail:
   return out.kind === 'ok' ? { kind: 'translated', gpa: out.output } : out;
 }
 
-function walkStep(stage: 1 | 2, rule: string | undefined, input: bigint, result: WalkResult, events: EventRef[], what = '') {
-  const mappingEvents = result.ok || result.mapping !== undefined ? [(result.ok ? result.mapping : result.mapping!).setBy] : [];
+function walkStep(
+  stage: 1 | 2,
+  rule: string | undefined,
+  input: bigint,
+  result: WalkResult,
+  events: EventRef[],
+  what = '',
+) {
+  const mappingEvents =
+    result.ok || result.mapping !== undefined ? [(result.ok ? result.mapping : result.mapping!).setBy] : [];
   return {
-    action: result.ok ? `stage-${stage} walk${what}: ${hex(input)} -> ${hex(result.output)}` : `stage-${stage} walk${what}: ${result.type}`,
+    action: result.ok
+      ? `stage-${stage} walk${what}: ${hex(input)} -> ${hex(result.output)}`
+      : `stage-${stage} walk${what}: ${result.type}`,
     ...(rule === undefined ? {} : { rule }),
     source: stage === 1 ? 'smmu_ptw_64_s1' : 'smmu_ptw_64_s2',
     input: { address: input },

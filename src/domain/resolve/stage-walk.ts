@@ -19,12 +19,21 @@ export interface WalkConfig {
 
 export type WalkResult =
   | { ok: true; output: bigint; mapping: Mapping }
-  | { ok: false; type: Exclude<FaultType, 'C_BAD_STREAMID' | 'C_BAD_STE' | 'C_BAD_CD'>; reason: string; mapping?: Mapping };
+  | {
+      ok: false;
+      type: Exclude<FaultType, 'C_BAD_STREAMID' | 'C_BAD_STE' | 'C_BAD_CD'>;
+      reason: string;
+      mapping?: Mapping;
+    };
 
 export function walkStage(mappings: RangeIndex<Mapping>, input: bigint, config: WalkConfig): WalkResult {
   const hit = mappings.containing(input);
   if (hit === undefined) {
-    return { ok: false, type: 'F_TRANSLATION', reason: `no stage-${config.stage} mapping covers ${hex(input)} (invalid PTE)` };
+    return {
+      ok: false,
+      type: 'F_TRANSLATION',
+      reason: `no stage-${config.stage} mapping covers ${hex(input)} (invalid PTE)`,
+    };
   }
   const mapping = hit.value;
   const leaf = `the stage-${config.stage} leaf [${hex(mapping.iova)}, ${hex(mapping.iova + mapping.size)})`;
@@ -36,7 +45,12 @@ export function walkStage(mappings: RangeIndex<Mapping>, input: bigint, config: 
   }
   const output = mapping.output + (input - mapping.iova);
   if (output >= 1n << BigInt(config.outputBits)) {
-    return { ok: false, type: 'F_ADDR_SIZE', reason: `${leaf} outputs ${hex(output)}, at or beyond 2^${config.outputBits}`, mapping };
+    return {
+      ok: false,
+      type: 'F_ADDR_SIZE',
+      reason: `${leaf} outputs ${hex(output)}, at or beyond 2^${config.outputBits}`,
+      mapping,
+    };
   }
   return { ok: true, output, mapping };
 }

@@ -15,7 +15,13 @@ export type Semantics = (typeof SEMANTICS)[number];
 export type AddressSpaceKind = 'system' | 'smmu-iommu' | 'direct-gpa' | 'sysmem-alias';
 
 /** Why no KVM MSI route exists. */
-export type RouteMissingCause = 'fault' | 'aborted' | 'unassigned' | 'no-kvm-irqchip' | 'gsi-direct' | 'no-msi-controller';
+export type RouteMissingCause =
+  | 'fault'
+  | 'aborted'
+  | 'unassigned'
+  | 'no-kvm-irqchip'
+  | 'gsi-direct'
+  | 'no-msi-controller';
 
 export type Route =
   | { installed: true; address: bigint; data: bigint; devid: bigint; flags: 'KVM_MSI_VALID_DEVID' }

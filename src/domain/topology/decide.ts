@@ -5,7 +5,15 @@ import { fitsIn64Bits, hex, isAligned } from '../address.js';
 import { DomainError } from '../errors.js';
 import { isVfio, devicesOnRootBus, rootBusOf, smmuOnRootBus } from '../translation/topology-facts.js';
 import { DEFAULT_OAS, DEFAULT_RAM_SIZE, ITS_FRAME_SIZE, KVM_ITS_MMIO_SIZE, RAM_BASE } from '../virt-board.js';
-import { DEFAULT_CD, DEFAULT_S2, GRANULE_BYTES, PCIE_ROOT_BUS, steWithDefaults, usesStage1, usesStage2 } from './defaults.js';
+import {
+  DEFAULT_CD,
+  DEFAULT_S2,
+  GRANULE_BYTES,
+  PCIE_ROOT_BUS,
+  steWithDefaults,
+  usesStage1,
+  usesStage2,
+} from './defaults.js';
 import { checkDeviceBehindSmmu, checkSmmuSettings } from './rules.js';
 import type { CommandOf, Command, Device, DomainEvent, Smmu, SmmuGuestState, Stage, Ste, VmState } from './types.js';
 
@@ -43,7 +51,8 @@ export function decide(command: Command, state: VmState | undefined): DomainEven
 
 export function getDevice(state: VmState, deviceId: string, pointer?: string): Device {
   const device = state.devices.get(deviceId);
-  if (device === undefined) throw new DomainError('DEVICE_NOT_FOUND', `device ${deviceId} is not attached to VM ${state.id}`, pointer);
+  if (device === undefined)
+    throw new DomainError('DEVICE_NOT_FOUND', `device ${deviceId} is not attached to VM ${state.id}`, pointer);
   return device;
 }
 
@@ -77,7 +86,11 @@ function defineVm(command: CommandOf<'DefineVm'>, state: VmState | undefined): D
   const its = command.its ?? gicVersion === 3;
   const ramSize = command.ramSize ?? DEFAULT_RAM_SIZE;
   if (ramSize === 0n || !fitsIn64Bits(RAM_BASE, ramSize)) {
-    throw new DomainError('RAM_OUT_OF_RANGE', `ramSize ${hex(ramSize)}: RAM starts at ${hex(RAM_BASE)} and must be non-empty and end inside the 64-bit address space`, '/ramSize');
+    throw new DomainError(
+      'RAM_OUT_OF_RANGE',
+      `ramSize ${hex(ramSize)}: RAM starts at ${hex(RAM_BASE)} and must be non-empty and end inside the 64-bit address space`,
+      '/ramSize',
+    );
   }
   if (its && gicVersion === 2) {
     throw new DomainError('GIC_V2_WITHOUT_ITS', 'its: a GICv2 has no ITS (gicVersion 2 uses GICv2m for MSIs)', '/its');
@@ -85,15 +98,28 @@ function defineVm(command: CommandOf<'DefineVm'>, state: VmState | undefined): D
   const hostItsBase = command.hostItsBase ?? null;
   if (hostItsBase !== null) {
     if (!isAligned(hostItsBase, ITS_FRAME_SIZE)) {
-      throw new DomainError('ITS_BASE_MISALIGNED', `hostItsBase ${hex(hostItsBase)} is not aligned to the 64 KiB ITS frame`, '/hostItsBase');
+      throw new DomainError(
+        'ITS_BASE_MISALIGNED',
+        `hostItsBase ${hex(hostItsBase)} is not aligned to the 64 KiB ITS frame`,
+        '/hostItsBase',
+      );
     }
     if (!fitsIn64Bits(hostItsBase, KVM_ITS_MMIO_SIZE)) {
-      throw new DomainError('ADDRESS_OUT_OF_RANGE', `hostItsBase ${hex(hostItsBase)}: the ITS frames would end past the 64-bit range`, '/hostItsBase');
+      throw new DomainError(
+        'ADDRESS_OUT_OF_RANGE',
+        `hostItsBase ${hex(hostItsBase)}: the ITS frames would end past the 64-bit range`,
+        '/hostItsBase',
+      );
     }
   }
   // rmrHonoured is written only when given, so a VM defined without it reads as every VM before §9 did.
   const rmr = command.rmrHonoured === undefined ? {} : { rmrHonoured: command.rmrHonoured };
-  return [{ type: 'VmDefined', data: { vmId: command.vmId, ramSize, gicVersion, its, kvm: command.kvm ?? true, hostItsBase, ...rmr } }];
+  return [
+    {
+      type: 'VmDefined',
+      data: { vmId: command.vmId, ramSize, gicVersion, its, kvm: command.kvm ?? true, hostItsBase, ...rmr },
+    },
+  ];
 }
 
 function addBus(command: CommandOf<'AddBus'>, state: VmState): DomainEvent[] {
@@ -101,24 +127,57 @@ function addBus(command: CommandOf<'AddBus'>, state: VmState): DomainEvent[] {
   let parent: string;
   let busNumber: number;
   if (command.busType === 'pxb-pcie') {
-    if (command.secondaryBusNr !== undefined) throw new DomainError('FIELD_NOT_ALLOWED', 'secondaryBusNr applies to pcie-root-port only; a pxb-pcie takes busNr', '/secondaryBusNr');
-    if (command.busNr === undefined) throw new DomainError('FIELD_REQUIRED', 'busNr is required for a pxb-pcie (its root bus number, bus_nr)', '/busNr');
+    if (command.secondaryBusNr !== undefined)
+      throw new DomainError(
+        'FIELD_NOT_ALLOWED',
+        'secondaryBusNr applies to pcie-root-port only; a pxb-pcie takes busNr',
+        '/secondaryBusNr',
+      );
+    if (command.busNr === undefined)
+      throw new DomainError(
+        'FIELD_REQUIRED',
+        'busNr is required for a pxb-pcie (its root bus number, bus_nr)',
+        '/busNr',
+      );
     parent = command.bus ?? PCIE_ROOT_BUS;
-    if (parent !== PCIE_ROOT_BUS) throw new DomainError('PXB_NOT_ON_PCIE0', `bus: a pxb-pcie sits on ${PCIE_ROOT_BUS}, not on ${parent}`, '/bus');
+    if (parent !== PCIE_ROOT_BUS)
+      throw new DomainError('PXB_NOT_ON_PCIE0', `bus: a pxb-pcie sits on ${PCIE_ROOT_BUS}, not on ${parent}`, '/bus');
     busNumber = command.busNr;
   } else {
-    if (command.busNr !== undefined) throw new DomainError('FIELD_NOT_ALLOWED', 'busNr applies to pxb-pcie only; a root port takes secondaryBusNr', '/busNr');
-    if (command.bus === undefined) throw new DomainError('FIELD_REQUIRED', 'bus is required for a pcie-root-port (the root bus it sits on)', '/bus');
-    if (command.secondaryBusNr === undefined) throw new DomainError('FIELD_REQUIRED', 'secondaryBusNr is required for a pcie-root-port (the number guest firmware gave its secondary bus)', '/secondaryBusNr');
+    if (command.busNr !== undefined)
+      throw new DomainError(
+        'FIELD_NOT_ALLOWED',
+        'busNr applies to pxb-pcie only; a root port takes secondaryBusNr',
+        '/busNr',
+      );
+    if (command.bus === undefined)
+      throw new DomainError('FIELD_REQUIRED', 'bus is required for a pcie-root-port (the root bus it sits on)', '/bus');
+    if (command.secondaryBusNr === undefined)
+      throw new DomainError(
+        'FIELD_REQUIRED',
+        'secondaryBusNr is required for a pcie-root-port (the number guest firmware gave its secondary bus)',
+        '/secondaryBusNr',
+      );
     const bus = state.buses.get(command.bus);
-    if (bus === undefined) throw new DomainError('BUS_NOT_FOUND', `bus: ${command.bus} does not exist in VM ${state.id}`, '/bus');
-    if (bus.type === 'pcie-root-port') throw new DomainError('BUS_NOT_ROOT', `bus: a pcie-root-port sits on a root bus (${PCIE_ROOT_BUS} or a pxb-pcie), and ${bus.id} is a root port`, '/bus');
+    if (bus === undefined)
+      throw new DomainError('BUS_NOT_FOUND', `bus: ${command.bus} does not exist in VM ${state.id}`, '/bus');
+    if (bus.type === 'pcie-root-port')
+      throw new DomainError(
+        'BUS_NOT_ROOT',
+        `bus: a pcie-root-port sits on a root bus (${PCIE_ROOT_BUS} or a pxb-pcie), and ${bus.id} is a root port`,
+        '/bus',
+      );
     parent = bus.id;
     busNumber = command.secondaryBusNr;
   }
   const pointer = command.busType === 'pxb-pcie' ? '/busNr' : '/secondaryBusNr';
   for (const bus of state.buses.values()) {
-    if (bus.number === busNumber) throw new DomainError('BUS_NUMBER_TAKEN', `${pointer.slice(1)}: bus number ${busNumber} is already used by ${bus.id}`, pointer);
+    if (bus.number === busNumber)
+      throw new DomainError(
+        'BUS_NUMBER_TAKEN',
+        `${pointer.slice(1)}: bus number ${busNumber} is already used by ${bus.id}`,
+        pointer,
+      );
   }
   return [{ type: 'BusAdded', data: { busId: command.busId, busType: command.busType, bus: parent, busNumber } }];
 }
@@ -130,16 +189,36 @@ const SMMU_POINTERS = { accel: '/accel', stage: '/stage', oas: '/oas' };
 function addSmmu(command: CommandOf<'AddSmmu'>, state: VmState): DomainEvent[] {
   requireFreeId(state, command.smmuId, '/id');
   const bus = state.buses.get(command.primaryBus);
-  if (bus === undefined) throw new DomainError('BUS_NOT_FOUND', `primaryBus: ${command.primaryBus} does not exist in VM ${state.id}`, '/primaryBus');
+  if (bus === undefined)
+    throw new DomainError(
+      'BUS_NOT_FOUND',
+      `primaryBus: ${command.primaryBus} does not exist in VM ${state.id}`,
+      '/primaryBus',
+    );
   if (bus.type === 'pcie-root-port') {
-    throw new DomainError('SMMU_BUS_NOT_ROOT', `primaryBus: ${bus.id} is a root port; "SMMU should be attached to a default PCIe root complex(pcie.0) or a pxb-pcie based root complex" (smmu_base_realize)`, '/primaryBus');
+    throw new DomainError(
+      'SMMU_BUS_NOT_ROOT',
+      `primaryBus: ${bus.id} is a root port; "SMMU should be attached to a default PCIe root complex(pcie.0) or a pxb-pcie based root complex" (smmu_base_realize)`,
+      '/primaryBus',
+    );
   }
   const taken = smmuOnRootBus(state, bus.id);
-  if (taken !== undefined) throw new DomainError('SMMU_BUS_TAKEN', `primaryBus: ${bus.id} already has SMMU ${taken.id}`, '/primaryBus');
-  const mode = { id: command.smmuId, accel: command.accel ?? false, stage: command.stage ?? '1', oas: command.oas ?? DEFAULT_OAS };
+  if (taken !== undefined)
+    throw new DomainError('SMMU_BUS_TAKEN', `primaryBus: ${bus.id} already has SMMU ${taken.id}`, '/primaryBus');
+  const mode = {
+    id: command.smmuId,
+    accel: command.accel ?? false,
+    stage: command.stage ?? '1',
+    oas: command.oas ?? DEFAULT_OAS,
+  };
   checkSmmuSettings(mode, state.board, SMMU_POINTERS);
   for (const device of devicesOnRootBus(state, bus.id)) checkDeviceBehindSmmu(device, mode, '/accel');
-  return [{ type: 'SmmuAdded', data: { smmuId: mode.id, primaryBus: bus.id, accel: mode.accel, stage: mode.stage, oas: mode.oas } }];
+  return [
+    {
+      type: 'SmmuAdded',
+      data: { smmuId: mode.id, primaryBus: bus.id, accel: mode.accel, stage: mode.stage, oas: mode.oas },
+    },
+  ];
 }
 
 function setSmmuAccel(command: CommandOf<'SetSmmuAccel'>, state: VmState): DomainEvent[] {
@@ -159,7 +238,11 @@ function setSmmuGuestState(command: CommandOf<'SetSmmuGuestState'>, state: VmSta
   for (const [key, max] of Object.entries(GUEST_FIELD_MAX) as [keyof SmmuGuestState, number][]) {
     const value = command.changes[key];
     if (typeof value === 'number' && (!Number.isInteger(value) || value < 0 || value > max)) {
-      throw new DomainError('GUEST_STATE_OUT_OF_RANGE', `${key}: ${value} does not fit the register field (0 to ${max})`, `/${key}`);
+      throw new DomainError(
+        'GUEST_STATE_OUT_OF_RANGE',
+        `${key}: ${value} does not fit the register field (0 to ${max})`,
+        `/${key}`,
+      );
     }
   }
   const changed: Partial<SmmuGuestState> = {};
@@ -176,29 +259,54 @@ function setSmmuGuestState(command: CommandOf<'SetSmmuGuestState'>, state: VmSta
 function attachDevice(command: CommandOf<'AttachDevice'>, state: VmState): DomainEvent[] {
   requireFreeId(state, command.deviceId, '/id');
   const bus = state.buses.get(command.bus);
-  if (bus === undefined) throw new DomainError('BUS_NOT_FOUND', `bus: ${command.bus} does not exist in VM ${state.id}`, '/bus');
+  if (bus === undefined)
+    throw new DomainError('BUS_NOT_FOUND', `bus: ${command.bus} does not exist in VM ${state.id}`, '/bus');
   const fn = command.function ?? 0;
   if (bus.type === 'pcie-root-port' && command.slot !== 0) {
-    throw new DomainError('SLOT_NOT_VALID', `slot: ${bus.id} is a root port, whose secondary bus only has slot 0 (QEMU: "parent device only allows plugging into slot 0")`, '/slot');
+    throw new DomainError(
+      'SLOT_NOT_VALID',
+      `slot: ${bus.id} is a root port, whose secondary bus only has slot 0 (QEMU: "parent device only allows plugging into slot 0")`,
+      '/slot',
+    );
   }
   for (const other of state.devices.values()) {
     if (other.bus === bus.id && other.slot === command.slot && other.function === fn) {
-      throw new DomainError('SLOT_TAKEN', `slot: ${bus.id} ${command.slot}.${fn} is already used by ${other.id}`, '/slot');
+      throw new DomainError(
+        'SLOT_TAKEN',
+        `slot: ${bus.id} ${command.slot}.${fn} is already used by ${other.id}`,
+        '/slot',
+      );
     }
   }
   if (isVfio(command.driver)) {
-    if (command.host === undefined) throw new DomainError('FIELD_REQUIRED', 'host is required for vfio-pci (the host BDF, DDDD:BB:DD.F)', '/host');
+    if (command.host === undefined)
+      throw new DomainError('FIELD_REQUIRED', 'host is required for vfio-pci (the host BDF, DDDD:BB:DD.F)', '/host');
   } else {
-    if (command.host !== undefined) throw new DomainError('FIELD_NOT_ALLOWED', `host applies to vfio-pci only, not to ${command.driver}`, '/host');
-    if (command.iommufd !== undefined) throw new DomainError('FIELD_NOT_ALLOWED', `iommufd applies to vfio-pci only, not to ${command.driver}`, '/iommufd');
+    if (command.host !== undefined)
+      throw new DomainError('FIELD_NOT_ALLOWED', `host applies to vfio-pci only, not to ${command.driver}`, '/host');
+    if (command.iommufd !== undefined)
+      throw new DomainError(
+        'FIELD_NOT_ALLOWED',
+        `iommufd applies to vfio-pci only, not to ${command.driver}`,
+        '/iommufd',
+      );
   }
   const device = { id: command.deviceId, driver: command.driver, iommufd: command.iommufd ?? null };
   const smmu = coveringSmmu(state, { bus: bus.id });
-  if (smmu !== undefined) checkDeviceBehindSmmu(device, smmuMode(smmu), isVfio(command.driver) ? '/iommufd' : '/driver');
+  if (smmu !== undefined)
+    checkDeviceBehindSmmu(device, smmuMode(smmu), isVfio(command.driver) ? '/iommufd' : '/driver');
   return [
     {
       type: 'DeviceAttached',
-      data: { deviceId: command.deviceId, driver: command.driver, bus: bus.id, slot: command.slot, function: fn, host: command.host ?? null, iommufd: command.iommufd ?? null },
+      data: {
+        deviceId: command.deviceId,
+        driver: command.driver,
+        bus: bus.id,
+        slot: command.slot,
+        function: fn,
+        host: command.host ?? null,
+        iommufd: command.iommufd ?? null,
+      },
     },
   ];
 }
@@ -206,7 +314,10 @@ function attachDevice(command: CommandOf<'AttachDevice'>, state: VmState): Domai
 function requireSmmu(state: VmState, device: Device): Smmu {
   const smmu = coveringSmmu(state, device);
   if (smmu === undefined) {
-    throw new DomainError('NO_SMMU_FOR_DEVICE', `device ${device.id} sits on root bus ${rootBusOf(state, device.bus)?.id} that no SMMU covers, so it has no STE and no IOVA mappings`);
+    throw new DomainError(
+      'NO_SMMU_FOR_DEVICE',
+      `device ${device.id} sits on root bus ${rootBusOf(state, device.bus)?.id} that no SMMU covers, so it has no STE and no IOVA mappings`,
+    );
   }
   return smmu;
 }
@@ -220,14 +331,26 @@ function configureSte(command: CommandOf<'ConfigureSte'>, state: VmState): Domai
   const device = getDevice(state, command.deviceId);
   requireSmmu(state, device);
   if (command.cd !== undefined && !usesStage1(command.config)) {
-    throw new DomainError('STE_FIELD_NOT_USED', `cd: a context descriptor is used by the s1 and nested configs, not by ${command.config}`, '/cd');
+    throw new DomainError(
+      'STE_FIELD_NOT_USED',
+      `cd: a context descriptor is used by the s1 and nested configs, not by ${command.config}`,
+      '/cd',
+    );
   }
   if (command.s2 !== undefined && !usesStage2(command.config)) {
-    throw new DomainError('STE_FIELD_NOT_USED', `s2: stage-2 fields are used by the s2 and nested configs, not by ${command.config}`, '/s2');
+    throw new DomainError(
+      'STE_FIELD_NOT_USED',
+      `s2: stage-2 fields are used by the s2 and nested configs, not by ${command.config}`,
+      '/s2',
+    );
   }
   for (const field of ['cdAddress', 'ttb0', 'ttb1'] as const) {
     if (command[field] !== undefined && !usesStage1(command.config)) {
-      throw new DomainError('STE_FIELD_NOT_USED', `${field}: stage-1 descriptor addresses are used by the s1 and nested configs, not by ${command.config}`, `/${field}`);
+      throw new DomainError(
+        'STE_FIELD_NOT_USED',
+        `${field}: stage-1 descriptor addresses are used by the s1 and nested configs, not by ${command.config}`,
+        `/${field}`,
+      );
     }
   }
   const ste = steWithDefaults(command.config, command.cd, command.s2, command);
@@ -237,7 +360,11 @@ function configureSte(command: CommandOf<'ConfigureSte'>, state: VmState): Domai
     for (const { value: m } of device.mappings[stage].ranges()) {
       if (!isAligned(m.iova, granule) || !isAligned(m.output, granule) || !isAligned(m.size, granule)) {
         const pointer = stage === 1 ? '/cd/granule' : '/s2/granule';
-        throw new DomainError('MAPPING_MISALIGNED', `${pointer.slice(1)}: the stage-${stage} mapping at ${hex(m.iova)} (size ${hex(m.size)}) is not aligned to the new ${hex(granule)} granule; unmap it first`, pointer);
+        throw new DomainError(
+          'MAPPING_MISALIGNED',
+          `${pointer.slice(1)}: the stage-${stage} mapping at ${hex(m.iova)} (size ${hex(m.size)}) is not aligned to the new ${hex(granule)} granule; unmap it first`,
+          pointer,
+        );
       }
     }
   }
@@ -249,26 +376,61 @@ function mapIova(command: CommandOf<'MapIova'>, state: VmState): DomainEvent[] {
   const smmu = requireSmmu(state, device);
   const advertised = command.stage === 1 ? smmu.stage !== '2' : smmu.stage !== '1';
   if (!advertised) {
-    throw new DomainError('STAGE_NOT_SUPPORTED', `stage: ${smmu.id} implements stage=${smmu.stage}${smmu.accel.value ? ' (accel=on: stage 2 belongs to the host)' : ''}, so it has no stage-${command.stage} tables`, '/stage');
+    throw new DomainError(
+      'STAGE_NOT_SUPPORTED',
+      `stage: ${smmu.id} implements stage=${smmu.stage}${smmu.accel.value ? ' (accel=on: stage 2 belongs to the host)' : ''}, so it has no stage-${command.stage} tables`,
+      '/stage',
+    );
   }
   const { iova, output, size } = command;
-  if (size === 0n) throw new DomainError('MAPPING_SIZE_ZERO', 'size: a mapping must cover at least one granule', '/size');
-  if (!fitsIn64Bits(iova, size)) throw new DomainError('ADDRESS_OUT_OF_RANGE', `iova: ${hex(iova)} + size ${hex(size)} ends past the 64-bit input range`, '/iova');
-  if (!fitsIn64Bits(output, size)) throw new DomainError('ADDRESS_OUT_OF_RANGE', `output: ${hex(output)} + size ${hex(size)} ends past the 64-bit output range`, '/output');
+  if (size === 0n)
+    throw new DomainError('MAPPING_SIZE_ZERO', 'size: a mapping must cover at least one granule', '/size');
+  if (!fitsIn64Bits(iova, size))
+    throw new DomainError(
+      'ADDRESS_OUT_OF_RANGE',
+      `iova: ${hex(iova)} + size ${hex(size)} ends past the 64-bit input range`,
+      '/iova',
+    );
+  if (!fitsIn64Bits(output, size))
+    throw new DomainError(
+      'ADDRESS_OUT_OF_RANGE',
+      `output: ${hex(output)} + size ${hex(size)} ends past the 64-bit output range`,
+      '/output',
+    );
   const granule = granuleOf(device.ste, command.stage);
-  for (const [field, value] of [['iova', iova], ['output', output], ['size', size]] as const) {
+  for (const [field, value] of [
+    ['iova', iova],
+    ['output', output],
+    ['size', size],
+  ] as const) {
     if (!isAligned(value, granule)) {
-      throw new DomainError('MAPPING_MISALIGNED', `${field}: ${hex(value)} is not aligned to the stage-${command.stage} granule ${hex(granule)} of device ${device.id}`, `/${field}`);
+      throw new DomainError(
+        'MAPPING_MISALIGNED',
+        `${field}: ${hex(value)} is not aligned to the stage-${command.stage} granule ${hex(granule)} of device ${device.id}`,
+        `/${field}`,
+      );
     }
   }
   const clash = device.mappings[command.stage].overlapping(iova, size);
   if (clash !== undefined) {
-    throw new DomainError('MAPPING_OVERLAP', `iova: [${hex(iova)}, ${hex(iova + size)}) overlaps the stage-${command.stage} mapping [${hex(clash.start)}, ${hex(clash.start + clash.size)}) of device ${device.id}`, '/iova');
+    throw new DomainError(
+      'MAPPING_OVERLAP',
+      `iova: [${hex(iova)}, ${hex(iova + size)}) overlaps the stage-${command.stage} mapping [${hex(clash.start)}, ${hex(clash.start + clash.size)}) of device ${device.id}`,
+      '/iova',
+    );
   }
   return [
     {
       type: 'IovaMapped',
-      data: { deviceId: device.id, stage: command.stage, iova, output, size, perm: command.perm ?? 'rw', accessFlag: command.accessFlag ?? true },
+      data: {
+        deviceId: device.id,
+        stage: command.stage,
+        iova,
+        output,
+        size,
+        perm: command.perm ?? 'rw',
+        accessFlag: command.accessFlag ?? true,
+      },
     },
   ];
 }
@@ -276,14 +438,27 @@ function mapIova(command: CommandOf<'MapIova'>, state: VmState): DomainEvent[] {
 function unmapIova(command: CommandOf<'UnmapIova'>, state: VmState): DomainEvent[] {
   const device = getDevice(state, command.deviceId);
   if (device.mappings[command.stage].at(command.iova) === undefined) {
-    throw new DomainError('MAPPING_NOT_FOUND', `no stage-${command.stage} mapping of device ${device.id} starts at ${hex(command.iova)}`);
+    throw new DomainError(
+      'MAPPING_NOT_FOUND',
+      `no stage-${command.stage} mapping of device ${device.id} starts at ${hex(command.iova)}`,
+    );
   }
   return [{ type: 'IovaUnmapped', data: { deviceId: device.id, stage: command.stage, iova: command.iova } }];
 }
 
 function programMsiVector(command: CommandOf<'ProgramMsiVector'>, state: VmState): DomainEvent[] {
   const device = getDevice(state, command.deviceId);
-  if (command.data > MSI_DATA_MAX) throw new DomainError('MSI_DATA_OUT_OF_RANGE', `data: ${hex(command.data)} does not fit the 32-bit MSI data (EventID)`, '/data');
+  if (command.data > MSI_DATA_MAX)
+    throw new DomainError(
+      'MSI_DATA_OUT_OF_RANGE',
+      `data: ${hex(command.data)} does not fit the 32-bit MSI data (EventID)`,
+      '/data',
+    );
   // Every write is an event, even an identical one: QEMU re-runs the fixup on each MSI-X write (S24).
-  return [{ type: 'MsiVectorProgrammed', data: { deviceId: device.id, vector: command.vector, address: command.address, data: command.data } }];
+  return [
+    {
+      type: 'MsiVectorProgrammed',
+      data: { deviceId: device.id, vector: command.vector, address: command.address, data: command.data },
+    },
+  ];
 }

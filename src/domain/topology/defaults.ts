@@ -27,7 +27,14 @@ export const DEFAULT_GUEST_STATE: SmmuGuestState = {
 };
 
 /** t1sz is not here: it defaults to the CD's t0sz (steWithDefaults). */
-export const DEFAULT_CD: Omit<ContextDescriptor, 't1sz'> = { granule: '4K', t0sz: 16, epd1: true, ips: 44, recordFaults: true, affd: false };
+export const DEFAULT_CD: Omit<ContextDescriptor, 't1sz'> = {
+  granule: '4K',
+  t0sz: 16,
+  epd1: true,
+  ips: 44,
+  recordFaults: true,
+  affd: false,
+};
 export const DEFAULT_S2: Stage2Config = { granule: '4K', t0sz: 24, ps: 44, recordFaults: true };
 
 /** Which parts of the STE each config uses. */
@@ -47,7 +54,12 @@ export function cdWithDefaults(cd?: Partial<ContextDescriptor>): ContextDescript
 type DescriptorAddresses = Partial<Pick<Ste, 'cdAddress' | 'ttb0' | 'ttb1'>>;
 
 /** A full STE from a config and the fields given: what is left out takes the defaults again. */
-export function steWithDefaults(config: Ste['config'], cd?: Partial<ContextDescriptor>, s2?: Partial<Stage2Config>, addresses: DescriptorAddresses = {}): Ste {
+export function steWithDefaults(
+  config: Ste['config'],
+  cd?: Partial<ContextDescriptor>,
+  s2?: Partial<Stage2Config>,
+  addresses: DescriptorAddresses = {},
+): Ste {
   const s1 = usesStage1(config);
   return {
     config,

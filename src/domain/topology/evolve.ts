@@ -22,7 +22,8 @@ function withoutEntry<V>(map: ReadonlyMap<string, V>, key: string): ReadonlyMap<
 
 function mustGet<V>(map: ReadonlyMap<string, V>, key: string, what: string, event: RecordedEvent): V {
   const value = map.get(key);
-  if (value === undefined) throw new Error(`cannot fold event ${event.position} (${event.type}): unknown ${what} ${key}`);
+  if (value === undefined)
+    throw new Error(`cannot fold event ${event.position} (${event.type}): unknown ${what} ${key}`);
   return value;
 }
 
@@ -36,8 +37,21 @@ export function evolve(state: VmState | undefined, event: RecordedEvent): VmStat
       id: d.vmId,
       version: event.streamVersion,
       position: event.position,
-      board: { ramSize: d.ramSize, gicVersion: d.gicVersion, its: d.its, kvm: d.kvm, hostItsBase: d.hostItsBase, rmrHonoured: d.rmrHonoured ?? true, setBy: ref },
-      buses: new Map([[PCIE_ROOT_BUS, { id: PCIE_ROOT_BUS, type: 'pcie-root', number: 0, parent: null, rootBus: PCIE_ROOT_BUS, setBy: ref }]]),
+      board: {
+        ramSize: d.ramSize,
+        gicVersion: d.gicVersion,
+        its: d.its,
+        kvm: d.kvm,
+        hostItsBase: d.hostItsBase,
+        rmrHonoured: d.rmrHonoured ?? true,
+        setBy: ref,
+      },
+      buses: new Map([
+        [
+          PCIE_ROOT_BUS,
+          { id: PCIE_ROOT_BUS, type: 'pcie-root', number: 0, parent: null, rootBus: PCIE_ROOT_BUS, setBy: ref },
+        ],
+      ]),
       smmus: new Map(),
       devices: new Map(),
     };
@@ -54,10 +68,20 @@ export function evolve(state: VmState | undefined, event: RecordedEvent): VmStat
     }
     case 'SmmuAdded': {
       const d = event.data;
-      const guest = Object.fromEntries(Object.entries(DEFAULT_GUEST_STATE).map(([key, value]) => [key, { value, setBy: ref }])) as Smmu['guest'];
+      const guest = Object.fromEntries(
+        Object.entries(DEFAULT_GUEST_STATE).map(([key, value]) => [key, { value, setBy: ref }]),
+      ) as Smmu['guest'];
       // The SMMU's RMR handling starts as the VM's, and so rests on the event that set that.
       guest.rmrHonoured = { value: state.board.rmrHonoured, setBy: state.board.setBy };
-      const smmu: Smmu = { id: d.smmuId, primaryBus: d.primaryBus, stage: d.stage, oas: d.oas, accel: { value: d.accel, setBy: ref }, guest, addedBy: ref };
+      const smmu: Smmu = {
+        id: d.smmuId,
+        primaryBus: d.primaryBus,
+        stage: d.stage,
+        oas: d.oas,
+        accel: { value: d.accel, setBy: ref },
+        guest,
+        addedBy: ref,
+      };
       return withSmmu(state, event, smmu);
     }
     case 'SmmuAccelModeChanged': {
@@ -68,7 +92,10 @@ export function evolve(state: VmState | undefined, event: RecordedEvent): VmStat
       const { smmuId, ...changes } = event.data;
       const smmu = mustGet(state.smmus, smmuId, 'SMMU', event);
       const guest = { ...smmu.guest };
-      for (const [key, value] of Object.entries(changes) as [keyof SmmuGuestState, SmmuGuestState[keyof SmmuGuestState]][]) {
+      for (const [key, value] of Object.entries(changes) as [
+        keyof SmmuGuestState,
+        SmmuGuestState[keyof SmmuGuestState],
+      ][]) {
         if (value !== undefined) Object.assign(guest, { [key]: { value, setBy: ref } });
       }
       const next = withSmmu(state, event, { ...smmu, guest });
@@ -79,7 +106,11 @@ export function evolve(state: VmState | undefined, event: RecordedEvent): VmStat
       let devices = next.devices;
       for (const device of next.devices.values()) {
         if (placementOf(next, device).smmu?.id !== smmuId) continue;
-        devices = withEntry(devices, device.id, { ...device, hwpt: { value: gbpaAttachment(updated), setBy: ref }, refusedInstall: null });
+        devices = withEntry(devices, device.id, {
+          ...device,
+          hwpt: { value: gbpaAttachment(updated), setBy: ref },
+          refusedInstall: null,
+        });
       }
       return advance(next, event, next.buses, next.smmus, devices);
     }
@@ -111,16 +142,39 @@ export function evolve(state: VmState | undefined, event: RecordedEvent): VmStat
       const { deviceId, config, cd, s2, cdAddress, ttb0, ttb1 } = event.data;
       const device = mustGet(state.devices, deviceId, 'device', event);
       // Events stored before §9 have no T1SZ (it was T0SZ) and no descriptor addresses.
-      const ste: Ste = { config, cd: cd && { ...cd, t1sz: cd.t1sz ?? cd.t0sz }, s2, cdAddress: cdAddress ?? null, ttb0: ttb0 ?? null, ttb1: ttb1 ?? null };
+      const ste: Ste = {
+        config,
+        cd: cd && { ...cd, t1sz: cd.t1sz ?? cd.t0sz },
+        s2,
+        cdAddress: cdAddress ?? null,
+        ttb0: ttb0 ?? null,
+        ttb1: ttb1 ?? null,
+      };
       const placement = placementOf(state, device);
-      return withDevice(state, event, { ...device, ...installSte(device, ste, placement.smmu, placement.streamId, ref), ste: { ...ste, setBy: ref } });
+      return withDevice(state, event, {
+        ...device,
+        ...installSte(device, ste, placement.smmu, placement.streamId, ref),
+        ste: { ...ste, setBy: ref },
+      });
     }
     case 'IovaMapped': {
       // The hot path of a rebuild (most events of a busy VM): no closures, no rest copies.
       const d = event.data;
       const device = mustGet(state.devices, d.deviceId, 'device', event);
-      const mapping: Mapping = { stage: d.stage, iova: d.iova, output: d.output, size: d.size, perm: d.perm, accessFlag: d.accessFlag, setBy: ref };
-      return withDevice(state, event, withMappings(device, d.stage, device.mappings[d.stage].insert(d.iova, d.size, mapping)));
+      const mapping: Mapping = {
+        stage: d.stage,
+        iova: d.iova,
+        output: d.output,
+        size: d.size,
+        perm: d.perm,
+        accessFlag: d.accessFlag,
+        setBy: ref,
+      };
+      return withDevice(
+        state,
+        event,
+        withMappings(device, d.stage, device.mappings[d.stage].insert(d.iova, d.size, mapping)),
+      );
     }
     case 'IovaUnmapped': {
       const { deviceId, stage, iova } = event.data;
@@ -138,8 +192,22 @@ export function evolve(state: VmState | undefined, event: RecordedEvent): VmStat
 }
 
 /** The state after an event: the same VM with new collections where the event changed them. */
-function advance(state: VmState, event: RecordedEvent, buses: VmState['buses'], smmus: VmState['smmus'], devices: VmState['devices']): VmState {
-  return { id: state.id, version: event.streamVersion, position: event.position, board: state.board, buses, smmus, devices };
+function advance(
+  state: VmState,
+  event: RecordedEvent,
+  buses: VmState['buses'],
+  smmus: VmState['smmus'],
+  devices: VmState['devices'],
+): VmState {
+  return {
+    id: state.id,
+    version: event.streamVersion,
+    position: event.position,
+    board: state.board,
+    buses,
+    smmus,
+    devices,
+  };
 }
 
 function withSmmu(state: VmState, event: RecordedEvent, smmu: Smmu): VmState {
@@ -151,7 +219,10 @@ function withDevice(state: VmState, event: RecordedEvent, device: Device): VmSta
 }
 
 function withMappings(device: Device, stage: Stage, index: RangeIndex<Mapping>): Device {
-  return { ...device, mappings: stage === 1 ? { 1: index, 2: device.mappings[2] } : { 1: device.mappings[1], 2: index } };
+  return {
+    ...device,
+    mappings: stage === 1 ? { 1: index, 2: device.mappings[2] } : { 1: device.mappings[1], 2: index },
+  };
 }
 
 /** Folds a VM's events in order; undefined when there are none. */

@@ -18,11 +18,26 @@ export function gbpaAttachment(smmu: Smmu | undefined): HwptAttachment {
  * CFGI_STE for the device's stream id: smmuv3_accel_install_ste (QEMU 11.0) and, for the v4
  * address space, smmuv3_accel_install_nested_ste.
  */
-export function installSte(previous: HwptFacts, ste: Ste, smmu: Smmu | undefined, streamId: bigint, ref: EventRef): HwptFacts {
+export function installSte(
+  previous: HwptFacts,
+  ste: Ste,
+  smmu: Smmu | undefined,
+  streamId: bigint,
+  ref: EventRef,
+): HwptFacts {
   const lookup = smmu === undefined ? ({ found: true } as const) : findSte(smmu.guest, streamId);
   if (!lookup.found) {
     // "No STE found, nothing to install": the previous HWPT (and v4's s1_hwpt) stay.
-    return { ...previous, refusedInstall: { value: { config: ste.config, reason: `smmu_find_ste fails (${lookup.type}: ${lookup.reason}), so nothing is installed` }, setBy: ref } };
+    return {
+      ...previous,
+      refusedInstall: {
+        value: {
+          config: ste.config,
+          reason: `smmu_find_ste fails (${lookup.type}: ${lookup.reason}), so nothing is installed`,
+        },
+        setBy: ref,
+      },
+    };
   }
   const stage1Hwpt = { value: ste.config === 's1' || ste.config === 'nested', setBy: ref };
   if (smmu !== undefined && !smmu.guest.enabled.value) {
@@ -31,17 +46,35 @@ export function installSte(previous: HwptFacts, ste: Ste, smmu: Smmu | undefined
   switch (ste.config) {
     case 'invalid':
     case 'abort':
-      return { hwpt: { value: { hwpt: 'abort', via: 'ste', config: ste.config }, setBy: ref }, refusedInstall: null, stage1Hwpt };
+      return {
+        hwpt: { value: { hwpt: 'abort', via: 'ste', config: ste.config }, setBy: ref },
+        refusedInstall: null,
+        stage1Hwpt,
+      };
     case 'bypass':
-      return { hwpt: { value: { hwpt: 'bypass', via: 'ste', config: ste.config }, setBy: ref }, refusedInstall: null, stage1Hwpt };
+      return {
+        hwpt: { value: { hwpt: 'bypass', via: 'ste', config: ste.config }, setBy: ref },
+        refusedInstall: null,
+        stage1Hwpt,
+      };
     case 's1':
-      return { hwpt: { value: { hwpt: 'nested-s1', via: 'ste', config: ste.config }, setBy: ref }, refusedInstall: null, stage1Hwpt };
+      return {
+        hwpt: { value: { hwpt: 'nested-s1', via: 'ste', config: ste.config }, setBy: ref },
+        refusedInstall: null,
+        stage1Hwpt,
+      };
     case 's2':
     case 'nested':
       // Only STE_CFG_S1_TRANSLATE gets a HWPT; anything else fails before attaching (CERROR_ILL).
       return {
         hwpt: previous.hwpt,
-        refusedInstall: { value: { config: ste.config, reason: `"Invalid STE config for sid ${hex(streamId)}" (smmuv3_accel_install_ste, CERROR_ILL)` }, setBy: ref },
+        refusedInstall: {
+          value: {
+            config: ste.config,
+            reason: `"Invalid STE config for sid ${hex(streamId)}" (smmuv3_accel_install_ste, CERROR_ILL)`,
+          },
+          setBy: ref,
+        },
         stage1Hwpt,
       };
   }
@@ -49,6 +82,10 @@ export function installSte(previous: HwptFacts, ste: Ste, smmu: Smmu | undefined
 
 /** A device as it appears: reset attaches the GBPA HWPT (smmuv3_accel_reset), then the booted guest installs its STE. */
 export function initialHwpt(ste: Ste, smmu: Smmu | undefined, streamId: bigint, ref: EventRef): HwptFacts {
-  const reset: HwptFacts = { hwpt: { value: gbpaAttachment(smmu), setBy: ref }, refusedInstall: null, stage1Hwpt: { value: false, setBy: ref } };
+  const reset: HwptFacts = {
+    hwpt: { value: gbpaAttachment(smmu), setBy: ref },
+    refusedInstall: null,
+    stage1Hwpt: { value: false, setBy: ref },
+  };
   return installSte(reset, ste, smmu, streamId, ref);
 }

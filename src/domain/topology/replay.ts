@@ -10,7 +10,9 @@ export function replay(commands: Iterable<Command>, from?: VmState): VmState | u
   let state = from;
   for (const command of commands) {
     const version = state?.version ?? 0;
-    const events = decide(command, state).map((e, i) => ({ ...e, position: version + i + 1, streamVersion: version + i + 1 }) as RecordedEvent);
+    const events = decide(command, state).map(
+      (e, i) => ({ ...e, position: version + i + 1, streamVersion: version + i + 1 }) as RecordedEvent,
+    );
     state = fold(events, state);
   }
   return state;

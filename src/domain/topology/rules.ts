@@ -15,7 +15,11 @@ export interface SmmuMode {
 }
 
 /** R15, R16 and the oas property: what an SMMU's own settings must satisfy. */
-export function checkSmmuSettings(smmu: SmmuMode, board: Board, pointers: { accel: string; stage: string; oas: string }): void {
+export function checkSmmuSettings(
+  smmu: SmmuMode,
+  board: Board,
+  pointers: { accel: string; stage: string; oas: string },
+): void {
   if (smmu.accel && smmu.stage !== '1') {
     throw new DomainError(
       'ACCEL_STAGE_NOT_1',
@@ -40,7 +44,11 @@ export function checkSmmuSettings(smmu: SmmuMode, board: Board, pointers: { acce
 }
 
 /** R8, R12, R13: whether a device may sit behind an SMMU in the given mode. */
-export function checkDeviceBehindSmmu(device: Pick<Device, 'id' | 'driver' | 'iommufd'>, smmu: SmmuMode, pointer?: string): void {
+export function checkDeviceBehindSmmu(
+  device: Pick<Device, 'id' | 'driver' | 'iommufd'>,
+  smmu: SmmuMode,
+  pointer?: string,
+): void {
   if (!smmu.accel && isVfio(device.driver)) {
     throw new DomainError(
       'VFIO_BEHIND_EMULATED_SMMU',

@@ -90,12 +90,30 @@ export interface SmmuGuestState {
 // ---- commands ---------------------------------------------------------------------------
 
 export type Command =
-  | { type: 'DefineVm'; vmId: string; ramSize?: bigint; gicVersion?: GicVersion; its?: boolean; kvm?: boolean; hostItsBase?: bigint; rmrHonoured?: boolean }
+  | {
+      type: 'DefineVm';
+      vmId: string;
+      ramSize?: bigint;
+      gicVersion?: GicVersion;
+      its?: boolean;
+      kvm?: boolean;
+      hostItsBase?: bigint;
+      rmrHonoured?: boolean;
+    }
   | { type: 'AddBus'; busId: string; busType: AddableBusType; busNr?: number; bus?: string; secondaryBusNr?: number }
   | { type: 'AddSmmu'; smmuId: string; primaryBus: string; accel?: boolean; stage?: SmmuStage; oas?: number }
   | { type: 'SetSmmuAccel'; smmuId: string; enabled: boolean }
   | { type: 'SetSmmuGuestState'; smmuId: string; changes: Partial<SmmuGuestState> }
-  | { type: 'AttachDevice'; deviceId: string; driver: string; bus: string; slot: number; function?: number; host?: string; iommufd?: string }
+  | {
+      type: 'AttachDevice';
+      deviceId: string;
+      driver: string;
+      bus: string;
+      slot: number;
+      function?: number;
+      host?: string;
+      iommufd?: string;
+    }
   | { type: 'DetachDevice'; deviceId: string }
   | {
       type: 'ConfigureSte';
@@ -107,7 +125,16 @@ export type Command =
       ttb0?: bigint;
       ttb1?: bigint;
     }
-  | { type: 'MapIova'; deviceId: string; stage: Stage; iova: bigint; output: bigint; size: bigint; perm?: Perm; accessFlag?: boolean }
+  | {
+      type: 'MapIova';
+      deviceId: string;
+      stage: Stage;
+      iova: bigint;
+      output: bigint;
+      size: bigint;
+      perm?: Perm;
+      accessFlag?: boolean;
+    }
   | { type: 'UnmapIova'; deviceId: string; stage: Stage; iova: bigint }
   | { type: 'ProgramMsiVector'; deviceId: string; vector: number; address: bigint; data: bigint };
 
@@ -117,16 +144,40 @@ export type CommandOf<T extends Command['type']> = Extract<Command, { type: T }>
 
 export interface EventDataByType {
   /** rmrHonoured is written only when the command gave it (absent: true, as in events stored before §9). */
-  VmDefined: { vmId: string; ramSize: bigint; gicVersion: GicVersion; its: boolean; kvm: boolean; hostItsBase: bigint | null; rmrHonoured?: boolean };
+  VmDefined: {
+    vmId: string;
+    ramSize: bigint;
+    gicVersion: GicVersion;
+    its: boolean;
+    kvm: boolean;
+    hostItsBase: bigint | null;
+    rmrHonoured?: boolean;
+  };
   BusAdded: { busId: string; busType: AddableBusType; bus: string; busNumber: number };
   SmmuAdded: { smmuId: string; primaryBus: string; accel: boolean; stage: SmmuStage; oas: number };
   SmmuAccelModeChanged: { smmuId: string; enabled: boolean };
   SmmuGuestStateChanged: { smmuId: string } & Partial<SmmuGuestState>;
-  DeviceAttached: { deviceId: string; driver: string; bus: string; slot: number; function: number; host: string | null; iommufd: string | null };
+  DeviceAttached: {
+    deviceId: string;
+    driver: string;
+    bus: string;
+    slot: number;
+    function: number;
+    host: string | null;
+    iommufd: string | null;
+  };
   DeviceDetached: { deviceId: string };
   /** Events stored before §9 lack cd.t1sz (= t0sz) and the descriptor addresses (= null); evolve fills them in. */
   SteConfigured: { deviceId: string } & Ste;
-  IovaMapped: { deviceId: string; stage: Stage; iova: bigint; output: bigint; size: bigint; perm: Perm; accessFlag: boolean };
+  IovaMapped: {
+    deviceId: string;
+    stage: Stage;
+    iova: bigint;
+    output: bigint;
+    size: bigint;
+    perm: Perm;
+    accessFlag: boolean;
+  };
   IovaUnmapped: { deviceId: string; stage: Stage; iova: bigint };
   MsiVectorProgrammed: { deviceId: string; vector: number; address: bigint; data: bigint };
 }

@@ -52,7 +52,9 @@ function insertNode<V>(node: Node<V> | null, fresh: Node<V>): Node<V> {
     const [left, right] = split(node, fresh.start);
     return withChildren(fresh, left, right);
   }
-  return fresh.start < node.start ? withChildren(node, insertNode(node.left, fresh), node.right) : withChildren(node, node.left, insertNode(node.right, fresh));
+  return fresh.start < node.start
+    ? withChildren(node, insertNode(node.left, fresh), node.right)
+    : withChildren(node, node.left, insertNode(node.right, fresh));
 }
 
 /** Joins two treaps where every key of `a` is below every key of `b`. */

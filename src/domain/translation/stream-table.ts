@@ -29,12 +29,26 @@ export function findSte(guest: Smmu['guest'], streamId: bigint): SteLookup {
   const span = guest.l1Span.value;
   const events = [...sizeEvents, guest.split.setBy, guest.l1Span.setBy];
   if (span === 0) {
-    return { found: false, type: 'C_BAD_STREAMID', reason: `L1STD[${l1Index}] of stream id ${hex(streamId)} has span 0: its L2 table is not valid`, events };
+    return {
+      found: false,
+      type: 'C_BAD_STREAMID',
+      reason: `L1STD[${l1Index}] of stream id ${hex(streamId)} has span 0: its L2 table is not valid`,
+      events,
+    };
   }
   // QEMU allows offsets up to (1 << span) - 1; the architecture's L2 table has 2^(span-1) STEs.
   const maxL2 = (1n << BigInt(span)) - 1n;
   if (l2Index > maxL2) {
-    return { found: false, type: 'C_BAD_STE', reason: `stream id ${hex(streamId)} is at offset ${l2Index} of L2 table ${l1Index}, beyond its last entry ${maxL2} (L1STD.Span=${span}, SPLIT=${split})`, events };
+    return {
+      found: false,
+      type: 'C_BAD_STE',
+      reason: `stream id ${hex(streamId)} is at offset ${l2Index} of L2 table ${l1Index}, beyond its last entry ${maxL2} (L1STD.Span=${span}, SPLIT=${split})`,
+      events,
+    };
   }
-  return { found: true, detail: `2-level table: L1STD[${l1Index}] (span ${span}), L2 entry ${l2Index} (SPLIT=${split})`, events };
+  return {
+    found: true,
+    detail: `2-level table: L1STD[${l1Index}] (span ${span}), L2 entry ${l2Index} (SPLIT=${split})`,
+    events,
+  };
 }

@@ -33,7 +33,10 @@ export interface DevicePlacement {
   events: EventRef[];
 }
 
-export function placementOf(state: VmState, device: Pick<Device, 'id' | 'bus' | 'slot' | 'function' | 'attachedBy'>): DevicePlacement {
+export function placementOf(
+  state: VmState,
+  device: Pick<Device, 'id' | 'bus' | 'slot' | 'function' | 'attachedBy'>,
+): DevicePlacement {
   const bus = state.buses.get(device.bus);
   const rootBus = bus && state.buses.get(bus.rootBus);
   if (bus === undefined || rootBus === undefined) {
@@ -51,4 +54,3 @@ export function uniqueRefs(refs: readonly EventRef[]): EventRef[] {
   for (const ref of refs) byPosition.set(ref.position, ref);
   return [...byPosition.values()].sort((a, b) => a.position - b.position);
 }
-

@@ -15,7 +15,11 @@ beforeAll(async () => {
 });
 afterAll(async () => t.close());
 
-function expectProblem(response: { status: number; headers: Record<string, string>; text: string }, status: number, code: string) {
+function expectProblem(
+  response: { status: number; headers: Record<string, string>; text: string },
+  status: number,
+  code: string,
+) {
   expect(response.status).toBe(status);
   expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
   expect(JSON.parse(response.text)).toMatchObject({ status, code });
@@ -123,11 +127,16 @@ describe("Node's own HTTP errors", () => {
     await t.app.listen({ port: 0, host: '127.0.0.1' });
     const { port } = t.app.server.address() as AddressInfo;
     const response = await new Promise<{ status: number; type: string; body: string }>((resolve, reject) => {
-      const req = httpRequest({ host: '127.0.0.1', port, path: '/v1/vms', headers: { 'x-padding': 'x'.repeat(20 * 1024) } }, (res) => {
-        let body = '';
-        res.on('data', (chunk: Buffer) => (body += chunk.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), body }));
-      });
+      const req = httpRequest(
+        { host: '127.0.0.1', port, path: '/v1/vms', headers: { 'x-padding': 'x'.repeat(20 * 1024) } },
+        (res) => {
+          let body = '';
+          res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), body }),
+          );
+        },
+      );
       req.on('error', reject);
       req.end();
     });

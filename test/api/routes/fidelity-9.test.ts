@@ -13,16 +13,34 @@ beforeAll(async () => {
 });
 afterAll(async () => t.close());
 
-const resolve = async (vm: string, body: object) => (await t.http.post(`/v1/vms/${vm}/msi-resolutions`).send(body).expect(201)).body;
+const resolve = async (vm: string, body: object) =>
+  (await t.http.post(`/v1/vms/${vm}/msi-resolutions`).send(body).expect(201)).body;
 
 /** S10 without the explicit identity mapping of the sw_msi window: the guest's RMR decides it (§9.4). */
 async function accelVm(vm: string, options: { hostItsBase?: string; rmrHonoured?: boolean } = {}) {
   await command(t, 'post', '/v1/vms', { id: vm, ramSize: '0x100000000', ...options });
   await command(t, 'post', `/v1/vms/${vm}/buses`, { id: 'pcie.1', type: 'pxb-pcie', busNr: 1 });
   await command(t, 'post', `/v1/vms/${vm}/smmus`, { id: 'smmuv3.0', primaryBus: 'pcie.1', accel: true, oas: 48 });
-  await command(t, 'post', `/v1/vms/${vm}/buses`, { id: 'pcie.port1', type: 'pcie-root-port', bus: 'pcie.1', secondaryBusNr: 2 });
-  await command(t, 'post', `/v1/vms/${vm}/devices`, { id: 'hostdev0', driver: 'vfio-pci', bus: 'pcie.port1', slot: 0, host: '0019:06:00.0', iommufd: 'iommufd0' });
-  await command(t, 'post', `/v1/vms/${vm}/devices/hostdev0/mappings`, { stage: 1, iova: '0xFFFFF000', output: '0x08090000', size: '0x1000' });
+  await command(t, 'post', `/v1/vms/${vm}/buses`, {
+    id: 'pcie.port1',
+    type: 'pcie-root-port',
+    bus: 'pcie.1',
+    secondaryBusNr: 2,
+  });
+  await command(t, 'post', `/v1/vms/${vm}/devices`, {
+    id: 'hostdev0',
+    driver: 'vfio-pci',
+    bus: 'pcie.port1',
+    slot: 0,
+    host: '0019:06:00.0',
+    iommufd: 'iommufd0',
+  });
+  await command(t, 'post', `/v1/vms/${vm}/devices/hostdev0/mappings`, {
+    stage: 1,
+    iova: '0xFFFFF000',
+    output: '0x08090000',
+    size: '0x1000',
+  });
   await command(t, 'put', `/v1/vms/${vm}/devices/hostdev0/msi-vectors/0`, { address: '0xFFFFF040', data: '0x0' });
 }
 
@@ -33,7 +51,10 @@ describe('§9 through HTTP', () => {
     // Contract defaults: t0sz 16, so t1sz 16.
     expect(device.ste.cd).toMatchObject({ t0sz: 16, t1sz: 16, epd1: true });
     await command(t, 'put', '/v1/vms/tt1/devices/net0/ste', { config: 's1', cd: { epd1: false, t1sz: 40 } });
-    expect((await t.http.get('/v1/vms/tt1/devices/net0').expect(200)).body.ste.cd).toMatchObject({ t1sz: 40, epd1: false });
+    expect((await t.http.get('/v1/vms/tt1/devices/net0').expect(200)).body.ste.cd).toMatchObject({
+      t1sz: 40,
+      epd1: false,
+    });
     const r = await resolve('tt1', { device: 'net0', address: '0xfffff040', data: '0x0' });
     expect(r.fault).toMatchObject({ type: 'C_BAD_CD', stage: null });
     expect(r.route.installed).toBe(false);
@@ -42,9 +63,23 @@ describe('§9 through HTTP', () => {
   it('§9.3 nested: a CD address that stage 2 does not map faults at stage 2 with CLASS=CD', async () => {
     // S4's nested topology with STE.S1ContextPtr = IPA 0x50000000, which no stage-2 mapping covers.
     await emulatedBaseline(t, 'nested', { stage: 'nested' });
-    await command(t, 'put', '/v1/vms/nested/devices/net0/ste', { config: 'nested', cd: { granule: '64K', t0sz: 16 }, cdAddress: '0x50000000' });
-    await command(t, 'post', '/v1/vms/nested/devices/net0/mappings', { stage: 1, iova: '0xFFFF0000', output: '0x48000000', size: '0x10000' });
-    await command(t, 'post', '/v1/vms/nested/devices/net0/mappings', { stage: 2, iova: '0x48000000', output: '0x08090000', size: '0x1000' });
+    await command(t, 'put', '/v1/vms/nested/devices/net0/ste', {
+      config: 'nested',
+      cd: { granule: '64K', t0sz: 16 },
+      cdAddress: '0x50000000',
+    });
+    await command(t, 'post', '/v1/vms/nested/devices/net0/mappings', {
+      stage: 1,
+      iova: '0xFFFF0000',
+      output: '0x48000000',
+      size: '0x10000',
+    });
+    await command(t, 'post', '/v1/vms/nested/devices/net0/mappings', {
+      stage: 2,
+      iova: '0x48000000',
+      output: '0x08090000',
+      size: '0x1000',
+    });
     expect((await t.http.get('/v1/vms/nested/devices/net0').expect(200)).body.ste.cdAddress).toBe('0x50000000');
     const r = await resolve('nested', { device: 'net0', address: '0xffff0040', data: '0x0' });
     expect(r.fault).toMatchObject({ type: 'F_TRANSLATION', stage: 2, class: 'CD', inputAddress: '0xffff0040' });
@@ -71,13 +106,25 @@ describe('§9 through HTTP', () => {
 
   it('item 7: a 2-level stream table as Linux programs it resolves; an L1 descriptor with span 0 is C_BAD_STREAMID', async () => {
     await emulatedBaseline(t, 'l2');
-    await command(t, 'post', '/v1/vms/l2/devices/net0/mappings', { stage: 1, iova: '0xFFFFF000', output: '0x08090000', size: '0x1000' });
-    const smmu = (await command(t, 'put', '/v1/vms/l2/smmus/smmuv3.0/guest-state', { streamTableFormat: '2-level' })).body;
+    await command(t, 'post', '/v1/vms/l2/devices/net0/mappings', {
+      stage: 1,
+      iova: '0xFFFFF000',
+      output: '0x08090000',
+      size: '0x1000',
+    });
+    const smmu = (await command(t, 'put', '/v1/vms/l2/smmus/smmuv3.0/guest-state', { streamTableFormat: '2-level' }))
+      .body;
     // Linux: SPLIT = 8, L1 span = SPLIT + 1.
     expect(smmu.guestState).toMatchObject({ streamTableFormat: '2-level', split: 8, l1Span: 9 });
-    expect((await resolve('l2', { device: 'net0', address: '0xfffff040', data: '0x0' })).route).toMatchObject({ installed: true, address: '0x8090040' });
+    expect((await resolve('l2', { device: 'net0', address: '0xfffff040', data: '0x0' })).route).toMatchObject({
+      installed: true,
+      address: '0x8090040',
+    });
     await command(t, 'put', '/v1/vms/l2/smmus/smmuv3.0/guest-state', { l1Span: 0 });
-    expect((await resolve('l2', { device: 'net0', address: '0xfffff040', data: '0x0' })).fault).toMatchObject({ type: 'C_BAD_STREAMID', stage: null });
+    expect((await resolve('l2', { device: 'net0', address: '0xfffff040', data: '0x0' })).fault).toMatchObject({
+      type: 'C_BAD_STREAMID',
+      stage: null,
+    });
   });
 
   it('item 7: SPLIT and the L1 span are 5-bit fields: 32 is a 400 naming the field, and appends nothing', async () => {
