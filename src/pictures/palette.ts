@@ -27,3 +27,14 @@ export const CELL_STYLES: Record<CellState, BoxStyle> = {
 };
 
 export const TONE_COLOURS: Record<Tone, string> = { good: '#2e7d32', bad: '#c62828', warn: '#e65100', neutral: MUTED };
+
+/** Fleet chart: one colour per verdict, the legend names each. */
+export const VERDICT_COLOURS: Readonly<Record<string, string>> = {
+  'loses-interrupts': '#c62828',
+  'broken-by-target': '#ef6c00',
+  'fixed-by-target': '#1565c0',
+  ok: '#2e7d32',
+  'unknown-build': '#78909c',
+  'no-accel': '#cfd8dc',
+};
+export const OTHER_VERDICT_COLOUR = '#9e9e9e';
