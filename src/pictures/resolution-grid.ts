@@ -104,11 +104,11 @@ function resolvedColumn(r: ResolutionView): Column {
     if (row === faultAt) return { row, state: 'fault', headline: faultHeadline(r, row), details: [...faultDetails(r), ...details], events };
     if (faultAt !== undefined && rowIndex(row) > rowIndex(faultAt)) {
       // The route after a doorbell that is no vITS is installed all the same (S10, S20): it exists, pointing nowhere.
-      if (row === 'kvm-route' && r.route.installed) return { row, state: 'misrouted', headline: `installed ${describeRoute(r.route)}`, details: ['never injects: the doorbell above is no vITS', ...details], events };
+      if (row === 'kvm-route' && r.route.installed) return { row, state: 'misrouted', headline: describeRoute(r.route), details: ['never injects: the doorbell above is no vITS', ...details], events };
       return { row, state: 'not-reached', headline: 'not reached', details: steps.map((s) => s.action), events };
     }
     if (steps.length === 0) return { row, state: 'unused', headline: unusedHeadline(row, r.addressSpace), details: [], events };
-    if (row === 'kvm-route' && misrouted) return { row, state: 'misrouted', headline: `installed ${describeRoute(r.route)}`, details: [`upstream routes ${describeRoute(r.comparison.upstream)}`, ...details], events };
+    if (row === 'kvm-route' && misrouted) return { row, state: 'misrouted', headline: describeRoute(r.route), details: [`upstream routes ${describeRoute(r.comparison.upstream)}`, ...details], events };
     return { row, state: 'ok', headline: okHeadline(r, row, steps), details, events };
   });
   return { key: r.semantics, label: COLUMN_LABELS[r.semantics], resolved: true, cells, verdict: ownVerdict(r, faultAt, misrouted) };
@@ -146,7 +146,7 @@ function okHeadline(r: ResolutionView, row: Row, steps: readonly TrailStepView[]
       if (r.doorbell === null) return steps[0]!.action;
       return r.doorbell.its ? `vITS ${r.doorbell.frame ?? '?'} frame +${r.doorbell.offset ?? '?'}` : 'not a vITS doorbell';
     case 'kvm-route':
-      return r.route.installed ? `installed ${describeRoute(r.route)}` : describeRoute(r.route);
+      return describeRoute(r.route);
   }
 }
 
@@ -180,8 +180,8 @@ function comparisonColumn(r: ResolutionView, s: Semantics, own: Column): Column 
     if (row === 'device' || row === 'msix') return ownCell(own, row);
     if (row !== 'kvm-route') return { row, state: 'not-in-record', headline: 'not in this record', details: [`resolve with semantics=${s} for this step`], events: [] };
     if (!route.installed) return { row, state: lost ? 'no-route' : 'ok', headline: describeRoute(route), details: route.reason ? [route.reason] : [], events: [] };
-    if (differs) return { row, state: 'misrouted', headline: `installed ${describeRoute(route)}`, details: [`upstream routes ${describeRoute(upstream)}`], events: [] };
-    return { row, state: 'ok', headline: `installed ${describeRoute(route)}`, details: s === 'upstream' ? [] : ['the same route as upstream'], events: [] };
+    if (differs) return { row, state: 'misrouted', headline: describeRoute(route), details: [`upstream routes ${describeRoute(upstream)}`], events: [] };
+    return { row, state: 'ok', headline: describeRoute(route), details: s === 'upstream' ? [] : ['the same route as upstream'], events: [] };
   });
   const verdict: Column['verdict'] = differs
     ? { text: `misrouted to ${route.address}`, tone: 'bad' }

@@ -20,7 +20,7 @@ const RAIL_Y = 92;
 const BAR_Y = 112;
 const BAR_HEIGHT = 40;
 const BAND_Y = BAR_Y + BAR_HEIGHT + 10;
-const BAND_HEIGHT = 44;
+const BAND_HEIGHT = 3 * LINE + 2 * PAD - 2;
 const LEVEL_A_Y = BAND_Y + BAND_HEIGHT + 30;
 const NODE_HEIGHT = 4 * LINE + 2 * PAD - 4;
 const LEVEL_B_Y = LEVEL_A_Y + NODE_HEIGHT + 34;
@@ -108,24 +108,28 @@ function rootGroup(group: RootGroup): SvgElement {
 }
 
 function smmuBand(group: RootGroup, smmu: SmmuView | undefined): SvgElement {
+  const textWidth = group.width - 2 * PAD;
+  const line = (i: number) => BAND_Y + PAD + FONT + i * LINE - 1;
   const covered = `covers ${group.covered.map((b) => b.id).join(', ')} (bus ${[...new Set(group.covered.map((b) => b.busNumber))].join(', ')})`;
   if (smmu === undefined) {
     return el(
       'g',
       { 'data-kind': 'no-smmu', 'data-id': group.bus.id },
       el('rect', { x: group.x, y: BAND_Y, width: group.width, height: BAND_HEIGHT, rx: 4, fill: '#ffffff', stroke: RULE, 'stroke-width': 1, 'stroke-dasharray': '4 3' }),
-      fittedText('no vIOMMU: MSIs reach the doorbell untranslated (R1)', group.width - 2 * PAD, { x: group.x + PAD, y: BAND_Y + 26, 'font-size': 10, fill: MUTED }),
+      fittedText('no vIOMMU (R1)', textWidth, { x: group.x + PAD, y: line(0), 'font-size': FONT, 'font-weight': 'bold', fill: MUTED }),
+      fittedText('MSIs reach the doorbell untranslated', textWidth, { x: group.x + PAD, y: line(1), 'font-size': 10, fill: MUTED }),
     );
   }
   const colours = smmu.accel ? ACCEL : EMULATED;
-  const details = [smmu.accel ? 'accel=on' : 'emulated', smmu.stage ? `stage ${smmu.stage}` : undefined, smmu.oas ? `OAS ${smmu.oas}` : undefined].filter(Boolean).join(' · ');
+  const details = ['arm-smmuv3', smmu.accel ? 'accel=on' : 'emulated', smmu.stage ? `stage ${smmu.stage}` : undefined, smmu.oas ? `OAS ${smmu.oas}` : undefined].filter(Boolean).join(' · ');
   return el(
     'g',
     { 'data-kind': 'smmu', 'data-id': smmu.id, 'data-accel': String(smmu.accel), 'data-covers': group.covered.map((b) => b.id).join(' ') },
     el('rect', { x: group.x, y: BAND_Y, width: group.width, height: BAND_HEIGHT, rx: 4, fill: colours.fill, stroke: colours.stroke, 'stroke-width': smmu.accel ? 3 : 1.5 }),
-    smmu.accel && el('text', { x: group.x + group.width - PAD, y: BAND_Y + 17, 'font-size': 11, 'font-weight': 'bold', 'text-anchor': 'end', fill: colours.stroke }, 'ACCEL'),
-    fittedText(`${smmu.id} · arm-smmuv3 · ${details}`, group.width - 2 * PAD - (smmu.accel ? 48 : 0), { x: group.x + PAD, y: BAND_Y + 17, 'font-size': FONT, 'font-weight': 'bold', fill: INK }),
-    fittedText(covered, group.width - 2 * PAD, { x: group.x + PAD, y: BAND_Y + 34, 'font-size': 10, fill: MUTED }),
+    smmu.accel && el('text', { x: group.x + group.width - PAD, y: line(0), 'font-size': 11, 'font-weight': 'bold', 'text-anchor': 'end', fill: colours.stroke }, 'ACCEL'),
+    fittedText(smmu.id, textWidth - (smmu.accel ? 48 : 0), { x: group.x + PAD, y: line(0), 'font-size': 12, 'font-weight': 'bold', fill: INK }),
+    fittedText(details, textWidth, { x: group.x + PAD, y: line(1), 'font-size': 10, fill: INK }),
+    fittedText(covered, textWidth, { x: group.x + PAD, y: line(2), 'font-size': 10, fill: MUTED }),
   );
 }
 

@@ -56,6 +56,15 @@ describe('every resolution picture', () => {
   });
 });
 
+describe('a live route (GET .../route.svg): no record id', () => {
+  it('says it is the live route, and an MSI given by address and data has no vector', () => {
+    const { id: _id, vector: _vector, ...live } = records.s10.upstream;
+    const doc = draw(live);
+    expect(visibleText(doc)).toContain('resolved as upstream at version 8 · live route · MSI 0xfffff040 data 0x0 · SID 0x200');
+    expect(visibleText(cell(doc, 'upstream', 'msix'))).toContain('given: 0xfffff040 data 0x0');
+  });
+});
+
 describe('S10, accel (R9): the bug and the fix side by side', () => {
   it('upstream: the route to 0x8090040 is delivered, nothing is outlined as a fault', () => {
     const doc = draw(records.s10.upstream, 's10-upstream.svg');
