@@ -1,7 +1,7 @@
 // A fleet sweep's VMs grouped by QEMU build, and within a build by verdict: the rows and bar
 // segments of the fleet chart.
 
-import { VERDICTS, type FleetResultView, type FleetSweepView, type QemuBuildView } from './fleet-view';
+import { VERDICTS, type FleetResultView, type FleetSweepView, type QemuBuildView } from './fleet-view.js';
 
 export interface VerdictSegment {
   readonly verdict: string;
@@ -22,7 +22,9 @@ export interface BuildRow {
 
 /** Verdicts in chart order (worst first), then any the contract does not list yet. */
 export function verdictOrder(results: readonly FleetResultView[]): string[] {
-  const extra = [...new Set(results.map((r) => r.verdict))].filter((v) => !(VERDICTS as readonly string[]).includes(v)).sort();
+  const extra = [...new Set(results.map((r) => r.verdict))]
+    .filter((v) => !(VERDICTS as readonly string[]).includes(v))
+    .sort();
   return [...VERDICTS, ...extra];
 }
 
@@ -57,11 +59,15 @@ export function buildRows(sweep: FleetSweepView): BuildRow[] {
         label: buildLabel(first.qemu),
         behaviour: first.behaviour,
         rule: first.qemu?.rule,
-        segments: order.map((verdict) => ({ verdict, vms: results.filter((r) => r.verdict === verdict).map((r) => r.vm) })).filter((s) => s.vms.length > 0),
+        segments: order
+          .map((verdict) => ({ verdict, vms: results.filter((r) => r.verdict === verdict).map((r) => r.vm) }))
+          .filter((s) => s.vms.length > 0),
         vms: results.length,
         vectors: results.reduce((n, r) => n + (r.counts?.vectors ?? 0), 0),
         interruptsLost: results.reduce((n, r) => n + (r.counts?.interruptsLost ?? 0), 0),
       };
     })
-    .sort((a, b) => compareVersionsDescending(JSON.parse(a.key)[0], JSON.parse(b.key)[0]) || a.label.localeCompare(b.label));
+    .sort(
+      (a, b) => compareVersionsDescending(JSON.parse(a.key)[0], JSON.parse(b.key)[0]) || a.label.localeCompare(b.label),
+    );
 }

@@ -2,10 +2,10 @@
 // bar per build (fleet-groups.ts), one segment per verdict, the count written on it and the VMs
 // in its tooltip; a legend with the sweep's totals above.
 
-import { buildLabel, buildRows, verdictOrder, type BuildRow } from './fleet-groups';
-import type { FleetSweepView } from './fleet-view';
-import { INK, MUTED, OTHER_VERDICT_COLOUR, RULE, VERDICT_COLOURS } from './palette';
-import { el, fittedText, svgDocument, textWidth, type SvgChild, type SvgElement } from './svg';
+import { buildLabel, buildRows, verdictOrder, type BuildRow } from './fleet-groups.js';
+import type { FleetSweepView } from './fleet-view.js';
+import { INK, MUTED, OTHER_VERDICT_COLOUR, RULE, VERDICT_COLOURS } from './palette.js';
+import { el, fittedText, svgDocument, textWidth, type SvgChild, type SvgElement } from './svg.js';
 
 const MARGIN = 16;
 const LABEL_WIDTH = 330;
@@ -22,14 +22,30 @@ const colourOf = (verdict: string) => VERDICT_COLOURS[verdict] ?? OTHER_VERDICT_
 export function fleetPicture(sweep: FleetSweepView): string {
   const rows = buildRows(sweep);
   const order = verdictOrder(sweep.results);
-  const tally = (verdict: string) => sweep.totals?.byVerdict?.[verdict] ?? sweep.results.filter((r) => r.verdict === verdict).length;
+  const tally = (verdict: string) =>
+    sweep.totals?.byVerdict?.[verdict] ?? sweep.results.filter((r) => r.verdict === verdict).length;
   const totalVms = sweep.totals?.vms ?? sweep.results.length;
   const title = `Fleet sweep${sweep.id ? ` ${sweep.id}` : ''}: VMs by QEMU build and verdict`;
-  const target = sweep.target ? `target QEMU ${buildLabel(sweep.target)}${sweep.target.behaviour ? ` (${sweep.target.behaviour})` : ''}` : 'target QEMU 11.0.0';
-  const subtitle = [target, `${totalVms} VM${totalVms === 1 ? '' : 's'}`, sweep.totals ? `${sweep.totals.vectors} vectors` : undefined, sweep.createdAt].filter(Boolean).join(' · ');
+  const target = sweep.target
+    ? `target QEMU ${buildLabel(sweep.target)}${sweep.target.behaviour ? ` (${sweep.target.behaviour})` : ''}`
+    : 'target QEMU 11.0.0';
+  const subtitle = [
+    target,
+    `${totalVms} VM${totalVms === 1 ? '' : 's'}`,
+    sweep.totals ? `${sweep.totals.vectors} vectors` : undefined,
+    sweep.createdAt,
+  ]
+    .filter(Boolean)
+    .join(' · ');
 
   const body: SvgChild[] = [
-    fittedText(title, WIDTH - 2 * MARGIN, { x: MARGIN, y: MARGIN + 16, 'font-size': 16, 'font-weight': 'bold', fill: INK }),
+    fittedText(title, WIDTH - 2 * MARGIN, {
+      x: MARGIN,
+      y: MARGIN + 16,
+      'font-size': 16,
+      'font-weight': 'bold',
+      fill: INK,
+    }),
     fittedText(subtitle, WIDTH - 2 * MARGIN, { x: MARGIN, y: MARGIN + 36, 'font-size': 12, fill: MUTED }),
   ];
   let y = MARGIN + 56;
@@ -38,24 +54,44 @@ export function fleetPicture(sweep: FleetSweepView): string {
   y = legend.bottom + 14;
 
   const scale = BAR_WIDTH / Math.max(1, ...rows.map((r) => r.vms));
-  if (rows.length === 0) body.push(el('text', { x: MARGIN, y: y + 16, 'font-size': 12, fill: MUTED }, 'no VMs in this sweep'));
-  rows.forEach((row, i) => body.push(buildBar(row, y + i * ROW_HEIGHT, scale)));
+  if (rows.length === 0)
+    body.push(el('text', { x: MARGIN, y: y + 16, 'font-size': 12, fill: MUTED }, 'no VMs in this sweep'));
+  rows.forEach((row, i) => {
+    body.push(buildBar(row, y + i * ROW_HEIGHT, scale));
+  });
   y += Math.max(1, rows.length) * ROW_HEIGHT + 8;
 
   if (sweep.results.length < totalVms) {
-    body.push(fittedText(`This page shows ${sweep.results.length} of the sweep's ${totalVms} VMs; the legend counts all of them.`, WIDTH - 2 * MARGIN, { x: MARGIN, y: y + 12, 'font-size': 11, fill: MUTED }));
+    body.push(
+      fittedText(
+        `This page shows ${sweep.results.length} of the sweep's ${totalVms} VMs; the legend counts all of them.`,
+        WIDTH - 2 * MARGIN,
+        { x: MARGIN, y: y + 12, 'font-size': 11, fill: MUTED },
+      ),
+    );
     y += 24;
   }
 
   const desc = [
     `${subtitle}.`,
-    `By verdict: ${order.filter((v) => tally(v) > 0).map((v) => `${v} ${tally(v)}`).join(', ') || 'none'}.`,
-    ...rows.map((r) => `QEMU ${r.label} (${r.behaviour}): ${r.segments.map((s) => `${s.vms.length} ${s.verdict}`).join(', ')}.`),
+    `By verdict: ${
+      order
+        .filter((v) => tally(v) > 0)
+        .map((v) => `${v} ${tally(v)}`)
+        .join(', ') || 'none'
+    }.`,
+    ...rows.map(
+      (r) => `QEMU ${r.label} (${r.behaviour}): ${r.segments.map((s) => `${s.vms.length} ${s.verdict}`).join(', ')}.`,
+    ),
   ].join(' ');
   return svgDocument({ title, desc, width: WIDTH, height: y + MARGIN, body });
 }
 
-function legendItems(verdicts: readonly string[], tally: (v: string) => number, y: number): { element: SvgElement; bottom: number } {
+function legendItems(
+  verdicts: readonly string[],
+  tally: (v: string) => number,
+  y: number,
+): { element: SvgElement; bottom: number } {
   let x = MARGIN;
   let line = y;
   const items = verdicts.map((verdict) => {
@@ -82,15 +118,37 @@ function buildBar(row: BuildRow, y: number, scale: number): SvgElement {
   let x = barX;
   const segments = row.segments.map((segment) => {
     const width = segment.vms.length * scale;
-    const named = segment.vms.slice(0, MAX_NAMED_VMS).join(', ') + (segment.vms.length > MAX_NAMED_VMS ? ` and ${segment.vms.length - MAX_NAMED_VMS} more` : '');
+    const named =
+      segment.vms.slice(0, MAX_NAMED_VMS).join(', ') +
+      (segment.vms.length > MAX_NAMED_VMS ? ` and ${segment.vms.length - MAX_NAMED_VMS} more` : '');
     const count = String(segment.vms.length);
     const dark = !['no-accel', 'unknown-build'].includes(segment.verdict);
     const element = el(
       'g',
       { 'data-build': row.key, 'data-verdict': segment.verdict, 'data-count': segment.vms.length },
       el('title', {}, `${row.label}: ${segment.vms.length} ${segment.verdict} (${named})`),
-      el('rect', { x, y: y + 4, width, height: BAR_HEIGHT, fill: colourOf(segment.verdict), stroke: '#ffffff', 'stroke-width': 1 }),
-      width >= textWidth(count, 11) + 6 && el('text', { x: x + width / 2, y: y + 19, 'font-size': 11, 'font-weight': 'bold', 'text-anchor': 'middle', fill: dark ? '#ffffff' : INK }, count),
+      el('rect', {
+        x,
+        y: y + 4,
+        width,
+        height: BAR_HEIGHT,
+        fill: colourOf(segment.verdict),
+        stroke: '#ffffff',
+        'stroke-width': 1,
+      }),
+      width >= textWidth(count, 11) + 6 &&
+        el(
+          'text',
+          {
+            x: x + width / 2,
+            y: y + 19,
+            'font-size': 11,
+            'font-weight': 'bold',
+            'text-anchor': 'middle',
+            fill: dark ? '#ffffff' : INK,
+          },
+          count,
+        ),
     );
     x += width;
     return element;
@@ -99,8 +157,19 @@ function buildBar(row: BuildRow, y: number, scale: number): SvgElement {
   return el(
     'g',
     { 'data-build-row': row.key },
-    fittedText(row.label, LABEL_WIDTH - 12, { x: MARGIN, y: y + 14, 'font-size': 12, 'font-weight': 'bold', fill: INK }),
-    fittedText(`${row.behaviour}${row.rule ? ` (${row.rule})` : ''}`, LABEL_WIDTH - 12, { x: MARGIN, y: y + 29, 'font-size': 10, fill: MUTED }),
+    fittedText(row.label, LABEL_WIDTH - 12, {
+      x: MARGIN,
+      y: y + 14,
+      'font-size': 12,
+      'font-weight': 'bold',
+      fill: INK,
+    }),
+    fittedText(`${row.behaviour}${row.rule ? ` (${row.rule})` : ''}`, LABEL_WIDTH - 12, {
+      x: MARGIN,
+      y: y + 29,
+      'font-size': 10,
+      fill: MUTED,
+    }),
     el('line', { x1: barX, y1: y + 2, x2: barX, y2: y + BAR_HEIGHT + 6, stroke: RULE, 'stroke-width': 1 }),
     segments,
     fittedText(summary, SUMMARY_WIDTH, { x: barX + BAR_WIDTH + 16, y: y + 19, 'font-size': 11, fill: MUTED }),

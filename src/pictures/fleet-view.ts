@@ -1,7 +1,14 @@
 // A fleet sweep as POST/GET /v1/fleet-sweeps returns it (contract v1.2, "Fleet sweep"), read
 // leniently: only what the chart needs; `results` may be one page of the sweep.
 
-export const VERDICTS = ['loses-interrupts', 'broken-by-target', 'fixed-by-target', 'ok', 'unknown-build', 'no-accel'] as const;
+export const VERDICTS = [
+  'loses-interrupts',
+  'broken-by-target',
+  'fixed-by-target',
+  'ok',
+  'unknown-build',
+  'no-accel',
+] as const;
 export type Verdict = (typeof VERDICTS)[number];
 
 export interface QemuBuildView {

@@ -1,7 +1,7 @@
 // Colours and strokes shared by the pictures. Every meaning also has words or a line style, so a
 // picture still reads in greyscale or for a reader who cannot tell red from green.
 
-import type { CellState, Tone } from './resolution-grid';
+import type { CellState, Tone } from './resolution-grid.js';
 
 export const INK = '#1a1a1a';
 export const MUTED = '#5f6368';

@@ -7,11 +7,28 @@
 // same facts), their route, and say "not in this record" for the steps in between rather than
 // guessing them.
 
-import { describeRoute, sameRoute, SEMANTICS, type EventRefView, type HardwareStepView, type ResolutionView, type Semantics, type TrailStepView } from './resolution-view';
+import {
+  describeRoute,
+  sameRoute,
+  SEMANTICS,
+  type EventRefView,
+  type HardwareStepView,
+  type ResolutionView,
+  type Semantics,
+  type TrailStepView,
+} from './resolution-view.js';
 
 export const ROWS = ['device', 'msix', 'address-space', 'stage-1', 'stage-2', 'its', 'kvm-route'] as const;
 export type Row = (typeof ROWS)[number];
-export const ROW_LABELS: Record<Row, string> = { device: 'device', msix: 'MSI-X entry', 'address-space': 'address space', 'stage-1': 'stage 1', 'stage-2': 'stage 2', its: 'ITS', 'kvm-route': 'KVM route' };
+export const ROW_LABELS: Record<Row, string> = {
+  device: 'device',
+  msix: 'MSI-X entry',
+  'address-space': 'address space',
+  'stage-1': 'stage 1',
+  'stage-2': 'stage 2',
+  its: 'ITS',
+  'kvm-route': 'KVM route',
+};
 
 export type ColumnKey = Semantics | 'hardware';
 
@@ -22,7 +39,15 @@ export type ColumnKey = Semantics | 'hardware';
  * not-in-record: a step of a semantics the record was not resolved with. unknown: the record
  * cannot tell (no hostItsBase).
  */
-export type CellState = 'ok' | 'fault' | 'misrouted' | 'no-route' | 'not-reached' | 'unused' | 'not-in-record' | 'unknown';
+export type CellState =
+  | 'ok'
+  | 'fault'
+  | 'misrouted'
+  | 'no-route'
+  | 'not-reached'
+  | 'unused'
+  | 'not-in-record'
+  | 'unknown';
 export type Tone = 'good' | 'bad' | 'warn' | 'neutral';
 
 export interface Cell {
@@ -48,12 +73,20 @@ export interface ResolutionGrid {
   readonly findings: readonly string[];
 }
 
-const COLUMN_LABELS: Record<ColumnKey, string> = { 'pre-fix': 'pre-fix', 'address-space': 'address-space (v4)', upstream: 'upstream (QEMU 11.0)', hardware: 'hardware path' };
+const COLUMN_LABELS: Record<ColumnKey, string> = {
+  'pre-fix': 'pre-fix',
+  'address-space': 'address-space (v4)',
+  upstream: 'upstream (QEMU 11.0)',
+  hardware: 'hardware path',
+};
 const rowIndex = (row: Row) => ROWS.indexOf(row);
 
 export function resolutionGrid(r: ResolutionView): ResolutionGrid {
   const own = resolvedColumn(r);
-  const columns: Column[] = [...SEMANTICS.map((s) => (s === r.semantics ? own : comparisonColumn(r, s, own))), hardwareColumn(r, own)];
+  const columns: Column[] = [
+    ...SEMANTICS.map((s) => (s === r.semantics ? own : comparisonColumn(r, s, own))),
+    hardwareColumn(r, own),
+  ];
   return { columns, findings: findingsOf(r, own) };
 }
 
@@ -75,14 +108,21 @@ function rowOfTrailStep(step: TrailStepView, previous: Row | undefined): Row | '
 
 // Configuration faults (C_*, the STE/CD fetches) happen before any walk: §9.10 gives them no stage.
 function faultRow(type: unknown, stage: unknown): Row {
-  if (typeof type === 'string' && /^(C_|F_STE_FETCH|F_CD_FETCH|F_STREAM_DISABLED|F_UUT)/.test(type)) return 'address-space';
+  if (typeof type === 'string' && /^(C_|F_STE_FETCH|F_CD_FETCH|F_STREAM_DISABLED|F_UUT)/.test(type))
+    return 'address-space';
   return stage === 2 ? 'stage-2' : stage === 1 ? 'stage-1' : 'address-space';
 }
 
 /** The step where the MSI of this semantics is lost: an SMMU fault, an abort, nothing at the address, or a doorbell that is no vITS. */
 function losesHere(step: TrailStepView): boolean {
   const out = step.output;
-  return 'fault' in out || out.aborted === true || ('gpa' in out && out.gpa === null) || out.its === false || out.injects === false;
+  return (
+    'fault' in out ||
+    out.aborted === true ||
+    ('gpa' in out && out.gpa === null) ||
+    out.its === false ||
+    out.injects === false
+  );
 }
 
 function resolvedColumn(r: ResolutionView): Column {
@@ -96,26 +136,59 @@ function resolvedColumn(r: ResolutionView): Column {
     if (faultAt === undefined && losesHere(step)) faultAt = row;
     previous = row;
   }
-  const misrouted = r.semantics !== 'upstream' && r.route.installed && r.comparison.upstream.installed && !sameRoute(r.route, r.comparison.upstream);
+  const misrouted =
+    r.semantics !== 'upstream' &&
+    r.route.installed &&
+    r.comparison.upstream.installed &&
+    !sameRoute(r.route, r.comparison.upstream);
   const cells = ROWS.map((row): Cell => {
     const steps = byRow.get(row) ?? [];
     const events = eventsOf(steps);
     const details = steps.flatMap(detailsOfStep);
-    if (row === faultAt) return { row, state: 'fault', headline: faultHeadline(r, row), details: [...faultDetails(r), ...details], events };
+    if (row === faultAt)
+      return {
+        row,
+        state: 'fault',
+        headline: faultHeadline(r, row),
+        details: [...faultDetails(r), ...details],
+        events,
+      };
     if (faultAt !== undefined && rowIndex(row) > rowIndex(faultAt)) {
       // The route after a doorbell that is no vITS is installed all the same (S10, S20): it exists, pointing nowhere.
-      if (row === 'kvm-route' && r.route.installed) return { row, state: 'misrouted', headline: describeRoute(r.route), details: ['never injects: the doorbell above is no vITS', ...details], events };
+      if (row === 'kvm-route' && r.route.installed)
+        return {
+          row,
+          state: 'misrouted',
+          headline: describeRoute(r.route),
+          details: ['never injects: the doorbell above is no vITS', ...details],
+          events,
+        };
       return { row, state: 'not-reached', headline: 'not reached', details: steps.map((s) => s.action), events };
     }
-    if (steps.length === 0) return { row, state: 'unused', headline: unusedHeadline(row, r.addressSpace), details: [], events };
-    if (row === 'kvm-route' && misrouted) return { row, state: 'misrouted', headline: describeRoute(r.route), details: [`upstream routes ${describeRoute(r.comparison.upstream)}`, ...details], events };
+    if (steps.length === 0)
+      return { row, state: 'unused', headline: unusedHeadline(row, r.addressSpace), details: [], events };
+    if (row === 'kvm-route' && misrouted)
+      return {
+        row,
+        state: 'misrouted',
+        headline: describeRoute(r.route),
+        details: [`upstream routes ${describeRoute(r.comparison.upstream)}`, ...details],
+        events,
+      };
     return { row, state: 'ok', headline: okHeadline(r, row, steps), details, events };
   });
-  return { key: r.semantics, label: COLUMN_LABELS[r.semantics], resolved: true, cells, verdict: ownVerdict(r, faultAt, misrouted) };
+  return {
+    key: r.semantics,
+    label: COLUMN_LABELS[r.semantics],
+    resolved: true,
+    cells,
+    verdict: ownVerdict(r, faultAt, misrouted),
+  };
 }
 
 function faultHeadline(r: ResolutionView, row: Row): string {
-  if (r.fault !== null) return `${r.fault.type}${r.fault.code ? ` (${r.fault.code})` : ''} at ${r.fault.inputAddress ?? r.input.address}`;
+  if (r.fault !== null)
+    return `${r.fault.type}${r.fault.code ? ` (${r.fault.code})` : ''} at ${r.fault.inputAddress ?? r.input.address}`;
   if (row === 'its') return `${r.route.installed ? r.route.address : 'doorbell'}: not a vITS doorbell`;
   if (r.route.cause === 'aborted') return 'aborted: no event, no route';
   if (r.route.cause === 'unassigned') return `nothing at ${r.input.address} (io_mem_unassigned)`;
@@ -125,7 +198,10 @@ function faultHeadline(r: ResolutionView, row: Row): string {
 /** The SMMU event in words first: why it faulted, and whether the guest sees it. */
 function faultDetails(r: ResolutionView): string[] {
   if (r.fault === null) return [];
-  const recorded = r.fault.recorded === undefined ? [] : [r.fault.recorded ? 'recorded in the guest EVENTQ' : 'not recorded: the guest sees no event'];
+  const recorded =
+    r.fault.recorded === undefined
+      ? []
+      : [r.fault.recorded ? 'recorded in the guest EVENTQ' : 'not recorded: the guest sees no event'];
   return [...(r.fault.reason ? [r.fault.reason] : []), ...recorded];
 }
 
@@ -144,14 +220,17 @@ function okHeadline(r: ResolutionView, row: Row, steps: readonly TrailStepView[]
     }
     case 'its':
       if (r.doorbell === null) return steps[0]!.action;
-      return r.doorbell.its ? `vITS ${r.doorbell.frame ?? '?'} frame +${r.doorbell.offset ?? '?'}` : 'not a vITS doorbell';
+      return r.doorbell.its
+        ? `vITS ${r.doorbell.frame ?? '?'} frame +${r.doorbell.offset ?? '?'}`
+        : 'not a vITS doorbell';
     case 'kvm-route':
       return describeRoute(r.route);
   }
 }
 
 function unusedHeadline(row: Row, addressSpace: string): string {
-  if (row === 'stage-1' || row === 'stage-2') return addressSpace === 'smmu-iommu' ? 'not walked' : `not walked (${addressSpace})`;
+  if (row === 'stage-1' || row === 'stage-2')
+    return addressSpace === 'smmu-iommu' ? 'not walked' : `not walked (${addressSpace})`;
   return '—';
 }
 
@@ -159,13 +238,16 @@ const ROUTE_WARNINGS = ['DOORBELL_NOT_TRANSLATER', 'MSI_ADDR_MISALIGNED'];
 
 function ownVerdict(r: ResolutionView, faultAt: Row | undefined, misrouted: boolean): Column['verdict'] {
   const lost = r.diagnostics.some((d) => d.code === 'INTERRUPTS_LOST');
-  if (faultAt !== undefined || lost) return { text: faultAt === undefined ? 'interrupts lost' : `lost at ${ROW_LABELS[faultAt]}`, tone: 'bad' };
+  if (faultAt !== undefined || lost)
+    return { text: faultAt === undefined ? 'interrupts lost' : `lost at ${ROW_LABELS[faultAt]}`, tone: 'bad' };
   if (misrouted) return { text: `misrouted to ${r.route.address}`, tone: 'bad' };
   if (!r.route.installed) return { text: describeRoute(r.route), tone: 'neutral' };
   if (r.hardwarePath?.delivered === false) return { text: 'route installed, hardware path blocked', tone: 'warn' };
   // Warnings about this route's own doorbell (S21, S22), not about the other semantics.
   const tolerated = r.diagnostics.find((d) => ROUTE_WARNINGS.includes(d.code));
-  return tolerated ? { text: `delivered, ${tolerated.code}`, tone: 'warn' } : { text: `delivered to ${r.route.address}`, tone: 'good' };
+  return tolerated
+    ? { text: `delivered, ${tolerated.code}`, tone: 'warn' }
+    : { text: `delivered to ${r.route.address}`, tone: 'good' };
 }
 
 // ---- the other two semantics: what the record's comparison holds -----------------------------
@@ -174,14 +256,44 @@ function comparisonColumn(r: ResolutionView, s: Semantics, own: Column): Column 
   const route = r.comparison[s];
   const upstream = r.comparison.upstream;
   const differs = s !== 'upstream' && route.installed && upstream.installed && !sameRoute(route, upstream);
-  const lost = !route.installed && route.cause !== undefined && !['gsi-direct', 'no-msi-controller', 'no-kvm-irqchip'].includes(route.cause);
+  const lost =
+    !route.installed &&
+    route.cause !== undefined &&
+    !['gsi-direct', 'no-msi-controller', 'no-kvm-irqchip'].includes(route.cause);
   const cells = ROWS.map((row): Cell => {
     // The device and the guest's MSI-X entry are the same facts under every semantics.
     if (row === 'device' || row === 'msix') return ownCell(own, row);
-    if (row !== 'kvm-route') return { row, state: 'not-in-record', headline: 'not in this record', details: [`resolve with semantics=${s} for this step`], events: [] };
-    if (!route.installed) return { row, state: lost ? 'no-route' : 'ok', headline: describeRoute(route), details: route.reason ? [route.reason] : [], events: [] };
-    if (differs) return { row, state: 'misrouted', headline: describeRoute(route), details: [`upstream routes ${describeRoute(upstream)}`], events: [] };
-    return { row, state: 'ok', headline: describeRoute(route), details: s === 'upstream' ? [] : ['the same route as upstream'], events: [] };
+    if (row !== 'kvm-route')
+      return {
+        row,
+        state: 'not-in-record',
+        headline: 'not in this record',
+        details: [`resolve with semantics=${s} for this step`],
+        events: [],
+      };
+    if (!route.installed)
+      return {
+        row,
+        state: lost ? 'no-route' : 'ok',
+        headline: describeRoute(route),
+        details: route.reason ? [route.reason] : [],
+        events: [],
+      };
+    if (differs)
+      return {
+        row,
+        state: 'misrouted',
+        headline: describeRoute(route),
+        details: [`upstream routes ${describeRoute(upstream)}`],
+        events: [],
+      };
+    return {
+      row,
+      state: 'ok',
+      headline: describeRoute(route),
+      details: s === 'upstream' ? [] : ['the same route as upstream'],
+      events: [],
+    };
   });
   const verdict: Column['verdict'] = differs
     ? { text: `misrouted to ${route.address}`, tone: 'bad' }
@@ -208,8 +320,25 @@ function rowOfHardwareStep(step: HardwareStepView, previous: Row | undefined): R
 function hardwareColumn(r: ResolutionView, own: Column): Column {
   const path = r.hardwarePath;
   if (path === null) {
-    const cells = ROWS.map((row): Cell => ({ row, state: 'unused', headline: '—', details: row === 'device' ? ['no physical MSI path in this record', '(an emulated device: QEMU or KVM delivers it)'] : [], events: [] }));
-    return { key: 'hardware', label: COLUMN_LABELS.hardware, resolved: false, cells, verdict: { text: 'no hardware path', tone: 'neutral' } };
+    const cells = ROWS.map(
+      (row): Cell => ({
+        row,
+        state: 'unused',
+        headline: '—',
+        details:
+          row === 'device'
+            ? ['no physical MSI path in this record', '(an emulated device: QEMU or KVM delivers it)']
+            : [],
+        events: [],
+      }),
+    );
+    return {
+      key: 'hardware',
+      label: COLUMN_LABELS.hardware,
+      resolved: false,
+      cells,
+      verdict: { text: 'no hardware path', tone: 'neutral' },
+    };
   }
   const byRow = new Map<Row, HardwareStepView[]>();
   let previous: Row | undefined;
@@ -224,22 +353,63 @@ function hardwareColumn(r: ResolutionView, own: Column): Column {
     const steps = byRow.get(row) ?? [];
     const events = eventsOf(steps);
     const details = steps.map((s) => s.action);
-    if (row === faultAt) return { row, state: 'fault', headline: `blocked at ${steps.at(-1)?.input ?? path.deviceWrites}`, details: [...details, ...(path.reason ? [path.reason] : [])], events };
-    if (faultAt !== undefined && rowIndex(row) > rowIndex(faultAt)) return { row, state: 'not-reached', headline: 'not reached', details: [], events: [] };
-    if (row === 'device') return { row, state: 'ok', headline: `device writes ${path.deviceWrites}`, details: [], events: eventsOf(path.steps.slice(0, 1)) };
+    if (row === faultAt)
+      return {
+        row,
+        state: 'fault',
+        headline: `blocked at ${steps.at(-1)?.input ?? path.deviceWrites}`,
+        details: [...details, ...(path.reason ? [path.reason] : [])],
+        events,
+      };
+    if (faultAt !== undefined && rowIndex(row) > rowIndex(faultAt))
+      return { row, state: 'not-reached', headline: 'not reached', details: [], events: [] };
+    if (row === 'device')
+      return {
+        row,
+        state: 'ok',
+        headline: `device writes ${path.deviceWrites}`,
+        details: [],
+        events: eventsOf(path.steps.slice(0, 1)),
+      };
     if (row === 'kvm-route') {
-      if (path.delivered === null) return { row, state: 'unknown', headline: 'unknown', details: ['whether the host ITS is reached is not known'], events: [] };
-      if (!r.route.installed) return { row, state: 'no-route', headline: `irqfd finds ${describeRoute(r.route)}`, details: [], events: [] };
-      return { row, state: ownLost ? 'misrouted' : 'ok', headline: `irqfd fires ${describeRoute(r.route)}`, details: ownLost ? [`the ${r.semantics} route loses it (see its column)`] : [], events: [] };
+      if (path.delivered === null)
+        return {
+          row,
+          state: 'unknown',
+          headline: 'unknown',
+          details: ['whether the host ITS is reached is not known'],
+          events: [],
+        };
+      if (!r.route.installed)
+        return { row, state: 'no-route', headline: `irqfd finds ${describeRoute(r.route)}`, details: [], events: [] };
+      return {
+        row,
+        state: ownLost ? 'misrouted' : 'ok',
+        headline: `irqfd fires ${describeRoute(r.route)}`,
+        details: ownLost ? [`the ${r.semantics} route loses it (see its column)`] : [],
+        events: [],
+      };
     }
     if (steps.length === 0) return { row, state: 'unused', headline: '—', details: [], events };
     const last = steps.at(-1)!;
-    if (last.output === null && row !== 'its') return { row, state: 'unknown', headline: `${last.input} -> ? (host ITS base not recorded)`, details, events };
-    if (row === 'its' && path.delivered === null) return { row, state: 'unknown', headline: 'delivery unknown (no hostItsBase)', details, events };
-    return { row, state: 'ok', headline: last.output === null ? `${last.input}` : `${steps[0]!.input} -> ${last.output}`, details, events };
+    if (last.output === null && row !== 'its')
+      return { row, state: 'unknown', headline: `${last.input} -> ? (host ITS base not recorded)`, details, events };
+    if (row === 'its' && path.delivered === null)
+      return { row, state: 'unknown', headline: 'delivery unknown (no hostItsBase)', details, events };
+    return {
+      row,
+      state: 'ok',
+      headline: last.output === null ? `${last.input}` : `${steps[0]!.input} -> ${last.output}`,
+      details,
+      events,
+    };
   });
   const verdict: Column['verdict'] =
-    path.delivered === true ? { text: 'reaches the host ITS', tone: 'good' } : path.delivered === false ? { text: 'blocked', tone: 'bad' } : { text: 'unknown (no hostItsBase)', tone: 'neutral' };
+    path.delivered === true
+      ? { text: 'reaches the host ITS', tone: 'good' }
+      : path.delivered === false
+        ? { text: 'blocked', tone: 'bad' }
+        : { text: 'unknown (no hostItsBase)', tone: 'neutral' };
   return { key: 'hardware', label: COLUMN_LABELS.hardware, resolved: false, cells, verdict };
 }
 
@@ -267,17 +437,33 @@ function findingsOf(r: ResolutionView, own: Column): string[] {
   const findings: string[] = [];
   const faultCell = own.cells.find((c) => c.state === 'fault');
   if (faultCell !== undefined) {
-    const why = r.fault !== null ? `${r.fault.type} at ${ROW_LABELS[faultCell.row]}${r.fault.reason ? `: ${r.fault.reason}` : ''}` : faultCell.row === 'its' ? `its route points at ${r.route.address}, which is not a vITS doorbell` : (r.route.reason ?? faultCell.headline);
+    const why =
+      r.fault !== null
+        ? `${r.fault.type} at ${ROW_LABELS[faultCell.row]}${r.fault.reason ? `: ${r.fault.reason}` : ''}`
+        : faultCell.row === 'its'
+          ? `its route points at ${r.route.address}, which is not a vITS doorbell`
+          : (r.route.reason ?? faultCell.headline);
     findings.push(`${subject} is lost under ${r.semantics}: ${why}.`);
   } else if (own.verdict.tone === 'bad') {
     findings.push(`${subject} is ${own.verdict.text} under ${r.semantics}.`);
   }
   const pre = r.comparison['pre-fix'];
   const up = r.comparison.upstream;
-  if (r.comparison.misroutedBeforeFix && pre.installed) findings.push(`Before the fix it is misrouted: pre-fix routes it to ${pre.address}, QEMU 11.0 to ${up.address ?? describeRoute(up)}.`);
-  else if (r.comparison.missingBeforeFix === true || (r.comparison.misroutedBeforeFix && !pre.installed)) findings.push(`Before the fix it has no route at all (${pre.cause ?? 'none'}); QEMU 11.0 routes it to ${up.address ?? describeRoute(up)}.`);
-  if (r.hardwarePath?.delivered === false) findings.push(`On the hardware path the device's write ${r.hardwarePath.deviceWrites} is blocked${r.hardwarePath.reason ? `: ${r.hardwarePath.reason}` : ''}.`);
-  if (findings.length === 0) findings.push(`${subject} is delivered: ${own.verdict.text}${r.hardwarePath?.delivered === null ? '; the hardware path is unknown (no hostItsBase)' : ''}.`);
+  if (r.comparison.misroutedBeforeFix && pre.installed)
+    findings.push(
+      `Before the fix it is misrouted: pre-fix routes it to ${pre.address}, QEMU 11.0 to ${up.address ?? describeRoute(up)}.`,
+    );
+  else if (r.comparison.missingBeforeFix === true || (r.comparison.misroutedBeforeFix && !pre.installed))
+    findings.push(
+      `Before the fix it has no route at all (${pre.cause ?? 'none'}); QEMU 11.0 routes it to ${up.address ?? describeRoute(up)}.`,
+    );
+  if (r.hardwarePath?.delivered === false)
+    findings.push(
+      `On the hardware path the device's write ${r.hardwarePath.deviceWrites} is blocked${r.hardwarePath.reason ? `: ${r.hardwarePath.reason}` : ''}.`,
+    );
+  if (findings.length === 0)
+    findings.push(
+      `${subject} is delivered: ${own.verdict.text}${r.hardwarePath?.delivered === null ? '; the hardware path is unknown (no hostItsBase)' : ''}.`,
+    );
   return findings;
 }
-

@@ -49,11 +49,26 @@ export interface ResolutionView {
   readonly streamId: string;
   readonly addressSpace: string;
   readonly route: RouteView;
-  readonly fault: null | { readonly type: string; readonly code?: string; readonly stage?: number | null; readonly inputAddress?: string; readonly recorded?: boolean; readonly reason?: string };
+  readonly fault: null | {
+    readonly type: string;
+    readonly code?: string;
+    readonly stage?: number | null;
+    readonly inputAddress?: string;
+    readonly recorded?: boolean;
+    readonly reason?: string;
+  };
   readonly doorbell: null | { readonly its: boolean; readonly frame?: string | null; readonly offset?: string | null };
-  readonly hardwarePath: null | { readonly deviceWrites: string; readonly steps: readonly HardwareStepView[]; readonly delivered: boolean | null; readonly reason?: string };
+  readonly hardwarePath: null | {
+    readonly deviceWrites: string;
+    readonly steps: readonly HardwareStepView[];
+    readonly delivered: boolean | null;
+    readonly reason?: string;
+  };
   readonly diagnostics: readonly { readonly code: string; readonly severity: string; readonly message: string }[];
-  readonly comparison: Readonly<Record<Semantics, RouteView>> & { readonly misroutedBeforeFix: boolean; readonly missingBeforeFix?: boolean };
+  readonly comparison: Readonly<Record<Semantics, RouteView>> & {
+    readonly misroutedBeforeFix: boolean;
+    readonly missingBeforeFix?: boolean;
+  };
   readonly trail: readonly TrailStepView[];
 }
 

@@ -18,13 +18,16 @@ export interface SvgElement {
 
 const NAME = /^[a-zA-Z][a-zA-Z0-9-]*$/;
 const FORBIDDEN_ELEMENTS = new Set(['script', 'foreignobject', 'image', 'a', 'use', 'iframe', 'style']);
-const isForbiddenAttribute = (name: string) => /^on/i.test(name) || /href$/i.test(name) || name.toLowerCase() === 'style';
+const isForbiddenAttribute = (name: string) =>
+  /^on/i.test(name) || /href$/i.test(name) || name.toLowerCase() === 'style';
 
 /** Builds an element; attributes whose value is undefined, null or false are left out. */
 export function el(name: string, attrs: Attrs = {}, ...children: (SvgChild | readonly SvgChild[])[]): SvgElement {
-  if (!NAME.test(name) || FORBIDDEN_ELEMENTS.has(name.toLowerCase())) throw new Error(`pictures do not write <${name}>`);
+  if (!NAME.test(name) || FORBIDDEN_ELEMENTS.has(name.toLowerCase()))
+    throw new Error(`pictures do not write <${name}>`);
   for (const key of Object.keys(attrs)) {
-    if (!/^[a-zA-Z][a-zA-Z0-9:-]*$/.test(key) || isForbiddenAttribute(key)) throw new Error(`pictures do not write the attribute ${key}`);
+    if (!/^[a-zA-Z][a-zA-Z0-9:-]*$/.test(key) || isForbiddenAttribute(key))
+      throw new Error(`pictures do not write the attribute ${key}`);
   }
   return { name, attrs, children: children.flat() };
 }
@@ -32,10 +35,20 @@ export function el(name: string, attrs: Attrs = {}, ...children: (SvgChild | rea
 // XML 1.0 allows tab, LF, CR and U+0020 upwards except lone surrogates, U+FFFE and U+FFFF; one
 // other character makes the whole document unreadable (svg-picture.md §1, the Graphviz finding),
 // so each becomes U+FFFD.
-const NOT_XML_CHAR = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+const NOT_XML_CHAR =
+  /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 // Tab, LF and CR as character references too: a parser would otherwise turn them into spaces in
 // an attribute value and CR into LF in text, and the text would not read back as it was.
-const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '\t': '&#9;', '\n': '&#10;', '\r': '&#13;' };
+const ENTITIES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+  '\t': '&#9;',
+  '\n': '&#10;',
+  '\r': '&#13;',
+};
 
 /** Escapes text for an XML text node or a double-quoted attribute value. The only escaping in src/pictures. */
 export function escapeXml(text: string): string {
@@ -52,7 +65,10 @@ export function serialize(node: SvgChild): string {
   if (node === undefined || node === null || node === false) return '';
   if (typeof node === 'string') return escapeXml(node);
   const attrs = Object.entries(node.attrs)
-    .filter((entry): entry is [string, Exclude<AttrValue, undefined | null | false>] => entry[1] !== undefined && entry[1] !== null && entry[1] !== false)
+    .filter(
+      (entry): entry is [string, Exclude<AttrValue, undefined | null | false>] =>
+        entry[1] !== undefined && entry[1] !== null && entry[1] !== false,
+    )
     .map(([k, v]) => ` ${k}="${formatAttr(v)}"`)
     .join('');
   const inner = node.children.map(serialize).join('');
@@ -78,13 +94,22 @@ export function svgDocument({ title, desc, width, height, body }: SvgDocumentOpt
   const h = Math.ceil(height);
   const root = el(
     'svg',
-    { xmlns: 'http://www.w3.org/2000/svg', role: 'img', 'aria-labelledby': 'picture-title', 'aria-describedby': 'picture-desc', viewBox: `0 0 ${w} ${h}`, width: w, height: h, 'font-family': FONT_FAMILY },
+    {
+      xmlns: 'http://www.w3.org/2000/svg',
+      role: 'img',
+      'aria-labelledby': 'picture-title',
+      'aria-describedby': 'picture-desc',
+      viewBox: `0 0 ${w} ${h}`,
+      width: w,
+      height: h,
+      'font-family': FONT_FAMILY,
+    },
     el('title', { id: 'picture-title' }, title),
     el('desc', { id: 'picture-desc' }, desc),
     el('rect', { x: 0, y: 0, width: w, height: h, fill: '#ffffff' }),
     ...body,
   );
-  return serialize(root) + '\n';
+  return `${serialize(root)}\n`;
 }
 
 /** Monospace everywhere: addresses and ids line up, and text widths are known without measuring. */
@@ -100,14 +125,18 @@ export const charsThatFit = (width: number, fontSize: number) => Math.max(1, Mat
 /** Shortens text to `max` characters with an ellipsis; the caller keeps the full text for a tooltip. */
 export function truncate(text: string, max: number): string {
   const chars = [...text];
-  return chars.length <= max ? text : chars.slice(0, Math.max(1, max - 1)).join('') + '…';
+  return chars.length <= max ? text : `${chars.slice(0, Math.max(1, max - 1)).join('')}…`;
 }
 
 /**
  * One line of text that fits `width`: cut with an ellipsis when it does not, and then the full
  * text as its <title>, so the cut part is still there for a pointer and a screen reader.
  */
-export function fittedText(text: string, width: number, attrs: Attrs & { x: number; y: number; 'font-size': number }): SvgElement {
+export function fittedText(
+  text: string,
+  width: number,
+  attrs: Attrs & { x: number; y: number; 'font-size': number },
+): SvgElement {
   const shown = truncate(text, charsThatFit(width, attrs['font-size']));
   const line = el('text', attrs, shown);
   return shown === text ? line : el('g', {}, el('title', {}, text), line);

@@ -3,7 +3,7 @@
 // a layered layout by hand is exact and a layout engine would add nothing but weight: each root
 // bus is a group as wide as its leaves, its SMMU a band across exactly the buses it covers.
 
-import type { BusView, DeviceView, SmmuView, VmView } from './topology-view';
+import type { BusView, DeviceView, SmmuView, VmView } from './topology-view.js';
 
 export const SLOT_WIDTH = 210;
 export const SLOT_GAP = 14;
@@ -37,18 +37,23 @@ export interface TopologyLayout {
 
 const ROOT_COMPLEX: BusView = { id: 'pcie.0', type: 'pcie-root', busNumber: 0, bus: null, rootBus: 'pcie.0' };
 
-const byDeviceAddress = (a: DeviceView, b: DeviceView) => a.slot - b.slot || a.function - b.function || a.id.localeCompare(b.id);
+const byDeviceAddress = (a: DeviceView, b: DeviceView) =>
+  a.slot - b.slot || a.function - b.function || a.id.localeCompare(b.id);
 
 export function topologyLayout(vm: VmView): TopologyLayout {
   const isRoot = (b: BusView) => b.type === 'pcie-root' || b.type === 'pxb-pcie' || b.rootBus === b.id;
   const listed = vm.buses.filter(isRoot);
   // Older representations did not list pcie.0; it is always there.
-  const roots = (listed.some((b) => b.id === ROOT_COMPLEX.id) ? listed : [ROOT_COMPLEX, ...listed]).sort((a, b) => (a.id === ROOT_COMPLEX.id ? -1 : b.id === ROOT_COMPLEX.id ? 1 : a.busNumber - b.busNumber));
+  const roots = (listed.some((b) => b.id === ROOT_COMPLEX.id) ? listed : [ROOT_COMPLEX, ...listed]).sort((a, b) =>
+    a.id === ROOT_COMPLEX.id ? -1 : b.id === ROOT_COMPLEX.id ? 1 : a.busNumber - b.busNumber,
+  );
   const rootIds = new Set(roots.map((r) => r.id));
 
   let x = MARGIN;
   const groups = roots.map((root): RootGroup => {
-    const ports = vm.buses.filter((b) => !rootIds.has(b.id) && b.rootBus === root.id).sort((a, b) => a.busNumber - b.busNumber);
+    const ports = vm.buses
+      .filter((b) => !rootIds.has(b.id) && b.rootBus === root.id)
+      .sort((a, b) => a.busNumber - b.busNumber);
     const portIds = new Set(ports.map((p) => p.id));
     // A device on a bus the picture does not know (none today) still shows, on its root bus.
     const direct = vm.devices.filter((d) => d.rootBus === root.id && !portIds.has(d.bus)).sort(byDeviceAddress);
@@ -80,5 +85,9 @@ export function topologyLayout(vm: VmView): TopologyLayout {
       ports: portNodes,
     };
   });
-  return { groups, width: x - GROUP_GAP + MARGIN, hasPortLevel: groups.some((g) => g.ports.some((p) => p.devices.length > 0)) };
+  return {
+    groups,
+    width: x - GROUP_GAP + MARGIN,
+    hasPortLevel: groups.some((g) => g.ports.some((p) => p.devices.length > 0)),
+  };
 }

@@ -46,5 +46,9 @@ export interface VmView {
   readonly smmus: readonly SmmuView[];
   readonly devices: readonly DeviceView[];
   /** v1.2: the declared QEMU build, when the representation carries it. */
-  readonly qemu?: { readonly version?: string | null; readonly package?: string | null; readonly behaviour?: string } | null;
+  readonly qemu?: {
+    readonly version?: string | null;
+    readonly package?: string | null;
+    readonly behaviour?: string;
+  } | null;
 }

@@ -17,7 +17,15 @@ const UBUNTU = build({ versionText: 'QEMU emulator version 10.2.1 (Debian 1:10.2
 
 function result(vm: string, qemu: ReturnType<typeof build>, verdict: string, lost = 0): FleetResultView {
   const counts = { vectors: 4, routesInstalled: 4 - lost, interruptsLost: lost, misrouted: lost };
-  return { vm, version: 9, qemu, behaviour: qemu.behaviour, counts, countsUnderTarget: { ...counts, interruptsLost: 0 }, verdict };
+  return {
+    vm,
+    version: 9,
+    qemu,
+    behaviour: qemu.behaviour,
+    counts,
+    countsUnderTarget: { ...counts, interruptsLost: 0 },
+    verdict,
+  };
 }
 
 const results = [
@@ -33,12 +41,21 @@ const sweep: FleetSweepView = {
   id: '4f0c2a4e-1c1b-4a57-9c1e-6d2f3c8f2a10',
   target: build({ version: '11.0.0' }),
   createdAt: '2026-11-30T10:00:00.000Z',
-  totals: { vms: 7, vectors: 28, byBehaviour: { upstream: 2, 'address-space': 3, unknown: 1, none: 1 }, byVerdict: { ok: 3, 'fixed-by-target': 2, 'unknown-build': 1, 'no-accel': 1 } },
+  totals: {
+    vms: 7,
+    vectors: 28,
+    byBehaviour: { upstream: 2, 'address-space': 3, unknown: 1, none: 1 },
+    byVerdict: { ok: 3, 'fixed-by-target': 2, 'unknown-build': 1, 'no-accel': 1 },
+  },
   results,
 };
 
 const segments = (doc: ReturnType<typeof expectWellFormedPicture>) =>
-  withAttribute(doc, 'data-verdict').map((s) => [JSON.parse(s.getAttribute('data-build')!).join(' | '), s.getAttribute('data-verdict'), Number(s.getAttribute('data-count'))]);
+  withAttribute(doc, 'data-verdict').map((s) => [
+    JSON.parse(s.getAttribute('data-build')!).join(' | '),
+    s.getAttribute('data-verdict'),
+    Number(s.getAttribute('data-count')),
+  ]);
 
 describe('fleet picture', () => {
   it('draws one bar per QEMU build, newest first, with a segment per verdict counting its VMs', () => {
@@ -58,7 +75,12 @@ describe('fleet picture', () => {
     expect(visibleText(nvidia)).toContain('address-space (Q4)');
     expect(visibleText(nvidia)).toContain('3 VMs · 12 vectors · 6 lost');
     // The legend counts the whole sweep from its totals.
-    expect(withAttribute(doc, 'data-legend').map((l) => [l.getAttribute('data-legend'), Number(l.getAttribute('data-count'))])).toEqual([
+    expect(
+      withAttribute(doc, 'data-legend').map((l) => [
+        l.getAttribute('data-legend'),
+        Number(l.getAttribute('data-count')),
+      ]),
+    ).toEqual([
       ['loses-interrupts', 0],
       ['broken-by-target', 0],
       ['fixed-by-target', 2],
@@ -67,13 +89,17 @@ describe('fleet picture', () => {
       ['no-accel', 1],
     ]);
     expect(visibleText(doc)).toContain('target QEMU 11.0.0 (upstream) · 7 VMs · 28 vectors');
-    expect(doc.getElementsByTagName('desc')[0]!.textContent).toContain('QEMU 10.1.0 Debian 1:10.1.0+nvidia1-unstable (address-space): 2 fixed-by-target, 1 ok.');
+    expect(doc.getElementsByTagName('desc')[0]!.textContent).toContain(
+      'QEMU 10.1.0 Debian 1:10.1.0+nvidia1-unstable (address-space): 2 fixed-by-target, 1 ok.',
+    );
   });
 
   it('segment widths are proportional to the VMs they count (to the 0.1 px the writer rounds to)', () => {
     const doc = expectWellFormedPicture(fleetPicture(sweep));
     const widthOf = (verdict: string, build: string) => {
-      const segment = withAttribute(doc, 'data-verdict', verdict).find((s) => s.getAttribute('data-build')!.includes(build))!;
+      const segment = withAttribute(doc, 'data-verdict', verdict).find((s) =>
+        s.getAttribute('data-build')!.includes(build),
+      )!;
       return Number(segment.getElementsByTagName('rect')[0]!.getAttribute('width'));
     };
     expect(widthOf('fixed-by-target', 'nvidia')).toBeCloseTo(2 * widthOf('ok', 'nvidia'), 0);
@@ -81,7 +107,11 @@ describe('fleet picture', () => {
   });
 
   it('says when it shows one page of a larger sweep, and draws a verdict it does not know', () => {
-    const page: FleetSweepView = { ...sweep, totals: { ...sweep.totals!, vms: 40 }, results: [...results, result('new-1', UPSTREAM, 'needs-review')] };
+    const page: FleetSweepView = {
+      ...sweep,
+      totals: { ...sweep.totals!, vms: 40 },
+      results: [...results, result('new-1', UPSTREAM, 'needs-review')],
+    };
     const doc = expectWellFormedPicture(fleetPicture(page));
     expect(visibleText(doc)).toContain("This page shows 8 of the sweep's 40 VMs");
     expect(segments(doc)).toContainEqual(['11.0.0 | ', 'needs-review', 1]);
@@ -98,7 +128,9 @@ describe('fleet picture', () => {
     const svg = fleetPicture({ id: hostile, results: [result(`vm${hostile}`, evil, 'loses-interrupts', 1)] });
     expect(svg).not.toContain('<script');
     const doc = expectWellFormedPicture(svg);
-    expect(doc.getElementsByTagName('title')[0]!.textContent).toBe(`Fleet sweep ${hostile}: VMs by QEMU build and verdict`);
+    expect(doc.getElementsByTagName('title')[0]!.textContent).toBe(
+      `Fleet sweep ${hostile}: VMs by QEMU build and verdict`,
+    );
     expect(visibleText(doc)).toContain(`10.1.0 nvidia ${hostile}`);
     const [segment] = withAttribute(doc, 'data-verdict', 'loses-interrupts');
     expect(segment!.getElementsByTagName('title')[0]!.textContent).toContain(`vm${hostile}`);

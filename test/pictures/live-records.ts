@@ -27,7 +27,8 @@ export interface LiveRecords {
 }
 
 /** The API's JSON, read as the picture reads it (the helper types semantics as a plain string). */
-const resolveMsi = async (...args: Parameters<typeof resolveJson>) => (await resolveJson(...args)) as unknown as ResolutionView;
+const resolveMsi = async (...args: Parameters<typeof resolveJson>) =>
+  (await resolveJson(...args)) as unknown as ResolutionView;
 
 export async function buildLiveRecords(): Promise<LiveRecords> {
   const t = await startTestApp();
@@ -48,7 +49,12 @@ export async function buildLiveRecords(): Promise<LiveRecords> {
     const s13 = await resolveMsi(t, 's13', vector0);
 
     await emulatedBaseline(t, 's2');
-    await command(t, 'post', '/v1/vms/s2/devices/net0/mappings', { stage: 1, iova: '0xFFFFF000', output: '0x08090000', size: '0x1000' });
+    await command(t, 'post', '/v1/vms/s2/devices/net0/mappings', {
+      stage: 1,
+      iova: '0xFFFFF000',
+      output: '0x08090000',
+      size: '0x1000',
+    });
     await command(t, 'put', '/v1/vms/s2/devices/net0/msi-vectors/0', { address: '0xFFFFF040', data: '0x0' });
     const s2 = await resolveMsi(t, 's2', { device: 'net0', vector: 0 });
 
@@ -62,12 +68,43 @@ export async function buildLiveRecords(): Promise<LiveRecords> {
     await command(t, 'post', '/v1/vms/mixed/devices', { id: 'net0', driver: 'virtio-net-pci', bus: 'pcie.0', slot: 2 });
     await command(t, 'post', '/v1/vms/mixed/buses', { id: 'pcie.1', type: 'pxb-pcie', busNr: 1, bus: 'pcie.0' });
     await command(t, 'post', '/v1/vms/mixed/smmus', { id: 'smmuv3.1', primaryBus: 'pcie.1', accel: true, oas: 48 });
-    await command(t, 'post', '/v1/vms/mixed/buses', { id: 'pcie.port1', type: 'pcie-root-port', bus: 'pcie.1', secondaryBusNr: 2 });
-    await command(t, 'post', '/v1/vms/mixed/buses', { id: 'pcie.port2', type: 'pcie-root-port', bus: 'pcie.1', secondaryBusNr: 3 });
-    await command(t, 'post', '/v1/vms/mixed/devices', { id: 'hostdev0', driver: 'vfio-pci', bus: 'pcie.port1', slot: 0, host: '0019:06:00.0', iommufd: 'iommufd0' });
-    await command(t, 'post', '/v1/vms/mixed/devices', { id: 'hostdev1', driver: 'vfio-pci', bus: 'pcie.port2', slot: 0, host: '0019:07:00.0', iommufd: 'iommufd0' });
+    await command(t, 'post', '/v1/vms/mixed/buses', {
+      id: 'pcie.port1',
+      type: 'pcie-root-port',
+      bus: 'pcie.1',
+      secondaryBusNr: 2,
+    });
+    await command(t, 'post', '/v1/vms/mixed/buses', {
+      id: 'pcie.port2',
+      type: 'pcie-root-port',
+      bus: 'pcie.1',
+      secondaryBusNr: 3,
+    });
+    await command(t, 'post', '/v1/vms/mixed/devices', {
+      id: 'hostdev0',
+      driver: 'vfio-pci',
+      bus: 'pcie.port1',
+      slot: 0,
+      host: '0019:06:00.0',
+      iommufd: 'iommufd0',
+    });
+    await command(t, 'post', '/v1/vms/mixed/devices', {
+      id: 'hostdev1',
+      driver: 'vfio-pci',
+      bus: 'pcie.port2',
+      slot: 0,
+      host: '0019:07:00.0',
+      iommufd: 'iommufd0',
+    });
     await command(t, 'post', '/v1/vms/mixed/buses', { id: 'pcie.8', type: 'pxb-pcie', busNr: 8, bus: 'pcie.0' });
-    await command(t, 'post', '/v1/vms/mixed/devices', { id: 'hostdev2', driver: 'vfio-pci', bus: 'pcie.8', slot: 1, host: '0002:01:00.0', iommufd: 'iommufd0' });
+    await command(t, 'post', '/v1/vms/mixed/devices', {
+      id: 'hostdev2',
+      driver: 'vfio-pci',
+      bus: 'pcie.8',
+      slot: 1,
+      host: '0002:01:00.0',
+      iommufd: 'iommufd0',
+    });
 
     const vm = async (id: string) => (await t.http.get(`/v1/vms/${id}`).expect(200)).body as VmView;
     return { s10, s11PreFix, s13, s2, s15, s23, vmS10: await vm('s10'), vmMixed: await vm('mixed') };

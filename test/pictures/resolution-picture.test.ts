@@ -36,14 +36,23 @@ describe('every resolution picture', () => {
       const doc = draw(r);
       for (const column of COLUMNS) for (const row of ROWS) cell(doc, column, row);
       expect(withAttribute(doc, 'data-row')).toHaveLength(COLUMNS.length * ROWS.length);
-      expect(withAttribute(doc, 'data-column-header').map((h) => h.getAttribute('data-column-header'))).toEqual(COLUMNS);
+      expect(withAttribute(doc, 'data-column-header').map((h) => h.getAttribute('data-column-header'))).toEqual(
+        COLUMNS,
+      );
     }
   });
 
   it('shows in each box of the resolved column the event positions of its trail steps', () => {
     const r = records.s10.upstream;
     const doc = draw(r);
-    const shown = new Set(withAttribute(doc, 'data-column', 'upstream').flatMap((c) => (c.getAttribute('data-events') ?? '').split(' ').filter((p) => p !== '').map(Number)));
+    const shown = new Set(
+      withAttribute(doc, 'data-column', 'upstream').flatMap((c) =>
+        (c.getAttribute('data-events') ?? '')
+          .split(' ')
+          .filter((p) => p !== '')
+          .map(Number),
+      ),
+    );
     const cited = r.trail.filter((s) => !('delivered' in s.output)).flatMap((s) => s.events.map((e) => e.position));
     expect([...shown].sort((a, b) => a - b)).toEqual([...new Set(cited)].sort((a, b) => a - b));
     // The MSI-X box relies on the MsiVectorProgrammed event, and prints its position.
@@ -52,7 +61,9 @@ describe('every resolution picture', () => {
     expect(visibleText(cell(doc, 'upstream', 'msix'))).toContain(`#${programmed.position}`);
     // The hardware path's stage 2 relies on the VM's definition (hostItsBase).
     const stage2 = r.hardwarePath!.steps.find((s) => s.action.startsWith('stage 2'))!;
-    expect(cell(doc, 'hardware', 'stage-2').getAttribute('data-events')).toBe(stage2.events.map((e) => e.position).join(' '));
+    expect(cell(doc, 'hardware', 'stage-2').getAttribute('data-events')).toBe(
+      stage2.events.map((e) => e.position).join(' '),
+    );
   });
 });
 
@@ -60,7 +71,9 @@ describe('a live route (GET .../route.svg): no record id', () => {
   it('says it is the live route, and an MSI given by address and data has no vector', () => {
     const { id: _id, vector: _vector, ...live } = records.s10.upstream;
     const doc = draw(live);
-    expect(visibleText(doc)).toContain('resolved as upstream at version 8 · live route · MSI 0xfffff040 data 0x0 · SID 0x200');
+    expect(visibleText(doc)).toContain(
+      'resolved as upstream at version 8 · live route · MSI 0xfffff040 data 0x0 · SID 0x200',
+    );
     expect(visibleText(cell(doc, 'upstream', 'msix'))).toContain('given: 0xfffff040 data 0x0');
   });
 });
@@ -78,7 +91,9 @@ describe('S10, accel (R9): the bug and the fix side by side', () => {
     expect(stateOf(doc, 'pre-fix', 'kvm-route')).toBe('misrouted');
     expect(visibleText(cell(doc, 'pre-fix', 'kvm-route'))).toContain('0xfffff040');
     expect(stateOf(doc, 'pre-fix', 'stage-1')).toBe('not-in-record');
-    expect(visibleText(doc)).toContain('Before the fix it is misrouted: pre-fix routes it to 0xfffff040, QEMU 11.0 to 0x8090040.');
+    expect(visibleText(doc)).toContain(
+      'Before the fix it is misrouted: pre-fix routes it to 0xfffff040, QEMU 11.0 to 0x8090040.',
+    );
     // Hardware path: 0x8000040 -> the host ITS GITS_TRANSLATER 0x202110040.
     expect(visibleText(cell(doc, 'hardware', 'device'))).toContain('0x8000040');
     expect(visibleText(cell(doc, 'hardware', 'stage-2'))).toContain('0x202110040');
@@ -91,24 +106,32 @@ describe('S10, accel (R9): the bug and the fix side by side', () => {
     expect(faults(doc)[0]!.getAttribute('data-row')).toBe('its');
     expect(faults(doc)[0]!.getAttribute('class')).toBe('step fault');
     expect(stateOf(doc, 'pre-fix', 'kvm-route')).toBe('misrouted');
-    expect(visibleText(doc)).toContain('is lost under pre-fix: its route points at 0xfffff040, which is not a vITS doorbell');
+    expect(visibleText(doc)).toContain(
+      'is lost under pre-fix: its route points at 0xfffff040, which is not a vITS doorbell',
+    );
   });
 
   it('S11 pre-fix: nothing at the gIOVA, the address space step faults and every step after it is not reached', () => {
     const doc = draw(records.s11PreFix, 's11-pre-fix.svg');
-    expect(faults(doc).map((f) => `${f.getAttribute('data-column')}/${f.getAttribute('data-row')}`)).toEqual(['pre-fix/address-space']);
+    expect(faults(doc).map((f) => `${f.getAttribute('data-column')}/${f.getAttribute('data-row')}`)).toEqual([
+      'pre-fix/address-space',
+    ]);
     for (const row of ['stage-1', 'stage-2', 'its', 'kvm-route']) {
       expect(stateOf(doc, 'pre-fix', row), row).toBe('not-reached');
       expect(visibleText(cell(doc, 'pre-fix', row))).toContain('not reached');
     }
-    expect(visibleText(doc)).toMatch(/Before the fix it has no route at all \(unassigned\); QEMU 11.0 routes it to 0x8090040/);
+    expect(visibleText(doc)).toMatch(
+      /Before the fix it has no route at all \(unassigned\); QEMU 11.0 routes it to 0x8090040/,
+    );
   });
 });
 
 describe('faults of the emulated walk', () => {
   it('S15 F_TRANSLATION: one outlined fault at stage 1 of the resolved column, the rest not reached, the lost MSI named', () => {
     const doc = draw(records.s15, 's15-f-translation.svg');
-    expect(faults(doc).map((f) => `${f.getAttribute('data-column')}/${f.getAttribute('data-row')}`)).toEqual(['upstream/stage-1']);
+    expect(faults(doc).map((f) => `${f.getAttribute('data-column')}/${f.getAttribute('data-row')}`)).toEqual([
+      'upstream/stage-1',
+    ]);
     expect(visibleText(cell(doc, 'upstream', 'stage-1'))).toContain('F_TRANSLATION (0x10) at 0xffffe040');
     for (const row of ['stage-2', 'its', 'kvm-route']) expect(stateOf(doc, 'upstream', row), row).toBe('not-reached');
     // The steps before it were taken.
@@ -116,18 +139,27 @@ describe('faults of the emulated walk', () => {
     // Emulated SMMU: the other semantics have no route either (from the comparison), not outlined.
     expect(stateOf(doc, 'pre-fix', 'kvm-route')).toBe('no-route');
     expect(stateOf(doc, 'hardware', 'device')).toBe('unused');
-    expect(visibleText(doc)).toContain('The MSI of net0 vector 1 (data 0x1, devid 0x10) is lost under upstream: F_TRANSLATION at stage 1');
+    expect(visibleText(doc)).toContain(
+      'The MSI of net0 vector 1 (data 0x1, devid 0x10) is lost under upstream: F_TRANSLATION at stage 1',
+    );
   });
 
   it('S23 C_BAD_STREAMID: a configuration fault is outlined at the address space (STE lookup), not at a stage', () => {
     const doc = draw(records.s23, 's23-c-bad-streamid.svg');
-    expect(faults(doc).map((f) => `${f.getAttribute('data-column')}/${f.getAttribute('data-row')}`)).toEqual(['upstream/address-space']);
+    expect(faults(doc).map((f) => `${f.getAttribute('data-column')}/${f.getAttribute('data-row')}`)).toEqual([
+      'upstream/address-space',
+    ]);
     expect(stateOf(doc, 'upstream', 'stage-1')).toBe('not-reached');
   });
 
   it('accepts the §9.10 shape: fault.stage null, missingBeforeFix, delivered null, an unknown model field', () => {
     const s23 = records.s23;
-    const newShape = { ...s23, fault: { ...s23.fault!, stage: null }, comparison: { ...s23.comparison, missingBeforeFix: false }, model: { qemu: '11.0.0' } } as ResolutionView;
+    const newShape = {
+      ...s23,
+      fault: { ...s23.fault!, stage: null },
+      comparison: { ...s23.comparison, missingBeforeFix: false },
+      model: { qemu: '11.0.0' },
+    } as ResolutionView;
     const doc = draw(newShape);
     expect(faults(doc)).toHaveLength(1);
     expect(faults(doc)[0]!.getAttribute('data-row')).toBe('address-space');
@@ -137,7 +169,9 @@ describe('faults of the emulated walk', () => {
     const unknownDoc = draw(unknownDelivery, 's10-delivery-unknown.svg');
     expect(faults(unknownDoc)).toEqual([]);
     expect(stateOf(unknownDoc, 'hardware', 'its')).toBe('unknown');
-    expect(withAttribute(unknownDoc, 'data-verdict', 'hardware').map(visibleText)).toEqual(['unknown (no hostItsBase)']);
+    expect(withAttribute(unknownDoc, 'data-verdict', 'hardware').map(visibleText)).toEqual([
+      'unknown (no hostItsBase)',
+    ]);
   });
 
   it('S2 delivered: no fault, a walk 0xfffff040 -> 0x8090040 at stage 1, the translation frame at the ITS', () => {
@@ -152,10 +186,14 @@ describe('faults of the emulated walk', () => {
 describe('S13, accel, vSTE abort (R11): the route exists, the hardware path is blocked', () => {
   it('outlines the blocked stage 1 of the hardware path, marks the ITS not reached, and says so', () => {
     const doc = draw(records.s13, 's13-hw-blocked.svg');
-    expect(faults(doc).map((f) => `${f.getAttribute('data-column')}/${f.getAttribute('data-row')}`)).toEqual(['hardware/stage-1']);
+    expect(faults(doc).map((f) => `${f.getAttribute('data-column')}/${f.getAttribute('data-row')}`)).toEqual([
+      'hardware/stage-1',
+    ]);
     expect(stateOf(doc, 'hardware', 'its')).toBe('not-reached');
     expect(stateOf(doc, 'upstream', 'kvm-route')).toBe('ok');
-    expect(withAttribute(doc, 'data-verdict', 'upstream').map(visibleText)).toEqual(['route installed, hardware path blocked']);
+    expect(withAttribute(doc, 'data-verdict', 'upstream').map(visibleText)).toEqual([
+      'route installed, hardware path blocked',
+    ]);
     expect(visibleText(doc)).toContain("On the hardware path the device's write 0x8000040 is blocked");
   });
 });

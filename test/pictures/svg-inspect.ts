@@ -10,22 +10,29 @@ const SVG_NS = 'http://www.w3.org/2000/svg';
 // XML 1.0 Char: a document with anything else is not XML, whatever a lenient parser does with it.
 // (xmldom only warns about some of these, and warns about U+FFFD too, so errors stop the parse
 // and this check catches the characters.)
-const NOT_XML_CHAR = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const NOT_XML_CHAR =
+  /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 export function parseSvg(svg: string): Document {
   expect(NOT_XML_CHAR.test(svg), 'a character XML does not allow').toBe(false);
   return new DOMParser({ onError: onErrorStopParsing }).parseFromString(svg, 'image/svg+xml');
 }
 
-export const all = (node: Document | Element, tag: string): Element[] => Array.from(node.getElementsByTagNameNS(SVG_NS, tag));
+export const all = (node: Document | Element, tag: string): Element[] =>
+  Array.from(node.getElementsByTagNameNS(SVG_NS, tag));
 
 /** Elements carrying `attribute` (with `value`, when given). */
 export function withAttribute(doc: Document, attribute: string, value?: string): Element[] {
-  return all(doc, '*').filter((e) => e.hasAttribute(attribute) && (value === undefined || e.getAttribute(attribute) === value));
+  return all(doc, '*').filter(
+    (e) => e.hasAttribute(attribute) && (value === undefined || e.getAttribute(attribute) === value),
+  );
 }
 
 /** The text a reader sees in an element: its <text> nodes, not its tooltips. */
-export const visibleText = (node: Document | Element): string => all(node, 'text').map((t) => t.textContent ?? '').join('\n');
+export const visibleText = (node: Document | Element): string =>
+  all(node, 'text')
+    .map((t) => t.textContent ?? '')
+    .join('\n');
 
 /**
  * What every picture must be (contract, "Pictures"): xmlns, role="img", <title> then <desc>
@@ -43,7 +50,8 @@ export function expectWellFormedPicture(svg: string): Document {
   expect(elements[1]?.localName).toBe('desc');
   expect(elements[0]!.textContent!.length).toBeGreaterThan(5);
   expect(elements[1]!.textContent!.length).toBeGreaterThan(10);
-  for (const forbidden of ['script', 'foreignObject', 'image', 'a', 'use', 'style', 'iframe']) expect(all(doc, forbidden), forbidden).toEqual([]);
+  for (const forbidden of ['script', 'foreignObject', 'image', 'a', 'use', 'style', 'iframe'])
+    expect(all(doc, forbidden), forbidden).toEqual([]);
   for (const e of all(doc, '*')) {
     for (const a of Array.from(e.attributes)) {
       expect(a.name, `${e.localName} ${a.name}`).not.toMatch(/^on|href$|^style$/i);
@@ -52,7 +60,8 @@ export function expectWellFormedPicture(svg: string): Document {
   }
   expect(svg).not.toMatch(/<\?xml-stylesheet|<!DOCTYPE|<!ENTITY/i);
   // Readable: nothing below 9 px.
-  for (const t of withAttribute(doc, 'font-size')) expect(Number(t.getAttribute('font-size'))).toBeGreaterThanOrEqual(9);
+  for (const t of withAttribute(doc, 'font-size'))
+    expect(Number(t.getAttribute('font-size'))).toBeGreaterThanOrEqual(9);
   return doc;
 }
 

@@ -6,7 +6,14 @@ import { describe, expect, it } from 'vitest';
 import { el, escapeXml, svgDocument, truncate, wrapText } from '../../src/pictures/svg';
 import { all, expectWellFormedPicture, parseSvg } from './svg-inspect';
 
-const picture = (text: string) => svgDocument({ title: `title ${text}`, desc: `desc ${text}`, width: 200, height: 100, body: [el('text', { x: 1, y: 20, 'font-size': 12, 'data-label': text }, text)] });
+const picture = (text: string) =>
+  svgDocument({
+    title: `title ${text}`,
+    desc: `desc ${text}`,
+    width: 200,
+    height: 100,
+    body: [el('text', { x: 1, y: 20, 'font-size': 12, 'data-label': text }, text)],
+  });
 
 describe('svg writer', () => {
   it('escapes the five XML characters in text and attributes', () => {
@@ -26,7 +33,10 @@ describe('svg writer', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'binary', maxLength: 40 }), (text) => {
         const doc = parseSvg(picture(text));
-        const expected = text.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
+        const expected = text.replace(
+          /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g,
+          '\ufffd',
+        );
         expect(all(doc, 'text')[0]!.textContent).toBe(expected);
         expect(all(doc, 'text')[0]!.getAttribute('data-label')).toBe(expected);
         expect(all(doc, '*').every((e) => e.localName !== 'script')).toBe(true);

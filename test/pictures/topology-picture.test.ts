@@ -13,7 +13,8 @@ beforeAll(async () => {
 });
 
 const kinds = (doc: ReturnType<typeof expectWellFormedPicture>, kind: string) => withAttribute(doc, 'data-kind', kind);
-const ids = (elements: { getAttribute(name: string): string | null }[]) => elements.map((e) => e.getAttribute('data-id'));
+const ids = (elements: { getAttribute(name: string): string | null }[]) =>
+  elements.map((e) => e.getAttribute('data-id'));
 const numberAttr = (e: { getAttribute(name: string): string | null }, name: string) => Number(e.getAttribute(name));
 
 describe('topology picture', () => {
@@ -47,32 +48,49 @@ describe('topology picture', () => {
     savePicture('topology-mixed.svg', svg);
     const doc = expectWellFormedPicture(svg);
     expect(ids(kinds(doc, 'pxb-pcie'))).toEqual(['pcie.1', 'pcie.8']);
-    expect(kinds(doc, 'smmu').map((s) => [s.getAttribute('data-id'), s.getAttribute('data-accel'), s.getAttribute('data-covers')])).toEqual([
+    expect(
+      kinds(doc, 'smmu').map((s) => [
+        s.getAttribute('data-id'),
+        s.getAttribute('data-accel'),
+        s.getAttribute('data-covers'),
+      ]),
+    ).toEqual([
       ['smmuv3.0', 'false', 'pcie.0'],
       ['smmuv3.1', 'true', 'pcie.1 pcie.port1 pcie.port2'],
     ]);
     expect(ids(kinds(doc, 'no-smmu'))).toEqual(['pcie.8']);
-    expect(kinds(doc, 'device').map((d) => [d.getAttribute('data-id'), d.getAttribute('data-stream-id')])).toEqual(
-      [
-        ['net0', '0x10'],
-        ['hostdev0', '0x200'],
-        ['hostdev1', '0x300'],
-        // bus_nr 8, slot 1, function 0: 8 << 8 | 1 << 3 = 0x808 (contract: stream id).
-        ['hostdev2', '0x808'],
-      ],
-    );
+    expect(kinds(doc, 'device').map((d) => [d.getAttribute('data-id'), d.getAttribute('data-stream-id')])).toEqual([
+      ['net0', '0x10'],
+      ['hostdev0', '0x200'],
+      ['hostdev1', '0x300'],
+      // bus_nr 8, slot 1, function 0: 8 << 8 | 1 << 3 = 0x808 (contract: stream id).
+      ['hostdev2', '0x808'],
+    ]);
     // Geometry: each device box lies inside the horizontal span of the SMMU band (or no-SMMU band) of its root bus.
-    const bandOf = (rootBus: string) => withAttribute(doc, 'data-root-bus', rootBus)[0]!.getElementsByTagName('rect')[1]!;
+    const bandOf = (rootBus: string) =>
+      withAttribute(doc, 'data-root-bus', rootBus)[0]!.getElementsByTagName('rect')[1]!;
     for (const d of vm.devices) {
       const band = bandOf(d.rootBus);
       const box = withAttribute(doc, 'data-id', d.id)[0]!.getElementsByTagName('rect')[0]!;
       expect(numberAttr(box, 'x'), d.id).toBeGreaterThanOrEqual(numberAttr(band, 'x'));
-      expect(numberAttr(box, 'x') + numberAttr(box, 'width'), d.id).toBeLessThanOrEqual(numberAttr(band, 'x') + numberAttr(band, 'width'));
+      expect(numberAttr(box, 'x') + numberAttr(box, 'width'), d.id).toBeLessThanOrEqual(
+        numberAttr(band, 'x') + numberAttr(band, 'width'),
+      );
     }
   });
 
   it('a board without an ITS shows GICv2m, and a representation without pcie.0 listed still gets its root complex', () => {
-    const vm: VmView = { id: 'v2m', version: 1, gicVersion: 2, its: false, msiController: 'gicv2m', msiGpa: '0x8020040', buses: [], smmus: [], devices: [] };
+    const vm: VmView = {
+      id: 'v2m',
+      version: 1,
+      gicVersion: 2,
+      its: false,
+      msiController: 'gicv2m',
+      msiGpa: '0x8020040',
+      buses: [],
+      smmus: [],
+      devices: [],
+    };
     const doc = expectWellFormedPicture(topologyPicture(vm));
     expect(ids(kinds(doc, 'root-complex'))).toEqual(['pcie.0']);
     expect(kinds(doc, 'its')).toEqual([]);
@@ -92,7 +110,9 @@ describe('topology picture', () => {
     const svg = topologyPicture(vm);
     expect(svg).not.toContain('<script');
     const doc = expectWellFormedPicture(svg);
-    expect(doc.getElementsByTagName('title')[0]!.textContent).toBe(`Topology of VM vm${hostile} at version ${base.version}`);
+    expect(doc.getElementsByTagName('title')[0]!.textContent).toBe(
+      `Topology of VM vm${hostile} at version ${base.version}`,
+    );
     expect(ids(kinds(doc, 'device'))).toEqual([`dev${hostile}`]);
     expect(visibleText(doc)).toContain(`QEMU 10.1.0 ${hostile} (address-space)`);
   });

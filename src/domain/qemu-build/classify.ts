@@ -1,10 +1,10 @@
 // Which MSI behaviour a declared QEMU build carries (domain reference §10): the facts of the
 // declaration (evidence.ts) against the rules Q1–Q8 in order (rules.ts), first one that applies.
 
-import type { DeclaredQemuBuild } from './declaration';
-import { factsOf, type Conflict, type PackageSource, type VersionSource } from './evidence';
-import { QEMU_BUILD_RULES, RULE_APPLIES, type QemuBehaviour, type QemuBuildRuleId } from './rules';
-import { formatVersion } from './version';
+import type { DeclaredQemuBuild } from './declaration.js';
+import { factsOf, type Conflict, type PackageSource, type VersionSource } from './evidence.js';
+import { QEMU_BUILD_RULES, RULE_APPLIES, type QemuBehaviour, type QemuBuildRuleId } from './rules.js';
+import { formatVersion } from './version.js';
 
 /** The answer of POST /v1/qemu-builds/classify and a VM's `qemu`. */
 export interface QemuBuildClassification {

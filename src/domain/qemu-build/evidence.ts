@@ -15,8 +15,8 @@
 //      10.2.50), so it is never read for a version.
 // smmuProperties come from one form only and need no reconciling.
 
-import type { DeclaredQemuBuild } from './declaration';
-import { formatVersion, sameVersion, type QemuVersion } from './version';
+import type { DeclaredQemuBuild } from './declaration.js';
+import { formatVersion, sameVersion, type QemuVersion } from './version.js';
 
 export type VersionSource = 'queryVersion' | 'version' | 'versionText' | 'package';
 export type PackageSource = 'queryVersion' | 'package' | 'versionText';
@@ -51,13 +51,20 @@ export function upstreamVersionOfPackage(pkg: string): QemuVersion | undefined {
 
 export function factsOf(declared: DeclaredQemuBuild = {}): BuildFacts {
   const packages: Candidate<PackageSource, string | null>[] = [];
-  if (declared.queryVersion?.package !== undefined) packages.push({ from: 'queryVersion', value: declared.queryVersion.package });
+  if (declared.queryVersion?.package !== undefined)
+    packages.push({ from: 'queryVersion', value: declared.queryVersion.package });
   if (declared.package !== undefined) packages.push({ from: 'package', value: declared.package });
   if (declared.versionText !== undefined) packages.push({ from: 'versionText', value: declared.versionText.package });
-  const pkg = pick('package', packages, (a, b) => a === b, (v) => v);
+  const pkg = pick(
+    'package',
+    packages,
+    (a, b) => a === b,
+    (v) => v,
+  );
 
   const versions: Candidate<VersionSource, QemuVersion>[] = [];
-  if (declared.queryVersion !== undefined) versions.push({ from: 'queryVersion', value: declared.queryVersion.version });
+  if (declared.queryVersion !== undefined)
+    versions.push({ from: 'queryVersion', value: declared.queryVersion.version });
   if (declared.version !== undefined) versions.push({ from: 'version', value: declared.version });
   if (declared.versionText !== undefined) versions.push({ from: 'versionText', value: declared.versionText.version });
   const packageVersion = pkg.used?.value == null ? undefined : upstreamVersionOfPackage(pkg.used.value);
@@ -80,10 +87,22 @@ interface Candidate<S, V> {
 }
 
 /** The first candidate (they come in order of precedence), and the others that disagree with it. */
-function pick<S extends VersionSource | PackageSource, V>(field: Conflict['field'], candidates: Candidate<S, V>[], same: (a: V, b: V) => boolean, show: (v: V) => string | null) {
+function pick<S extends VersionSource | PackageSource, V>(
+  field: Conflict['field'],
+  candidates: Candidate<S, V>[],
+  same: (a: V, b: V) => boolean,
+  show: (v: V) => string | null,
+) {
   const [used, ...others] = candidates;
   if (used === undefined) return { used: undefined, conflict: undefined };
   const ignored = others.filter((c) => !same(c.value, used.value));
-  const conflict: Conflict | undefined = ignored.length === 0 ? undefined : { field, used: { from: used.from, value: show(used.value) }, ignored: ignored.map((c) => ({ from: c.from, value: show(c.value) })) };
+  const conflict: Conflict | undefined =
+    ignored.length === 0
+      ? undefined
+      : {
+          field,
+          used: { from: used.from, value: show(used.value) },
+          ignored: ignored.map((c) => ({ from: c.from, value: show(c.value) })),
+        };
   return { used, conflict };
 }
