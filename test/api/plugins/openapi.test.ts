@@ -3,10 +3,10 @@
 import { readFileSync } from 'node:fs';
 import Ajv from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateOpenApi, OPENAPI_PATH } from '../../scripts/openapi-document';
-import { ResolutionSchema, SweepSchema } from '../../src/api/schemas/resolution';
-import { startTestApp, type TestApp } from '../helpers/test-app';
-import { acceleratedS10, command, emulatedBaseline } from '../helpers/topology';
+import { generateOpenApi, OPENAPI_PATH } from '../../../scripts/openapi-document';
+import { ResolutionSchema, SweepSchema } from '../../../src/api/schemas/resolution';
+import { startTestApp, type TestApp } from '../../helpers/test-app';
+import { acceleratedS10, command, emulatedBaseline } from '../../helpers/topology';
 
 let t: TestApp;
 

@@ -2,9 +2,9 @@
 // an ITS or without KVM, and provenance of every trail step.
 
 import { describe, expect, it } from 'vitest';
-import { resolve } from '../../src/domain/resolve/resolve';
-import { replay } from '../../src/domain/topology/replay';
-import type { Command, VmState } from '../../src/domain/topology/types';
+import { resolve } from '../../../src/domain/resolve/resolve';
+import { replay } from '../../../src/domain/topology/replay';
+import type { Command, VmState } from '../../../src/domain/topology/types';
 
 const given = (...commands: Command[]): VmState => replay(commands)!;
 

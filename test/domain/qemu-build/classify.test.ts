@@ -2,10 +2,10 @@
 // domain/qemu-versions.md. Each expectation says in a comment how it follows from the reference.
 
 import { describe, expect, it } from 'vitest';
-import { classifyQemuBuild } from '../../src/domain/qemu-build/classify';
-import { parseQemuDeclaration } from '../../src/domain/qemu-build/declaration';
-import { QemuBuildInputError } from '../../src/domain/qemu-build/input-error';
-import { QEMU_BUILD_RULES } from '../../src/domain/qemu-build/rules';
+import { classifyQemuBuild } from '../../../src/domain/qemu-build/classify';
+import { parseQemuDeclaration } from '../../../src/domain/qemu-build/declaration';
+import { QemuBuildInputError } from '../../../src/domain/qemu-build/input-error';
+import { QEMU_BUILD_RULES } from '../../../src/domain/qemu-build/rules';
 
 /** What POST /v1/qemu-builds/classify does with a body: parse, then classify. */
 const classify = (body: unknown) => classifyQemuBuild(parseQemuDeclaration(body));

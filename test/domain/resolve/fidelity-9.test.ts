@@ -3,12 +3,12 @@
 // reference (README §9, qemu-fidelity-and-import.md Part A) and the QEMU function it cites.
 
 import { describe, expect, it } from 'vitest';
-import { DomainError } from '../../src/domain/errors';
-import { MODEL, resolve } from '../../src/domain/resolve/resolve';
-import type { Resolution, Semantics } from '../../src/domain/resolve/types';
-import { decide } from '../../src/domain/topology/decide';
-import { replay } from '../../src/domain/topology/replay';
-import type { Command, CommandOf, VmState } from '../../src/domain/topology/types';
+import { DomainError } from '../../../src/domain/errors';
+import { MODEL, resolve } from '../../../src/domain/resolve/resolve';
+import type { Resolution, Semantics } from '../../../src/domain/resolve/types';
+import { decide } from '../../../src/domain/topology/decide';
+import { replay } from '../../../src/domain/topology/replay';
+import type { Command, CommandOf, VmState } from '../../../src/domain/topology/types';
 
 const given = (...commands: Command[]): VmState => replay(commands)!;
 

@@ -3,7 +3,7 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { RangeIndex } from '../../src/domain/translation/range-index';
+import { RangeIndex } from '../../../src/domain/translation/range-index';
 
 interface Range {
   start: bigint;

@@ -2,10 +2,10 @@
 // (or this domain error). Pure: no database, no HTTP.
 
 import { describe, expect, it } from 'vitest';
-import { DomainError } from '../../src/domain/errors';
-import { decide } from '../../src/domain/topology/decide';
-import { replay } from '../../src/domain/topology/replay';
-import type { Command, DomainEvent, VmState } from '../../src/domain/topology/types';
+import { DomainError } from '../../../src/domain/errors';
+import { decide } from '../../../src/domain/topology/decide';
+import { replay } from '../../../src/domain/topology/replay';
+import type { Command, DomainEvent, VmState } from '../../../src/domain/topology/types';
 
 /** The state after these commands, as the service would append them. */
 const given = (...commands: Command[]): VmState | undefined => replay(commands);
