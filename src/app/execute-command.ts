@@ -1,14 +1,16 @@
-// Runs one topology command: Idempotency-Key, then load -> check If-Match -> decide -> append in
-// one IMMEDIATE transaction, with the answer stored under the key in the same transaction, so a
-// retry sees the whole change and its answer or neither.
+// Runs one topology command: Idempotency-Key, then load -> check If-Match -> decide -> append,
+// with the answer stored under the key in the same transaction, so a retry sees the whole change
+// and its answer or neither. Commands are committed in groups (command-writer.ts).
 
-import { bigintsToHex } from '../domain/address.js';
-import type { Command } from '../domain/topology/types.js';
 import type { EventMetadata } from '../db/event-store.js';
+import type { StoredResponse } from '../db/idempotency-store.js';
 import type { Stores } from '../db/stores.js';
 import type { Executed, Precondition } from '../db/vm-repository.js';
+import { bigintsToHex } from '../domain/address.js';
+import type { Command } from '../domain/topology/types.js';
 import { etagOf } from '../errors/problem.js';
-import { type Answer, type IdempotencyClaim, priorAnswer } from './idempotency.js';
+import { CommandWriter } from './command-writer.js';
+import type { Answer, IdempotencyClaim } from './idempotency.js';
 
 export interface CommandRequest {
   vmId: string;
@@ -22,25 +24,26 @@ export interface CommandRequest {
   metadata: EventMetadata;
 }
 
-export function executeCommand(stores: Stores, request: CommandRequest): Answer {
-  return stores.transaction((): Answer => {
-    const prior = priorAnswer(stores, request.idempotency);
-    if (prior !== undefined) return prior;
-    const executed = stores.vms.execute(request.vmId, request.command, {
-      precondition: request.precondition,
-      metadata: request.metadata,
-    });
-    const { body, location } = request.represent(executed);
-    const events = executed.events.map((e) => ({ position: e.position, streamVersion: e.streamVersion, type: e.type }));
-    const headers: Record<string, string> = { etag: etagOf(executed.state.version) };
-    if (location !== undefined) headers.location = location;
-    const answer = {
-      status: request.status,
-      headers,
-      body: JSON.stringify(bigintsToHex({ ...body, version: executed.state.version, events })),
-    };
-    const claim = request.idempotency;
-    if (claim !== undefined) stores.idempotency.save(claim.key, claim.fingerprint, answer, request.metadata.occurredAt);
-    return { ...answer, replayed: false };
-  });
+/** The answer to a command: its resource with the VM's new version and the events it appended. */
+export function answerOf(request: CommandRequest, executed: Executed): StoredResponse {
+  const { body, location } = request.represent(executed);
+  const events = executed.events.map((e) => ({ position: e.position, streamVersion: e.streamVersion, type: e.type }));
+  const headers: Record<string, string> = { etag: etagOf(executed.state.version) };
+  if (location !== undefined) headers.location = location;
+  return {
+    status: request.status,
+    headers,
+    body: JSON.stringify(bigintsToHex({ ...body, version: executed.state.version, events })),
+  };
+}
+
+const writers = new WeakMap<Stores, CommandWriter>();
+
+export function executeCommand(stores: Stores, request: CommandRequest): Promise<Answer> {
+  let writer = writers.get(stores);
+  if (writer === undefined) {
+    writer = new CommandWriter(stores);
+    writers.set(stores, writer);
+  }
+  return writer.submit(request);
 }

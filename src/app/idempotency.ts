@@ -1,7 +1,7 @@
 // Idempotency-Key: a retry with the same key and request gets the first answer again; the same
 // key with another request is refused.
 
-import type { StoredResponse } from '../db/idempotency-store.js';
+import type { IdempotentEntry, StoredResponse } from '../db/idempotency-store.js';
 import type { Stores } from '../db/stores.js';
 import { ServiceError } from '../errors/problem.js';
 
@@ -16,12 +16,10 @@ export interface Answer extends StoredResponse {
   replayed: boolean;
 }
 
-/** The answer first given under the key, if any; 422 when the key was used for another request. */
-export function priorAnswer(stores: Stores, claim: IdempotencyClaim | undefined): Answer | undefined {
-  if (claim === undefined) return undefined;
-  const prior = stores.idempotency.find(claim.key);
-  if (prior === undefined) return undefined;
-  if (prior.fingerprint !== claim.fingerprint) {
+/** The first answer given under the claim's key, replayed; 422 when the key was used for another request. */
+export function replayOf(claim: IdempotencyClaim, first: IdempotentEntry | undefined): Answer | undefined {
+  if (first === undefined) return undefined;
+  if (first.fingerprint !== claim.fingerprint) {
     throw new ServiceError(
       'IDEMPOTENCY_KEY_REUSED',
       `Idempotency-Key ${JSON.stringify(claim.key)} was first used for a different request; use a new key for a new request`,
@@ -32,5 +30,10 @@ export function priorAnswer(stores: Stores, claim: IdempotencyClaim | undefined)
       },
     );
   }
-  return { status: prior.status, headers: prior.headers, body: prior.body, replayed: true };
+  return { status: first.status, headers: first.headers, body: first.body, replayed: true };
+}
+
+/** The stored answer of an earlier request with the same key, if any. */
+export function priorAnswer(stores: Stores, claim: IdempotencyClaim | undefined): Answer | undefined {
+  return claim === undefined ? undefined : replayOf(claim, stores.idempotency.find(claim.key));
 }

@@ -22,9 +22,9 @@ export type StoredEvent = RecordedEvent & {
   metadata: EventMetadata;
 };
 
-type EventRow = typeof events.$inferSelect;
+export type EventRow = typeof events.$inferSelect;
 
-function toStoredEvent(row: EventRow): StoredEvent {
+export function toStoredEvent(row: EventRow): StoredEvent {
   const type = row.type as EventType;
   return {
     type,
@@ -118,35 +118,34 @@ export class EventStore {
   }
 
   /**
-   * Appends a command's events after `streamVersion`, the version the caller read in the same
-   * IMMEDIATE transaction (see VmRepository.execute, the one place the version is checked): no
-   * other writer can append in between. Should a caller get it wrong anyway, the unique index on
-   * (stream, version) and the sequence triggers of migrations/0001 refuse the insert.
+   * The rows of a command's events, placed after `streamVersion` in their stream and after
+   * `afterPosition` in the log: what append() inserts here, or the command writer commits on the
+   * writer thread (src/app/command-writer.ts).
    */
-  append(
+  rowsFor(
     streamId: string,
     streamVersion: number,
+    afterPosition: number,
     domainEvents: readonly DomainEvent[],
     metadata: EventMetadata,
-  ): StoredEvent[] {
-    let position = this.lastPosition();
+  ): EventRow[] {
     const metadataJson = JSON.stringify(metadata);
-    return domainEvents.map((event, i) => {
-      position += 1;
-      const row = {
-        position,
-        eventId: randomUUID(),
-        streamId,
-        streamVersion: streamVersion + i + 1,
-        type: event.type,
-        schemaVersion: EVENT_SCHEMA_VERSION,
-        data: encodeEventData(event),
-        metadata: metadataJson,
-        occurredAt: metadata.occurredAt,
-      };
-      this.queries.insert.run(row);
-      return toStoredEvent(row);
-    });
+    return domainEvents.map((event, i) => ({
+      position: afterPosition + i + 1,
+      eventId: randomUUID(),
+      streamId,
+      streamVersion: streamVersion + i + 1,
+      type: event.type,
+      schemaVersion: EVENT_SCHEMA_VERSION,
+      data: encodeEventData(event),
+      metadata: metadataJson,
+      occurredAt: metadata.occurredAt,
+    }));
+  }
+
+  /** Inserts planned rows on the main connection; call it inside an IMMEDIATE transaction. */
+  insertRows(rows: readonly EventRow[]): void {
+    for (const row of rows) this.queries.insert.run(row);
   }
 
   /** A stream's events with afterVersion < streamVersion <= toVersion, in order. */

@@ -7,7 +7,7 @@ import { decide } from '../domain/topology/decide.js';
 import { fold } from '../domain/topology/evolve.js';
 import type { Command, VmState } from '../domain/topology/types.js';
 import { preconditionFailed } from '../errors/problem.js';
-import type { EventMetadata, EventStore, StoredEvent } from './event-store.js';
+import { type EventMetadata, type EventRow, type EventStore, type StoredEvent, toStoredEvent } from './event-store.js';
 
 /** What If-Match asks for: one of these versions, or (for "*") any version of an existing VM. */
 export type Precondition = { versions: readonly number[] } | { exists: true };
@@ -24,6 +24,10 @@ function satisfies(precondition: Precondition, version: number): boolean {
 export interface Executed {
   state: VmState;
   events: StoredEvent[];
+}
+
+export interface Planned extends Executed {
+  rows: EventRow[];
 }
 
 export class VmRepository {
@@ -64,19 +68,43 @@ export class VmRepository {
   }
 
   /**
-   * Runs a command: load (the one version read), check If-Match against it, decide, append after
-   * that version. Call it inside the store's IMMEDIATE transaction, so nobody appends in between.
+   * Plans a command on the VM's `state` (its latest stored version, or the state an earlier
+   * command of the same commit left): checks If-Match against that version (the one check),
+   * decides, and places the events after `afterPosition`. Nothing is written: the caller commits
+   * the rows, then publishes the state.
    */
-  execute(vmId: string, command: Command, options: ExecuteOptions): Executed {
-    const state = this.load(vmId);
+  plan(
+    vmId: string,
+    state: VmState | undefined,
+    command: Command,
+    options: ExecuteOptions,
+    afterPosition: number,
+  ): Planned {
     const version = state?.version ?? 0;
     if (options.precondition !== undefined && !satisfies(options.precondition, version))
       throw preconditionFailed(vmId, version);
-    const decided = decide(command, state);
-    const events = this.store.append(vmId, version, decided, options.metadata);
+    const rows = this.store.rowsFor(vmId, version, afterPosition, decide(command, state), options.metadata);
+    const events = rows.map(toStoredEvent);
     const next = fold(events, state);
     if (next === undefined) throw new Error(`command ${command.type} on ${vmId} left no state`);
-    this.current.set(vmId, next);
-    return { state: next, events };
+    return { state: next, events, rows };
+  }
+
+  /** A committed state becomes the VM's current one. */
+  publish(state: VmState): void {
+    const cached = this.current.get(state.id);
+    if (cached === undefined || cached.version < state.version) this.current.set(state.id, state);
+  }
+
+  /**
+   * Runs a command at once on the main connection: load, plan, insert. Call it inside the store's
+   * IMMEDIATE transaction, so nobody appends in between. (The service batches commands through
+   * src/app/command-writer.ts; this is for seeding tests and benchmarks.)
+   */
+  execute(vmId: string, command: Command, options: ExecuteOptions): Executed {
+    const planned = this.plan(vmId, this.load(vmId), command, options, this.store.lastPosition());
+    this.store.insertRows(planned.rows);
+    this.current.set(vmId, planned.state);
+    return { state: planned.state, events: planned.events };
   }
 }

@@ -27,10 +27,10 @@ export const busRoutes: FastifyPluginAsyncTypebox<{ stores: Stores }> = async (a
         response: commandResponses(201, BusRef, 'the bus'),
       },
     },
-    (request, reply) => {
+    async (request, reply) => {
       const { vm } = request.params;
       const b = request.body;
-      const answer = executeCommand(stores, {
+      const answer = await executeCommand(stores, {
         vmId: vm,
         command: {
           type: 'AddBus',

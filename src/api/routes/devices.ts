@@ -36,10 +36,10 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ stores: Stores }> = async
         response: commandResponses(201, DeviceRef, 'the device'),
       },
     },
-    (request, reply) => {
+    async (request, reply) => {
       const { vm } = request.params;
       const b = request.body;
-      const answer = executeCommand(stores, {
+      const answer = await executeCommand(stores, {
         vmId: vm,
         command: {
           type: 'AttachDevice',
@@ -93,10 +93,10 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ stores: Stores }> = async
         response: commandResponses(200, DeviceRef, 'the device'),
       },
     },
-    (request, reply) => {
+    async (request, reply) => {
       const { vm, dev } = request.params;
       const b = request.body;
-      const answer = executeCommand(stores, {
+      const answer = await executeCommand(stores, {
         vmId: vm,
         command: {
           type: 'ConfigureSte',
@@ -128,9 +128,9 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ stores: Stores }> = async
         response: commandResponses(200, DetachedSchema, 'the detached device id'),
       },
     },
-    (request, reply) => {
+    async (request, reply) => {
       const { vm, dev } = request.params;
-      const answer = executeCommand(stores, {
+      const answer = await executeCommand(stores, {
         vmId: vm,
         command: { type: 'DetachDevice', deviceId: dev },
         status: 200,

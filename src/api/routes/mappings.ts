@@ -41,11 +41,11 @@ export const mappingRoutes: FastifyPluginAsyncTypebox<{ stores: Stores }> = asyn
         response: commandResponses(201, MappingRef, 'the mapping'),
       },
     },
-    (request, reply) => {
+    async (request, reply) => {
       const { vm, dev } = request.params;
       const b = request.body;
       const iova = u64(b.iova);
-      const answer = executeCommand(stores, {
+      const answer = await executeCommand(stores, {
         vmId: vm,
         command: {
           type: 'MapIova',
@@ -131,10 +131,10 @@ export const mappingRoutes: FastifyPluginAsyncTypebox<{ stores: Stores }> = asyn
         response: commandResponses(200, UnmappedSchema, 'the removed mapping'),
       },
     },
-    (request, reply) => {
+    async (request, reply) => {
       const { vm, dev, stage, iova } = request.params;
       const start = u64(iova);
-      const answer = executeCommand(stores, {
+      const answer = await executeCommand(stores, {
         vmId: vm,
         command: { type: 'UnmapIova', deviceId: dev, stage, iova: start },
         status: 200,

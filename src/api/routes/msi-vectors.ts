@@ -23,9 +23,9 @@ export const msiVectorRoutes: FastifyPluginAsyncTypebox<{ stores: Stores }> = as
         response: commandResponses(200, Type.Ref('MsiVector'), 'the vector'),
       },
     },
-    (request, reply) => {
+    async (request, reply) => {
       const { vm, dev, n } = request.params;
-      const answer = executeCommand(stores, {
+      const answer = await executeCommand(stores, {
         vmId: vm,
         command: {
           type: 'ProgramMsiVector',

@@ -35,10 +35,10 @@ export const smmuRoutes: FastifyPluginAsyncTypebox<{ stores: Stores }> = async (
         response: commandResponses(201, SmmuRef, 'the SMMU'),
       },
     },
-    (request, reply) => {
+    async (request, reply) => {
       const { vm } = request.params;
       const b = request.body;
-      const answer = executeCommand(stores, {
+      const answer = await executeCommand(stores, {
         vmId: vm,
         command: {
           type: 'AddSmmu',
@@ -90,9 +90,9 @@ export const smmuRoutes: FastifyPluginAsyncTypebox<{ stores: Stores }> = async (
         response: commandResponses(200, SmmuRef, 'the SMMU'),
       },
     },
-    (request, reply) => {
+    async (request, reply) => {
       const { vm, smmu } = request.params;
-      const answer = executeCommand(stores, {
+      const answer = await executeCommand(stores, {
         vmId: vm,
         command: { type: 'SetSmmuAccel', smmuId: smmu, enabled: request.body.enabled },
         status: 200,
@@ -116,9 +116,9 @@ export const smmuRoutes: FastifyPluginAsyncTypebox<{ stores: Stores }> = async (
         response: commandResponses(200, SmmuRef, 'the SMMU'),
       },
     },
-    (request, reply) => {
+    async (request, reply) => {
       const { vm, smmu } = request.params;
-      const answer = executeCommand(stores, {
+      const answer = await executeCommand(stores, {
         vmId: vm,
         command: { type: 'SetSmmuGuestState', smmuId: smmu, changes: request.body },
         status: 200,

@@ -34,9 +34,9 @@ export const vmRoutes: FastifyPluginAsyncTypebox<{ stores: Stores }> = async (ap
         response: commandResponses(201, VmRef, 'the VM'),
       },
     },
-    (request, reply) => {
+    async (request, reply) => {
       const b = request.body;
-      const answer = executeCommand(stores, {
+      const answer = await executeCommand(stores, {
         vmId: b.id,
         command: {
           type: 'DefineVm',

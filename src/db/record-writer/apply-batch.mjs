@@ -1,8 +1,10 @@
-// Commits a batch of record writes on one better-sqlite3 connection: all of them in one
-// IMMEDIATE transaction (one fsync for the batch), and when that fails, each write alone, so that
-// one bad write (a duplicate Idempotency-Key, say) fails only itself. Used by the worker thread
-// and, for ':memory:' databases, on the main thread. Plain JavaScript so that the worker can load
-// it without a TypeScript loader.
+// Commits a batch of writes on one better-sqlite3 connection: all of them in one IMMEDIATE
+// transaction (one fsync for the batch), and when that fails, each write alone, so that one bad
+// write (a duplicate Idempotency-Key, events placed after a position that moved on) fails only
+// itself. Used by the worker thread and, for ':memory:' databases, on the main connection. Plain
+// JavaScript so that the worker can load it without a TypeScript loader.
+
+const STALE_POSITION = 'STALE_POSITION';
 
 /**
  * @param {import('better-sqlite3').Database} db
@@ -18,22 +20,29 @@ export function batchApplier(db, statements) {
   const insertResolution = bind(statements.resolution);
   const insertSweep = bind(statements.sweep);
   const insertIdempotency = bind(statements.idempotency);
+  const insertEvent = bind(statements.event);
+  const lastPosition = db.prepare(statements.lastPosition.sql).pluck();
+
+  const keep = (/** @type {import('./types').IdempotencyWrite} */ entry) => {
+    const { status, headers, body } = entry.response;
+    insertIdempotency({ ...entry, status, headers: JSON.stringify(headers), body });
+  };
 
   const apply = (/** @type {import('./types').RecordWrite} */ write) => {
-    if (write.sweep) insertSweep({ ...write.sweep });
-    for (const resolution of write.resolutions) insertResolution({ ...resolution });
-    const keep = write.idempotency;
-    if (keep) {
-      const { status, headers, body } = keep.response;
-      insertIdempotency({
-        key: keep.key,
-        fingerprint: keep.fingerprint,
-        status,
-        headers: JSON.stringify(headers),
-        body,
-        createdAt: keep.createdAt,
-      });
+    const append = write.append;
+    if (append) {
+      const last = lastPosition.get() ?? 0;
+      if (last !== append.afterPosition) {
+        throw new Error(
+          `${STALE_POSITION}: the log is at ${last}, the events were placed after ${append.afterPosition}`,
+        );
+      }
+      for (const event of append.events) insertEvent(event);
+      for (const entry of append.idempotency) keep(entry);
     }
+    if (write.sweep) insertSweep({ ...write.sweep });
+    for (const resolution of write.resolutions ?? []) insertResolution({ ...resolution });
+    if (write.idempotency) keep(write.idempotency);
   };
   const applyAll = db.transaction((/** @type {import('./types').RecordWrite[]} */ writes) => writes.forEach(apply));
   const applyOne = db.transaction(apply);

@@ -1,5 +1,5 @@
-// What a record write carries: resolution records, a sweep record, and the response to keep under
-// the request's Idempotency-Key, all committed in one transaction.
+// What one write carries: resolution records, a sweep record, the answer to keep under an
+// Idempotency-Key, and the events of a batch of commands, all committed in one transaction.
 
 import type { StoredResponse } from '../idempotency-store.js';
 
@@ -10,11 +10,32 @@ export interface RecordRow {
   createdAt: string;
 }
 
-export interface RecordWrite {
-  resolutions: (RecordRow & { sweepId: string | null })[];
-  sweep?: RecordRow;
-  idempotency?: { key: string; fingerprint: string; response: StoredResponse; createdAt: string };
+export interface IdempotencyWrite {
+  key: string;
+  fingerprint: string;
+  response: StoredResponse;
+  createdAt: string;
 }
+
+/**
+ * The events of a batch of commands, placed after `afterPosition`: the commit refuses them (an
+ * error starting with STALE_POSITION) when the log has moved on since, i.e. another process
+ * appended, so that the commands are planned again on what is stored.
+ */
+export interface EventAppend {
+  afterPosition: number;
+  events: Record<string, unknown>[];
+  idempotency: IdempotencyWrite[];
+}
+
+export interface RecordWrite {
+  resolutions?: (RecordRow & { sweepId: string | null })[];
+  sweep?: RecordRow;
+  idempotency?: IdempotencyWrite;
+  append?: EventAppend;
+}
+
+export const STALE_POSITION = 'STALE_POSITION';
 
 /** An INSERT as drizzle writes it from schema.ts, with its placeholders' names in order. */
 export interface NamedStatement {
@@ -26,4 +47,6 @@ export interface RecordStatements {
   resolution: NamedStatement;
   sweep: NamedStatement;
   idempotency: NamedStatement;
+  event: NamedStatement;
+  lastPosition: NamedStatement;
 }

@@ -1,0 +1,146 @@
+// Group commit for commands. Commands that arrive while a commit is in flight wait, then are
+// planned together against what is stored (each with its own If-Match check and its own outcome:
+// a rejected command leaves the others untouched) and committed in one transaction with one
+// fsync, on the record writer's thread, so the event loop never waits for the disk. An answer is
+// sent only once its events are durable, and the new states become visible to reads only then.
+
+import type { IdempotentEntry } from '../db/idempotency-store.js';
+import type { RecordWrite } from '../db/record-writer/index.js';
+import { STALE_POSITION } from '../db/record-writer/types.js';
+import type { Stores } from '../db/stores.js';
+import type { VmState } from '../domain/topology/types.js';
+import { answerOf, type CommandRequest } from './execute-command.js';
+import { type Answer, priorAnswer, replayOf } from './idempotency.js';
+
+/** At most this many commands share a commit; the rest wait for the next one. */
+const MAX_BATCH = 256;
+/** Plans refused because another process appended meanwhile are planned again, this often. */
+const MAX_ATTEMPTS = 8;
+
+interface Queued {
+  request: CommandRequest;
+  resolve: (answer: Answer) => void;
+  reject: (error: unknown) => void;
+  attempts: number;
+  /** Commit this command alone: its batch failed for a reason other than a stale position. */
+  alone: boolean;
+}
+
+type Outcome = { item: Queued; answer: Answer } | { item: Queued; error: unknown };
+
+interface Plan {
+  outcomes: Outcome[];
+  states: Map<string, VmState>;
+  write: RecordWrite | undefined;
+}
+
+export class CommandWriter {
+  private queue: Queued[] = [];
+  private scheduled = false;
+
+  constructor(private readonly stores: Stores) {}
+
+  submit(request: CommandRequest): Promise<Answer> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ request, resolve, reject, attempts: 0, alone: false });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.queue.length === 0) return;
+    this.scheduled = true;
+    setImmediate(() => void this.commitNext());
+  }
+
+  private async commitNext(): Promise<void> {
+    const batch = this.queue.splice(0, this.queue[0]?.alone ? 1 : MAX_BATCH);
+    try {
+      const plan = this.plan(batch);
+      const failure = plan.write === undefined ? undefined : await this.commit(plan.write);
+      if (failure === undefined) {
+        for (const state of plan.states.values()) this.stores.vms.publish(state);
+        for (const outcome of plan.outcomes) {
+          if ('answer' in outcome) outcome.item.resolve(outcome.answer);
+          else outcome.item.reject(outcome.error);
+        }
+      } else this.retry(batch, failure);
+    } catch (error) {
+      for (const item of batch) item.reject(error);
+    } finally {
+      this.scheduled = false;
+      this.schedule();
+    }
+  }
+
+  /** The commit's error message, or undefined once the events are durable. */
+  private async commit(write: RecordWrite): Promise<string | undefined> {
+    try {
+      await this.stores.records.write(write);
+      return undefined;
+    } catch (error) {
+      return error instanceof Error ? error.message : String(error);
+    }
+  }
+
+  /**
+   * A stale position means another process appended: plan the whole batch again on what is now
+   * stored. Any other failure: commit each command alone, so that only the bad one fails.
+   */
+  private retry(batch: Queued[], failure: string): void {
+    const stale = failure.includes(STALE_POSITION);
+    const again: Queued[] = [];
+    for (const item of batch) {
+      item.attempts += 1;
+      if ((stale && item.attempts < MAX_ATTEMPTS) || (!stale && batch.length > 1))
+        again.push({ ...item, alone: !stale });
+      else item.reject(new Error(`command not stored: ${failure}`));
+    }
+    this.queue.unshift(...again);
+  }
+
+  /** Plans every command of the batch in arrival order, each on the state the ones before it left. */
+  private plan(batch: Queued[]): Plan {
+    const { stores } = this;
+    const afterPosition = stores.events.lastPosition();
+    let position = afterPosition;
+    const states = new Map<string, VmState>();
+    const events: Record<string, unknown>[] = [];
+    const idempotency: NonNullable<RecordWrite['append']>['idempotency'] = [];
+    const keys = new Map<string, IdempotentEntry>();
+    const outcomes: Outcome[] = [];
+
+    for (const item of batch) {
+      const { request } = item;
+      try {
+        // A retry under a key this batch already answers gets that answer (or 422).
+        const claim = request.idempotency;
+        const prior =
+          claim !== undefined && keys.has(claim.key)
+            ? replayOf(claim, keys.get(claim.key))
+            : priorAnswer(stores, claim);
+        if (prior !== undefined) {
+          outcomes.push({ item, answer: prior });
+          continue;
+        }
+        const state = states.get(request.vmId) ?? stores.vms.load(request.vmId);
+        const options = { precondition: request.precondition, metadata: request.metadata };
+        const executed = stores.vms.plan(request.vmId, state, request.command, options, position);
+        position += executed.rows.length;
+        states.set(request.vmId, executed.state);
+        events.push(...executed.rows);
+        const answer = answerOf(request, executed);
+        if (claim !== undefined) {
+          idempotency.push({ ...claim, response: answer, createdAt: request.metadata.occurredAt });
+          keys.set(claim.key, { fingerprint: claim.fingerprint, ...answer });
+        }
+        outcomes.push({ item, answer: { ...answer, replayed: false } });
+      } catch (error) {
+        outcomes.push({ item, error });
+      }
+    }
+    const write =
+      events.length > 0 || idempotency.length > 0 ? { append: { afterPosition, events, idempotency } } : undefined;
+    return { outcomes, states, write };
+  }
+}
