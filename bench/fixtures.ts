@@ -43,3 +43,14 @@ export function* emulatedWithMappings(vmId: string, count: number): Generator<Co
   yield { type: 'MapIova', deviceId: 'net0', stage: 1, iova: 0xffff_f000n, output: 0x0809_0000n, size: 0x1000n };
   yield { type: 'ProgramMsiVector', deviceId: 'net0', vector: 0, address: 0xffff_f040n, data: 0n };
 }
+
+/** The command benchmark's VMs: one emulated device each, whose vectors the load programs. */
+export const COMMAND_VMS = 50;
+
+export function commandVm(i: number): Command[] {
+  const vmId = `cmd${i}`;
+  return [
+    { type: 'DefineVm', vmId },
+    { type: 'AttachDevice', deviceId: 'net0', driver: 'virtio-net-pci', bus: 'pcie.0', slot: 2 },
+  ];
+}

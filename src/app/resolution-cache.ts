@@ -3,6 +3,7 @@
 // sweeps after no change) reuse it. The memo lives exactly as long as the state object it hangs
 // on: a new version is a new object, and the old entries go with the old state.
 
+import { createHash } from 'node:crypto';
 import { bigintsToHex } from '../domain/address.js';
 import { resolve } from '../domain/resolve/resolve.js';
 import type { MsiRequest, Resolution, Semantics } from '../domain/resolve/types.js';
@@ -12,6 +13,8 @@ export interface Resolved {
   resolution: Resolution;
   /** The resolution as JSON, canonical hex for every 64-bit value. */
   json: string;
+  /** sha256 of the JSON: records that repeat it share one stored body. */
+  hash: string;
 }
 
 const MAX_ENTRIES_PER_STATE = 4096;
@@ -23,7 +26,8 @@ export function resolveToJson(state: VmState, request: MsiRequest, semantics: Se
   const hit = entries?.get(key);
   if (hit !== undefined) return hit;
   const resolution = resolve(state, request, semantics);
-  const resolved = { resolution, json: JSON.stringify(bigintsToHex(resolution)) };
+  const json = JSON.stringify(bigintsToHex(resolution));
+  const resolved = { resolution, json, hash: createHash('sha256').update(json).digest('hex') };
   if (entries === undefined) {
     entries = new Map();
     memo.set(state, entries);
@@ -31,9 +35,4 @@ export function resolveToJson(state: VmState, request: MsiRequest, semantics: Se
   if (entries.size >= MAX_ENTRIES_PER_STATE) entries.clear();
   entries.set(key, resolved);
   return resolved;
-}
-
-/** The stored record: the record's id and VM, then the resolution's own fields. */
-export function recordJson(id: string, vm: string, resolved: Resolved): string {
-  return `{"id":${JSON.stringify(id)},"vm":${JSON.stringify(vm)},${resolved.json.slice(1)}`;
 }

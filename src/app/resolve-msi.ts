@@ -5,13 +5,14 @@
 import { randomUUID } from 'node:crypto';
 import type { MsiRequest, Resolution, Semantics } from '../domain/resolve/types.js';
 import type { VmState } from '../domain/topology/types.js';
-import type { RecordWrite } from '../db/record-writer/index.js';
+import type { RecordWrite, ResolutionRecordRow } from '../db/record-writer/index.js';
+import { recordText, sweepText } from '../db/records/record-text.js';
 import type { Stores } from '../db/stores.js';
 import type { StoredResponse } from '../db/idempotency-store.js';
 import { ServiceError } from '../errors/problem.js';
 import { type Answer, type IdempotencyClaim, priorAnswer } from './idempotency.js';
 import { loadVm } from './load-vm.js';
-import { recordJson, resolveToJson } from './resolution-cache.js';
+import { type Resolved, resolveToJson } from './resolution-cache.js';
 
 /** How a client names the MSI: a programmed vector, or an address and data. */
 export interface MsiQuestion {
@@ -78,6 +79,13 @@ function programmedVectors(state: VmState): MsiRequest[] {
     );
 }
 
+/** A new resolution record: its JSON as answered, and the row that stores it (the body shared by hash). */
+function recordOf(vmId: string, resolved: Resolved, sweepId: string | null, createdAt: string) {
+  const id = randomUUID();
+  const row: ResolutionRecordRow = { id, vmId, sweepId, bodyHash: resolved.hash, resolution: resolved.json, createdAt };
+  return { id, text: recordText(id, vmId, resolved.json), row };
+}
+
 /**
  * Stores the records (and the answer under the Idempotency-Key) durably, then answers. A
  * concurrent request with the same key may win the race to store it: then its answer is the one.
@@ -107,17 +115,10 @@ export async function resolveMsi(stores: Stores, request: ResolveRequest): Promi
   if (prior !== undefined) return prior;
   const msi = msiRequestOf(request.msi);
   const state = loadVm(stores, request.vmId, request.asOf);
-  const id = randomUUID();
-  const body = recordJson(id, request.vmId, resolveToJson(state, msi, request.semantics));
   const createdAt = new Date().toISOString();
-  const response = { status: 201, headers: { location: resolutionPath(id) }, body };
-  return storeThenAnswer(
-    stores,
-    request.idempotency,
-    response,
-    { resolutions: [{ id, vmId: request.vmId, sweepId: null, body, createdAt }] },
-    createdAt,
-  );
+  const record = recordOf(request.vmId, resolveToJson(state, msi, request.semantics), null, createdAt);
+  const response = { status: 201, headers: { location: resolutionPath(record.id) }, body: record.text };
+  return storeThenAnswer(stores, request.idempotency, response, { resolutions: [record.row] }, createdAt);
 }
 
 export async function sweepVm(stores: Stores, request: SweepRequest): Promise<Answer> {
@@ -126,12 +127,9 @@ export async function sweepVm(stores: Stores, request: SweepRequest): Promise<An
   const { vmId, semantics } = request;
   const state = loadVm(stores, vmId, request.asOf);
   const createdAt = new Date().toISOString();
-  const resolved = programmedVectors(state).map((msi) => resolveToJson(state, msi, semantics));
-  const records = resolved.map((r) => {
-    const id = randomUUID();
-    return { id, vmId, sweepId: null as string | null, body: recordJson(id, vmId, r), createdAt };
-  });
   const id = randomUUID();
+  const resolved = programmedVectors(state).map((msi) => resolveToJson(state, msi, semantics));
+  const records = resolved.map((r) => recordOf(vmId, r, id, createdAt));
   const head = JSON.stringify({
     id,
     vm: vmId,
@@ -140,10 +138,14 @@ export async function sweepVm(stores: Stores, request: SweepRequest): Promise<An
     counts: countsOf(resolved.map((r) => r.resolution)),
     results: [],
   });
-  // The resolutions are spliced in as they are stored, so each stays byte for byte its record.
-  const body = `${head.slice(0, -2)}${records.map((r) => r.body).join(',')}]}`;
+  // The resolutions are spliced in as they are stored, so each stays byte for byte its record;
+  // the sweep's own record keeps only the head.
+  const body = sweepText(
+    head,
+    records.map((r) => r.text),
+  );
   const response = { status: 201, headers: { location: sweepPath(id) }, body };
-  const write = { sweep: { id, vmId, body, createdAt }, resolutions: records.map((r) => ({ ...r, sweepId: id })) };
+  const write = { sweep: { id, vmId, head, createdAt }, resolutions: records.map((r) => r.row) };
   return storeThenAnswer(stores, request.idempotency, response, write, createdAt);
 }
 

@@ -1,50 +1,97 @@
 // MSI resolutions and sweeps as records: the exact JSON a client received, stored once and never
-// changed (migrations/0001 refuses updates and deletes), read back byte for byte. They are
-// written by the record writer (record-writer/), read here.
+// changed (migrations/0001 and 0003 refuse updates and deletes), read back byte for byte. They
+// are written by the record writer (record-writer/); resolution bodies are shared by hash and
+// compressed (records/codec.mjs), sweeps keep their head and point at their resolutions.
 
 import { asc, count, eq, sql } from 'drizzle-orm';
 import type { Db } from './database.js';
-import { msiResolutions, msiSweeps } from './schema.js';
+import { unpack } from './records/codec.mjs';
+import { recordText, sweepText } from './records/record-text.js';
+import { msiResolutions, msiSweeps, resolutionBodies } from './schema.js';
+
+const recordColumns = {
+  id: msiResolutions.id,
+  vmId: msiResolutions.vmId,
+  body: msiResolutions.body,
+  codec: resolutionBodies.codec,
+  packed: resolutionBodies.packed,
+};
+type RecordColumns = { id: string; vmId: string; body: string; codec: string | null; packed: Buffer | null };
 
 function preparedQueries(db: Db) {
   const p = sql.placeholder;
-  return {
-    findResolution: db
-      .select({ body: msiResolutions.body })
+  const records = () =>
+    db
+      .select(recordColumns)
       .from(msiResolutions)
+      .leftJoin(resolutionBodies, eq(resolutionBodies.hash, msiResolutions.bodyHash));
+  return {
+    findResolution: records()
       .where(eq(msiResolutions.id, p('id')))
+      .prepare(),
+    sweepResolutions: records()
+      .where(eq(msiResolutions.sweepId, p('sweepId')))
+      .orderBy(asc(msiResolutions.seq))
+      .prepare(),
+    findSweep: db
+      .select()
+      .from(msiSweeps)
+      .where(eq(msiSweeps.id, p('id')))
       .prepare(),
   };
 }
 
+/** How many unpacked bodies stay cached: a sweep of an unchanged VM read again unpacks nothing. */
+const BODY_CACHE_SIZE = 512;
+
 export class ResolutionStore {
   /** The per-request queries, prepared once (see EventStore). */
   private readonly queries: ReturnType<typeof preparedQueries>;
+  private readonly bodies = new Map<string, string>();
 
   constructor(private readonly db: Db) {
     this.queries = preparedQueries(db);
   }
 
+  private textOf(row: RecordColumns): string {
+    if (row.codec === null || row.packed === null) return row.body;
+    const key = `${row.codec}:${row.packed.toString('base64')}`;
+    let json = this.bodies.get(key);
+    if (json === undefined) {
+      json = unpack(row.codec, row.packed);
+      if (this.bodies.size >= BODY_CACHE_SIZE) this.bodies.delete(this.bodies.keys().next().value!);
+      this.bodies.set(key, json);
+    }
+    return recordText(row.id, row.vmId, json);
+  }
+
   findResolution(id: string): string | undefined {
-    return this.queries.findResolution.get({ id })?.body;
+    const row = this.queries.findResolution.get({ id });
+    return row === undefined ? undefined : this.textOf(row);
   }
 
   findSweep(id: string): string | undefined {
-    return this.db.select({ body: msiSweeps.body }).from(msiSweeps).where(eq(msiSweeps.id, id)).get()?.body;
+    const row = this.queries.findSweep.get({ id });
+    if (row === undefined || row.format === 'json') return row?.body;
+    return sweepText(
+      row.body,
+      this.queries.sweepResolutions.all({ sweepId: id }).map((r) => this.textOf(r)),
+    );
   }
 
   /** A VM's resolutions, those made by sweeps included, oldest first. */
   listResolutions(vmId: string, limit: number, offset: number): { bodies: string[]; total: number } {
     const where = eq(msiResolutions.vmId, vmId);
-    const bodies = this.db
-      .select({ body: msiResolutions.body })
+    const rows = this.db
+      .select(recordColumns)
       .from(msiResolutions)
+      .leftJoin(resolutionBodies, eq(resolutionBodies.hash, msiResolutions.bodyHash))
       .where(where)
       .orderBy(asc(msiResolutions.seq))
       .limit(limit)
       .offset(offset)
       .all();
     const total = this.db.select({ n: count() }).from(msiResolutions).where(where).get()?.n ?? 0;
-    return { bodies: bodies.map((r) => r.body), total };
+    return { bodies: rows.map((r) => this.textOf(r)), total };
   }
 }

@@ -1,7 +1,7 @@
 // The SQLite schema, as drizzle tables. drizzle-kit generates the migrations in migrations/ from
 // this file; the triggers that make stored records immutable are a hand-written migration there.
 
-import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { blob, index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 
 /**
  * The event log: one stream per VM. `position` is the global, gap-free order across all VMs;
@@ -34,10 +34,25 @@ export const idempotencyKeys = sqliteTable('idempotency_keys', {
   createdAt: text('created_at').notNull(),
 });
 
-// msi_resolutions, msi_sweeps and idempotency_keys are also written with plain SQL by
-// record-writer-worker.mjs (a worker without a TypeScript loader): change it with them.
+// msi_resolutions, msi_sweeps, resolution_bodies, idempotency_keys and events are written by the
+// record writer with SQL that drizzle generates from these tables (record-writer/statements.ts).
 
-/** MSI resolutions: the exact JSON returned to the client, kept unchanged for the audit trail. */
+/**
+ * The JSON of a resolution, without the record's id and VM, stored once however many records
+ * repeat it (an inventory polling an unchanged VM asks the same question again and again) and
+ * compressed (records/codec.mjs). `hash` is the sha256 of the JSON.
+ */
+export const resolutionBodies = sqliteTable('resolution_bodies', {
+  hash: text('hash').primaryKey(),
+  codec: text('codec').notNull(),
+  packed: blob('packed', { mode: 'buffer' }).notNull(),
+});
+
+/**
+ * MSI resolutions: what was returned to the client, kept unchanged for the audit trail. A record
+ * is `{"id":…,"vm":…,` followed by its body: records stored before bodies were shared hold the
+ * whole JSON in `body`; later ones leave `body` empty and name their body by `body_hash`.
+ */
 export const msiResolutions = sqliteTable(
   'msi_resolutions',
   {
@@ -46,12 +61,16 @@ export const msiResolutions = sqliteTable(
     vmId: text('vm_id').notNull(),
     sweepId: text('sweep_id'),
     body: text('body').notNull(),
+    bodyHash: text('body_hash').references(() => resolutionBodies.hash),
     createdAt: text('created_at').notNull(),
   },
-  (t) => [index('msi_resolutions_vm').on(t.vmId, t.seq)],
+  (t) => [index('msi_resolutions_vm').on(t.vmId, t.seq), index('msi_resolutions_sweep').on(t.sweepId, t.seq)],
 );
 
-/** MSI sweeps: one record per sweep, the exact JSON returned. */
+/**
+ * MSI sweeps: one record per sweep. `format` json: `body` is the whole JSON returned; head:
+ * `body` is that JSON with an empty `results`, which are the sweep's resolution records in order.
+ */
 export const msiSweeps = sqliteTable(
   'msi_sweeps',
   {
@@ -59,6 +78,7 @@ export const msiSweeps = sqliteTable(
     id: text('id').notNull().unique(),
     vmId: text('vm_id').notNull(),
     body: text('body').notNull(),
+    format: text('format').notNull().default('json'),
     createdAt: text('created_at').notNull(),
   },
   (t) => [index('msi_sweeps_vm').on(t.vmId, t.seq)],

@@ -13,7 +13,14 @@ import { recordStatements } from '../../src/db/record-writer/statements';
 import { createStores, type Stores } from '../../src/db/stores';
 
 const createdAt = '2026-11-30T00:00:00.000Z';
-const resolution = (id: string, vmId = 'vm1') => ({ id, vmId, sweepId: null, body: `{"id":"${id}"}`, createdAt });
+const resolution = (id: string, vmId = 'vm1') => ({
+  id,
+  vmId,
+  sweepId: null,
+  bodyHash: `hash-${id}`,
+  resolution: `{"resolved":"${id}"}`,
+  createdAt,
+});
 const keyed = (id: string, key: string): RecordWrite => ({
   resolutions: [resolution(id)],
   idempotency: {
@@ -53,8 +60,8 @@ for (const kind of ['file', 'memory'] as const) {
       expect(String((outcomes[1] as PromiseRejectedResult).reason)).toMatch(
         /record not stored: UNIQUE constraint failed: msi_resolutions.id/,
       );
-      expect(s.resolutions.findResolution('a')).toBe('{"id":"a"}');
-      expect(s.resolutions.findResolution('c')).toBe('{"id":"c"}');
+      expect(s.resolutions.findResolution('a')).toBe('{"id":"a","vm":"vm1","resolved":"a"}');
+      expect(s.resolutions.findResolution('c')).toBe('{"id":"c","vm":"vm1","resolved":"c"}');
     });
 
     it('lets exactly one of two writes under the same Idempotency-Key win, and keeps none of the loser', async () => {

@@ -4,6 +4,8 @@
 // itself. Used by the worker thread and, for ':memory:' databases, on the main connection. Plain
 // JavaScript so that the worker can load it without a TypeScript loader.
 
+import { pack, RECORD_CODEC } from '../records/codec.mjs';
+
 const STALE_POSITION = 'STALE_POSITION';
 
 /**
@@ -22,6 +24,17 @@ export function batchApplier(db, statements) {
   const insertIdempotency = bind(statements.idempotency);
   const insertEvent = bind(statements.event);
   const lastPosition = db.prepare(statements.lastPosition.sql).pluck();
+  const insertBody = bind(statements.body);
+  const bodyExists = db.prepare(statements.bodyExists.sql).pluck();
+
+  /** A resolution body is stored once, compressed, however many records share it. */
+  const storeResolution = (/** @type {import('./types').ResolutionRecordRow} */ row) => {
+    if (bodyExists.get(row.bodyHash) === undefined) {
+      insertBody({ hash: row.bodyHash, codec: RECORD_CODEC, packed: pack(row.resolution) });
+    }
+    // The record's own JSON is its body's; `body` stays empty (schema.ts, msiResolutions).
+    insertResolution({ ...row, body: '' });
+  };
 
   const keep = (/** @type {import('./types').IdempotencyWrite} */ entry) => {
     const { status, headers, body } = entry.response;
@@ -40,8 +53,8 @@ export function batchApplier(db, statements) {
       for (const event of append.events) insertEvent(event);
       for (const entry of append.idempotency) keep(entry);
     }
-    if (write.sweep) insertSweep({ ...write.sweep });
-    for (const resolution of write.resolutions ?? []) insertResolution({ ...resolution });
+    if (write.sweep) insertSweep({ ...write.sweep, format: 'head' });
+    for (const resolution of write.resolutions ?? []) storeResolution(resolution);
     if (write.idempotency) keep(write.idempotency);
   };
   const applyAll = db.transaction((/** @type {import('./types').RecordWrite[]} */ writes) => writes.forEach(apply));

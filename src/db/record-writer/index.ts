@@ -13,7 +13,7 @@ import type Database from 'better-sqlite3';
 import { batchApplier } from './apply-batch.mjs';
 import type { RecordStatements, RecordWrite } from './types.js';
 
-export type { RecordRow, RecordWrite } from './types.js';
+export type { RecordWrite, ResolutionRecordRow, SweepRecordRow } from './types.js';
 
 interface Pending {
   write: RecordWrite;

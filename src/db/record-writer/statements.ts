@@ -2,22 +2,38 @@
 // written. They are handed as SQL text to whichever connection commits records (the worker
 // thread cannot load TypeScript, so it cannot build them itself).
 
-import { max, sql } from 'drizzle-orm';
+import { eq, max, sql } from 'drizzle-orm';
 import type { Db } from '../database.js';
-import { events, idempotencyKeys, msiResolutions, msiSweeps } from '../schema.js';
+import { events, idempotencyKeys, msiResolutions, msiSweeps, resolutionBodies } from '../schema.js';
 import type { NamedStatement, RecordStatements } from './types.js';
 
 function named(query: { toSQL(): { sql: string; params: unknown[] } }): NamedStatement {
   const { sql: text, params } = query.toSQL();
-  return { sql: text, params: params.map((param) => (param as { value: { name: string } }).value.name) };
+  // A placeholder comes wrapped in a Param (inserts) or bare (where clauses).
+  const nameOf = (param: unknown) => {
+    const p = param as { name?: string; value?: { name?: string } };
+    const name = p.value?.name ?? p.name;
+    if (name === undefined) throw new Error(`statement has a parameter that is not a placeholder: ${text}`);
+    return name;
+  };
+  return { sql: text, params: params.map(nameOf) };
 }
 
 export function recordStatements(db: Db): RecordStatements {
   const p = sql.placeholder;
-  const row = { id: p('id'), vmId: p('vmId'), body: p('body'), createdAt: p('createdAt') };
+  const row = { id: p('id'), vmId: p('vmId'), createdAt: p('createdAt') };
   return {
-    resolution: named(db.insert(msiResolutions).values({ ...row, sweepId: p('sweepId') })),
-    sweep: named(db.insert(msiSweeps).values(row)),
+    resolution: named(
+      db.insert(msiResolutions).values({ ...row, sweepId: p('sweepId'), body: p('body'), bodyHash: p('bodyHash') }),
+    ),
+    sweep: named(db.insert(msiSweeps).values({ ...row, body: p('head'), format: p('format') })),
+    body: named(db.insert(resolutionBodies).values({ hash: p('hash'), codec: p('codec'), packed: p('packed') })),
+    bodyExists: named(
+      db
+        .select({ hash: resolutionBodies.hash })
+        .from(resolutionBodies)
+        .where(eq(resolutionBodies.hash, p('hash'))),
+    ),
     idempotency: named(
       db.insert(idempotencyKeys).values({
         key: p('key'),

@@ -3,10 +3,23 @@
 
 import type { StoredResponse } from '../idempotency-store.js';
 
-export interface RecordRow {
+/** A resolution record: its id and VM, and the resolution it returned (shared by hash). */
+export interface ResolutionRecordRow {
   id: string;
   vmId: string;
-  body: string;
+  sweepId: string | null;
+  /** sha256 of `resolution`. */
+  bodyHash: string;
+  /** The JSON of the resolution without the record's id and VM. */
+  resolution: string;
+  createdAt: string;
+}
+
+/** A sweep record: the sweep's JSON with empty results (its resolutions are records of their own). */
+export interface SweepRecordRow {
+  id: string;
+  vmId: string;
+  head: string;
   createdAt: string;
 }
 
@@ -29,8 +42,8 @@ export interface EventAppend {
 }
 
 export interface RecordWrite {
-  resolutions?: (RecordRow & { sweepId: string | null })[];
-  sweep?: RecordRow;
+  resolutions?: ResolutionRecordRow[];
+  sweep?: SweepRecordRow;
   idempotency?: IdempotencyWrite;
   append?: EventAppend;
 }
@@ -49,4 +62,6 @@ export interface RecordStatements {
   idempotency: NamedStatement;
   event: NamedStatement;
   lastPosition: NamedStatement;
+  body: NamedStatement;
+  bodyExists: NamedStatement;
 }
