@@ -25,6 +25,8 @@ if (which === 'doorbell') {
     }
   });
   const app = await buildApp({ stores });
+  // A clean exit, so that `node --cpu-prof` writes its profile.
+  process.once('SIGINT', () => void app.close().then(() => process.exit(0)));
   console.log(await app.listen({ port: 0, host: '127.0.0.1' }));
 } else if (which === 'bare') {
   const app = Fastify();

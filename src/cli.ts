@@ -5,9 +5,21 @@
 
 import { loadConfig } from './config.js';
 import { openDatabase } from './db/database.js';
+import { ServiceError } from './errors/problem.js';
+import { storedSweep } from './app/resolve-msi.js';
 import { ResolutionStore } from './db/resolution-store.js';
 
 const USAGE = 'usage: doorbell record show ID';
+
+/** A sweep as GET /v1/msi-sweeps/{id} answers it (its first page), or undefined. */
+function sweepOrUndefined(stores: { resolutions: ResolutionStore }, id: string): string | undefined {
+  try {
+    return storedSweep(stores, id);
+  } catch (error) {
+    if (error instanceof ServiceError && error.code === 'SWEEP_NOT_FOUND') return undefined;
+    throw error;
+  }
+}
 
 function main(args: string[]): number {
   const [noun, verb, id, ...rest] = args;
@@ -17,8 +29,8 @@ function main(args: string[]): number {
   }
   const database = openDatabase(loadConfig().databasePath);
   try {
-    const records = new ResolutionStore(database.db);
-    const text = records.findResolution(id) ?? records.findSweep(id);
+    const stores = { resolutions: new ResolutionStore(database.db) };
+    const text = stores.resolutions.findResolution(id) ?? sweepOrUndefined(stores, id);
     if (text === undefined) {
       console.error(`doorbell: no resolution or sweep record ${id} in ${database.path}`);
       return 1;

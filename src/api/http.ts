@@ -9,6 +9,8 @@ import { requestFingerprint } from '../db/idempotency-store.js';
 import type { Precondition } from '../db/vm-repository.js';
 import { etagOf, ServiceError } from '../errors/problem.js';
 
+export { page } from '../app/paging.js';
+
 /** If-Match as RFC 9110 reads it: "*", or a list of ETags of which only strong ones can match. */
 function preconditionOf(header: string | undefined): Precondition | undefined {
   if (header === undefined) return undefined;
@@ -85,14 +87,3 @@ export function u64(text: string): bigint {
 }
 
 export const optionalU64 = (text: string | undefined) => (text === undefined ? undefined : u64(text));
-
-/** A page of a list, with links that keep the query the client gave. */
-export function page<T>(items: T[], total: number, limit: number, offset: number, path: string) {
-  const link = (o: number) => `${path}${path.includes('?') ? '&' : '?'}limit=${limit}&offset=${o}`;
-  return {
-    count: total,
-    next: offset + limit < total ? link(offset + limit) : null,
-    previous: offset > 0 ? link(Math.max(0, offset - limit)) : null,
-    results: items,
-  };
-}

@@ -12,6 +12,7 @@ import type { StoredResponse } from '../db/idempotency-store.js';
 import { ServiceError } from '../errors/problem.js';
 import { type Answer, type IdempotencyClaim, priorAnswer } from './idempotency.js';
 import { loadVm } from './load-vm.js';
+import { page } from './paging.js';
 import { type Resolved, resolveToJson } from './resolution-cache.js';
 
 /** How a client names the MSI: a programmed vector, or an address and data. */
@@ -30,9 +31,14 @@ export interface ResolveRequest {
   idempotency?: IdempotencyClaim;
 }
 
+/** A sweep answers at most this many results unless asked for fewer; the rest are pages of GET. */
+export const DEFAULT_SWEEP_PAGE = 1000;
+
 export interface SweepRequest {
   vmId: string;
   semantics: Semantics;
+  /** Results in the answer (its first page). */
+  limit: number;
   asOf?: number;
   idempotency?: IdempotencyClaim;
 }
@@ -136,15 +142,21 @@ export async function sweepVm(stores: Stores, request: SweepRequest): Promise<An
     asOfVersion: state.version,
     semantics,
     counts: countsOf(resolved.map((r) => r.resolution)),
-    results: [],
   });
-  // The resolutions are spliced in as they are stored, so each stays byte for byte its record;
-  // the sweep's own record keeps only the head.
-  const body = sweepText(
+  // The answer is the sweep's first page, exactly as GET of its Location reads it: the records
+  // are spliced in as they are stored, so each stays byte for byte its record; the sweep's own
+  // record keeps only the head.
+  const { limit } = request;
+  const body = sweepPageText(
     head,
-    records.map((r) => r.text),
+    records.slice(0, limit).map((r) => r.text),
+    records.length,
+    sweepPath(id),
+    limit,
+    0,
   );
-  const response = { status: 201, headers: { location: sweepPath(id) }, body };
+  const location = limit === DEFAULT_SWEEP_PAGE ? sweepPath(id) : `${sweepPath(id)}?limit=${limit}`;
+  const response = { status: 201, headers: { location }, body };
   const write = { sweep: { id, vmId, head, createdAt }, resolutions: records.map((r) => r.row) };
   return storeThenAnswer(stores, request.idempotency, response, write, createdAt);
 }
@@ -156,8 +168,27 @@ export function storedResolution(stores: Stores, id: string): string {
   return body;
 }
 
-export function storedSweep(stores: Stores, id: string): string {
-  const body = stores.resolutions.findSweep(id);
-  if (body === undefined) throw new ServiceError('SWEEP_NOT_FOUND', `no MSI sweep ${id}`);
-  return body;
+/** A stored sweep with one page of its results; a sweep stored before paging, whole. */
+export function storedSweep(
+  stores: Pick<Stores, 'resolutions'>,
+  id: string,
+  limit = DEFAULT_SWEEP_PAGE,
+  offset = 0,
+): string {
+  const stored = stores.resolutions.findSweep(id, limit, offset);
+  if (stored === undefined) throw new ServiceError('SWEEP_NOT_FOUND', `no MSI sweep ${id}`);
+  if ('whole' in stored) return stored.whole;
+  return sweepPageText(stored.head, stored.records, stored.total, sweepPath(id), limit, offset);
+}
+
+function sweepPageText(
+  head: string,
+  records: string[],
+  total: number,
+  path: string,
+  limit: number,
+  offset: number,
+): string {
+  const { count, next, previous } = page(records, total, limit, offset, path);
+  return sweepText(head, { count, next, previous, records });
 }

@@ -6,7 +6,7 @@
 import { asc, count, eq, sql } from 'drizzle-orm';
 import type { Db } from './database.js';
 import { unpack } from './records/codec.mjs';
-import { recordText, sweepText } from './records/record-text.js';
+import { recordText } from './records/record-text.js';
 import { msiResolutions, msiSweeps, resolutionBodies } from './schema.js';
 
 const recordColumns = {
@@ -17,6 +17,9 @@ const recordColumns = {
   packed: resolutionBodies.packed,
 };
 type RecordColumns = { id: string; vmId: string; body: string; codec: string | null; packed: Buffer | null };
+
+/** A stored sweep: whole (as answered, before sweeps were paged), or its head and a page of records. */
+export type StoredSweep = { whole: string } | { head: string; records: string[]; total: number };
 
 function preparedQueries(db: Db) {
   const p = sql.placeholder;
@@ -32,6 +35,13 @@ function preparedQueries(db: Db) {
     sweepResolutions: records()
       .where(eq(msiResolutions.sweepId, p('sweepId')))
       .orderBy(asc(msiResolutions.seq))
+      .limit(p('limit'))
+      .offset(p('offset'))
+      .prepare(),
+    sweepSize: db
+      .select({ n: count() })
+      .from(msiResolutions)
+      .where(eq(msiResolutions.sweepId, p('sweepId')))
       .prepare(),
     findSweep: db
       .select()
@@ -70,13 +80,12 @@ export class ResolutionStore {
     return row === undefined ? undefined : this.textOf(row);
   }
 
-  findSweep(id: string): string | undefined {
+  findSweep(id: string, limit: number, offset: number): StoredSweep | undefined {
     const row = this.queries.findSweep.get({ id });
-    if (row === undefined || row.format === 'json') return row?.body;
-    return sweepText(
-      row.body,
-      this.queries.sweepResolutions.all({ sweepId: id }).map((r) => this.textOf(r)),
-    );
+    if (row === undefined) return undefined;
+    if (row.format === 'json') return { whole: row.body };
+    const records = this.queries.sweepResolutions.all({ sweepId: id, limit, offset }).map((r) => this.textOf(r));
+    return { head: row.body, records, total: this.queries.sweepSize.get({ sweepId: id })?.n ?? 0 };
   }
 
   /** A VM's resolutions, those made by sweeps included, oldest first. */

@@ -4,7 +4,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { loadVm } from '../../app/load-vm.js';
-import { resolveMsi, storedResolution, storedSweep, sweepVm } from '../../app/resolve-msi.js';
+import { DEFAULT_SWEEP_PAGE, resolveMsi, storedResolution, storedSweep, sweepVm } from '../../app/resolve-msi.js';
 import type { Stores } from '../../db/stores.js';
 import { idempotencyOf, optionalU64, page, sendAnswer, sendJsonText } from '../http.js';
 import { CommandHeaders, errorResponses, ListQuery, Page, Query, VmParams } from '../schemas/common.js';
@@ -113,6 +113,7 @@ export const resolutionRoutes: FastifyPluginAsyncTypebox<{ stores: Stores }> = a
         vmId: request.params.vm,
         semantics: request.body.semantics ?? 'upstream',
         asOf: request.body.asOf,
+        limit: request.body.limit ?? DEFAULT_SWEEP_PAGE,
         idempotency: idempotencyOf(request),
       });
       return sendAnswer(reply, answer);
@@ -125,11 +126,15 @@ export const resolutionRoutes: FastifyPluginAsyncTypebox<{ stores: Stores }> = a
       schema: {
         operationId: 'getSweep',
         tags: ['msi'],
-        summary: 'A stored sweep, exactly as it was returned',
+        summary: 'A stored sweep, a page of its results at a time (without a query: exactly as it was returned)',
         params: RecordParams,
+        querystring: Query({ ...ListQuery }),
         response: found('Sweep'),
       },
     },
-    (request, reply) => sendJsonText(reply, storedSweep(stores, request.params.id)),
+    (request, reply) => {
+      const { limit = DEFAULT_SWEEP_PAGE, offset = 0 } = request.query;
+      sendJsonText(reply, storedSweep(stores, request.params.id, limit, offset));
+    },
   );
 };

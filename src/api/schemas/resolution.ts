@@ -3,7 +3,7 @@
 
 import { Type } from '@sinclair/typebox';
 import { SEMANTICS } from '../../domain/resolve/types.js';
-import { AsOf, Body, Hex, Id, OneOf } from './common.js';
+import { AsOf, Body, Hex, Id, Nullable, OneOf } from './common.js';
 
 const Semantics = OneOf(
   SEMANTICS,
@@ -36,7 +36,17 @@ export const ResolveBody = Body(
 );
 
 export const SweepBody = Body(
-  { semantics: Type.Optional(Semantics), asOf: Type.Optional(AsOf) },
+  {
+    semantics: Type.Optional(Semantics),
+    asOf: Type.Optional(AsOf),
+    limit: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 1000,
+        description: 'results in the answer (default and most: 1000); `next` pages the rest',
+      }),
+    ),
+  },
   {
     examples: {
       prefix: { summary: 'every programmed vector, as KVM routed it before the fix', value: { semantics: 'pre-fix' } },
@@ -204,6 +214,9 @@ export const SweepSchema = Type.Object(
       interruptsLost: Type.Integer({ description: 'vectors whose interrupts never reach the vITS (INTERRUPTS_LOST)' }),
       hwPathBlocked: Type.Integer({ description: 'accel vectors whose MSI write the physical SMMU blocks' }),
     }),
+    count: Type.Integer({ description: 'results in the whole sweep (= counts.vectors)' }),
+    next: Nullable(Type.String({ description: 'the next page of results: GET it' })),
+    previous: Nullable(Type.String({ description: 'the previous page of results' })),
     results: Type.Array(Type.Ref('Resolution')),
   },
   { $id: 'Sweep', description: 'every programmed vector of a VM resolved at once' },

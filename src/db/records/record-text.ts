@@ -6,7 +6,16 @@ export function recordText(id: string, vmId: string, resolutionJson: string): st
   return `{"id":${JSON.stringify(id)},"vm":${JSON.stringify(vmId)},${resolutionJson.slice(1)}`;
 }
 
-/** A sweep's JSON from its head (with empty results) and its resolution records, in order. */
-export function sweepText(head: string, records: readonly string[]): string {
-  return `${head.slice(0, -2)}${records.join(',')}]}`;
+/** A page of a sweep's results, as a list pages (contract: lists). */
+export interface SweepPage {
+  count: number;
+  next: string | null;
+  previous: string | null;
+  records: readonly string[];
+}
+
+/** A sweep's JSON: its head (id, vm, asOfVersion, semantics, counts), then one page of its records. */
+export function sweepText(head: string, page: SweepPage): string {
+  const links = `"count":${page.count},"next":${JSON.stringify(page.next)},"previous":${JSON.stringify(page.previous)}`;
+  return `${head.slice(0, -1)},${links},"results":[${page.records.join(',')}]}`;
 }

@@ -67,7 +67,8 @@ describe('compact records', () => {
         body: string;
       };
       expect(row.format).toBe('head');
-      expect(JSON.parse(row.body).results).toEqual([]);
+      // The head: everything but the results, which are the sweep's resolution records.
+      expect(JSON.parse(row.body)).not.toHaveProperty('results');
     } finally {
       db.close();
     }
