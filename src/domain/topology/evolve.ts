@@ -32,29 +32,7 @@ export function evolve(state: VmState | undefined, event: RecordedEvent): VmStat
 
   if (event.type === 'VmDefined') {
     if (state !== undefined) throw new Error(`cannot fold event ${event.position}: VM ${state.id} is already defined`);
-    const d = event.data;
-    return {
-      id: d.vmId,
-      version: event.streamVersion,
-      position: event.position,
-      board: {
-        ramSize: d.ramSize,
-        gicVersion: d.gicVersion,
-        its: d.its,
-        kvm: d.kvm,
-        hostItsBase: d.hostItsBase,
-        rmrHonoured: d.rmrHonoured ?? true,
-        setBy: ref,
-      },
-      buses: new Map([
-        [
-          PCIE_ROOT_BUS,
-          { id: PCIE_ROOT_BUS, type: 'pcie-root', number: 0, parent: null, rootBus: PCIE_ROOT_BUS, setBy: ref },
-        ],
-      ]),
-      smmus: new Map(),
-      devices: new Map(),
-    };
+    return definedVm(event, ref);
   }
   if (state === undefined) throw new Error(`cannot fold event ${event.position} (${event.type}) before VmDefined`);
 
@@ -88,32 +66,8 @@ export function evolve(state: VmState | undefined, event: RecordedEvent): VmStat
       const smmu = mustGet(state.smmus, event.data.smmuId, 'SMMU', event);
       return withSmmu(state, event, { ...smmu, accel: { value: event.data.enabled, setBy: ref } });
     }
-    case 'SmmuGuestStateChanged': {
-      const { smmuId, ...changes } = event.data;
-      const smmu = mustGet(state.smmus, smmuId, 'SMMU', event);
-      const guest = { ...smmu.guest };
-      for (const [key, value] of Object.entries(changes) as [
-        keyof SmmuGuestState,
-        SmmuGuestState[keyof SmmuGuestState],
-      ][]) {
-        if (value !== undefined) Object.assign(guest, { [key]: { value, setBy: ref } });
-      }
-      const next = withSmmu(state, event, { ...smmu, guest });
-      if (changes.gbpaAbort === undefined) return next;
-      // A GBPA write attaches the GBPA HWPT to every device of the SMMU, whatever SMMUEN
-      // (smmuv3_accel_attach_gbpa_hwpt from smmu_writel A_GBPA).
-      const updated = next.smmus.get(smmuId)!;
-      let devices = next.devices;
-      for (const device of next.devices.values()) {
-        if (placementOf(next, device).smmu?.id !== smmuId) continue;
-        devices = withEntry(devices, device.id, {
-          ...device,
-          hwpt: { value: gbpaAttachment(updated), setBy: ref },
-          refusedInstall: null,
-        });
-      }
-      return advance(next, event, next.buses, next.smmus, devices);
-    }
+    case 'SmmuGuestStateChanged':
+      return withGuestState(state, event, ref);
     case 'DeviceAttached': {
       const d = event.data;
       const ste: Ste = DEFAULT_STE;
@@ -230,4 +184,65 @@ export function fold(events: Iterable<RecordedEvent>, from?: VmState): VmState |
   let state = from;
   for (const event of events) state = evolve(state, event);
   return state;
+}
+
+/** VmDefined: the board, and pcie.0 (always there). */
+function definedVm(event: Extract<RecordedEvent, { type: 'VmDefined' }>, ref: EventRef): VmState {
+  const d = event.data;
+  return {
+    id: d.vmId,
+    version: event.streamVersion,
+    position: event.position,
+    board: {
+      ramSize: d.ramSize,
+      gicVersion: d.gicVersion,
+      its: d.its,
+      kvm: d.kvm,
+      hostItsBase: d.hostItsBase,
+      rmrHonoured: d.rmrHonoured ?? true,
+      setBy: ref,
+    },
+    buses: new Map([
+      [
+        PCIE_ROOT_BUS,
+        { id: PCIE_ROOT_BUS, type: 'pcie-root', number: 0, parent: null, rootBus: PCIE_ROOT_BUS, setBy: ref },
+      ],
+    ]),
+    smmus: new Map(),
+    devices: new Map(),
+  };
+}
+
+/**
+ * SmmuGuestStateChanged: each field given is now set by this event. A GBPA write also attaches
+ * the GBPA HWPT to every device of the SMMU, whatever SMMUEN (smmuv3_accel_attach_gbpa_hwpt from
+ * smmu_writel A_GBPA; §9.9).
+ */
+function withGuestState(
+  state: VmState,
+  event: Extract<RecordedEvent, { type: 'SmmuGuestStateChanged' }>,
+  ref: EventRef,
+): VmState {
+  const { smmuId, ...changes } = event.data;
+  const smmu = mustGet(state.smmus, smmuId, 'SMMU', event);
+  const guest = { ...smmu.guest };
+  for (const [key, value] of Object.entries(changes) as [
+    keyof SmmuGuestState,
+    SmmuGuestState[keyof SmmuGuestState],
+  ][]) {
+    if (value !== undefined) Object.assign(guest, { [key]: { value, setBy: ref } });
+  }
+  const next = withSmmu(state, event, { ...smmu, guest });
+  if (changes.gbpaAbort === undefined) return next;
+  const updated = next.smmus.get(smmuId)!;
+  let devices = next.devices;
+  for (const device of next.devices.values()) {
+    if (placementOf(next, device).smmu?.id !== smmuId) continue;
+    devices = withEntry(devices, device.id, {
+      ...device,
+      hwpt: { value: gbpaAttachment(updated), setBy: ref },
+      refusedInstall: null,
+    });
+  }
+  return advance(next, event, next.buses, next.smmus, devices);
 }
