@@ -30,6 +30,7 @@ export function batchApplier(db, statements) {
   /** A resolution body is stored once, compressed, however many records share it. */
   const storeResolution = (/** @type {import('./types').ResolutionRecordRow} */ row) => {
     if (bodyExists.get(row.bodyHash) === undefined) {
+      if (row.resolution === undefined) throw new Error(`resolution body ${row.bodyHash} is neither stored nor given`);
       insertBody({ hash: row.bodyHash, codec: RECORD_CODEC, packed: pack(row.resolution) });
     }
     // The record's own JSON is its body's; `body` stays empty (schema.ts, msiResolutions).

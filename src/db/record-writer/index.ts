@@ -15,6 +15,9 @@ import type { RecordStatements, RecordWrite } from './types.js';
 
 export type { RecordWrite, ResolutionRecordRow, SweepRecordRow } from './types.js';
 
+/** How many stored body hashes the writer remembers (about 100 bytes each). */
+const MAX_KNOWN_BODIES = 100_000;
+
 interface Pending {
   write: RecordWrite;
   resolve: () => void;
@@ -93,16 +96,38 @@ export class RecordWriter {
     await this.shutdown();
   }
 
+  /**
+   * Hashes of resolution bodies known to be stored. Bodies are never removed, so a write that
+   * repeats one need not carry (and copy to the writer thread) its JSON again.
+   */
+  private readonly storedBodies = new Set<string>();
+
+  private withoutStoredBodies(write: RecordWrite): RecordWrite {
+    if (write.resolutions === undefined || !write.resolutions.some((r) => this.storedBodies.has(r.bodyHash)))
+      return write;
+    const resolutions = write.resolutions.map((r) =>
+      this.storedBodies.has(r.bodyHash) ? { ...r, resolution: undefined } : r,
+    );
+    return { ...write, resolutions };
+  }
+
+  private remember(write: RecordWrite): void {
+    if (this.storedBodies.size > MAX_KNOWN_BODIES) this.storedBodies.clear();
+    for (const r of write.resolutions ?? []) this.storedBodies.add(r.bodyHash);
+  }
+
   private flush(): void {
     if (this.inFlight || this.queue.length === 0) return;
     const batch = this.queue;
     this.queue = [];
     this.inFlight = true;
-    void this.commitBatch(batch.map((p) => p.write)).then((errors) => {
+    void this.commitBatch(batch.map((p) => this.withoutStoredBodies(p.write))).then((errors) => {
       batch.forEach((pending, i) => {
         const error = errors[i];
-        if (error === null || error === undefined) pending.resolve();
-        else pending.reject(new Error(`record not stored: ${error}`));
+        if (error === null || error === undefined) {
+          this.remember(pending.write);
+          pending.resolve();
+        } else pending.reject(new Error(`record not stored: ${error}`));
       });
       this.inFlight = false;
       // Whatever arrived during this commit goes in the next one.

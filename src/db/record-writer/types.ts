@@ -10,8 +10,8 @@ export interface ResolutionRecordRow {
   sweepId: string | null;
   /** sha256 of `resolution`. */
   bodyHash: string;
-  /** The JSON of the resolution without the record's id and VM. */
-  resolution: string;
+  /** The JSON of the resolution without the record's id and VM; left out when it is stored already. */
+  resolution?: string;
   createdAt: string;
 }
 
