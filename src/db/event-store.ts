@@ -42,6 +42,22 @@ export function toStoredEvent(row: EventRow): StoredEvent {
 const NO_LIMIT = -1;
 const NO_UPPER_VERSION = Number.MAX_SAFE_INTEGER;
 
+/** INSERT of one event row, every column a placeholder named as EventRow names it. */
+export function eventInsert(db: Db) {
+  const p = sql.placeholder;
+  return db.insert(events).values({
+    position: p('position'),
+    eventId: p('eventId'),
+    streamId: p('streamId'),
+    streamVersion: p('streamVersion'),
+    type: p('type'),
+    schemaVersion: p('schemaVersion'),
+    data: p('data'),
+    metadata: p('metadata'),
+    occurredAt: p('occurredAt'),
+  });
+}
+
 /**
  * The queries on the hot paths, prepared once: building and preparing a drizzle query costs
  * ~40 us per call, which every request would otherwise pay.
@@ -58,20 +74,7 @@ function preparedQueries(db: Db) {
       .select({ p: max(events.position) })
       .from(events)
       .prepare(),
-    insert: db
-      .insert(events)
-      .values({
-        position: p('position'),
-        eventId: p('eventId'),
-        streamId: p('streamId'),
-        streamVersion: p('streamVersion'),
-        type: p('type'),
-        schemaVersion: p('schemaVersion'),
-        data: p('data'),
-        metadata: p('metadata'),
-        occurredAt: p('occurredAt'),
-      })
-      .prepare(),
+    insert: eventInsert(db).prepare(),
     readRecorded: db
       .select({ position: events.position, streamVersion: events.streamVersion, type: events.type, data: events.data })
       .from(events)

@@ -25,13 +25,14 @@ export async function emulatedBaseline(t: TestApp, vm: string, smmu: Json = {}, 
 export async function acceleratedS10(
   t: TestApp,
   vm: string,
-  options: { ramSize?: string; hostItsBase?: string | null } = {},
+  options: { ramSize?: string; hostItsBase?: string | null; rmrHonoured?: boolean; identityWindow?: boolean } = {},
 ) {
   const hostItsBase = options.hostItsBase === undefined ? '0x202100000' : options.hostItsBase;
   await command(t, 'post', '/v1/vms', {
     id: vm,
     ramSize: options.ramSize ?? '0x100000000',
     ...(hostItsBase === null ? {} : { hostItsBase }),
+    ...(options.rmrHonoured === undefined ? {} : { rmrHonoured: options.rmrHonoured }),
   });
   await command(t, 'post', `/v1/vms/${vm}/buses`, { id: 'pcie.1', type: 'pxb-pcie', busNr: 1, bus: 'pcie.0' });
   await command(t, 'post', `/v1/vms/${vm}/smmus`, { id: 'smmuv3.0', primaryBus: 'pcie.1', accel: true, oas: 48 });
@@ -56,11 +57,13 @@ export async function acceleratedS10(
     output: '0x08090000',
     size: '0x1000',
   });
-  await command(t, 'post', `/v1/vms/${vm}/devices/hostdev0/mappings`, {
-    stage: 1,
-    iova: '0x08000000',
-    output: '0x08000000',
-    size: '0x100000',
-  });
+  if (options.identityWindow !== false) {
+    await command(t, 'post', `/v1/vms/${vm}/devices/hostdev0/mappings`, {
+      stage: 1,
+      iova: '0x08000000',
+      output: '0x08000000',
+      size: '0x100000',
+    });
+  }
   await command(t, 'put', `/v1/vms/${vm}/devices/hostdev0/msi-vectors/0`, { address: '0xFFFFF040', data: '0x0' });
 }

@@ -4,6 +4,7 @@
 
 import { eq, max, sql } from 'drizzle-orm';
 import type { Db } from '../database.js';
+import { eventInsert } from '../event-store.js';
 import { events, idempotencyKeys, msiResolutions, msiSweeps, resolutionBodies } from '../schema.js';
 import type { NamedStatement, RecordStatements } from './types.js';
 
@@ -44,19 +45,7 @@ export function recordStatements(db: Db): RecordStatements {
         createdAt: p('createdAt'),
       }),
     ),
-    event: named(
-      db.insert(events).values({
-        position: p('position'),
-        eventId: p('eventId'),
-        streamId: p('streamId'),
-        streamVersion: p('streamVersion'),
-        type: p('type'),
-        schemaVersion: p('schemaVersion'),
-        data: p('data'),
-        metadata: p('metadata'),
-        occurredAt: p('occurredAt'),
-      }),
-    ),
+    event: named(eventInsert(db)),
     lastPosition: named(db.select({ p: max(events.position) }).from(events)),
   };
 }

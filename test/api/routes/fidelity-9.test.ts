@@ -5,7 +5,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../../helpers/test-app';
-import { command, emulatedBaseline } from '../../helpers/topology';
+import { acceleratedS10, command, emulatedBaseline } from '../../helpers/topology';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -17,32 +17,8 @@ const resolve = async (vm: string, body: object) =>
   (await t.http.post(`/v1/vms/${vm}/msi-resolutions`).send(body).expect(201)).body;
 
 /** S10 without the explicit identity mapping of the sw_msi window: the guest's RMR decides it (§9.4). */
-async function accelVm(vm: string, options: { hostItsBase?: string; rmrHonoured?: boolean } = {}) {
-  await command(t, 'post', '/v1/vms', { id: vm, ramSize: '0x100000000', ...options });
-  await command(t, 'post', `/v1/vms/${vm}/buses`, { id: 'pcie.1', type: 'pxb-pcie', busNr: 1 });
-  await command(t, 'post', `/v1/vms/${vm}/smmus`, { id: 'smmuv3.0', primaryBus: 'pcie.1', accel: true, oas: 48 });
-  await command(t, 'post', `/v1/vms/${vm}/buses`, {
-    id: 'pcie.port1',
-    type: 'pcie-root-port',
-    bus: 'pcie.1',
-    secondaryBusNr: 2,
-  });
-  await command(t, 'post', `/v1/vms/${vm}/devices`, {
-    id: 'hostdev0',
-    driver: 'vfio-pci',
-    bus: 'pcie.port1',
-    slot: 0,
-    host: '0019:06:00.0',
-    iommufd: 'iommufd0',
-  });
-  await command(t, 'post', `/v1/vms/${vm}/devices/hostdev0/mappings`, {
-    stage: 1,
-    iova: '0xFFFFF000',
-    output: '0x08090000',
-    size: '0x1000',
-  });
-  await command(t, 'put', `/v1/vms/${vm}/devices/hostdev0/msi-vectors/0`, { address: '0xFFFFF040', data: '0x0' });
-}
+const accelVm = (vm: string, options: { hostItsBase?: string | null; rmrHonoured?: boolean } = {}) =>
+  acceleratedS10(t, vm, { hostItsBase: null, ...options, identityWindow: false });
 
 describe('§9 through HTTP', () => {
   it('§9.2 a CD may give t1sz (default t0sz); T1SZ outside [16, 39] with EPD1=0 is C_BAD_CD, a config fault with stage null (§9.10)', async () => {
