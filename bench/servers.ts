@@ -21,7 +21,8 @@ if (which === 'doorbell') {
   stores.transaction(() => {
     for (const c of S10_COMMANDS) stores.vms.execute(S10_VM, c, { metadata });
   });
-  const app = await buildApp({ stores });
+  // Loopback only: no token to send, and no rate limit on the load generator.
+  const app = await buildApp({ stores, auth: 'off', rateLimit: false });
   console.log(await app.listen({ port: 0, host: '127.0.0.1' }));
 } else if (which === 'bare') {
   const app = Fastify();
