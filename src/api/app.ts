@@ -76,7 +76,8 @@ export function serverOptions(
     requestTimeout,
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     connectionTimeout: 6 * requestTimeout,
-    http: { headersTimeout: requestTimeout, connectionsCheckingInterval: 1000 },
+    // A request without Host reaches the Host check (421 problem+json) instead of Node's bare 400.
+    http: { headersTimeout: requestTimeout, connectionsCheckingInterval: 1000, requireHostHeader: false },
     bodyLimit: BODY_LIMIT,
     requestIdHeader: false,
     genReqId: (request) => {
