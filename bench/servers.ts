@@ -24,7 +24,8 @@ if (which === 'doorbell') {
       for (const c of commandVm(i)) stores.vms.execute(`cmd${i}`, c, { metadata });
     }
   });
-  const app = await buildApp({ stores });
+  // Loopback only: no token to send, and no rate limit on the load generator.
+  const app = await buildApp({ stores, auth: 'off', rateLimit: false });
   // A clean exit, so that `node --cpu-prof` writes its profile.
   process.once('SIGINT', () => void app.close().then(() => process.exit(0)));
   console.log(await app.listen({ port: 0, host: '127.0.0.1' }));

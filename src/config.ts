@@ -12,6 +12,16 @@ export interface Config {
   corsOrigins: string[];
   /** How long a SIGTERM/SIGINT waits for in-flight requests before the process exits anyway. */
   shutdownTimeoutMs: number;
+  /** Bearer tokens required ('on', the default); 'off' only with a loopback HOST. */
+  auth: 'on' | 'off';
+  /** Host header values served (`name` or `name:port`); undefined: HOST, localhost, 127.0.0.1, [::1] on PORT. */
+  allowedHosts: string[] | undefined;
+  /** Requests per minute per token (per client address when auth is off); 0: no limit. */
+  rateLimitPerMinute: number;
+  /** Open connections at most; more are closed at once. */
+  maxConnections: number;
+  /** A request's headers and body must arrive within this time, or the connection is cut (408). */
+  requestTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -56,16 +66,55 @@ function origins(text: string | undefined): string[] {
   });
 }
 
+/** 127.0.0.0/8, ::1 and localhost: addresses only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  const bare = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  if (bare === 'localhost' || bare === '::1' || bare === '0:0:0:0:0:0:0:1') return true;
+  const octets = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(bare);
+  return octets?.slice(1).every((o) => Number(o) <= 255) === true;
+}
+
+function auth(env: NodeJS.ProcessEnv, host: string): 'on' | 'off' {
+  const value = (env.DOORBELL_AUTH ?? 'on').trim().toLowerCase();
+  if (value !== 'on' && value !== 'off')
+    throw new ConfigError(`DOORBELL_AUTH must be on or off, not ${JSON.stringify(env.DOORBELL_AUTH)}`);
+  if (value === 'off' && !isLoopback(host))
+    throw new ConfigError(
+      `DOORBELL_AUTH=off is accepted only with a loopback HOST (127.0.0.1, ::1 or localhost), not ${JSON.stringify(host)}`,
+    );
+  return value;
+}
+
+const HOST_ENTRY = /^(\[[0-9a-f:.]+\]|[a-z0-9]([a-z0-9.-]*[a-z0-9])?)(:\d{1,5})?$/;
+
+function allowedHosts(text: string | undefined): string[] | undefined {
+  if (text === undefined || text.trim() === '') return undefined;
+  return text.split(',').map((entry) => {
+    const host = entry.trim().toLowerCase();
+    if (!HOST_ENTRY.test(host))
+      throw new ConfigError(
+        `DOORBELL_ALLOWED_HOSTS must list host names such as doorbell.example or doorbell.example:8080, not ${JSON.stringify(entry.trim())}`,
+      );
+    return host;
+  });
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const logLevel = env.LOG_LEVEL ?? 'info';
   if (!LOG_LEVELS.includes(logLevel))
     throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, not ${JSON.stringify(logLevel)}`);
+  const host = env.HOST ?? '127.0.0.1';
   return {
     port: integer(env, 'PORT', 8080, 0, 65535, 'a TCP port number'),
-    host: env.HOST ?? '127.0.0.1',
+    host,
     databasePath: env.DOORBELL_DB ?? DEFAULT_DB_PATH,
     logLevel,
     corsOrigins: origins(env.DOORBELL_CORS_ORIGINS),
     shutdownTimeoutMs: integer(env, 'DOORBELL_SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000, 'milliseconds'),
+    auth: auth(env, host),
+    allowedHosts: allowedHosts(env.DOORBELL_ALLOWED_HOSTS),
+    rateLimitPerMinute: integer(env, 'DOORBELL_RATE_LIMIT', 1200, 0, 10_000_000, 'requests per minute'),
+    maxConnections: integer(env, 'DOORBELL_MAX_CONNECTIONS', 512, 1, 1_000_000, 'a number of connections'),
+    requestTimeoutMs: integer(env, 'DOORBELL_REQUEST_TIMEOUT_MS', 10_000, 1000, 600_000, 'milliseconds'),
   };
 }

@@ -3,7 +3,9 @@
 // records are written, the database is closed; past the shutdown timeout the process exits anyway.
 
 import closeWithGrace from 'close-with-grace';
+import { collectDefaultMetrics } from 'prom-client';
 import { buildApp } from './api/app.js';
+import { bootstrapAdminToken } from './app/tokens.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { createStores } from './db/stores.js';
 
@@ -21,7 +23,40 @@ function configOrExit(): Config | undefined {
 const config = configOrExit();
 if (config !== undefined) {
   const stores = createStores(config.databasePath);
-  const app = await buildApp({ stores, logger: { level: config.logLevel }, corsOrigins: config.corsOrigins });
+  collectDefaultMetrics({ register: stores.metrics.registry, prefix: 'doorbell_' });
+  if (config.auth === 'on') {
+    // The first start of a database without tokens: the admin token is shown here, once.
+    const bootstrap = bootstrapAdminToken(stores, config.databasePath);
+    if (bootstrap !== undefined)
+      console.log(
+        [
+          'doorbell: first start: created the admin token (shown once; keep it secret):',
+          '',
+          `    ${bootstrap.token}`,
+          '',
+          bootstrap.file === undefined
+            ? 'doorbell: the database is in memory, so the token is nowhere else.'
+            : `doorbell: also written to ${bootstrap.file} (mode 0600). Send it as Authorization: Bearer <token>.`,
+        ].join('\n'),
+      );
+  }
+  const app = await buildApp({
+    stores,
+    logger: { level: config.logLevel },
+    corsOrigins: config.corsOrigins,
+    auth: config.auth,
+    allowedHosts: config.allowedHosts,
+    listenHost: config.host,
+    rateLimit: config.rateLimitPerMinute === 0 ? false : { max: config.rateLimitPerMinute, timeWindowMs: 60_000 },
+    requestTimeoutMs: config.requestTimeoutMs,
+    maxConnections: config.maxConnections,
+  });
+  if (config.auth === 'off')
+    app.log.warn('authentication is off (DOORBELL_AUTH=off): anyone on this machine can write');
+  if (config.allowedHosts === undefined && ['0.0.0.0', '::'].includes(config.host))
+    app.log.warn(
+      `HOST ${config.host} without DOORBELL_ALLOWED_HOSTS: only requests for localhost, 127.0.0.1 and [::1] are served (others get 421)`,
+    );
 
   closeWithGrace({ delay: config.shutdownTimeoutMs }, async ({ signal, err }) => {
     if (err !== undefined) app.log.error({ err }, 'stopping after an uncaught error');

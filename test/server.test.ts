@@ -1,9 +1,10 @@
 // The production start as an operator runs it: `npm start` runs node on the built dist/ (no tsx),
-// a bad setting is one line and exit code 1, and SIGTERM to the npm process stops node itself
+// the first start prints the admin token once and writes it beside the database (mode 0600), a
+// bad setting is one line and exit code 1, and SIGTERM to the npm process stops node itself
 // within the shutdown timeout. `npm test` builds dist/ before the tests run.
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -16,8 +17,9 @@ function run(
   command: string,
   args: string[],
   env: Record<string, string>,
+  keepDir = false,
 ): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
-  dir = mkdtempSync(join(tmpdir(), 'doorbell-start-'));
+  if (!keepDir) dir = mkdtempSync(join(tmpdir(), 'doorbell-start-'));
   const child = spawn(command, args, {
     cwd: ROOT,
     env: { ...process.env, DOORBELL_DB: join(dir, 'doorbell.db'), ...env },
@@ -62,7 +64,14 @@ describe('npm start', () => {
     );
     const nodePid = Number(up[1]);
     expect(nodePid).not.toBe(server.child.pid);
-    const response = await fetch(`${up[2]}/v1/vms`);
+    // First start: the admin token, printed once and kept beside the database for its owner only.
+    const file = join(dir, 'doorbell.db.admin-token');
+    const token = readFileSync(file, 'utf8').trim();
+    expect(token).toMatch(/^dbt_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(server.output().split(token).length - 1).toBe(1);
+    expect((await fetch(`${up[2]}/v1/vms`)).status).toBe(401);
+    const response = await fetch(`${up[2]}/v1/vms`, { headers: { authorization: `Bearer ${token}` } });
     expect(response.status).toBe(200);
 
     server.child.kill('SIGTERM');
@@ -71,6 +80,28 @@ describe('npm start', () => {
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(await server.exited).toBe(0);
     expect(server.output()).toContain('database closed; bye');
+  });
+
+  it('prints no token on a later start of the same database', async () => {
+    const first = run('node', ['dist/server.js'], { PORT: '0', HOST: '127.0.0.1' });
+    await until('the first start', () => (first.output().includes('doorbell is up') ? true : undefined));
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    expect(first.output()).toContain('created the admin token');
+    const second = run('node', ['dist/server.js'], { PORT: '0', HOST: '127.0.0.1' }, true);
+    await until('the second start', () => (second.output().includes('doorbell is up') ? true : undefined));
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+    expect(second.output()).not.toContain('admin token');
+    expect(second.output()).not.toMatch(/dbt_/);
+  });
+
+  it('refuses DOORBELL_AUTH=off unless HOST is a loopback address, in one line', async () => {
+    const server = run('node', ['dist/server.js'], { PORT: '0', HOST: '0.0.0.0', DOORBELL_AUTH: 'off' });
+    expect(await server.exited).toBe(1);
+    expect(server.output().trim()).toBe(
+      'doorbell: DOORBELL_AUTH=off is accepted only with a loopback HOST (127.0.0.1, ::1 or localhost), not "0.0.0.0"',
+    );
   });
 
   it('a bad setting is one clear line and exit code 1', async () => {

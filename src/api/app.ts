@@ -6,21 +6,26 @@
 import { randomUUID } from 'node:crypto';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Ajv from 'ajv';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyHttpOptions, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Server } from 'node:http';
 import fp from 'fastify-plugin';
 import type { Stores } from '../db/stores.js';
 import { registerHttpConventions } from './plugins/http-conventions.js';
+import { registerHttpMetrics } from './plugins/http-metrics.js';
 import { registerOpenApi } from './plugins/openapi.js';
 import { clientErrorHandler, frameworkErrorHandler, registerProblemHandlers } from './plugins/problem.js';
 import { RouteTable } from './plugins/route-table.js';
+import { DEFAULT_PRESSURE, type PressureOptions, registerSecurity, type SecurityOptions } from './plugins/security.js';
 import { busRoutes } from './routes/buses.js';
 import { deviceRoutes } from './routes/devices.js';
 import { eventRoutes } from './routes/events.js';
+import { healthRoutes } from './routes/health.js';
 import { mappingRoutes } from './routes/mappings.js';
 import { metaRoutes } from './routes/meta.js';
 import { resolutionRoutes } from './routes/msi-resolutions.js';
 import { msiVectorRoutes } from './routes/msi-vectors.js';
 import { smmuRoutes } from './routes/smmus.js';
+import { tokenRoutes } from './routes/tokens.js';
 import { vmRoutes } from './routes/vms.js';
 import { BusSchema } from './schemas/bus.js';
 import { CommandOutcome, ProblemSchema } from './schemas/common.js';
@@ -28,13 +33,25 @@ import { DeviceSchema, MappingSchema, VectorSchema } from './schemas/device.js';
 import { EventSchema } from './schemas/event.js';
 import { ResolutionSchema, SweepSchema } from './schemas/resolution.js';
 import { SmmuSchema } from './schemas/smmu.js';
+import { TokenSchema } from './schemas/token.js';
 import { VmSchema } from './schemas/vm.js';
 
 export interface AppOptions {
   stores: Stores;
   /** Origins allowed to call the API from a browser (CORS); none by default. */
   corsOrigins?: string[];
+  /** Bearer tokens required: 'on' unless said otherwise; 'off' only for a server on loopback. */
+  auth?: 'on' | 'off';
+  /** Host header values served; default: localhost, 127.0.0.1, [::1] and listenHost, on the server's port. */
+  allowedHosts?: string[];
+  listenHost?: string;
+  /** Requests per window per token (per address without auth); false: none. Default 1200 a minute. */
+  rateLimit?: SecurityOptions['rateLimit'];
+  /** When to answer 503 with Retry-After (see DEFAULT_PRESSURE); false: never. */
+  pressure?: Partial<PressureOptions> | false;
 }
+
+export const DEFAULT_RATE_LIMIT = { max: 1200, timeWindowMs: 60_000 };
 
 /** A client's X-Request-ID is kept when it is a sane token; otherwise the server makes one. */
 const REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
@@ -42,9 +59,25 @@ const REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
 export const BODY_LIMIT = 256 * 1024;
 export const MAX_PARAM_LENGTH = 100;
 
-export function serverOptions(logger: FastifyServerOptions['logger'] = false): FastifyServerOptions {
+/** A request's headers and body must arrive within this time; the connection is then cut with a 408. */
+export const REQUEST_TIMEOUT_MS = 10_000;
+/** An idle keep-alive connection is closed after this long. */
+export const KEEP_ALIVE_TIMEOUT_MS = 5_000;
+
+export function serverOptions(
+  logger: FastifyServerOptions['logger'] = false,
+  options: { requestTimeoutMs?: number } = {},
+): FastifyHttpOptions<Server> {
+  const requestTimeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
   return {
     logger,
+    // A slow client (slowloris) is cut off: the headers and the whole request must arrive within
+    // requestTimeout, checked every second (Node checks every 30 s by default).
+    requestTimeout,
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    connectionTimeout: 6 * requestTimeout,
+    // A request without Host reaches the Host check (421 problem+json) instead of Node's bare 400.
+    http: { headersTimeout: requestTimeout, connectionsCheckingInterval: 1000, requireHostHeader: false },
     bodyLimit: BODY_LIMIT,
     requestIdHeader: false,
     genReqId: (request) => {
@@ -81,9 +114,11 @@ const SHARED_SCHEMAS = [
   EventSchema,
   ResolutionSchema,
   SweepSchema,
+  TokenSchema,
 ];
 
-export const doorbellApp = fp<AppOptions>(async (app, { stores, corsOrigins = [] }) => {
+export const doorbellApp = fp<AppOptions>(async (app, options) => {
+  const { stores, corsOrigins = [] } = options;
   const { body, text } = validators();
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? body : text).compile(schema));
   // Routes send JSON text they built themselves (canonical hex, stored records byte for byte);
@@ -95,12 +130,23 @@ export const doorbellApp = fp<AppOptions>(async (app, { stores, corsOrigins = []
   const routes = RouteTable.collect(app);
   registerProblemHandlers(app, routes);
   await registerHttpConventions(app, { corsOrigins });
+  registerHttpMetrics(app, stores.metrics);
+  await registerSecurity(app, stores, {
+    auth: options.auth ?? 'on',
+    allowedHosts: options.allowedHosts,
+    listenHost: options.listenHost,
+    corsOrigins,
+    rateLimit: options.rateLimit ?? DEFAULT_RATE_LIMIT,
+    pressure: options.pressure === false ? false : { ...DEFAULT_PRESSURE, ...options.pressure },
+  });
   await registerOpenApi(app);
   for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
 
   const typed = app.withTypeProvider<TypeBoxTypeProvider>();
   for (const plugin of [
     metaRoutes,
+    healthRoutes,
+    tokenRoutes,
     vmRoutes,
     busRoutes,
     smmuRoutes,
@@ -116,10 +162,12 @@ export const doorbellApp = fp<AppOptions>(async (app, { stores, corsOrigins = []
 
 /** The app on a fresh fastify instance, ready to inject or listen. */
 export async function buildApp(
-  options: AppOptions & { logger?: FastifyServerOptions['logger'] },
+  options: AppOptions & { logger?: FastifyServerOptions['logger']; requestTimeoutMs?: number; maxConnections?: number },
 ): Promise<FastifyInstance> {
-  const { logger, ...appOptions } = options;
-  const app = Fastify(serverOptions(logger));
+  const { logger, requestTimeoutMs, maxConnections, ...appOptions } = options;
+  const app = Fastify(serverOptions(logger, { requestTimeoutMs }));
+  // Connections over the cap are closed as they arrive.
+  if (maxConnections !== undefined) app.server.maxConnections = maxConnections;
   await app.register(doorbellApp, appOptions);
   await app.ready();
   return app;

@@ -41,14 +41,21 @@ export function idempotencyOf(request: FastifyRequest): IdempotencyClaim | undef
     : undefined;
 }
 
+/**
+ * Who appended the events: the token's name (its id too), never what the client claims. A
+ * client's X-Actor (a person behind an automation) is kept as onBehalfOf. Without authentication
+ * (loopback only) the actor is "anonymous".
+ */
 function metadataOf(request: FastifyRequest): EventMetadata {
-  const actor = request.headers['x-actor'];
+  const onBehalfOf = request.headers['x-actor'];
   const reason = request.headers['x-reason'];
   const metadata: EventMetadata = {
     occurredAt: new Date().toISOString(),
-    actor: typeof actor === 'string' ? actor : 'anonymous',
+    actor: request.principal?.name ?? 'anonymous',
     requestId: request.id,
   };
+  if (request.principal !== null) metadata.tokenId = request.principal.tokenId;
+  if (typeof onBehalfOf === 'string') metadata.onBehalfOf = onBehalfOf;
   if (typeof reason === 'string') metadata.reason = reason;
   return metadata;
 }

@@ -10,7 +10,11 @@ import { events } from './schema.js';
 
 export interface EventMetadata {
   occurredAt: string;
+  /** The name of the token that appended the event. */
   actor: string;
+  tokenId?: string;
+  /** What the client said in X-Actor: whom the token's holder acted for. */
+  onBehalfOf?: string;
   requestId: string;
   reason?: string;
 }

@@ -1,6 +1,7 @@
 // The SQLite schema, as drizzle tables. drizzle-kit generates the migrations in migrations/ from
 // this file; the triggers that make stored records immutable are a hand-written migration there.
 
+import { sql } from 'drizzle-orm';
 import { blob, index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 
 /**
@@ -82,4 +83,26 @@ export const msiSweeps = sqliteTable(
     createdAt: text('created_at').notNull(),
   },
   (t) => [index('msi_sweeps_vm').on(t.vmId, t.seq)],
+);
+
+/**
+ * API tokens. Only a SHA-256 digest of the secret is kept (the secret is 256 random bits, so a
+ * fast digest is as good as a slow one); the secret is shown once, when the token is created.
+ * A revoked token stays, so that the events its name signed can still be traced to it.
+ */
+export const apiTokens = sqliteTable(
+  'api_tokens',
+  {
+    seq: integer('seq').primaryKey(),
+    id: text('id').notNull().unique(),
+    name: text('name').notNull(),
+    scopes: text('scopes').notNull(),
+    secretHash: text('secret_hash').notNull(),
+    createdAt: text('created_at').notNull(),
+    expiresAt: text('expires_at'),
+    lastUsedAt: text('last_used_at'),
+    revokedAt: text('revoked_at'),
+  },
+  // A name signs events as their actor: no two live tokens share one.
+  (t) => [uniqueIndex('api_tokens_live_name').on(t.name).where(sql`${t.revokedAt} IS NULL`)],
 );

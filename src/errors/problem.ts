@@ -53,7 +53,7 @@ export function preconditionFailed(vmId: string, current: number): ServiceError 
     `If-Match did not match: VM ${vmId} is at version ${current} (ETag ${etag}); read it again and retry`,
     {
       headers: { etag },
-      extra: { currentEtag: etag },
+      extra: { currentEtag: etag, currentVersion: current },
     },
   );
 }

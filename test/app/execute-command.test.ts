@@ -104,7 +104,7 @@ describe('Idempotency-Key', () => {
 });
 
 describe('event metadata', () => {
-  it('keeps the X-Request-ID (echoed), the actor and the reason in the event', async () => {
+  it("keeps the X-Request-ID (echoed), the token's name as actor, X-Actor as onBehalfOf and the reason", async () => {
     t = await startTestApp();
     const response = await t.http
       .post('/v1/vms')
@@ -117,7 +117,10 @@ describe('event metadata', () => {
     const events = await t.http.get('/v1/vms/vm1/events').expect(200);
     expect(events.body.results[0].metadata).toMatchObject({
       requestId: 'lab-42',
-      actor: 'inventory',
+      // The actor is who authenticated (the helper's admin token), not what the client claims.
+      actor: 'test-admin',
+      tokenId: t.adminToken.slice(4, 20),
+      onBehalfOf: 'inventory',
       reason: 'rack 7 rebuild',
       occurredAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
     });

@@ -1,7 +1,8 @@
-// A person in Swagger UI: open /docs, and for each step of the README's first session (scenario
-// S10) expand the operation, "Try it out", keep the pre-filled example, "Execute", and read the
-// status Swagger UI shows. The last step must show the vITS doorbell 0x8090040. Screenshots go to
-// test-output/browser/.
+// A person in Swagger UI: open /docs, press "Authorize" and paste the admin token the service
+// printed on its first start (authentication stays on, as a user meets it), then for each step of
+// the README's first session (scenario S10) expand the operation, "Try it out", keep the
+// pre-filled example, "Execute", and read the status Swagger UI shows. The last step must show
+// the vITS doorbell 0x8090040. Screenshots go to test-output/browser/.
 
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +10,7 @@ import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app';
+import { bootstrapAdminToken } from '../../src/app/tokens';
 import { createStores, type Stores } from '../../src/db/stores';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -20,10 +22,13 @@ let base: string;
 let stores: Stores;
 let app: Awaited<ReturnType<typeof buildApp>>;
 let dir: string;
+let token: string;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'doorbell-browser-'));
-  stores = createStores(join(dir, 'doorbell.db'));
+  const dbPath = join(dir, 'doorbell.db');
+  stores = createStores(dbPath);
+  token = bootstrapAdminToken(stores, dbPath)!.token;
   app = await buildApp({ stores });
   base = await app.listen({ port: 0, host: '127.0.0.1' });
   browser = await chromium.launch({
@@ -74,6 +79,14 @@ describe('Swagger UI, first session (S10)', () => {
     await page.locator('#operations-vms-defineVm').waitFor();
     await page.screenshot({ path: join(OUTPUT, 'docs.png') });
 
+    // Step 0: Authorize with the admin token.
+    await page.locator('.auth-wrapper button.authorize').click();
+    const dialog = page.locator('.dialog-ux .modal-ux');
+    await dialog.locator('input').first().fill(token);
+    await dialog.locator('button.authorize').click();
+    await page.screenshot({ path: join(OUTPUT, 'authorize.png') });
+    await dialog.locator('button.btn-done').click();
+
     const steps: [string, string, string?][] = [
       ['vms', 'defineVm'],
       ['buses', 'addBus', 'pxb'],
@@ -104,7 +117,17 @@ describe('Swagger UI, first session (S10)', () => {
     await page.screenshot({ path: join(OUTPUT, 'resolution.png') });
 
     // What Swagger UI built is what the service holds.
-    const vm = (await (await fetch(`${base}/v1/vms/vm1`)).json()) as { version: number; devices: object[] };
+    const vm = (await (
+      await fetch(`${base}/v1/vms/vm1`, { headers: { authorization: `Bearer ${token}` } })
+    ).json()) as {
+      version: number;
+      devices: object[];
+    };
+    // Signed by the token Swagger UI sent.
+    const events = (await (
+      await fetch(`${base}/v1/vms/vm1/events`, { headers: { authorization: `Bearer ${token}` } })
+    ).json()) as { results: { metadata: { actor: string } }[] };
+    expect(events.results.every((e) => e.metadata.actor === 'admin')).toBe(true);
     expect(vm.version).toBe(6);
     expect(vm.devices[0]).toMatchObject({ id: 'hostdev0', streamId: '0x200', smmu: 'smmuv3.0' });
   });

@@ -1,6 +1,10 @@
 // The one way tests get a running service: the real app on a real SQLite file in a temp dir.
 // Every answer of 400 or more that any test provokes is checked to be problem+json with a code
 // from the error catalogue; close() fails the test file when one was not.
+// Authentication is on, as in production: the helper makes an admin token ("test-admin") and
+// `http` sends it with every request; `anonymous` sends none. Rate limiting and load shedding are
+// off unless a test asks for them: a test file sends far more than a client would in a minute,
+// and its own synchronous work (or a busy CI machine) would look like a lagging event loop.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +13,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import supertest from 'supertest';
 import { expect } from 'vitest';
 import { type AppOptions, doorbellApp, serverOptions } from '../../src/api/app';
+import { issueToken } from '../../src/app/tokens';
 import { createStores, type Stores } from '../../src/db/stores';
 import { ERROR_CATALOGUE } from '../../src/errors/catalogue';
 
@@ -16,7 +21,12 @@ export interface TestApp {
   app: FastifyInstance;
   stores: Stores;
   dbPath: string;
-  http: ReturnType<typeof supertest>;
+  /** Requests with the admin token (Authorization: Bearer ...), unless a test sets another. */
+  http: ReturnType<typeof supertest.agent>;
+  /** Requests without a token. */
+  anonymous: ReturnType<typeof supertest>;
+  /** The admin token `http` sends. */
+  adminToken: string;
   /** Closes the app and the database, then starts a fresh process-like instance on the same file. */
   restart(): Promise<TestApp>;
   close(): Promise<void>;
@@ -40,12 +50,23 @@ function checkProblems(app: FastifyInstance, violations: string[]): void {
   });
 }
 
-async function start(dbPath: string, cleanup: () => void, options: Partial<AppOptions> = {}): Promise<TestApp> {
+/** The admin token of each test database, so that a restart or a second instance keeps using it. */
+const adminTokens = new Map<string, string>();
+
+export type TestAppOptions = Partial<AppOptions> & { requestTimeoutMs?: number };
+
+async function start(dbPath: string, cleanup: () => void, options: TestAppOptions = {}): Promise<TestApp> {
   const stores = createStores(dbPath);
-  const app = Fastify(serverOptions());
+  let adminToken = adminTokens.get(dbPath);
+  if (adminToken === undefined) {
+    adminToken = issueToken(stores, { name: 'test-admin', scopes: ['admin'] }).token;
+    adminTokens.set(dbPath, adminToken);
+  }
+  const { requestTimeoutMs, ...appOptions } = options;
+  const app = Fastify(serverOptions(false, { requestTimeoutMs }));
   const violations: string[] = [];
   checkProblems(app, violations);
-  await app.register(doorbellApp, { ...options, stores });
+  await app.register(doorbellApp, { rateLimit: false, pressure: false, ...appOptions, stores });
   await app.ready();
   const close = async () => {
     await app.close();
@@ -55,7 +76,9 @@ async function start(dbPath: string, cleanup: () => void, options: Partial<AppOp
     app,
     stores,
     dbPath,
-    http: supertest(app.server),
+    http: supertest.agent(app.server).set('Authorization', `Bearer ${adminToken}`),
+    anonymous: supertest(app.server),
+    adminToken,
     restart: async () => {
       await close();
       return start(dbPath, cleanup, options);
@@ -68,7 +91,7 @@ async function start(dbPath: string, cleanup: () => void, options: Partial<AppOp
   };
 }
 
-export async function startTestApp(options: Partial<AppOptions> = {}): Promise<TestApp> {
+export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), 'doorbell-test-'));
   return start(join(dir, 'doorbell.db'), () => rmSync(dir, { recursive: true, force: true }), options);
 }

@@ -4,6 +4,7 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
+import { codesWithStatus } from '../../errors/catalogue.js';
 
 export const OPENAPI_INFO = {
   title: 'doorbell',
@@ -16,6 +17,16 @@ export const OPENAPI_INFO = {
     'First session (scenario S10 of the domain reference): in Swagger UI, "Try it out" and "Execute" the operations',
     'marked "first session, step N" in order, with their pre-filled examples (step 3 is the second example of addBus):',
     'they build an accel SMMUv3 VM with a vfio-pci device and resolve its vector 0 to the vITS doorbell 0x8090040.',
+    'First press "Authorize" and paste a token: the admin token the service printed on its first start (also in',
+    'the file <database>.admin-token), or one made with createToken.',
+    '',
+    'Authentication: `Authorization: Bearer <token>`. read may GET, write may also run commands and resolutions,',
+    'admin may also manage tokens. 401 without a valid token, 403 when it lacks the scope. The actor of every event',
+    "is the token's name; X-Actor is kept as metadata.onBehalfOf. /healthz, /readyz, /docs and /openapi.json need no",
+    'token. Writes are rate limited per token (429 with Retry-After) and shed under pressure (503 with Retry-After).',
+    '',
+    'Retrying a conditional write: a 412 answers the current ETag (header and currentEtag) and currentVersion, so',
+    'a client re-decides against that version and retries with If-Match set to it, without another GET.',
   ].join('\n'),
   license: { name: 'Proprietary', url: 'https://example.invalid/doorbell/license' },
 };
@@ -29,8 +40,26 @@ const TAGS = [
   { name: 'msi-vectors', description: 'MSI-X table entries as the guest programmed them' },
   { name: 'msi', description: 'MSI doorbell resolutions and sweeps, kept as immutable records' },
   { name: 'events', description: 'the event log' },
-  { name: 'meta', description: 'service index and API description' },
+  { name: 'tokens', description: 'API tokens and their scopes (admin)' },
+  { name: 'meta', description: 'service index, health, metrics and API description' },
 ];
+
+const SECURITY_SCHEME = 'bearerToken';
+
+/** Every operation that needs a token can also answer 401, 403 and 429: said once here, not per route. */
+function documentSecurity(document: Record<string, unknown>): Record<string, unknown> {
+  const problem = (status: number) => ({
+    description: `problem+json with code ${codesWithStatus(status).join(', ')}`,
+    content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+  });
+  const paths = document.paths as Record<string, Record<string, { security?: unknown[]; responses: object }>>;
+  for (const operations of Object.values(paths))
+    for (const operation of Object.values(operations)) {
+      if (operation.security !== undefined && operation.security.length === 0) continue;
+      operation.responses = { ...operation.responses, 401: problem(401), 403: problem(403), 429: problem(429) };
+    }
+  return document;
+}
 
 export async function registerOpenApi(app: FastifyInstance, options: { serverUrl?: string } = {}): Promise<void> {
   await app.register(swagger, {
@@ -43,7 +72,22 @@ export async function registerOpenApi(app: FastifyInstance, options: { serverUrl
       info: OPENAPI_INFO,
       servers: [{ url: options.serverUrl ?? '/', description: 'this service' }],
       tags: TAGS,
+      components: {
+        securitySchemes: {
+          [SECURITY_SCHEME]: {
+            type: 'http',
+            scheme: 'bearer',
+            bearerFormat: 'dbt_<id>_<secret>',
+            description: 'an API token: the admin token printed on first start, or one made with POST /v1/tokens',
+          },
+        },
+      },
+      security: [{ [SECURITY_SCHEME]: [] }],
     },
+    transformObject: (documentObject) =>
+      'openapiObject' in documentObject
+        ? documentSecurity(documentObject.openapiObject as Record<string, unknown>)
+        : documentObject.swaggerObject,
   });
   await app.register(swaggerUi, {
     routePrefix: '/docs',

@@ -16,10 +16,12 @@ export const metaRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/',
     {
+      config: { scope: 'none' },
       schema: {
         operationId: 'getIndex',
         tags: ['meta'],
-        summary: 'Where to start',
+        summary: 'Where to start (no token)',
+        security: [],
         querystring: Query({}),
         response: {
           200: {

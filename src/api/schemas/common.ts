@@ -82,7 +82,8 @@ export const CommandHeaders = Type.Object({
     Type.String({
       minLength: 1,
       maxLength: 200,
-      description: 'who made the change (event metadata), default "anonymous"',
+      description:
+        "on whose behalf the token's holder acts (event metadata onBehalfOf); the actor is always the token's name",
     }),
   ),
   'x-reason': Type.Optional(Type.String({ minLength: 1, maxLength: 1000, description: 'why (event metadata)' })),
@@ -106,6 +107,7 @@ export const ProblemSchema = Type.Object(
       ),
     ),
     currentEtag: Type.Optional(Type.String({ description: '412: the ETag the VM has now' })),
+    currentVersion: Type.Optional(Type.Integer({ description: '412: the version the VM has now' })),
   },
   { $id: 'Problem', description: 'RFC 9457 problem details (application/problem+json)' },
 );

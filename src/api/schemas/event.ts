@@ -16,7 +16,11 @@ export const EventSchema = Type.Object(
     ),
     metadata: Type.Object({
       occurredAt: Type.String({ format: 'date-time' }),
-      actor: Type.String(),
+      actor: Type.String({ description: 'the name of the token that appended the event' }),
+      tokenId: Type.Optional(Type.String({ description: 'the id of that token' })),
+      onBehalfOf: Type.Optional(
+        Type.String({ description: "the client's X-Actor: whom the token's holder acted for" }),
+      ),
       requestId: Type.String(),
       reason: Type.Optional(Type.String()),
     }),

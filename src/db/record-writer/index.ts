@@ -27,14 +27,35 @@ interface Pending {
 /** Commits a batch; returns one error (or null) per write, in order. */
 type CommitBatch = (writes: RecordWrite[]) => Promise<(string | null)[]>;
 
+/** Told about every committed batch: how many writes it held and how long the commit took. */
+export type BatchObserver = (size: number, seconds: number) => void;
+
 export class RecordWriter {
   private queue: Pending[] = [];
   private inFlight = false;
+  private inFlightCount = 0;
+  private observer: BatchObserver | undefined;
 
   private constructor(
     private readonly commitBatch: CommitBatch,
     private readonly shutdown: () => Promise<void>,
+    private readonly isAlive: () => boolean = () => true,
   ) {}
+
+  /** Writes waiting for a commit (the one in flight included): what back-pressure looks at. */
+  get queueDepth(): number {
+    return this.queue.length + this.inFlightCount;
+  }
+
+  /** False once the writer thread has died: nothing more can be committed. */
+  get alive(): boolean {
+    return this.isAlive();
+  }
+
+  /** Sets the one observer of committed batches (the metrics). */
+  observe(observer: BatchObserver): void {
+    this.observer = observer;
+  }
 
   /** Batches on a worker thread with its own connection to the file. */
   static onWorker(path: string, statements: RecordStatements): RecordWriter {
@@ -71,7 +92,7 @@ export class RecordWriter {
         worker.once('message', () => void worker.terminate().then(() => resolve()));
         worker.postMessage({ type: 'close' });
       });
-    return new RecordWriter(commitBatch, shutdown);
+    return new RecordWriter(commitBatch, shutdown, () => failure === undefined);
   }
 
   /** Batches on the main connection (for ':memory:'). */
@@ -121,7 +142,10 @@ export class RecordWriter {
     const batch = this.queue;
     this.queue = [];
     this.inFlight = true;
+    this.inFlightCount = batch.length;
+    const started = performance.now();
     void this.commitBatch(batch.map((p) => this.withoutStoredBodies(p.write))).then((errors) => {
+      this.observer?.(batch.length, (performance.now() - started) / 1000);
       batch.forEach((pending, i) => {
         const error = errors[i];
         if (error === null || error === undefined) {
@@ -130,6 +154,7 @@ export class RecordWriter {
         } else pending.reject(new Error(`record not stored: ${error}`));
       });
       this.inFlight = false;
+      this.inFlightCount = 0;
       // Whatever arrived during this commit goes in the next one.
       this.flush();
     });

@@ -1,0 +1,141 @@
+// For operators and orchestrators: liveness and readiness without a token, Prometheus metrics with
+// the read scope. All three are answered even when the service sheds load, and are not rate
+// limited, so that a probe tells what is wrong instead of being turned away.
+
+import { accessSync, constants, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { MIGRATIONS_FOLDER } from '../../db/database.js';
+import type { Stores } from '../../db/stores.js';
+import { ServiceError } from '../../errors/problem.js';
+import { errorResponses, Query } from '../schemas/common.js';
+
+const PROBE = { underPressure: false, rateLimit: false } as const;
+
+const Check = Type.Object({ ok: Type.Boolean(), detail: Type.String() });
+const ReadinessSchema = Type.Object({
+  status: Type.Literal('ready'),
+  engine: Type.Literal('sqlite'),
+  schemaVersion: Type.String({ description: 'the last migration applied' }),
+  checks: Type.Object({ database: Check, migrations: Check, recordWriter: Check }),
+});
+
+function expectedMigrations(): string[] {
+  const journal = JSON.parse(readFileSync(join(MIGRATIONS_FOLDER, 'meta', '_journal.json'), 'utf8')) as {
+    entries: { tag: string }[];
+  };
+  return journal.entries.map((e) => e.tag);
+}
+
+function writable(path: string): boolean {
+  try {
+    accessSync(path, constants.W_OK);
+    accessSync(dirname(resolve(path)), constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const healthRoutes: FastifyPluginAsyncTypebox<{ stores: Stores }> = async (app, { stores }) => {
+  const migrations = expectedMigrations();
+
+  app.get(
+    '/healthz',
+    {
+      config: { scope: 'none', ...PROBE },
+      schema: {
+        operationId: 'getHealth',
+        tags: ['meta'],
+        summary: 'Liveness: the process answers (no token)',
+        security: [],
+        querystring: Query({}),
+        response: {
+          200: {
+            description: 'alive',
+            content: { 'application/json': { schema: Type.Object({ status: Type.Literal('ok') }) } },
+          },
+          ...errorResponses(400),
+        },
+      },
+    },
+    async () => ({ status: 'ok' as const }),
+  );
+
+  app.get(
+    '/readyz',
+    {
+      config: { scope: 'none', ...PROBE },
+      schema: {
+        operationId: 'getReadiness',
+        tags: ['meta'],
+        summary: 'Readiness: database writable, migrations applied, record writer alive (no token)',
+        security: [],
+        querystring: Query({}),
+        response: {
+          200: { description: 'ready', content: { 'application/json': { schema: ReadinessSchema } } },
+          ...errorResponses(400, 503),
+        },
+      },
+    },
+    async () => {
+      const { database } = stores;
+      const open = database.sqlite.open && !database.sqlite.readonly;
+      const dbOk = open && (database.path === ':memory:' || writable(database.path));
+      let applied = 0;
+      if (database.sqlite.open)
+        applied = (database.sqlite.prepare('SELECT count(*) AS n FROM __drizzle_migrations').get() as { n: number }).n;
+      const checks = {
+        database: {
+          ok: dbOk,
+          detail: dbOk ? `${database.path} open for writing` : `${database.path} is not open for writing`,
+        },
+        migrations: {
+          ok: applied === migrations.length,
+          detail: `${applied} of ${migrations.length} migrations applied`,
+        },
+        recordWriter: {
+          ok: stores.records.alive,
+          detail: stores.records.alive
+            ? `alive, ${stores.records.queueDepth} records queued`
+            : 'the record writer has stopped',
+        },
+      };
+      if (!Object.values(checks).every((c) => c.ok))
+        throw new ServiceError(
+          'NOT_READY',
+          Object.values(checks)
+            .filter((c) => !c.ok)
+            .map((c) => c.detail)
+            .join('; '),
+          { extra: { checks } },
+        );
+      return { status: 'ready' as const, engine: 'sqlite' as const, schemaVersion: migrations.at(-1) ?? '', checks };
+    },
+  );
+
+  app.get(
+    '/metrics',
+    {
+      config: { scope: 'read', ...PROBE },
+      schema: {
+        operationId: 'getMetrics',
+        tags: ['meta'],
+        summary: 'Prometheus metrics (read scope)',
+        description:
+          'Requests by route and status with latency histograms, events appended, record-writer batch sizes, ' +
+          'commit latency and queue depth, database and WAL size.',
+        querystring: Query({}),
+        response: {
+          200: {
+            description: 'the Prometheus text exposition format 0.0.4',
+            content: { 'text/plain': { schema: Type.String() } },
+          },
+          ...errorResponses(400),
+        },
+      },
+    },
+    async (_request, reply) => reply.type(stores.metrics.contentType).send(await stores.metrics.text()),
+  );
+};
