@@ -21,7 +21,12 @@ function configOrExit(): Config | undefined {
 const config = configOrExit();
 if (config !== undefined) {
   const stores = createStores(config.databasePath);
-  const app = await buildApp({ stores, logger: { level: config.logLevel }, corsOrigins: config.corsOrigins });
+  const app = await buildApp({
+    stores,
+    logger: { level: config.logLevel },
+    corsOrigins: config.corsOrigins,
+    publicUrl: config.publicUrl,
+  });
 
   closeWithGrace({ delay: config.shutdownTimeoutMs }, async ({ signal, err }) => {
     if (err !== undefined) app.log.error({ err }, 'stopping after an uncaught error');

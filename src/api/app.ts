@@ -20,13 +20,15 @@ import { mappingRoutes } from './routes/mappings.js';
 import { metaRoutes } from './routes/meta.js';
 import { resolutionRoutes } from './routes/msi-resolutions.js';
 import { msiVectorRoutes } from './routes/msi-vectors.js';
+import { qemuBuildRoutes } from './routes/qemu-builds.js';
 import { smmuRoutes } from './routes/smmus.js';
 import { vmRoutes } from './routes/vms.js';
 import { BusSchema } from './schemas/bus.js';
 import { CommandOutcome, ProblemSchema } from './schemas/common.js';
 import { DeviceSchema, MappingSchema, VectorSchema } from './schemas/device.js';
 import { EventSchema } from './schemas/event.js';
-import { ResolutionSchema, SweepSchema } from './schemas/resolution.js';
+import { QemuClassificationSchema } from './schemas/qemu-build.js';
+import { ResolutionSchema, RouteSchema, SweepSchema } from './schemas/resolution.js';
 import { SmmuSchema } from './schemas/smmu.js';
 import { VmSchema } from './schemas/vm.js';
 
@@ -34,6 +36,8 @@ export interface AppOptions {
   stores: Stores;
   /** Origins allowed to call the API from a browser (CORS); none by default. */
   corsOrigins?: string[];
+  /** The base of absolute links (DOORBELL_PUBLIC_URL); by default each request's own scheme and host. */
+  publicUrl?: string;
 }
 
 /** A client's X-Request-ID is kept when it is a sane token; otherwise the server makes one. */
@@ -80,10 +84,12 @@ const SHARED_SCHEMAS = [
   VmSchema,
   EventSchema,
   ResolutionSchema,
+  RouteSchema,
   SweepSchema,
+  QemuClassificationSchema,
 ];
 
-export const doorbellApp = fp<AppOptions>(async (app, { stores, corsOrigins = [] }) => {
+export const doorbellApp = fp<AppOptions>(async (app, { stores, corsOrigins = [], publicUrl }) => {
   const { body, text } = validators();
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? body : text).compile(schema));
   // Routes send JSON text they built themselves (canonical hex, stored records byte for byte);
@@ -108,9 +114,10 @@ export const doorbellApp = fp<AppOptions>(async (app, { stores, corsOrigins = []
     mappingRoutes,
     msiVectorRoutes,
     resolutionRoutes,
+    qemuBuildRoutes,
     eventRoutes,
   ]) {
-    await typed.register(plugin, { stores });
+    await typed.register(plugin, { stores, publicUrl });
   }
 });
 

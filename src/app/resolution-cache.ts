@@ -1,7 +1,8 @@
-// Resolving is pure and a VM's state is immutable once folded, so the JSON of a resolution is
-// computed once per state and question; repeated questions (an inventory polling its vectors,
-// sweeps after no change) reuse it. The memo lives exactly as long as the state object it hangs
-// on: a new version is a new object, and the old entries go with the old state.
+// Resolving is pure and a VM's state is immutable once folded, so a resolution is computed once
+// per state and question; repeated questions (an inventory polling its vectors, sweeps after no
+// change, a fleet sweep whose target behaviour is the VM's own) reuse it. Its JSON is written the
+// first time someone needs it. The memo lives exactly as long as the state object it hangs on: a
+// new version is a new object, and the old entries go with the old state.
 
 import { bigintsToHex } from '../domain/address.js';
 import { resolve } from '../domain/resolve/resolve.js';
@@ -11,19 +12,28 @@ import type { VmState } from '../domain/topology/types.js';
 export interface Resolved {
   resolution: Resolution;
   /** The resolution as JSON, canonical hex for every 64-bit value. */
-  json: string;
+  readonly json: string;
 }
 
 const MAX_ENTRIES_PER_STATE = 4096;
 const memo = new WeakMap<VmState, Map<string, Resolved>>();
 
-export function resolveToJson(state: VmState, request: MsiRequest, semantics: Semantics): Resolved {
-  const key = `${request.deviceId}|${request.vector ?? ''}|${request.address ?? ''}|${request.data ?? ''}|${semantics}`;
+class LazyResolved implements Resolved {
+  private text: string | undefined;
+  constructor(readonly resolution: Resolution) {}
+  get json(): string {
+    this.text ??= JSON.stringify(bigintsToHex(this.resolution));
+    return this.text;
+  }
+}
+
+/** The resolution under the semantics asked for; without one, under the one the VM's declared build picks. */
+export function resolveToJson(state: VmState, request: MsiRequest, semantics?: Semantics): Resolved {
+  const key = `${request.deviceId}|${request.vector ?? ''}|${request.address ?? ''}|${request.data ?? ''}|${semantics ?? ''}`;
   let entries = memo.get(state);
   const hit = entries?.get(key);
   if (hit !== undefined) return hit;
-  const resolution = resolve(state, request, semantics);
-  const resolved = { resolution, json: JSON.stringify(bigintsToHex(resolution)) };
+  const resolved = new LazyResolved(resolve(state, request, semantics));
   if (entries === undefined) {
     entries = new Map();
     memo.set(state, entries);
@@ -33,7 +43,15 @@ export function resolveToJson(state: VmState, request: MsiRequest, semantics: Se
   return resolved;
 }
 
-/** The stored record: the record's id and VM, then the resolution's own fields. */
-export function recordJson(id: string, vm: string, resolved: Resolved): string {
-  return `{"id":${JSON.stringify(id)},"vm":${JSON.stringify(vm)},${resolved.json.slice(1)}`;
+/**
+ * The JSON of a record (or, without an id, of a live route): its id, VM and picture, then the
+ * resolution's own fields.
+ */
+export function recordJson(id: string | undefined, vm: string, resolved: Resolved, picture?: string): string {
+  const head = [
+    ...(id === undefined ? [] : [`"id":${JSON.stringify(id)}`]),
+    `"vm":${JSON.stringify(vm)}`,
+    ...(picture === undefined ? [] : [`"picture":${JSON.stringify(picture)}`]),
+  ].join(',');
+  return `{${head},${resolved.json.slice(1)}`;
 }

@@ -3,13 +3,16 @@
 // bytes returned, so a later read returns them byte for byte.
 
 import { randomUUID } from 'node:crypto';
+import { chooseSemantics } from '../domain/qemu-build/semantics.js';
 import type { MsiRequest, Resolution, Semantics } from '../domain/resolve/types.js';
+import { qemuBuildOf } from '../domain/topology/decide.js';
 import type { VmState } from '../domain/topology/types.js';
 import type { RecordWrite } from '../db/record-writer/index.js';
 import type { Stores } from '../db/stores.js';
 import type { StoredResponse } from '../db/idempotency-store.js';
 import { ServiceError } from '../errors/problem.js';
 import { type Answer, type IdempotencyClaim, priorAnswer } from './idempotency.js';
+import { pictureUrls, resolutionPath, sweepPath } from './links.js';
 import { loadVm } from './load-vm.js';
 import { recordJson, resolveToJson } from './resolution-cache.js';
 
@@ -24,20 +27,30 @@ export interface MsiQuestion {
 export interface ResolveRequest {
   vmId: string;
   msi: MsiQuestion;
-  semantics: Semantics;
+  /** Absent: the VM's declared build picks it (contract v1.2). */
+  semantics?: Semantics;
   asOf?: number;
   idempotency?: IdempotencyClaim;
+  /** Where absolute links point (the record's picture). */
+  baseUrl: string;
 }
 
 export interface SweepRequest {
   vmId: string;
-  semantics: Semantics;
+  semantics?: Semantics;
   asOf?: number;
   idempotency?: IdempotencyClaim;
+  baseUrl: string;
 }
 
-export const resolutionPath = (id: string) => `/v1/msi-resolutions/${id}`;
-export const sweepPath = (id: string) => `/v1/msi-sweeps/${id}`;
+export interface RouteRequest {
+  vmId: string;
+  device: string;
+  vector: number;
+  semantics?: Semantics;
+  asOf?: number;
+  baseUrl: string;
+}
 
 /** Exactly one of the two ways to name the MSI. */
 function msiRequestOf(question: MsiQuestion): MsiRequest {
@@ -108,7 +121,12 @@ export async function resolveMsi(stores: Stores, request: ResolveRequest): Promi
   const msi = msiRequestOf(request.msi);
   const state = loadVm(stores, request.vmId, request.asOf);
   const id = randomUUID();
-  const body = recordJson(id, request.vmId, resolveToJson(state, msi, request.semantics));
+  const body = recordJson(
+    id,
+    request.vmId,
+    resolveToJson(state, msi, request.semantics),
+    pictureUrls.resolution(request.baseUrl, id),
+  );
   const createdAt = new Date().toISOString();
   const response = { status: 201, headers: { location: resolutionPath(id) }, body };
   return storeThenAnswer(
@@ -123,13 +141,15 @@ export async function resolveMsi(stores: Stores, request: ResolveRequest): Promi
 export async function sweepVm(stores: Stores, request: SweepRequest): Promise<Answer> {
   const prior = priorAnswer(stores, request.idempotency);
   if (prior !== undefined) return prior;
-  const { vmId, semantics } = request;
+  const { vmId } = request;
   const state = loadVm(stores, vmId, request.asOf);
+  const { semantics, source } = chooseSemantics(qemuBuildOf(state), request.semantics);
   const createdAt = new Date().toISOString();
-  const resolved = programmedVectors(state).map((msi) => resolveToJson(state, msi, semantics));
+  const resolved = programmedVectors(state).map((msi) => resolveToJson(state, msi, request.semantics));
   const records = resolved.map((r) => {
     const id = randomUUID();
-    return { id, vmId, sweepId: null as string | null, body: recordJson(id, vmId, r), createdAt };
+    const body = recordJson(id, vmId, r, pictureUrls.resolution(request.baseUrl, id));
+    return { id, vmId, sweepId: null as string | null, body, createdAt };
   });
   const id = randomUUID();
   const head = JSON.stringify({
@@ -137,6 +157,7 @@ export async function sweepVm(stores: Stores, request: SweepRequest): Promise<An
     vm: vmId,
     asOfVersion: state.version,
     semantics,
+    semanticsSource: source,
     counts: countsOf(resolved.map((r) => r.resolution)),
     results: [],
   });
@@ -146,6 +167,25 @@ export async function sweepVm(stores: Stores, request: SweepRequest): Promise<An
   const write = { sweep: { id, vmId, body, createdAt }, resolutions: records.map((r) => ({ ...r, sweepId: id })) };
   return storeThenAnswer(stores, request.idempotency, response, write, createdAt);
 }
+
+/**
+ * The live route of a programmed vector (contract v1.1): the body of a record without its id,
+ * nothing stored. The ETag names the VM version and the semantics asked for ("declared" when the
+ * VM's build picks it), the two things the answer is a function of.
+ */
+export function liveRoute(stores: Stores, request: RouteRequest): { json: string; version: number; etag: string } {
+  const state = loadVm(stores, request.vmId, request.asOf);
+  const msi = { deviceId: request.device, vector: request.vector };
+  const picture = pictureUrls.route(request.baseUrl, request.vmId, request.device, request.vector, {
+    semantics: request.semantics,
+    asOf: request.asOf,
+  });
+  const json = recordJson(undefined, request.vmId, resolveToJson(state, msi, request.semantics), picture);
+  return { json, version: state.version, etag: routeEtag(state.version, request.semantics) };
+}
+
+export const routeEtag = (version: number, semantics: Semantics | undefined) =>
+  `"${version}-${semantics ?? 'declared'}"`;
 
 /** A stored resolution or sweep, byte for byte; 404 when there is none. */
 export function storedResolution(stores: Stores, id: string): string {

@@ -28,6 +28,8 @@ const TAGS = [
   { name: 'mappings', description: "a device's IOVA mappings at stage 1 and stage 2" },
   { name: 'msi-vectors', description: 'MSI-X table entries as the guest programmed them' },
   { name: 'msi', description: 'MSI doorbell resolutions and sweeps, kept as immutable records' },
+  { name: 'qemu-builds', description: 'which QEMU builds carry which MSI behaviour (domain reference §10)' },
+  { name: 'fleet', description: 'fleet sweeps: every VM under its own QEMU build and under a target build' },
   { name: 'events', description: 'the event log' },
   { name: 'meta', description: 'service index and API description' },
 ];

@@ -103,7 +103,12 @@ describe('OpenAPI', () => {
         | [string, { content: Record<string, { schema?: object }> }]
         | undefined;
       expect(success, `${at}: a 2xx response`).toBeDefined();
-      expect(success?.[1].content['application/json']?.schema, `${at}: a 2xx schema`).toBeDefined();
+      // Pictures answer image/svg+xml; everything else JSON.
+      const content = success?.[1].content;
+      expect(
+        content?.['application/json']?.schema ?? content?.['image/svg+xml']?.schema,
+        `${at}: a 2xx schema`,
+      ).toBeDefined();
       const body = operation.requestBody?.content['application/json'];
       if (body !== undefined) {
         const examples = Object.values(body.examples ?? {}) as { value: unknown }[];
