@@ -16,6 +16,7 @@ import { RouteTable } from './plugins/route-table.js';
 import { busRoutes } from './routes/buses.js';
 import { deviceRoutes } from './routes/devices.js';
 import { eventRoutes } from './routes/events.js';
+import { fleetSweepRoutes } from './routes/fleet-sweeps.js';
 import { mappingRoutes } from './routes/mappings.js';
 import { metaRoutes } from './routes/meta.js';
 import { resolutionRoutes } from './routes/msi-resolutions.js';
@@ -27,6 +28,7 @@ import { BusSchema } from './schemas/bus.js';
 import { CommandOutcome, ProblemSchema } from './schemas/common.js';
 import { DeviceSchema, MappingSchema, VectorSchema } from './schemas/device.js';
 import { EventSchema } from './schemas/event.js';
+import { FleetSweepSchema } from './schemas/fleet-sweep.js';
 import { QemuClassificationSchema } from './schemas/qemu-build.js';
 import { ResolutionSchema, RouteSchema, SweepSchema } from './schemas/resolution.js';
 import { SmmuSchema } from './schemas/smmu.js';
@@ -87,6 +89,7 @@ const SHARED_SCHEMAS = [
   RouteSchema,
   SweepSchema,
   QemuClassificationSchema,
+  FleetSweepSchema,
 ];
 
 export const doorbellApp = fp<AppOptions>(async (app, { stores, corsOrigins = [], publicUrl }) => {
@@ -115,6 +118,7 @@ export const doorbellApp = fp<AppOptions>(async (app, { stores, corsOrigins = []
     msiVectorRoutes,
     resolutionRoutes,
     qemuBuildRoutes,
+    fleetSweepRoutes,
     eventRoutes,
   ]) {
     await typed.register(plugin, { stores, publicUrl });

@@ -28,8 +28,11 @@ class LazyResolved implements Resolved {
 }
 
 /** The resolution under the semantics asked for; without one, under the one the VM's declared build picks. */
+const keyOf = (request: MsiRequest, semantics: Semantics | undefined) =>
+  `${request.deviceId}|${request.vector ?? ''}|${request.address ?? ''}|${request.data ?? ''}|${semantics ?? ''}`;
+
 export function resolveToJson(state: VmState, request: MsiRequest, semantics?: Semantics): Resolved {
-  const key = `${request.deviceId}|${request.vector ?? ''}|${request.address ?? ''}|${request.data ?? ''}|${semantics ?? ''}`;
+  const key = keyOf(request, semantics);
   let entries = memo.get(state);
   const hit = entries?.get(key);
   if (hit !== undefined) return hit;
@@ -41,6 +44,14 @@ export function resolveToJson(state: VmState, request: MsiRequest, semantics?: S
   if (entries.size >= MAX_ENTRIES_PER_STATE) entries.clear();
   entries.set(key, resolved);
   return resolved;
+}
+
+/**
+ * The resolution if it is already memoized, else computed without keeping it: for a fleet sweep,
+ * which needs each resolution once and would otherwise fill the memo of every VM it visits.
+ */
+export function resolveOnce(state: VmState, request: MsiRequest, semantics?: Semantics): Resolution {
+  return memo.get(state)?.get(keyOf(request, semantics))?.resolution ?? resolve(state, request, semantics);
 }
 
 /**

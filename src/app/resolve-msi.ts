@@ -83,7 +83,7 @@ export function countsOf(results: Resolution[]) {
 }
 
 /** Every programmed vector of the VM, devices by id, vectors by number. */
-function programmedVectors(state: VmState): MsiRequest[] {
+export function programmedVectors(state: VmState): MsiRequest[] {
   return [...state.devices.values()]
     .sort((a, b) => a.id.localeCompare(b.id))
     .flatMap((device) =>
@@ -95,7 +95,7 @@ function programmedVectors(state: VmState): MsiRequest[] {
  * Stores the records (and the answer under the Idempotency-Key) durably, then answers. A
  * concurrent request with the same key may win the race to store it: then its answer is the one.
  */
-async function storeThenAnswer(
+export async function storeThenAnswer(
   stores: Stores,
   claim: IdempotencyClaim | undefined,
   response: StoredResponse,

@@ -1,10 +1,10 @@
-// MSI resolutions and sweeps as records: the exact JSON a client received, stored once and never
+// MSI resolutions, sweeps and fleet sweeps as records: the exact JSON a client received, stored once and never
 // changed (migrations/0001 refuses updates and deletes), read back byte for byte. They are
 // written by the record writer (record-writer/), read here.
 
 import { asc, count, eq, sql } from 'drizzle-orm';
 import type { Db } from './database.js';
-import { msiResolutions, msiSweeps } from './schema.js';
+import { fleetSweeps, msiResolutions, msiSweeps } from './schema.js';
 
 function preparedQueries(db: Db) {
   const p = sql.placeholder;
@@ -31,6 +31,28 @@ export class ResolutionStore {
 
   findSweep(id: string): string | undefined {
     return this.db.select({ body: msiSweeps.body }).from(msiSweeps).where(eq(msiSweeps.id, id)).get()?.body;
+  }
+
+  /** A fleet sweep: the JSON first returned, and every VM's result as a JSON array. */
+  findFleetSweep(id: string): { body: string; results: string } | undefined {
+    return this.db
+      .select({ body: fleetSweeps.body, results: fleetSweeps.results })
+      .from(fleetSweeps)
+      .where(eq(fleetSweeps.id, id))
+      .get();
+  }
+
+  /** Fleet sweeps as first returned, oldest first. */
+  listFleetSweeps(limit: number, offset: number): { bodies: string[]; total: number } {
+    const bodies = this.db
+      .select({ body: fleetSweeps.body })
+      .from(fleetSweeps)
+      .orderBy(asc(fleetSweeps.seq))
+      .limit(limit)
+      .offset(offset)
+      .all();
+    const total = this.db.select({ n: count() }).from(fleetSweeps).get()?.n ?? 0;
+    return { bodies: bodies.map((r) => r.body), total };
   }
 
   /** A VM's resolutions, those made by sweeps included, oldest first. */

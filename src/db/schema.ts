@@ -34,7 +34,7 @@ export const idempotencyKeys = sqliteTable('idempotency_keys', {
   createdAt: text('created_at').notNull(),
 });
 
-// msi_resolutions, msi_sweeps and idempotency_keys are also written with plain SQL by
+// msi_resolutions, msi_sweeps, fleet_sweeps and idempotency_keys are also written with plain SQL by
 // record-writer-worker.mjs (a worker without a TypeScript loader): change it with them.
 
 /** MSI resolutions: the exact JSON returned to the client, kept unchanged for the audit trail. */
@@ -63,3 +63,16 @@ export const msiSweeps = sqliteTable(
   },
   (t) => [index('msi_sweeps_vm').on(t.vmId, t.seq)],
 );
+
+/**
+ * Fleet sweeps: one compact record per sweep. `body` is the exact JSON of the 201 (the first page
+ * of results), returned again byte for byte; `results` is every VM's result (counts and verdict,
+ * no resolutions) as a JSON array, from which later pages are cut.
+ */
+export const fleetSweeps = sqliteTable('fleet_sweeps', {
+  seq: integer('seq').primaryKey(),
+  id: text('id').notNull().unique(),
+  body: text('body').notNull(),
+  results: text('results').notNull(),
+  createdAt: text('created_at').notNull(),
+});

@@ -17,10 +17,12 @@ export function batchApplier(db, statements) {
   };
   const insertResolution = bind(statements.resolution);
   const insertSweep = bind(statements.sweep);
+  const insertFleetSweep = bind(statements.fleetSweep);
   const insertIdempotency = bind(statements.idempotency);
 
   const apply = (/** @type {import('./types').RecordWrite} */ write) => {
     if (write.sweep) insertSweep({ ...write.sweep });
+    if (write.fleetSweep) insertFleetSweep({ ...write.fleetSweep });
     for (const resolution of write.resolutions) insertResolution({ ...resolution });
     const keep = write.idempotency;
     if (keep) {

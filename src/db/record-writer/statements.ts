@@ -4,7 +4,7 @@
 
 import { sql } from 'drizzle-orm';
 import type { Db } from '../database.js';
-import { idempotencyKeys, msiResolutions, msiSweeps } from '../schema.js';
+import { fleetSweeps, idempotencyKeys, msiResolutions, msiSweeps } from '../schema.js';
 import type { NamedStatement, RecordStatements } from './types.js';
 
 function named(query: { toSQL(): { sql: string; params: unknown[] } }): NamedStatement {
@@ -18,6 +18,9 @@ export function recordStatements(db: Db): RecordStatements {
   return {
     resolution: named(db.insert(msiResolutions).values({ ...row, sweepId: p('sweepId') })),
     sweep: named(db.insert(msiSweeps).values(row)),
+    fleetSweep: named(
+      db.insert(fleetSweeps).values({ id: p('id'), body: p('body'), results: p('results'), createdAt: p('createdAt') }),
+    ),
     idempotency: named(
       db.insert(idempotencyKeys).values({
         key: p('key'),

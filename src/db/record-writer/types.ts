@@ -1,4 +1,4 @@
-// What a record write carries: resolution records, a sweep record, and the response to keep under
+// What a record write carries: resolution records, a sweep or fleet sweep record, and the response to keep under
 // the request's Idempotency-Key, all committed in one transaction.
 
 import type { StoredResponse } from '../idempotency-store.js';
@@ -10,9 +10,18 @@ export interface RecordRow {
   createdAt: string;
 }
 
+/** A fleet sweep: the 201's JSON (its first page) and every VM's result. */
+export interface FleetSweepRow {
+  id: string;
+  body: string;
+  results: string;
+  createdAt: string;
+}
+
 export interface RecordWrite {
   resolutions: (RecordRow & { sweepId: string | null })[];
   sweep?: RecordRow;
+  fleetSweep?: FleetSweepRow;
   idempotency?: { key: string; fingerprint: string; response: StoredResponse; createdAt: string };
 }
 
@@ -25,5 +34,6 @@ export interface NamedStatement {
 export interface RecordStatements {
   resolution: NamedStatement;
   sweep: NamedStatement;
+  fleetSweep: NamedStatement;
   idempotency: NamedStatement;
 }
