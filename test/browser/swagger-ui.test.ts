@@ -105,7 +105,8 @@ describe('Swagger UI, first session (S10)', () => {
 
     // What Swagger UI built is what the service holds.
     const vm = (await (await fetch(`${base}/v1/vms/vm1`)).json()) as { version: number; devices: object[] };
-    expect(vm.version).toBe(6);
+    // Step 1 declares the build too: VmDefined and QemuBuildDeclared.
+    expect(vm.version).toBe(7);
     expect(vm.devices[0]).toMatchObject({ id: 'hostdev0', streamId: '0x200', smmu: 'smmuv3.0' });
   });
 });

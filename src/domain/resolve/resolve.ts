@@ -315,7 +315,7 @@ function routeUnder(semantics: Semantics, msi: Msi, trail: Trail): Routed {
   const v4 = semantics === 'address-space' && smmu?.accel.value === true;
   trail.add({
     action: v4
-      ? `proposed get_msi_address_space (v4): ${
+      ? `address-space, get_msi_address_space (series v3-v5, as NVIDIA's 1:10.1.0+nvidia1-unstable ships it): ${
           addressSpace === 'smmu-iommu'
             ? "the device has a stage-1 HWPT (its last installed STE had stage 1 on), so the vSMMU's IOMMU address space: QEMU walks the guest's stage 1 (through the GBPA branch if SMMUEN=0 now)"
             : 'the device has no stage-1 HWPT, so the real system memory: kvm_arch_fixup_msi_route returns at once and the route carries the guest address as it is'
@@ -323,7 +323,9 @@ function routeUnder(semantics: Semantics, msi: Msi, trail: Trail): Routed {
       : step.action,
     // R1 is "no vIOMMU"; v4's real system memory is still the accel case R9.
     rule: v4 ? 'R9' : step.rule,
-    source: v4 ? '[PATCH v4 11/27, 12/27] get_msi_address_space -> smmuv3_accel_find_msi_as (not merged)' : step.source,
+    source: v4
+      ? '[PATCH v4 11/27, 12/27] get_msi_address_space -> smmuv3_accel_find_msi_as (series v3-v5; not merged upstream)'
+      : step.source,
     input: { semantics },
     output: { addressSpace },
     events: [...placement.events, ...accelEvents, ...(v4 ? [msi.device.stage1Hwpt.setBy] : [])],
