@@ -43,3 +43,16 @@ export function* emulatedWithMappings(vmId: string, count: number): Generator<Co
   yield { type: 'MapIova', deviceId: 'net0', stage: 1, iova: 0xffff_f000n, output: 0x0809_0000n, size: 0x1000n };
   yield { type: 'ProgramMsiVector', deviceId: 'net0', vector: 0, address: 0xffff_f040n, data: 0n };
 }
+
+/**
+ * A VM of a fleet: the S10 topology with `vectors` programmed vectors, half at the mapped doorbell
+ * page (0xFFFFF040) and half at an unmapped gIOVA (0xFFFFE040), on the QEMU build given.
+ */
+export function* fleetVm(vmId: string, vectors: number, qemu?: object): Generator<Command> {
+  yield { type: 'DefineVm', vmId, ramSize: 0x1_0000_0000n, hostItsBase: 0x2_0210_0000n, qemu };
+  for (const command of S10_COMMANDS.slice(1, -1)) yield command;
+  for (let v = 0; v < vectors; v++) {
+    const address = v % 2 === 0 ? 0xffff_f040n : 0xffff_e040n;
+    yield { type: 'ProgramMsiVector', deviceId: 'hostdev0', vector: v, address, data: BigInt(v) };
+  }
+}

@@ -1,7 +1,9 @@
-// npm run bench: the three measurements of issue 3, printed as JSON.
+// npm run bench: the measurements of issues 3 and 14, printed as JSON.
 //   (a) resolve over HTTP (records persisted) vs a bare fastify route validating a similar body;
 //   (b) in-process resolve latency with 10 vs 100,000 mappings on the device;
-//   (c) rebuilding a VM's state from 200,000 stored events.
+//   (c) rebuilding a VM's state from 200,000 stored events;
+//   (d) a fleet sweep of 1,000 VMs x 32 vectors vs single-VM sweeps, in resolutions per second;
+//   (e) the median time to draw a path picture and a topology picture.
 // BENCH_SECONDS (default 10) sets the length of each HTTP run.
 
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -13,7 +15,16 @@ import autocannon from 'autocannon';
 import { createStores } from '../src/db/stores';
 import { resolve } from '../src/domain/resolve/resolve';
 import { replay } from '../src/domain/topology/replay';
-import { emulatedWithMappings } from './fixtures';
+import { fleetVm, emulatedWithMappings } from './fixtures';
+import { fleetSweep } from '../src/app/fleet-sweep';
+import { recordJson, resolveToJson } from '../src/app/resolution-cache';
+import { sweepVm } from '../src/app/resolve-msi';
+import { vmResource } from '../src/api/representations';
+import { bigintsToHex } from '../src/domain/address';
+import { resolutionPicture } from '../src/pictures/resolution-picture';
+import type { ResolutionView } from '../src/pictures/resolution-view';
+import { topologyPicture } from '../src/pictures/topology-picture';
+import type { VmView } from '../src/pictures/topology-view';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = 50;
@@ -138,10 +149,100 @@ function round(value: number): number {
   return Math.round(value * 1000) / 1000;
 }
 
+// ---- (d) fleet sweep ---------------------------------------------------------------------
+
+/** The builds of the bench fleet, by share: most on 11.0.0, some on NVIDIA's 10.1.0 package, a few undeclared. */
+function fleetBuild(i: number): object | undefined {
+  if (i % 20 === 0) return undefined;
+  return i % 20 < 4 ? { package: 'Debian 1:10.1.0+nvidia1-unstable' } : { version: '11.0.0' };
+}
+
+async function fleetSweepBenchmark(vmCount = 1_000, vectors = 32) {
+  const dir = mkdtempSync(join(tmpdir(), 'doorbell-fleet-'));
+  const stores = createStores(join(dir, 'doorbell.db'));
+  try {
+    const ids = Array.from({ length: vmCount }, (_, i) => `vm-${String(i).padStart(4, '0')}`);
+    const warm = Array.from({ length: 20 }, (_, i) => `warm-${i}`);
+    for (const [i, id] of [...ids, ...warm].entries()) {
+      stores.transaction(() => {
+        for (const c of fleetVm(id, vectors, fleetBuild(i))) stores.vms.execute(id, c, { metadata });
+      });
+    }
+    const baseUrl = 'http://localhost:8080';
+    // Warm-up, on VMs of their own: both paths compiled before they are timed.
+    for (const id of warm.slice(0, 10)) await sweepVm(stores, { vmId: id, baseUrl });
+    await fleetSweep(stores, { vm: warm.slice(10), baseUrl });
+
+    // Single-VM sweeps, one VM after another, each VM resolved for the first time (no memo).
+    const singles = ids.slice(0, 100);
+    let start = process.hrtime.bigint();
+    for (const id of singles) await sweepVm(stores, { vmId: id, baseUrl });
+    const singleSeconds = Number(process.hrtime.bigint() - start) / 1e9;
+    const singleRate = (singles.length * vectors) / singleSeconds;
+
+    // The fleet sweep: every vector under the VM's own behaviour and under the target's (11.0.0).
+    start = process.hrtime.bigint();
+    const answer = await fleetSweep(stores, { vm: ids, baseUrl });
+    const fleetSeconds = Number(process.hrtime.bigint() - start) / 1e9;
+    const totals = (JSON.parse(answer.body) as { totals: { vms: number; vectors: number } }).totals;
+    if (totals.vms !== vmCount || totals.vectors !== vmCount * vectors)
+      throw new Error(`fleet sweep saw ${totals.vms} VMs, ${totals.vectors} vectors`);
+    const fleetRate = (2 * totals.vectors) / fleetSeconds;
+    return {
+      vms: vmCount,
+      vectorsPerVm: vectors,
+      singleVmSweep: {
+        vms: singles.length,
+        seconds: round(singleSeconds),
+        resolutionsPerSecond: Math.round(singleRate),
+      },
+      fleetSweep: {
+        seconds: round(fleetSeconds),
+        // The contract resolves each vector twice (own behaviour, target); a VM whose behaviour is the target's computes it once.
+        resolutionsPerSecond: Math.round(fleetRate),
+        vectorsPerSecond: Math.round(fleetRate / 2),
+      },
+      ratio: round(fleetRate / singleRate),
+      vectorRatio: round(fleetRate / 2 / singleRate),
+      target: 'ratio >= 0.8',
+    };
+  } finally {
+    await stores.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// ---- (e) pictures -------------------------------------------------------------------------
+
+function medianMs(draw: () => string, runs = 300): number {
+  for (let i = 0; i < 50; i++) draw();
+  const samples: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const start = process.hrtime.bigint();
+    draw();
+    samples.push(Number(process.hrtime.bigint() - start) / 1e6);
+  }
+  samples.sort((a, b) => a - b);
+  return round(samples[samples.length >> 1]!);
+}
+
+function pictureBenchmark() {
+  const state = replay(fleetVm('s10', 2, { version: '11.0.0' }))!;
+  const resolved = resolveToJson(state, { deviceId: 'hostdev0', vector: 0 });
+  const resolution = JSON.parse(recordJson(undefined, 's10', resolved)) as ResolutionView;
+  const vm = bigintsToHex(vmResource(state, 'http://localhost:8080')) as unknown as VmView;
+  return {
+    pathPictureMedianMs: medianMs(() => resolutionPicture(resolution)),
+    topologyPictureMedianMs: medianMs(() => topologyPicture(vm)),
+  };
+}
+
 const results = {
   node: process.version,
   a_httpResolveVsBareFastify: await httpBenchmark(),
   b_resolveLatency: latencyBenchmark(),
   c_rebuild: await rebuildBenchmark(),
+  d_fleetSweep: await fleetSweepBenchmark(),
+  e_pictures: pictureBenchmark(),
 };
 console.log(JSON.stringify(results, null, 2));
