@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 
 export const OPENAPI_INFO = {
   title: 'doorbell',
-  version: '1.1.0',
+  version: '1.2.0',
   description: [
     'Event-sourced IOMMU topology of arm64 VMs and, with proof, where every MSI of a passthrough device lands.',
     'Addresses, sizes and MSI data are strings of 0x and 1 to 16 hex digits, never JSON numbers.',

@@ -2,6 +2,7 @@
 // sweep"). Every verdict and total below is derived, in the comments, from the domain reference:
 // §10 for the behaviour of each build, §9.1 for what address-space does, S10/S13 for the routes.
 
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../../helpers/test-app';
 import { acceleratedS10, command } from '../../helpers/topology';
@@ -158,6 +159,17 @@ describe('fleet sweep records', () => {
     expect((await t.http.get('/v1/fleet-sweeps/00000000-0000-4000-8000-000000000000').expect(404)).body.code).toBe(
       'FLEET_SWEEP_NOT_FOUND',
     );
+  });
+
+  it('are immutable in the database itself', async () => {
+    const { id } = (await t.http.post('/v1/fleet-sweeps').send({ limit: 1 }).expect(201)).body;
+    const db = new Database(t.dbPath);
+    try {
+      expect(() => db.prepare("UPDATE fleet_sweeps SET body = '{}' WHERE id = ?").run(id)).toThrow(/immutable/);
+      expect(() => db.prepare('DELETE FROM fleet_sweeps WHERE id = ?').run(id)).toThrow(/immutable/);
+    } finally {
+      db.close();
+    }
   });
 
   it('replays the first answer for a retry with the same Idempotency-Key', async () => {
