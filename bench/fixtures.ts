@@ -54,3 +54,16 @@ export function commandVm(i: number): Command[] {
     { type: 'AttachDevice', deviceId: 'net0', driver: 'virtio-net-pci', bus: 'pcie.0', slot: 2 },
   ];
 }
+
+/**
+ * A VM of a fleet: the S10 topology with `vectors` programmed vectors, half at the mapped doorbell
+ * page (0xFFFFF040) and half at an unmapped gIOVA (0xFFFFE040), on the QEMU build given.
+ */
+export function* fleetVm(vmId: string, vectors: number, qemu?: object): Generator<Command> {
+  yield { type: 'DefineVm', vmId, ramSize: 0x1_0000_0000n, hostItsBase: 0x2_0210_0000n, qemu };
+  for (const command of S10_COMMANDS.slice(1, -1)) yield command;
+  for (let v = 0; v < vectors; v++) {
+    const address = v % 2 === 0 ? 0xffff_f040n : 0xffff_e040n;
+    yield { type: 'ProgramMsiVector', deviceId: 'hostdev0', vector: v, address, data: BigInt(v) };
+  }
+}

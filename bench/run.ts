@@ -6,8 +6,11 @@
 //   (c) durable commands/s over HTTP, 50 connections on 50 VMs, vs one better-sqlite3 transaction
 //       per event with synchronous=FULL on a file in the same folder: target >= 3;
 //   (d) bytes stored per resolution record: target <= 1,200;
+//   (b) GET .../msi-vectors/{n}/route (nothing stored, from the memo) vs the same anchor: >= 0.7;
 //   (e) in-process resolve p50 with 100,000 vs 10 mappings (<= 1.5), and rebuilding a VM from
 //       200,000 stored events (>= 100,000 events/s).
+//   (f) a fleet sweep of 1,000 VMs x 32 vectors vs single-VM sweeps, in resolutions per second (>= 0.8);
+//   (g) the median time to draw a path picture and a topology picture.
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -20,7 +23,17 @@ import { resolveMsi } from '../src/app/resolve-msi';
 import { createStores } from '../src/db/stores';
 import { resolve } from '../src/domain/resolve/resolve';
 import { replay } from '../src/domain/topology/replay';
-import { COMMAND_VMS, emulatedWithMappings, S10_COMMANDS, S10_VM } from './fixtures';
+import { COMMAND_VMS, emulatedWithMappings, fleetVm, S10_COMMANDS, S10_VM } from './fixtures';
+import { fleetSweep } from '../src/app/fleet-sweep';
+import { resolveToJson } from '../src/app/resolution-cache';
+import { DEFAULT_SWEEP_PAGE, sweepVm } from '../src/app/resolve-msi';
+import { vmResource } from '../src/api/representations';
+import { recordText } from '../src/db/records/record-text';
+import { bigintsToHex } from '../src/domain/address';
+import { resolutionPicture } from '../src/pictures/resolution-picture';
+import type { ResolutionView } from '../src/pictures/resolution-view';
+import { topologyPicture } from '../src/pictures/topology-picture';
+import type { VmView } from '../src/pictures/topology-view';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -128,6 +141,26 @@ async function resolveVsEcho() {
   return { ...result.median, rounds: result.rounds, target: '>= 0.5' };
 }
 
+const liveRoute = (url: string): autocannon.Options => ({
+  url: `${url}/v1/vms/${S10_VM}/devices/hostdev0/msi-vectors/0/route`,
+  method: 'GET',
+});
+
+async function routeVsEcho() {
+  const result = await rounds(async () => {
+    const anchor = await measure('bare', echo);
+    const doorbell = await measure('doorbell', liveRoute);
+    if (doorbell.non2xx > 0) throw new Error(`route answered ${doorbell.non2xx} non-2xx`);
+    return {
+      doorbell: doorbell.requestsPerSecond,
+      echo: anchor.requestsPerSecond,
+      doorbellP99Ms: doorbell.p99Ms,
+      ratio: round(doorbell.requestsPerSecond / anchor.requestsPerSecond),
+    };
+  });
+  return { ...result.median, rounds: result.rounds, target: '>= 0.7' };
+}
+
 /** One better-sqlite3 transaction per event, synchronous=FULL, WAL, for SECONDS. */
 function sqliteTransactionPerEvent(): number {
   const dir = mkdtempSync(join(tmpdir(), 'doorbell-anchor-'));
@@ -190,7 +223,9 @@ async function bytesPerRecord(kind: 'repeated' | 'distinct', records = 2_000) {
           ? { device: 'hostdev0', vector: 0 }
           : { device: 'hostdev0', address: 0xfffff040n, data: BigInt(i + j) };
       const answers = await Promise.all(
-        Array.from({ length: 100 }, (_, j) => resolveMsi(stores, { vmId: S10_VM, msi: msi(j), semantics: 'upstream' })),
+        Array.from({ length: 100 }, (_, j) =>
+          resolveMsi(stores, { vmId: S10_VM, msi: msi(j), semantics: 'upstream', baseUrl: 'http://127.0.0.1:8080' }),
+        ),
       );
       json += answers.reduce((n, a) => n + Buffer.byteLength(a.body), 0);
     }
@@ -271,6 +306,94 @@ async function rebuildBenchmark(eventCount = 200_000) {
   }
 }
 
+// ---- (f) fleet sweep ---------------------------------------------------------------------
+
+/** The builds of the bench fleet, by share: most on 11.0.0, some on NVIDIA's 10.1.0 package, a few undeclared. */
+function fleetBuild(i: number): object | undefined {
+  if (i % 20 === 0) return undefined;
+  return i % 20 < 4 ? { package: 'Debian 1:10.1.0+nvidia1-unstable' } : { version: '11.0.0' };
+}
+
+async function fleetSweepBenchmark(vmCount = 1_000, vectors = 32) {
+  const dir = mkdtempSync(join(tmpdir(), 'doorbell-fleet-'));
+  const stores = createStores(join(dir, 'doorbell.db'));
+  try {
+    const ids = Array.from({ length: vmCount }, (_, i) => `vm-${String(i).padStart(4, '0')}`);
+    const warm = Array.from({ length: 20 }, (_, i) => `warm-${i}`);
+    for (const [i, id] of [...ids, ...warm].entries()) {
+      stores.transaction(() => {
+        for (const c of fleetVm(id, vectors, fleetBuild(i))) stores.vms.execute(id, c, { metadata });
+      });
+    }
+    const baseUrl = 'http://localhost:8080';
+    // Warm-up, on VMs of their own: both paths compiled before they are timed.
+    for (const id of warm.slice(0, 10)) await sweepVm(stores, { vmId: id, baseUrl, limit: DEFAULT_SWEEP_PAGE });
+    await fleetSweep(stores, { vm: warm.slice(10), baseUrl });
+
+    // Single-VM sweeps, one VM after another, each VM resolved for the first time (no memo).
+    const singles = ids.slice(0, 100);
+    let start = process.hrtime.bigint();
+    for (const id of singles) await sweepVm(stores, { vmId: id, baseUrl, limit: DEFAULT_SWEEP_PAGE });
+    const singleSeconds = Number(process.hrtime.bigint() - start) / 1e9;
+    const singleRate = (singles.length * vectors) / singleSeconds;
+
+    // The fleet sweep: every vector under the VM's own behaviour and under the target's (11.0.0).
+    start = process.hrtime.bigint();
+    const answer = await fleetSweep(stores, { vm: ids, baseUrl });
+    const fleetSeconds = Number(process.hrtime.bigint() - start) / 1e9;
+    const totals = (JSON.parse(answer.body) as { totals: { vms: number; vectors: number } }).totals;
+    if (totals.vms !== vmCount || totals.vectors !== vmCount * vectors)
+      throw new Error(`fleet sweep saw ${totals.vms} VMs, ${totals.vectors} vectors`);
+    const fleetRate = (2 * totals.vectors) / fleetSeconds;
+    return {
+      vms: vmCount,
+      vectorsPerVm: vectors,
+      singleVmSweep: {
+        vms: singles.length,
+        seconds: round(singleSeconds),
+        resolutionsPerSecond: Math.round(singleRate),
+      },
+      fleetSweep: {
+        seconds: round(fleetSeconds),
+        // The contract resolves each vector twice (own behaviour, target); a VM whose behaviour is the target's computes it once.
+        resolutionsPerSecond: Math.round(fleetRate),
+        vectorsPerSecond: Math.round(fleetRate / 2),
+      },
+      ratio: round(fleetRate / singleRate),
+      vectorRatio: round(fleetRate / 2 / singleRate),
+      target: 'ratio >= 0.8',
+    };
+  } finally {
+    await stores.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// ---- (g) pictures -------------------------------------------------------------------------
+
+function medianMs(draw: () => string, runs = 300): number {
+  for (let i = 0; i < 50; i++) draw();
+  const samples: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const start = process.hrtime.bigint();
+    draw();
+    samples.push(Number(process.hrtime.bigint() - start) / 1e6);
+  }
+  samples.sort((a, b) => a - b);
+  return round(samples[samples.length >> 1]!);
+}
+
+function pictureBenchmark() {
+  const state = replay(fleetVm('s10', 2, { version: '11.0.0' }))!;
+  const resolved = resolveToJson(state, { deviceId: 'hostdev0', vector: 0 });
+  const resolution = JSON.parse(recordText(undefined, 's10', resolved.json)) as ResolutionView;
+  const vm = bigintsToHex(vmResource(state, 'http://localhost:8080')) as unknown as VmView;
+  return {
+    pathPictureMedianMs: medianMs(() => resolutionPicture(resolution)),
+    topologyPictureMedianMs: medianMs(() => topologyPicture(vm)),
+  };
+}
+
 const only = process.env.BENCH_ONLY?.split(',');
 const wanted = (name: string) => only === undefined || only.includes(name);
 
@@ -284,7 +407,10 @@ if (wanted('a')) results.a_resolveVsEcho = await resolveVsEcho();
 if (wanted('c')) results.c_commandsVsTransactionPerEvent = await commandsVsTransactionPerEvent();
 if (wanted('d')) results.d_recordSize = await recordSize();
 if (wanted('e')) results.e_resolveLatency = latencyBenchmark();
+if (wanted('b')) results.b_routeVsEcho = await routeVsEcho();
 if (wanted('e')) results.e_rebuild = await rebuildBenchmark();
+if (wanted('f')) results.f_fleetSweep = await fleetSweepBenchmark();
+if (wanted('g')) results.g_pictures = pictureBenchmark();
 console.log(JSON.stringify(results, null, 2));
 
 const row = (name: string, value: unknown, target: string) =>
@@ -297,4 +423,8 @@ if (get('c_commandsVsTransactionPerEvent'))
 if (get('d_recordSize'))
   row('(d) bytes stored per record, every body distinct', get('d_recordSize')!.storedBytesPerRecord, '<= 1200');
 if (get('e_resolveLatency')) row('(e) resolve p50, 100k / 10 mappings', get('e_resolveLatency')!.p50Ratio, '<= 1.5');
+if (get('b_routeVsEcho')) row('(b) GET .../route / validated echo', get('b_routeVsEcho')!.ratio, '>= 0.7');
 if (get('e_rebuild')) row('(e) rebuild events/s', get('e_rebuild')!.eventsPerSecond, '>= 100000');
+if (get('f_fleetSweep')) row('(f) fleet sweep / single-VM sweeps, resolutions/s', get('f_fleetSweep')!.ratio, '>= 0.8');
+if (get('g_pictures')) row('(g) path picture, median ms', get('g_pictures')!.pathPictureMedianMs, '');
+if (get('g_pictures')) row('(g) topology picture, median ms', get('g_pictures')!.topologyPictureMedianMs, '');

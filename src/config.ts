@@ -10,6 +10,8 @@ export interface Config {
   logLevel: string;
   /** Origins allowed to call the API from a browser (CORS); empty: CORS off. */
   corsOrigins: string[];
+  /** DOORBELL_PUBLIC_URL: the base of absolute links (no trailing slash); else each request's own host. */
+  publicUrl?: string;
   /** How long a SIGTERM/SIGINT waits for in-flight requests before the process exits anyway. */
   shutdownTimeoutMs: number;
   /** Bearer tokens required ('on', the default); 'off' only with a loopback HOST. */
@@ -99,6 +101,28 @@ function allowedHosts(text: string | undefined): string[] | undefined {
   });
 }
 
+function publicUrl(text: string | undefined): string | undefined {
+  if (text === undefined || text.trim() === '') return undefined;
+  let url: URL;
+  try {
+    url = new URL(text.trim());
+  } catch {
+    throw new ConfigError(
+      `DOORBELL_PUBLIC_URL must be an http(s) URL such as https://doorbell.example, not ${JSON.stringify(text)}`,
+    );
+  }
+  if (
+    (url.protocol !== 'http:' && url.protocol !== 'https:') ||
+    url.search !== '' ||
+    url.hash !== '' ||
+    url.username !== ''
+  )
+    throw new ConfigError(
+      `DOORBELL_PUBLIC_URL must be an http(s) URL without credentials, query or fragment, not ${JSON.stringify(text)}`,
+    );
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const logLevel = env.LOG_LEVEL ?? 'info';
   if (!LOG_LEVELS.includes(logLevel))
@@ -110,6 +134,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databasePath: env.DOORBELL_DB ?? DEFAULT_DB_PATH,
     logLevel,
     corsOrigins: origins(env.DOORBELL_CORS_ORIGINS),
+    publicUrl: publicUrl(env.DOORBELL_PUBLIC_URL),
     shutdownTimeoutMs: integer(env, 'DOORBELL_SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000, 'milliseconds'),
     auth: auth(env, host),
     allowedHosts: allowedHosts(env.DOORBELL_ALLOWED_HOSTS),

@@ -44,6 +44,7 @@ if (config !== undefined) {
     stores,
     logger: { level: config.logLevel },
     corsOrigins: config.corsOrigins,
+    publicUrl: config.publicUrl,
     auth: config.auth,
     allowedHosts: config.allowedHosts,
     listenHost: config.host,

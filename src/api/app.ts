@@ -20,10 +20,12 @@ import { busRoutes } from './routes/buses.js';
 import { deviceRoutes } from './routes/devices.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
+import { fleetSweepRoutes } from './routes/fleet-sweeps.js';
 import { mappingRoutes } from './routes/mappings.js';
 import { metaRoutes } from './routes/meta.js';
 import { resolutionRoutes } from './routes/msi-resolutions.js';
 import { msiVectorRoutes } from './routes/msi-vectors.js';
+import { qemuBuildRoutes } from './routes/qemu-builds.js';
 import { smmuRoutes } from './routes/smmus.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { vmRoutes } from './routes/vms.js';
@@ -31,7 +33,9 @@ import { BusSchema } from './schemas/bus.js';
 import { CommandOutcome, ProblemSchema } from './schemas/common.js';
 import { DeviceSchema, MappingSchema, VectorSchema } from './schemas/device.js';
 import { EventSchema } from './schemas/event.js';
-import { ResolutionSchema, SweepSchema } from './schemas/resolution.js';
+import { FleetSweepSchema } from './schemas/fleet-sweep.js';
+import { QemuClassificationSchema } from './schemas/qemu-build.js';
+import { ResolutionSchema, RouteSchema, SweepSchema } from './schemas/resolution.js';
 import { SmmuSchema } from './schemas/smmu.js';
 import { TokenSchema } from './schemas/token.js';
 import { VmSchema } from './schemas/vm.js';
@@ -49,6 +53,8 @@ export interface AppOptions {
   rateLimit?: SecurityOptions['rateLimit'];
   /** When to answer 503 with Retry-After (see DEFAULT_PRESSURE); false: never. */
   pressure?: Partial<PressureOptions> | false;
+  /** The base of absolute links (DOORBELL_PUBLIC_URL); by default each request's own scheme and host. */
+  publicUrl?: string;
 }
 
 export const DEFAULT_RATE_LIMIT = { max: 1200, timeWindowMs: 60_000 };
@@ -113,12 +119,15 @@ const SHARED_SCHEMAS = [
   VmSchema,
   EventSchema,
   ResolutionSchema,
+  RouteSchema,
   SweepSchema,
   TokenSchema,
+  QemuClassificationSchema,
+  FleetSweepSchema,
 ];
 
 export const doorbellApp = fp<AppOptions>(async (app, options) => {
-  const { stores, corsOrigins = [] } = options;
+  const { stores, corsOrigins = [], publicUrl } = options;
   const { body, text } = validators();
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? body : text).compile(schema));
   // Routes send JSON text they built themselves (canonical hex, stored records byte for byte);
@@ -154,9 +163,11 @@ export const doorbellApp = fp<AppOptions>(async (app, options) => {
     mappingRoutes,
     msiVectorRoutes,
     resolutionRoutes,
+    qemuBuildRoutes,
+    fleetSweepRoutes,
     eventRoutes,
   ]) {
-    await typed.register(plugin, { stores });
+    await typed.register(plugin, { stores, publicUrl });
   }
 });
 

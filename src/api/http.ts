@@ -7,9 +7,16 @@ import { bigintsToHex, parseHex } from '../domain/address.js';
 import type { EventMetadata } from '../db/event-store.js';
 import { requestFingerprint } from '../db/idempotency-store.js';
 import type { Precondition } from '../db/vm-repository.js';
+import type { Stores } from '../db/stores.js';
 import { etagOf, ServiceError } from '../errors/problem.js';
 
 export { page } from '../app/paging.js';
+/** What every route plugin is given: the stores, and the base of absolute links when the operator set one. */
+export interface RouteOptions {
+  stores: Stores;
+  /** DOORBELL_PUBLIC_URL, without a trailing slash. */
+  publicUrl?: string;
+}
 
 /** If-Match as RFC 9110 reads it: "*", or a list of ETags of which only strong ones can match. */
 function preconditionOf(header: string | undefined): Precondition | undefined {
@@ -79,6 +86,20 @@ export function sendAnswer(reply: FastifyReply, answer: Answer): FastifyReply {
 export function sendJson(reply: FastifyReply, body: unknown, options: { version?: number } = {}): FastifyReply {
   if (options.version !== undefined) reply.header('etag', etagOf(options.version));
   return reply.type('application/json; charset=utf-8').send(JSON.stringify(bigintsToHex(body)));
+}
+
+/**
+ * A picture (contract v1.2, "Pictures"): SVG that can neither run script nor load anything, even
+ * when opened on its own, and that no browser sniffs into something else.
+ */
+export const PICTURE_HEADERS = {
+  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; sandbox",
+  'x-content-type-options': 'nosniff',
+} as const;
+
+export function sendSvg(reply: FastifyReply, svg: string, options: { etag?: string } = {}): FastifyReply {
+  if (options.etag !== undefined) reply.header('etag', options.etag).header('cache-control', 'no-cache');
+  return reply.headers(PICTURE_HEADERS).type('image/svg+xml; charset=utf-8').send(svg);
 }
 
 /** Sends JSON text that is already in its final form (a stored record). */

@@ -5,6 +5,9 @@ import { msiControllerOf, msiGpaOf, RAM_BASE } from '../domain/virt-board.js';
 import { placementOf } from '../domain/translation/topology-facts.js';
 import type { Bus, Device, Mapping, MsiVector, Smmu, VmState } from '../domain/topology/types.js';
 import type { StoredEvent } from '../db/event-store.js';
+import { pictureUrls } from '../app/links.js';
+import type { QemuBuildClassification } from '../domain/qemu-build/classify.js';
+import { qemuBuildOf } from '../domain/topology/decide.js';
 
 export function busResource(bus: Bus) {
   return { id: bus.id, type: bus.type, busNumber: bus.number, bus: bus.parent, rootBus: bus.rootBus };
@@ -80,11 +83,31 @@ export function deviceResource(state: VmState, device: Device) {
   };
 }
 
-export function vmResource(state: VmState) {
+/** What §10 makes of a declared build (POST /v1/qemu-builds/classify, a VM's qemu). */
+export function classificationResource(c: QemuBuildClassification) {
+  return {
+    version: c.version,
+    package: c.package,
+    smmuProperties: c.smmuProperties,
+    behaviour: c.behaviour,
+    rule: c.rule,
+    basis: c.basis,
+    sources: c.sources,
+    conflicts: c.conflicts,
+  };
+}
+
+/**
+ * The VM as projected. `baseUrl` gives the absolute link to its topology picture (as of the
+ * version asked for, when one was).
+ */
+export function vmResource(state: VmState, baseUrl: string, asOf?: number) {
   const controller = msiControllerOf(state.board);
   return {
     id: state.id,
     version: state.version,
+    picture: pictureUrls.topology(baseUrl, state.id, asOf),
+    qemu: { ...classificationResource(qemuBuildOf(state)), setBy: state.qemu?.setBy.position ?? null },
     ramBase: RAM_BASE,
     ramSize: state.board.ramSize,
     gicVersion: state.board.gicVersion,

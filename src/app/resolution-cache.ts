@@ -1,7 +1,9 @@
-// Resolving is pure and a VM's state is immutable once folded, so the JSON of a resolution is
-// computed once per state and question; repeated questions (an inventory polling its vectors,
-// sweeps after no change) reuse it. The memo lives exactly as long as the state object it hangs
-// on: a new version is a new object, and the old entries go with the old state.
+// Resolving is pure and a VM's state is immutable once folded, so a resolution is computed once
+// per state and question; repeated questions (an inventory polling its vectors, sweeps after no
+// change, a fleet sweep whose target behaviour is the VM's own) reuse it. Its JSON (and the hash
+// that names it as a stored body) is written the first time someone needs it. The memo lives
+// exactly as long as the state object it hangs on: a new version is a new object, and the old
+// entries go with the old state.
 
 import { createHash } from 'node:crypto';
 import { bigintsToHex } from '../domain/address.js';
@@ -12,22 +14,38 @@ import type { VmState } from '../domain/topology/types.js';
 export interface Resolved {
   resolution: Resolution;
   /** The resolution as JSON, canonical hex for every 64-bit value. */
-  json: string;
+  readonly json: string;
   /** sha256 of the JSON: records that repeat it share one stored body. */
-  hash: string;
+  readonly hash: string;
 }
 
 const MAX_ENTRIES_PER_STATE = 4096;
 const memo = new WeakMap<VmState, Map<string, Resolved>>();
 
-export function resolveToJson(state: VmState, request: MsiRequest, semantics: Semantics): Resolved {
-  const key = `${request.deviceId}|${request.vector ?? ''}|${request.address ?? ''}|${request.data ?? ''}|${semantics}`;
+class LazyResolved implements Resolved {
+  private text: string | undefined;
+  private digest: string | undefined;
+  constructor(readonly resolution: Resolution) {}
+  get json(): string {
+    this.text ??= JSON.stringify(bigintsToHex(this.resolution));
+    return this.text;
+  }
+  get hash(): string {
+    this.digest ??= createHash('sha256').update(this.json).digest('hex');
+    return this.digest;
+  }
+}
+
+/** The resolution under the semantics asked for; without one, under the one the VM's declared build picks. */
+const keyOf = (request: MsiRequest, semantics: Semantics | undefined) =>
+  `${request.deviceId}|${request.vector ?? ''}|${request.address ?? ''}|${request.data ?? ''}|${semantics ?? ''}`;
+
+export function resolveToJson(state: VmState, request: MsiRequest, semantics?: Semantics): Resolved {
+  const key = keyOf(request, semantics);
   let entries = memo.get(state);
   const hit = entries?.get(key);
   if (hit !== undefined) return hit;
-  const resolution = resolve(state, request, semantics);
-  const json = JSON.stringify(bigintsToHex(resolution));
-  const resolved = { resolution, json, hash: createHash('sha256').update(json).digest('hex') };
+  const resolved = new LazyResolved(resolve(state, request, semantics));
   if (entries === undefined) {
     entries = new Map();
     memo.set(state, entries);
@@ -35,4 +53,12 @@ export function resolveToJson(state: VmState, request: MsiRequest, semantics: Se
   if (entries.size >= MAX_ENTRIES_PER_STATE) entries.clear();
   entries.set(key, resolved);
   return resolved;
+}
+
+/**
+ * The resolution if it is already memoized, else computed without keeping it: for a fleet sweep,
+ * which needs each resolution once and would otherwise fill the memo of every VM it visits.
+ */
+export function resolveOnce(state: VmState, request: MsiRequest, semantics?: Semantics): Resolution {
+  return memo.get(state)?.get(keyOf(request, semantics))?.resolution ?? resolve(state, request, semantics);
 }

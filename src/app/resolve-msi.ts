@@ -3,14 +3,17 @@
 // bytes returned, so a later read returns them byte for byte.
 
 import { randomUUID } from 'node:crypto';
-import type { MsiRequest, Resolution, Semantics } from '../domain/resolve/types.js';
-import type { VmState } from '../domain/topology/types.js';
+import type { StoredResponse } from '../db/idempotency-store.js';
 import type { RecordWrite, ResolutionRecordRow } from '../db/record-writer/index.js';
 import { recordText, sweepText } from '../db/records/record-text.js';
 import type { Stores } from '../db/stores.js';
-import type { StoredResponse } from '../db/idempotency-store.js';
+import { chooseSemantics } from '../domain/qemu-build/semantics.js';
+import type { MsiRequest, Resolution, Semantics } from '../domain/resolve/types.js';
+import { qemuBuildOf } from '../domain/topology/decide.js';
+import type { VmState } from '../domain/topology/types.js';
 import { ServiceError } from '../errors/problem.js';
 import { type Answer, type IdempotencyClaim, priorAnswer } from './idempotency.js';
+import { pictureUrls, resolutionPath, sweepPath } from './links.js';
 import { loadVm } from './load-vm.js';
 import { page } from './paging.js';
 import { type Resolved, resolveToJson } from './resolution-cache.js';
@@ -26,9 +29,12 @@ export interface MsiQuestion {
 export interface ResolveRequest {
   vmId: string;
   msi: MsiQuestion;
-  semantics: Semantics;
+  /** Absent: the VM's declared build picks it (contract v1.2). */
+  semantics?: Semantics;
   asOf?: number;
   idempotency?: IdempotencyClaim;
+  /** Where absolute links point (the record's picture). */
+  baseUrl: string;
 }
 
 /** A sweep answers at most this many results unless asked for fewer; the rest are pages of GET. */
@@ -36,15 +42,22 @@ export const DEFAULT_SWEEP_PAGE = 1000;
 
 export interface SweepRequest {
   vmId: string;
-  semantics: Semantics;
+  semantics?: Semantics;
   /** Results in the answer (its first page). */
   limit: number;
   asOf?: number;
   idempotency?: IdempotencyClaim;
+  baseUrl: string;
 }
 
-export const resolutionPath = (id: string) => `/v1/msi-resolutions/${id}`;
-export const sweepPath = (id: string) => `/v1/msi-sweeps/${id}`;
+export interface RouteRequest {
+  vmId: string;
+  device: string;
+  vector: number;
+  semantics?: Semantics;
+  asOf?: number;
+  baseUrl: string;
+}
 
 /** Exactly one of the two ways to name the MSI. */
 function msiRequestOf(question: MsiQuestion): MsiRequest {
@@ -77,7 +90,7 @@ export function countsOf(results: Resolution[]) {
 }
 
 /** Every programmed vector of the VM, devices by id, vectors by number. */
-function programmedVectors(state: VmState): MsiRequest[] {
+export function programmedVectors(state: VmState): MsiRequest[] {
   return [...state.devices.values()]
     .sort((a, b) => a.id.localeCompare(b.id))
     .flatMap((device) =>
@@ -86,17 +99,26 @@ function programmedVectors(state: VmState): MsiRequest[] {
 }
 
 /** A new resolution record: its JSON as answered, and the row that stores it (the body shared by hash). */
-function recordOf(vmId: string, resolved: Resolved, sweepId: string | null, createdAt: string) {
+function recordOf(vmId: string, resolved: Resolved, sweepId: string | null, createdAt: string, baseUrl: string) {
   const id = randomUUID();
-  const row: ResolutionRecordRow = { id, vmId, sweepId, bodyHash: resolved.hash, resolution: resolved.json, createdAt };
-  return { id, text: recordText(id, vmId, resolved.json), row };
+  const picture = pictureUrls.resolution(baseUrl, id);
+  const row: ResolutionRecordRow = {
+    id,
+    vmId,
+    sweepId,
+    bodyHash: resolved.hash,
+    resolution: resolved.json,
+    picture,
+    createdAt,
+  };
+  return { id, text: recordText(id, vmId, resolved.json, picture), row };
 }
 
 /**
  * Stores the records (and the answer under the Idempotency-Key) durably, then answers. A
  * concurrent request with the same key may win the race to store it: then its answer is the one.
  */
-async function storeThenAnswer(
+export async function storeThenAnswer(
   stores: Stores,
   claim: IdempotencyClaim | undefined,
   response: StoredResponse,
@@ -122,7 +144,8 @@ export async function resolveMsi(stores: Stores, request: ResolveRequest): Promi
   const msi = msiRequestOf(request.msi);
   const state = loadVm(stores, request.vmId, request.asOf);
   const createdAt = new Date().toISOString();
-  const record = recordOf(request.vmId, resolveToJson(state, msi, request.semantics), null, createdAt);
+  const resolved = resolveToJson(state, msi, request.semantics);
+  const record = recordOf(request.vmId, resolved, null, createdAt, request.baseUrl);
   const response = { status: 201, headers: { location: resolutionPath(record.id) }, body: record.text };
   return storeThenAnswer(stores, request.idempotency, response, { resolutions: [record.row] }, createdAt);
 }
@@ -130,36 +153,45 @@ export async function resolveMsi(stores: Stores, request: ResolveRequest): Promi
 export async function sweepVm(stores: Stores, request: SweepRequest): Promise<Answer> {
   const prior = priorAnswer(stores, request.idempotency);
   if (prior !== undefined) return prior;
-  const { vmId, semantics } = request;
+  const { vmId } = request;
   const state = loadVm(stores, vmId, request.asOf);
+  const { semantics, source } = chooseSemantics(qemuBuildOf(state), request.semantics);
   const createdAt = new Date().toISOString();
   const id = randomUUID();
-  const resolved = programmedVectors(state).map((msi) => resolveToJson(state, msi, semantics));
-  const records = resolved.map((r) => recordOf(vmId, r, id, createdAt));
-  const head = JSON.stringify({
-    id,
-    vm: vmId,
-    asOfVersion: state.version,
-    semantics,
-    counts: countsOf(resolved.map((r) => r.resolution)),
-  });
+  const resolved = programmedVectors(state).map((msi) => resolveToJson(state, msi, request.semantics));
+  const records = resolved.map((r) => recordOf(vmId, r, id, createdAt, request.baseUrl));
+  const counts = countsOf(resolved.map((r) => r.resolution));
+  const head = JSON.stringify({ id, vm: vmId, asOfVersion: state.version, semantics, semanticsSource: source, counts });
   // The answer is the sweep's first page, exactly as GET of its Location reads it: the records
   // are spliced in as they are stored, so each stays byte for byte its record; the sweep's own
   // record keeps only the head.
   const { limit } = request;
-  const body = sweepPageText(
-    head,
-    records.slice(0, limit).map((r) => r.text),
-    records.length,
-    sweepPath(id),
-    limit,
-    0,
-  );
+  const texts = records.slice(0, limit).map((r) => r.text);
+  const body = sweepPageText(head, texts, records.length, sweepPath(id), limit, 0);
   const location = limit === DEFAULT_SWEEP_PAGE ? sweepPath(id) : `${sweepPath(id)}?limit=${limit}`;
   const response = { status: 201, headers: { location }, body };
   const write = { sweep: { id, vmId, head, createdAt }, resolutions: records.map((r) => r.row) };
   return storeThenAnswer(stores, request.idempotency, response, write, createdAt);
 }
+
+/**
+ * The live route of a programmed vector (contract v1.1): the body of a record without its id,
+ * nothing stored. The ETag names the VM version and the semantics asked for ("declared" when the
+ * VM's build picks it), the two things the answer is a function of.
+ */
+export function liveRoute(stores: Stores, request: RouteRequest): { json: string; version: number; etag: string } {
+  const state = loadVm(stores, request.vmId, request.asOf);
+  const msi = { deviceId: request.device, vector: request.vector };
+  const picture = pictureUrls.route(request.baseUrl, request.vmId, request.device, request.vector, {
+    semantics: request.semantics,
+    asOf: request.asOf,
+  });
+  const json = recordText(undefined, request.vmId, resolveToJson(state, msi, request.semantics).json, picture);
+  return { json, version: state.version, etag: routeEtag(state.version, request.semantics) };
+}
+
+export const routeEtag = (version: number, semantics: Semantics | undefined) =>
+  `"${version}-${semantics ?? 'declared'}"`;
 
 /** A stored resolution or sweep, byte for byte; 404 when there is none. */
 export function storedResolution(stores: Stores, id: string): string {

@@ -21,6 +21,7 @@ const BIGINT_FIELDS: { [T in EventType]: readonly BigintKeys<EventDataByType[T]>
   IovaMapped: ['iova', 'output', 'size'],
   IovaUnmapped: ['iova'],
   MsiVectorProgrammed: ['address', 'data'],
+  QemuBuildDeclared: [],
 };
 
 /** The schema version written with every event; bump it when an event's data changes shape. */

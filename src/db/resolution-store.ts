@@ -1,4 +1,4 @@
-// MSI resolutions and sweeps as records: the exact JSON a client received, stored once and never
+// MSI resolutions, sweeps and fleet sweeps as records: the exact JSON a client received, stored once and never
 // changed (migrations/0001 and 0003 refuse updates and deletes), read back byte for byte. They
 // are written by the record writer (record-writer/); resolution bodies are shared by hash and
 // compressed (records/codec.mjs), sweeps keep their head and point at their resolutions.
@@ -7,16 +7,24 @@ import { asc, count, eq, sql } from 'drizzle-orm';
 import type { Db } from './database.js';
 import { unpack } from './records/codec.mjs';
 import { recordText } from './records/record-text.js';
-import { msiResolutions, msiSweeps, resolutionBodies } from './schema.js';
+import { fleetSweeps, msiResolutions, msiSweeps, resolutionBodies } from './schema.js';
 
 const recordColumns = {
   id: msiResolutions.id,
   vmId: msiResolutions.vmId,
   body: msiResolutions.body,
+  picture: msiResolutions.picture,
   codec: resolutionBodies.codec,
   packed: resolutionBodies.packed,
 };
-type RecordColumns = { id: string; vmId: string; body: string; codec: string | null; packed: Buffer | null };
+type RecordColumns = {
+  id: string;
+  vmId: string;
+  body: string;
+  picture: string | null;
+  codec: string | null;
+  packed: Buffer | null;
+};
 
 /** A stored sweep: whole (as answered, before sweeps were paged), or its head and a page of records. */
 export type StoredSweep = { whole: string } | { head: string; records: string[]; total: number };
@@ -72,7 +80,7 @@ export class ResolutionStore {
       if (this.bodies.size >= BODY_CACHE_SIZE) this.bodies.delete(this.bodies.keys().next().value!);
       this.bodies.set(key, json);
     }
-    return recordText(row.id, row.vmId, json);
+    return recordText(row.id, row.vmId, json, row.picture);
   }
 
   findResolution(id: string): string | undefined {
@@ -86,6 +94,28 @@ export class ResolutionStore {
     if (row.format === 'json') return { whole: row.body };
     const records = this.queries.sweepResolutions.all({ sweepId: id, limit, offset }).map((r) => this.textOf(r));
     return { head: row.body, records, total: this.queries.sweepSize.get({ sweepId: id })?.n ?? 0 };
+  }
+
+  /** A fleet sweep: the JSON first returned, and every VM's result as a JSON array. */
+  findFleetSweep(id: string): { body: string; results: string } | undefined {
+    return this.db
+      .select({ body: fleetSweeps.body, results: fleetSweeps.results })
+      .from(fleetSweeps)
+      .where(eq(fleetSweeps.id, id))
+      .get();
+  }
+
+  /** Fleet sweeps as first returned, oldest first. */
+  listFleetSweeps(limit: number, offset: number): { bodies: string[]; total: number } {
+    const bodies = this.db
+      .select({ body: fleetSweeps.body })
+      .from(fleetSweeps)
+      .orderBy(asc(fleetSweeps.seq))
+      .limit(limit)
+      .offset(offset)
+      .all();
+    const total = this.db.select({ n: count() }).from(fleetSweeps).get()?.n ?? 0;
+    return { bodies: bodies.map((r) => r.body), total };
   }
 
   /** A VM's resolutions, those made by sweeps included, oldest first. */

@@ -63,6 +63,8 @@ export const msiResolutions = sqliteTable(
     sweepId: text('sweep_id'),
     body: text('body').notNull(),
     bodyHash: text('body_hash').references(() => resolutionBodies.hash),
+    /** The record's `picture` link, as answered (null: records from before pictures). */
+    picture: text('picture'),
     createdAt: text('created_at').notNull(),
   },
   (t) => [index('msi_resolutions_vm').on(t.vmId, t.seq), index('msi_resolutions_sweep').on(t.sweepId, t.seq)],
@@ -106,3 +108,16 @@ export const apiTokens = sqliteTable(
   // A name signs events as their actor: no two live tokens share one.
   (t) => [uniqueIndex('api_tokens_live_name').on(t.name).where(sql`${t.revokedAt} IS NULL`)],
 );
+
+/**
+ * Fleet sweeps: one compact record per sweep. `body` is the exact JSON of the 201 (the first page
+ * of results), returned again byte for byte; `results` is every VM's result (counts and verdict,
+ * no resolutions) as a JSON array, from which later pages are cut.
+ */
+export const fleetSweeps = sqliteTable('fleet_sweeps', {
+  seq: integer('seq').primaryKey(),
+  id: text('id').notNull().unique(),
+  body: text('body').notNull(),
+  results: text('results').notNull(),
+  createdAt: text('created_at').notNull(),
+});

@@ -33,6 +33,7 @@ export const DOMAIN_ERRORS = {
   ACCEL_VFIO_WITHOUT_IOMMUFD: { status: 422, title: 'R13: vfio-pci without iommufd behind accel=on' },
   ACCEL_STAGE_NOT_1: { status: 422, title: 'R15: accel=on supports stage 1 only' },
   ACCEL_WITHOUT_KVM: { status: 422, title: 'R16: accel=on needs KVM with an in-kernel irqchip' },
+  ACCEL_NOT_IN_QEMU_BUILD: { status: 422, title: "The VM's QEMU build has no accel mode" },
   OAS_NOT_SUPPORTED: { status: 422, title: 'Output address size not supported' },
   NO_SMMU_FOR_DEVICE: { status: 422, title: 'Device is not behind an SMMU' },
   STAGE_NOT_SUPPORTED: { status: 422, title: 'Stage not supported by the SMMU' },

@@ -3,6 +3,7 @@
 // Whatever the source, the status and title come from the catalogue.
 
 import { DomainError } from '../domain/errors.js';
+import { QemuBuildInputError } from '../domain/qemu-build/input-error.js';
 import { ERROR_CATALOGUE, type ErrorCode, type ServiceErrorCode } from './catalogue.js';
 
 export interface FieldError {
@@ -76,6 +77,13 @@ export function problemOfKnownError(error: unknown): Problem | undefined {
   if (error instanceof DomainError) {
     const errors = error.pointer !== undefined ? [{ pointer: error.pointer, detail: error.message }] : undefined;
     return { body: problemBody(error.code, error.message, errors), headers: {} };
+  }
+  if (error instanceof QemuBuildInputError) {
+    const errors = error.problems.map((p) => ({
+      pointer: p.pointer,
+      detail: `${p.pointer.slice(1) || 'qemu'} ${p.detail}`,
+    }));
+    return { body: problemBody('VALIDATION_FAILED', errors.map((e) => e.detail).join('; '), errors), headers: {} };
   }
   if (error instanceof ServiceError) {
     const body = { ...problemBody(error.code, error.message, error.options.errors), ...error.options.extra };

@@ -75,8 +75,8 @@ export interface ResolutionGrid {
 
 const COLUMN_LABELS: Record<ColumnKey, string> = {
   'pre-fix': 'pre-fix',
-  'address-space': 'address-space (v4)',
-  upstream: 'upstream (QEMU 11.0)',
+  'address-space': 'address-space (v3-v5)',
+  upstream: 'upstream (11.0.0+)',
   hardware: 'hardware path',
 };
 const rowIndex = (row: Row) => ROWS.indexOf(row);
@@ -451,11 +451,11 @@ function findingsOf(r: ResolutionView, own: Column): string[] {
   const up = r.comparison.upstream;
   if (r.comparison.misroutedBeforeFix && pre.installed)
     findings.push(
-      `Before the fix it is misrouted: pre-fix routes it to ${pre.address}, QEMU 11.0 to ${up.address ?? describeRoute(up)}.`,
+      `Without the MSI fix (pre-fix, never released) it is misrouted to ${pre.address}; upstream routes it to ${up.address ?? describeRoute(up)}.`,
     );
   else if (r.comparison.missingBeforeFix === true || (r.comparison.misroutedBeforeFix && !pre.installed))
     findings.push(
-      `Before the fix it has no route at all (${pre.cause ?? 'none'}); QEMU 11.0 routes it to ${up.address ?? describeRoute(up)}.`,
+      `Without the MSI fix (pre-fix, never released) it has no route at all (${pre.cause ?? 'none'}); upstream routes it to ${up.address ?? describeRoute(up)}.`,
     );
   if (r.hardwarePath?.delivered === false)
     findings.push(

@@ -128,7 +128,8 @@ describe('Swagger UI, first session (S10)', () => {
       await fetch(`${base}/v1/vms/vm1/events`, { headers: { authorization: `Bearer ${token}` } })
     ).json()) as { results: { metadata: { actor: string } }[] };
     expect(events.results.every((e) => e.metadata.actor === 'admin')).toBe(true);
-    expect(vm.version).toBe(6);
+    // Step 1 declares the build too: VmDefined and QemuBuildDeclared.
+    expect(vm.version).toBe(7);
     expect(vm.devices[0]).toMatchObject({ id: 'hostdev0', streamId: '0x200', smmu: 'smmuv3.0' });
   });
 });

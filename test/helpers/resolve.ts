@@ -19,6 +19,9 @@ export interface ResolutionJson {
   vector?: number;
   asOfVersion: number;
   semantics: string;
+  semanticsSource?: string;
+  qemu?: { version: string | null; package: string | null; behaviour: string; rule: string; declaredBy: object | null };
+  picture?: string;
   input: { address: string; data: string };
   streamId: string;
   devid: string;

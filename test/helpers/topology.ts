@@ -25,7 +25,13 @@ export async function emulatedBaseline(t: TestApp, vm: string, smmu: Json = {}, 
 export async function acceleratedS10(
   t: TestApp,
   vm: string,
-  options: { ramSize?: string; hostItsBase?: string | null; rmrHonoured?: boolean; identityWindow?: boolean } = {},
+  options: {
+    ramSize?: string;
+    hostItsBase?: string | null;
+    rmrHonoured?: boolean;
+    identityWindow?: boolean;
+    qemu?: Json;
+  } = {},
 ) {
   const hostItsBase = options.hostItsBase === undefined ? '0x202100000' : options.hostItsBase;
   await command(t, 'post', '/v1/vms', {
@@ -33,6 +39,7 @@ export async function acceleratedS10(
     ramSize: options.ramSize ?? '0x100000000',
     ...(hostItsBase === null ? {} : { hostItsBase }),
     ...(options.rmrHonoured === undefined ? {} : { rmrHonoured: options.rmrHonoured }),
+    ...(options.qemu === undefined ? {} : { qemu: options.qemu }),
   });
   await command(t, 'post', `/v1/vms/${vm}/buses`, { id: 'pcie.1', type: 'pxb-pcie', busNr: 1, bus: 'pcie.0' });
   await command(t, 'post', `/v1/vms/${vm}/smmus`, { id: 'smmuv3.0', primaryBus: 'pcie.1', accel: true, oas: 48 });

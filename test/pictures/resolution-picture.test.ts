@@ -92,7 +92,7 @@ describe('S10, accel (R9): the bug and the fix side by side', () => {
     expect(visibleText(cell(doc, 'pre-fix', 'kvm-route'))).toContain('0xfffff040');
     expect(stateOf(doc, 'pre-fix', 'stage-1')).toBe('not-in-record');
     expect(visibleText(doc)).toContain(
-      'Before the fix it is misrouted: pre-fix routes it to 0xfffff040, QEMU 11.0 to 0x8090040.',
+      'Without the MSI fix (pre-fix, never released) it is misrouted to 0xfffff040; upstream routes it to 0x8090040.',
     );
     // Hardware path: 0x8000040 -> the host ITS GITS_TRANSLATER 0x202110040.
     expect(visibleText(cell(doc, 'hardware', 'device'))).toContain('0x8000040');
@@ -121,7 +121,7 @@ describe('S10, accel (R9): the bug and the fix side by side', () => {
       expect(visibleText(cell(doc, 'pre-fix', row))).toContain('not reached');
     }
     expect(visibleText(doc)).toMatch(
-      /Before the fix it has no route at all \(unassigned\); QEMU 11.0 routes it to 0x8090040/,
+      /Without the MSI fix \(pre-fix, never released\) it has no route at all \(unassigned\); upstream routes it to 0x8090040/,
     );
   });
 });

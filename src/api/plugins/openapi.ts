@@ -8,7 +8,7 @@ import { codesWithStatus } from '../../errors/catalogue.js';
 
 export const OPENAPI_INFO = {
   title: 'doorbell',
-  version: '1.1.0',
+  version: '1.2.0',
   description: [
     'Event-sourced IOMMU topology of arm64 VMs and, with proof, where every MSI of a passthrough device lands.',
     'Addresses, sizes and MSI data are strings of 0x and 1 to 16 hex digits, never JSON numbers.',
@@ -39,6 +39,8 @@ const TAGS = [
   { name: 'mappings', description: "a device's IOVA mappings at stage 1 and stage 2" },
   { name: 'msi-vectors', description: 'MSI-X table entries as the guest programmed them' },
   { name: 'msi', description: 'MSI doorbell resolutions and sweeps, kept as immutable records' },
+  { name: 'qemu-builds', description: 'which QEMU builds carry which MSI behaviour (domain reference §10)' },
+  { name: 'fleet', description: 'fleet sweeps: every VM under its own QEMU build and under a target build' },
   { name: 'events', description: 'the event log' },
   { name: 'tokens', description: 'API tokens and their scopes (admin)' },
   { name: 'meta', description: 'service index, health, metrics and API description' },

@@ -4,16 +4,15 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { executeCommand } from '../../app/execute-command.js';
 import { loadVm } from '../../app/load-vm.js';
-import type { Stores } from '../../db/stores.js';
 import { DomainError } from '../../domain/errors.js';
-import { commandContext, sendAnswer, sendJson } from '../http.js';
+import { commandContext, sendAnswer, sendJson, type RouteOptions } from '../http.js';
 import { busResource } from '../representations.js';
 import { AddBusBody, BusParams } from '../schemas/bus.js';
 import { AsOfQuery, CommandHeaders, commandResponses, Query, readResponses, VmParams } from '../schemas/common.js';
 
 const BusRef = Type.Ref('Bus');
 
-export const busRoutes: FastifyPluginAsyncTypebox<{ stores: Stores }> = async (app, { stores }) => {
+export const busRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { stores }) => {
   app.post(
     '/v1/vms/:vm/buses',
     {

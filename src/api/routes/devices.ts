@@ -4,9 +4,8 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { executeCommand } from '../../app/execute-command.js';
 import { loadVm } from '../../app/load-vm.js';
-import type { Stores } from '../../db/stores.js';
 import { getDevice } from '../../domain/topology/decide.js';
-import { commandContext, optionalU64, sendAnswer, sendJson } from '../http.js';
+import { commandContext, optionalU64, sendAnswer, sendJson, type RouteOptions } from '../http.js';
 import { deviceResource } from '../representations.js';
 import {
   AsOfQuery,
@@ -22,7 +21,7 @@ import { AttachDeviceBody, DetachedSchema, SteBody } from '../schemas/device.js'
 const DeviceRef = Type.Ref('Device');
 export const devicePath = (vm: string, dev: string) => `/v1/vms/${vm}/devices/${dev}`;
 
-export const deviceRoutes: FastifyPluginAsyncTypebox<{ stores: Stores }> = async (app, { stores }) => {
+export const deviceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { stores }) => {
   app.post(
     '/v1/vms/:vm/devices',
     {

@@ -4,14 +4,13 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { loadVm } from '../../app/load-vm.js';
-import type { Stores } from '../../db/stores.js';
-import { page, sendJson } from '../http.js';
+import { page, sendJson, type RouteOptions } from '../http.js';
 import { eventResource } from '../representations.js';
 import { ListQuery, MAX_OFFSET, Page, Query, readResponses, VmParams } from '../schemas/common.js';
 
 const EventPage = Page(Type.Ref('Event'), 'a page of events');
 
-export const eventRoutes: FastifyPluginAsyncTypebox<{ stores: Stores }> = async (app, { stores }) => {
+export const eventRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { stores }) => {
   app.get(
     '/v1/vms/:vm/events',
     {

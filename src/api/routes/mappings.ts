@@ -4,12 +4,11 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { executeCommand } from '../../app/execute-command.js';
 import { loadVm } from '../../app/load-vm.js';
-import type { Stores } from '../../db/stores.js';
 import { hex } from '../../domain/address.js';
 import { DomainError } from '../../domain/errors.js';
 import { getDevice } from '../../domain/topology/decide.js';
 import { STAGES, type Stage } from '../../domain/topology/types.js';
-import { commandContext, page, sendAnswer, sendJson, u64 } from '../http.js';
+import { commandContext, page, sendAnswer, sendJson, u64, type RouteOptions } from '../http.js';
 import { mappingResource } from '../representations.js';
 import {
   AsOfQuery,
@@ -27,7 +26,7 @@ import { devicePath } from './devices.js';
 
 const MappingRef = Type.Ref('Mapping');
 
-export const mappingRoutes: FastifyPluginAsyncTypebox<{ stores: Stores }> = async (app, { stores }) => {
+export const mappingRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { stores }) => {
   app.post(
     '/v1/vms/:vm/devices/:dev/mappings',
     {

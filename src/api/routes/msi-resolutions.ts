@@ -4,9 +4,13 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { loadVm } from '../../app/load-vm.js';
+import { pictureUrls } from '../../app/links.js';
 import { DEFAULT_SWEEP_PAGE, resolveMsi, storedResolution, storedSweep, sweepVm } from '../../app/resolve-msi.js';
-import type { Stores } from '../../db/stores.js';
-import { idempotencyOf, optionalU64, page, sendAnswer, sendJsonText } from '../http.js';
+import { resolutionPicture } from '../../pictures/resolution-picture.js';
+import type { ResolutionView } from '../../pictures/resolution-view.js';
+import { baseUrlOf } from '../links.js';
+import { idempotencyOf, optionalU64, page, sendAnswer, sendJsonText, sendSvg, type RouteOptions } from '../http.js';
+import { svgResponses } from '../schemas/picture.js';
 import { CommandHeaders, errorResponses, ListQuery, Page, Query, VmParams } from '../schemas/common.js';
 import { RecordParams, ResolveBody, SweepBody } from '../schemas/resolution.js';
 
@@ -15,15 +19,24 @@ const created = (schema: 'Resolution' | 'Sweep', description: string) => ({
   201: { description, headers: LocationHeader, content: { 'application/json': { schema: Type.Ref(schema) } } },
   ...errorResponses(400, 404, 415, 422),
 });
-const found = (schema: 'Resolution' | 'Sweep') => ({
+const found = (schema: 'Resolution' | 'Sweep', headers?: object) => ({
   200: {
     description: `the stored ${schema.toLowerCase()}, byte for byte`,
+    headers,
     content: { 'application/json': { schema: Type.Ref(schema) } },
   },
   ...errorResponses(400, 404),
 });
 
-export const resolutionRoutes: FastifyPluginAsyncTypebox<{ stores: Stores }> = async (app, { stores }) => {
+const PictureLink = {
+  Link: {
+    type: 'string',
+    description:
+      '<...svg>; rel="alternate"; type="image/svg+xml": the picture, also for records stored before they carried `picture`',
+  },
+};
+
+export const resolutionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { stores, publicUrl }) => {
   app.post(
     '/v1/vms/:vm/msi-resolutions',
     {
@@ -32,7 +45,7 @@ export const resolutionRoutes: FastifyPluginAsyncTypebox<{ stores: Stores }> = a
         tags: ['msi'],
         summary: 'Resolve where one MSI lands (all three semantics compared) and keep the record',
         description:
-          'A fault is not an error: it is a 201 whose route.installed is false. An unknown device or vector is a 404.',
+          "A fault is not an error: it is a 201 whose route.installed is false. An unknown device or vector is a 404. Without semantics, the VM's declared QEMU build picks it (upstream or address-space), else upstream with a QEMU_BUILD_UNKNOWN diagnostic; semanticsSource says which. With asOf, the build declared at that version applies.",
         params: VmParams,
         body: ResolveBody,
         headers: CommandHeaders,
@@ -44,9 +57,10 @@ export const resolutionRoutes: FastifyPluginAsyncTypebox<{ stores: Stores }> = a
       const answer = await resolveMsi(stores, {
         vmId: request.params.vm,
         msi: { device: b.device, vector: b.vector, address: optionalU64(b.address), data: optionalU64(b.data) },
-        semantics: b.semantics ?? 'upstream',
+        semantics: b.semantics,
         asOf: b.asOf,
         idempotency: idempotencyOf(request),
+        baseUrl: baseUrlOf(request, publicUrl),
       });
       return sendAnswer(reply, answer);
     },
@@ -60,10 +74,33 @@ export const resolutionRoutes: FastifyPluginAsyncTypebox<{ stores: Stores }> = a
         tags: ['msi'],
         summary: 'A stored resolution, exactly as it was returned',
         params: RecordParams,
-        response: found('Resolution'),
+        response: found('Resolution', PictureLink),
       },
     },
-    (request, reply) => sendJsonText(reply, storedResolution(stores, request.params.id)),
+    (request, reply) => {
+      const body = storedResolution(stores, request.params.id);
+      const picture = pictureUrls.resolution(baseUrlOf(request, publicUrl), request.params.id);
+      return sendJsonText(reply.header('link', `<${picture}>; rel="alternate"; type="image/svg+xml"`), body);
+    },
+  );
+
+  app.get(
+    '/v1/msi-resolutions/:id.svg',
+    {
+      schema: {
+        operationId: 'getResolutionPicture',
+        tags: ['msi'],
+        summary: 'The translation path of a stored resolution, as a picture',
+        description:
+          'A column per semantics (pre-fix, address-space, upstream) and the hardware path, a row per step, each box with its addresses and the event positions it relied on; the faulting step outlined, the steps after it marked not reached. Drawn from the stored record, also from records stored before they carried `picture`.',
+        params: RecordParams,
+        response: svgResponses('the picture (image/svg+xml)'),
+      },
+    },
+    (request, reply) => {
+      const record = JSON.parse(storedResolution(stores, request.params.id)) as ResolutionView;
+      sendSvg(reply, resolutionPicture(record));
+    },
   );
 
   app.get(
@@ -111,10 +148,11 @@ export const resolutionRoutes: FastifyPluginAsyncTypebox<{ stores: Stores }> = a
     async (request, reply) => {
       const answer = await sweepVm(stores, {
         vmId: request.params.vm,
-        semantics: request.body.semantics ?? 'upstream',
+        semantics: request.body.semantics,
         asOf: request.body.asOf,
         limit: request.body.limit ?? DEFAULT_SWEEP_PAGE,
         idempotency: idempotencyOf(request),
+        baseUrl: baseUrlOf(request, publicUrl),
       });
       return sendAnswer(reply, answer);
     },

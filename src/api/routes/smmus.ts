@@ -4,9 +4,8 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { executeCommand } from '../../app/execute-command.js';
 import { loadVm } from '../../app/load-vm.js';
-import type { Stores } from '../../db/stores.js';
 import { getSmmu } from '../../domain/topology/decide.js';
-import { commandContext, sendAnswer, sendJson } from '../http.js';
+import { commandContext, sendAnswer, sendJson, type RouteOptions } from '../http.js';
 import { smmuResource } from '../representations.js';
 import {
   AsOfQuery,
@@ -21,7 +20,7 @@ import { AccelBody, AddSmmuBody, GuestStateBody } from '../schemas/smmu.js';
 
 const SmmuRef = Type.Ref('Smmu');
 
-export const smmuRoutes: FastifyPluginAsyncTypebox<{ stores: Stores }> = async (app, { stores }) => {
+export const smmuRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { stores }) => {
   app.post(
     '/v1/vms/:vm/smmus',
     {

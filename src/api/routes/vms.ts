@@ -1,11 +1,18 @@
-// VMs: define one, list them, read one's topology (optionally as of a version).
+// VMs: define one, list them, read one's topology (optionally as of a version), declare the QEMU
+// build it runs, and draw its topology.
 
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { executeCommand } from '../../app/execute-command.js';
-import type { Stores } from '../../db/stores.js';
+import { topologyPicture } from '../../pictures/topology-picture.js';
+import type { VmView } from '../../pictures/topology-view.js';
+import { bigintsToHex } from '../../domain/address.js';
+import { baseUrlOf } from '../links.js';
+import { etagOf } from '../../errors/problem.js';
 import { loadVm } from '../../app/load-vm.js';
-import { commandContext, optionalU64, page, sendAnswer, sendJson } from '../http.js';
+import { commandContext, optionalU64, page, sendAnswer, sendJson, sendSvg, type RouteOptions } from '../http.js';
+import { svgResponses } from '../schemas/picture.js';
+import { QemuBody } from '../schemas/qemu-build.js';
 import { vmResource } from '../representations.js';
 import {
   AsOfQuery,
@@ -21,14 +28,16 @@ import { DefineVmBody } from '../schemas/vm.js';
 
 const VmRef = Type.Ref('Vm');
 
-export const vmRoutes: FastifyPluginAsyncTypebox<{ stores: Stores }> = async (app, { stores }) => {
+export const vmRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { stores, publicUrl }) => {
   app.post(
     '/v1/vms',
     {
       schema: {
         operationId: 'defineVm',
         tags: ['vms'],
-        summary: 'Define a VM (VmDefined)',
+        summary: 'Define a VM (VmDefined, then QemuBuildDeclared when qemu is given)',
+        description:
+          'qemu declares the QEMU build the VM runs (domain reference §10); a malformed field of it is a 400 naming it (errors[].pointer such as /qemu/version).',
         body: DefineVmBody,
         headers: CommandHeaders,
         response: commandResponses(201, VmRef, 'the VM'),
@@ -47,9 +56,13 @@ export const vmRoutes: FastifyPluginAsyncTypebox<{ stores: Stores }> = async (ap
           kvm: b.kvm,
           hostItsBase: optionalU64(b.hostItsBase),
           rmrHonoured: b.rmrHonoured,
+          qemu: b.qemu,
         },
         status: 201,
-        represent: ({ state }) => ({ body: vmResource(state), location: `/v1/vms/${state.id}` }),
+        represent: ({ state }) => ({
+          body: vmResource(state, baseUrlOf(request, publicUrl)),
+          location: `/v1/vms/${state.id}`,
+        }),
         ...commandContext(request),
       });
       return sendAnswer(reply, answer);
@@ -71,7 +84,7 @@ export const vmRoutes: FastifyPluginAsyncTypebox<{ stores: Stores }> = async (ap
       const { limit = 50, offset = 0 } = request.query;
       const vms = stores.events.streams(limit, offset).flatMap((s) => {
         const state = stores.vms.load(s.streamId);
-        return state === undefined ? [] : [vmResource(state)];
+        return state === undefined ? [] : [vmResource(state, baseUrlOf(request, publicUrl))];
       });
       return sendJson(reply, page(vms, stores.events.streamCount(), limit, offset, '/v1/vms'));
     },
@@ -90,8 +103,55 @@ export const vmRoutes: FastifyPluginAsyncTypebox<{ stores: Stores }> = async (ap
       },
     },
     (request, reply) => {
+      const { asOf } = request.query;
+      const state = loadVm(stores, request.params.vm, asOf);
+      return sendJson(reply, vmResource(state, baseUrlOf(request, publicUrl), asOf), { version: state.version });
+    },
+  );
+
+  app.put(
+    '/v1/vms/:vm/qemu',
+    {
+      schema: {
+        operationId: 'declareQemuBuild',
+        tags: ['vms'],
+        summary: 'Declare the QEMU build the VM runs now: an upgrade, a downgrade, a probe result (QemuBuildDeclared)',
+        description:
+          'Classified by the rules Q1-Q8 (GET /v1/qemu-builds). A build without accel mode while an SMMU of the VM has accel=on is refused (422 ACCEL_NOT_IN_QEMU_BUILD). The same evidence again appends nothing. Resolutions without semantics then use the new behaviour; with asOf, the build declared at that version.',
+        params: VmParams,
+        body: QemuBody,
+        headers: CommandHeaders,
+        response: commandResponses(200, VmRef, 'the VM'),
+      },
+    },
+    async (request, reply) => {
+      const answer = await executeCommand(stores, {
+        vmId: request.params.vm,
+        command: { type: 'DeclareQemuBuild', qemu: request.body },
+        status: 200,
+        represent: ({ state }) => ({ body: vmResource(state, baseUrlOf(request, publicUrl)) }),
+        ...commandContext(request),
+      });
+      return sendAnswer(reply, answer);
+    },
+  );
+
+  app.get(
+    '/v1/vms/:vm/topology.svg',
+    {
+      schema: {
+        operationId: 'getVmTopologyPicture',
+        tags: ['vms'],
+        summary: 'The VM as a picture: root complexes, ports, SMMUs (accel marked), devices with stream ids, the ITS',
+        params: VmParams,
+        querystring: Query({ ...AsOfQuery }),
+        response: svgResponses('the topology (image/svg+xml)', { etag: true }),
+      },
+    },
+    (request, reply) => {
       const state = loadVm(stores, request.params.vm, request.query.asOf);
-      return sendJson(reply, vmResource(state), { version: state.version });
+      const view = bigintsToHex(vmResource(state, baseUrlOf(request, publicUrl))) as unknown as VmView;
+      sendSvg(reply, topologyPicture(view), { etag: etagOf(state.version) });
     },
   );
 };

@@ -3,11 +3,19 @@
 
 import { Type } from '@sinclair/typebox';
 import { SEMANTICS } from '../../domain/resolve/types.js';
-import { AsOf, Body, Hex, Id, Nullable, OneOf } from './common.js';
+import { AsOf, Body, Hex, Id, Nullable, OneOf, Query } from './common.js';
+import { ResolutionQemuSchema, SemanticsSource } from './qemu-build.js';
 
-const Semantics = OneOf(
+export const SEMANTICS_TEXT =
+  "upstream: get_msi_direct_gpa (series v6/v7), in QEMU 11.0.0 and later, its release candidates (10.2.90-10.2.94) and NVIDIA's 1:11.0.0+nvidiaN packages; " +
+  "address-space: get_msi_address_space (series v3-v5), in NVIDIA's Debian 1:10.1.0+nvidia1-unstable and its earlier evaluation trees; " +
+  'pre-fix: KVM routes through get_address_space(), the accel patches without the MSI fix, a what-if that no release shipped (domain reference §10)';
+
+export const Semantics = OneOf(SEMANTICS, SEMANTICS_TEXT);
+
+const SemanticsAsked = OneOf(
   SEMANTICS,
-  'upstream (default): QEMU 11.0 get_msi_direct_gpa; address-space: the proposed get_msi_address_space (series v3-v5); pre-fix: KVM routes through get_address_space()',
+  `${SEMANTICS_TEXT}. Absent: the behaviour of the VM's declared QEMU build when it is upstream or address-space, else upstream (semanticsSource says which)`,
 );
 
 export const ResolveBody = Body(
@@ -18,7 +26,7 @@ export const ResolveBody = Body(
     ),
     address: Type.Optional(Hex('MSI address as the guest would write it (with data, instead of vector)', '0xfffff040')),
     data: Type.Optional(Hex('MSI data (EventID), with address', '0x0')),
-    semantics: Type.Optional(Semantics),
+    semantics: Type.Optional(SemanticsAsked),
     asOf: Type.Optional(AsOf),
   },
   {
@@ -37,7 +45,7 @@ export const ResolveBody = Body(
 
 export const SweepBody = Body(
   {
-    semantics: Type.Optional(Semantics),
+    semantics: Type.Optional(SemanticsAsked),
     asOf: Type.Optional(AsOf),
     limit: Type.Optional(
       Type.Integer({
@@ -49,10 +57,17 @@ export const SweepBody = Body(
   },
   {
     examples: {
-      prefix: { summary: 'every programmed vector, as KVM routed it before the fix', value: { semantics: 'pre-fix' } },
+      prefix: {
+        summary: 'every programmed vector, as KVM would route it without the MSI fix (pre-fix, never released)',
+        value: { semantics: 'pre-fix' },
+      },
+      declared: { summary: "every programmed vector, under the VM's declared QEMU build", value: {} },
     },
   },
 );
+
+/** The query of a live route and its picture. */
+export const RouteQuery = Query({ semantics: Type.Optional(SemanticsAsked), asOf: Type.Optional(AsOf) });
 
 export const RecordParams = Type.Object({
   id: Type.String({
@@ -111,90 +126,108 @@ const Fault = Type.Object(
   { description: 'the SMMU event the emulated walk raised' },
 );
 
-export const ResolutionSchema = Type.Object(
-  {
-    id: Type.String(),
-    vm: Type.String(),
-    model: Type.Optional(
-      Type.Object(
-        { version: Type.Integer(), reference: Type.String() },
-        { description: 'the model that produced the record; absent in records made before model version 2' },
-      ),
-    ),
-    device: Type.String(),
-    vector: Type.Optional(Type.Integer()),
-    asOfVersion: Type.Integer({ description: 'the VM version resolved against' }),
-    semantics: Semantics,
-    input: Type.Object({ address: HexString('MSI address the guest wrote'), data: HexString('MSI data') }),
-    streamId: HexString('bus << 8 | devfn'),
-    devid: HexString('KVM devid'),
-    addressSpace: Type.Union([
-      Type.Literal('system'),
-      Type.Literal('smmu-iommu'),
-      Type.Literal('direct-gpa'),
-      Type.Literal('sysmem-alias'),
-    ]),
-    route: Route,
-    fault: Type.Union([Fault, Type.Null()]),
-    doorbell: Type.Union([
-      Type.Object({
-        its: Type.Boolean(),
-        frame: Type.Union([Type.Literal('translation'), Type.Literal('control'), Type.Null()]),
-        offset: Type.Union([HexString('offset in the frame'), Type.Null()]),
-      }),
-      Type.Null(),
-    ]),
-    hardwarePath: Type.Union([
-      Type.Object({
-        deviceWrites: HexString('what the device puts on the bus (host sw_msi window)'),
-        steps: Type.Array(
-          Type.Object({
-            action: Type.String(),
-            input: HexString('address in'),
-            output: Type.Union([HexString('address out'), Type.Null()]),
-            events: Type.Array(EventRef),
-          }),
-        ),
-        delivered: Type.Union([Type.Boolean(), Type.Null()], {
-          description:
-            'the write reaches the host physical ITS; null: nothing blocks it but the host ITS base is unknown',
-        }),
-        reason: Type.Optional(Type.String()),
-      }),
-      Type.Null(),
-    ]),
-    diagnostics: Type.Array(
-      Type.Object({
-        code: Type.String({ examples: ['DOORBELL_NOT_IN_ITS'] }),
-        severity: Type.Union(['error', 'warning', 'KVM-tolerated', 'info'].map((s) => Type.Literal(s))),
-        message: Type.String(),
-      }),
-    ),
-    comparison: Type.Object({
-      'pre-fix': Route,
-      'address-space': Route,
-      upstream: Route,
-      misroutedBeforeFix: Type.Boolean({ description: 'pre-fix installs a route to another address than upstream' }),
-      missingBeforeFix: Type.Optional(
-        Type.Boolean({
-          description: 'pre-fix installs no route where upstream installs one (absent in records of model version 1)',
-        }),
-      ),
+const resolutionFields = {
+  vm: Type.String(),
+  picture: Type.Optional(
+    Type.String({
+      description:
+        'absolute URL of the picture (image/svg+xml); absent in records stored before pictures (GET the record for its Link header)',
     }),
-    trail: Type.Array(
-      Type.Object({
-        step: Type.Integer(),
-        action: Type.String(),
-        rule: Type.Optional(Type.String({ description: 'decision-table rule (R1-R17)' })),
-        source: Type.Optional(Type.String({ description: 'the QEMU/Linux code the step follows' })),
-        input: Type.Object({}, { additionalProperties: true }),
-        output: Type.Object({}, { additionalProperties: true }),
-        events: Type.Array(EventRef, { description: 'the events that established the facts this step used' }),
+  ),
+  model: Type.Optional(
+    Type.Object(
+      { version: Type.Integer(), reference: Type.String() },
+      { description: 'the model that produced the record; absent in records made before model version 2' },
+    ),
+  ),
+  device: Type.String(),
+  vector: Type.Optional(Type.Integer()),
+  asOfVersion: Type.Integer({ description: 'the VM version resolved against' }),
+  semantics: Semantics,
+  semanticsSource: Type.Optional(SemanticsSource),
+  qemu: Type.Optional(ResolutionQemuSchema),
+  input: Type.Object({ address: HexString('MSI address the guest wrote'), data: HexString('MSI data') }),
+  streamId: HexString('bus << 8 | devfn'),
+  devid: HexString('KVM devid'),
+  addressSpace: Type.Union([
+    Type.Literal('system'),
+    Type.Literal('smmu-iommu'),
+    Type.Literal('direct-gpa'),
+    Type.Literal('sysmem-alias'),
+  ]),
+  route: Route,
+  fault: Type.Union([Fault, Type.Null()]),
+  doorbell: Type.Union([
+    Type.Object({
+      its: Type.Boolean(),
+      frame: Type.Union([Type.Literal('translation'), Type.Literal('control'), Type.Null()]),
+      offset: Type.Union([HexString('offset in the frame'), Type.Null()]),
+    }),
+    Type.Null(),
+  ]),
+  hardwarePath: Type.Union([
+    Type.Object({
+      deviceWrites: HexString('what the device puts on the bus (host sw_msi window)'),
+      steps: Type.Array(
+        Type.Object({
+          action: Type.String(),
+          input: HexString('address in'),
+          output: Type.Union([HexString('address out'), Type.Null()]),
+          events: Type.Array(EventRef),
+        }),
+      ),
+      delivered: Type.Union([Type.Boolean(), Type.Null()], {
+        description:
+          'the write reaches the host physical ITS; null: nothing blocks it but the host ITS base is unknown',
+      }),
+      reason: Type.Optional(Type.String()),
+    }),
+    Type.Null(),
+  ]),
+  diagnostics: Type.Array(
+    Type.Object({
+      code: Type.String({ examples: ['DOORBELL_NOT_IN_ITS'] }),
+      severity: Type.Union(['error', 'warning', 'KVM-tolerated', 'info'].map((s) => Type.Literal(s))),
+      message: Type.String(),
+    }),
+  ),
+  comparison: Type.Object({
+    'pre-fix': Route,
+    'address-space': Route,
+    upstream: Route,
+    misroutedBeforeFix: Type.Boolean({
+      description:
+        'pre-fix (the accel patches without the MSI fix, never released) installs a route to another address than upstream',
+    }),
+    missingBeforeFix: Type.Optional(
+      Type.Boolean({
+        description: 'pre-fix installs no route where upstream installs one (absent in records of model version 1)',
       }),
     ),
-  },
+  }),
+  trail: Type.Array(
+    Type.Object({
+      step: Type.Integer(),
+      action: Type.String(),
+      rule: Type.Optional(Type.String({ description: 'decision-table rule (R1-R17)' })),
+      source: Type.Optional(Type.String({ description: 'the QEMU/Linux code the step follows' })),
+      input: Type.Object({}, { additionalProperties: true }),
+      output: Type.Object({}, { additionalProperties: true }),
+      events: Type.Array(EventRef, { description: 'the events that established the facts this step used' }),
+    }),
+  ),
+};
+
+export const ResolutionSchema = Type.Object(
+  { id: Type.String(), ...resolutionFields },
   { $id: 'Resolution', description: 'where one MSI lands, why, and what the other QEMU behaviours would do' },
 );
+
+export const RouteSchema = Type.Object(resolutionFields, {
+  $id: 'Route',
+  description:
+    'the live route of a programmed vector: a resolution as a record would hold it, without id; nothing stored',
+});
 
 export const SweepSchema = Type.Object(
   {
@@ -202,6 +235,7 @@ export const SweepSchema = Type.Object(
     vm: Type.String(),
     asOfVersion: Type.Integer(),
     semantics: Semantics,
+    semanticsSource: Type.Optional(SemanticsSource),
     counts: Type.Object({
       vectors: Type.Integer(),
       misroutedBeforeFix: Type.Integer({

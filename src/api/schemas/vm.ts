@@ -4,6 +4,7 @@ import { Type } from '@sinclair/typebox';
 import { GIC_VERSIONS } from '../../domain/topology/types.js';
 import { MSI_CONTROLLERS } from '../../domain/virt-board.js';
 import { Body, Hex, HexOut, Id, Nullable, OneOf } from './common.js';
+import { QemuField, VmQemuSchema } from './qemu-build.js';
 
 export const DefineVmBody = Body(
   {
@@ -19,12 +20,23 @@ export const DefineVmBody = Body(
           'the guest honours the IORT RMR for the sw_msi window (default true: ACPI Linux; false for DT boot); each SMMU starts from it (§9.4)',
       }),
     ),
+    qemu: Type.Optional(QemuField),
   },
   {
     examples: {
       s10: {
-        summary: 'first session, step 1: 4 GiB of RAM, GICv3 with ITS, KVM, the host ITS at 0x202100000',
-        value: { id: 'vm1', ramSize: '0x100000000', hostItsBase: '0x202100000' },
+        summary:
+          'first session, step 1: 4 GiB of RAM, GICv3 with ITS, KVM, the host ITS at 0x202100000, QEMU 11.0.0 (appends VmDefined and QemuBuildDeclared)',
+        value: { id: 'vm1', ramSize: '0x100000000', hostItsBase: '0x202100000', qemu: { version: '11.0.0' } },
+      },
+      nvidia: {
+        summary: "a VM on NVIDIA's Debian 1:10.1.0+nvidia1-unstable (address-space, series v3-v5)",
+        value: {
+          id: 'vm-nv',
+          ramSize: '0x100000000',
+          hostItsBase: '0x202100000',
+          qemu: { package: 'Debian 1:10.1.0+nvidia1-unstable' },
+        },
       },
     },
   },
@@ -34,6 +46,8 @@ export const VmSchema = Type.Object(
   {
     id: Type.String(),
     version: Type.Integer({ description: 'number of events in the VM stream' }),
+    picture: Type.String({ description: 'absolute URL of the topology picture (image/svg+xml)' }),
+    qemu: VmQemuSchema,
     ramBase: HexOut('where RAM starts'),
     ramSize: HexOut('RAM size'),
     gicVersion: OneOf(GIC_VERSIONS, 'GIC version'),
@@ -42,7 +56,7 @@ export const VmSchema = Type.Object(
     hostItsBase: Nullable(HexOut('physical ITS base of the host')),
     rmrHonoured: Type.Boolean({ description: "the guest's RMR handling, the default of each SMMU (§9.4)" }),
     msiController: OneOf(MSI_CONTROLLERS, 'what receives MSIs: the vITS, a GICv2m frame, or nothing'),
-    msiGpa: HexOut('the doorbell gPA QEMU 11.0 hands KVM (msi-gpa)'),
+    msiGpa: HexOut('the vITS doorbell gPA that upstream QEMU (11.0.0 and later) hands KVM with accel (msi-gpa)'),
     buses: Type.Array(Type.Ref('Bus')),
     smmus: Type.Array(Type.Ref('Smmu')),
     devices: Type.Array(Type.Ref('Device')),

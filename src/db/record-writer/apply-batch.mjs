@@ -21,6 +21,7 @@ export function batchApplier(db, statements) {
   };
   const insertResolution = bind(statements.resolution);
   const insertSweep = bind(statements.sweep);
+  const insertFleetSweep = bind(statements.fleetSweep);
   const insertIdempotency = bind(statements.idempotency);
   const insertEvent = bind(statements.event);
   const lastPosition = db.prepare(statements.lastPosition.sql).pluck();
@@ -55,6 +56,7 @@ export function batchApplier(db, statements) {
       for (const entry of append.idempotency) keep(entry);
     }
     if (write.sweep) insertSweep({ ...write.sweep, format: 'head' });
+    if (write.fleetSweep) insertFleetSweep({ ...write.fleetSweep });
     for (const resolution of write.resolutions ?? []) storeResolution(resolution);
     if (write.idempotency) keep(write.idempotency);
   };

@@ -5,7 +5,7 @@
 import { eq, max, sql } from 'drizzle-orm';
 import type { Db } from '../database.js';
 import { eventInsert } from '../event-store.js';
-import { events, idempotencyKeys, msiResolutions, msiSweeps, resolutionBodies } from '../schema.js';
+import { events, idempotencyKeys, msiResolutions, msiSweeps, resolutionBodies, fleetSweeps } from '../schema.js';
 import type { NamedStatement, RecordStatements } from './types.js';
 
 function named(query: { toSQL(): { sql: string; params: unknown[] } }): NamedStatement {
@@ -24,8 +24,13 @@ export function recordStatements(db: Db): RecordStatements {
   const p = sql.placeholder;
   const row = { id: p('id'), vmId: p('vmId'), createdAt: p('createdAt') };
   return {
+    fleetSweep: named(
+      db.insert(fleetSweeps).values({ id: p('id'), body: p('body'), results: p('results'), createdAt: p('createdAt') }),
+    ),
     resolution: named(
-      db.insert(msiResolutions).values({ ...row, sweepId: p('sweepId'), body: p('body'), bodyHash: p('bodyHash') }),
+      db
+        .insert(msiResolutions)
+        .values({ ...row, sweepId: p('sweepId'), body: p('body'), bodyHash: p('bodyHash'), picture: p('picture') }),
     ),
     sweep: named(db.insert(msiSweeps).values({ ...row, body: p('head'), format: p('format') })),
     body: named(db.insert(resolutionBodies).values({ hash: p('hash'), codec: p('codec'), packed: p('packed') })),

@@ -1,5 +1,5 @@
-// What one write carries: resolution records, a sweep record, the answer to keep under an
-// Idempotency-Key, and the events of a batch of commands, all committed in one transaction.
+// What one write carries: resolution records, a sweep or fleet sweep record, the answer to keep
+// under an Idempotency-Key, and the events of a batch of commands, all committed in one transaction.
 
 import type { StoredResponse } from '../idempotency-store.js';
 
@@ -12,6 +12,8 @@ export interface ResolutionRecordRow {
   bodyHash: string;
   /** The JSON of the resolution without the record's id and VM; left out when it is stored already. */
   resolution?: string;
+  /** The absolute URL of the record's picture, as the answer gave it. */
+  picture?: string;
   createdAt: string;
 }
 
@@ -20,6 +22,14 @@ export interface SweepRecordRow {
   id: string;
   vmId: string;
   head: string;
+  createdAt: string;
+}
+
+/** A fleet sweep: the 201's JSON (its first page) and every VM's result. */
+export interface FleetSweepRow {
+  id: string;
+  body: string;
+  results: string;
   createdAt: string;
 }
 
@@ -44,6 +54,7 @@ export interface EventAppend {
 export interface RecordWrite {
   resolutions?: ResolutionRecordRow[];
   sweep?: SweepRecordRow;
+  fleetSweep?: FleetSweepRow;
   idempotency?: IdempotencyWrite;
   append?: EventAppend;
 }
@@ -59,6 +70,7 @@ export interface NamedStatement {
 export interface RecordStatements {
   resolution: NamedStatement;
   sweep: NamedStatement;
+  fleetSweep: NamedStatement;
   idempotency: NamedStatement;
   event: NamedStatement;
   lastPosition: NamedStatement;

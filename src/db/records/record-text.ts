@@ -1,9 +1,19 @@
-// The JSON of a resolution record: the record's id and VM, then the resolution's own fields. The
-// answer to POST msi-resolutions is built with it, and a stored record is rebuilt with it from
-// its shared body, so that the two are the same bytes.
+// The JSON of a resolution record: the record's id, VM and picture, then the resolution's own
+// fields. The answer to POST msi-resolutions (and, without an id, a live route) is built with it,
+// and a stored record is rebuilt with it from its shared body, so that the two are the same bytes.
 
-export function recordText(id: string, vmId: string, resolutionJson: string): string {
-  return `{"id":${JSON.stringify(id)},"vm":${JSON.stringify(vmId)},${resolutionJson.slice(1)}`;
+export function recordText(
+  id: string | undefined,
+  vmId: string,
+  resolutionJson: string,
+  picture?: string | null,
+): string {
+  const head = [
+    ...(id === undefined ? [] : [`"id":${JSON.stringify(id)}`]),
+    `"vm":${JSON.stringify(vmId)}`,
+    ...(picture === undefined || picture === null ? [] : [`"picture":${JSON.stringify(picture)}`]),
+  ].join(',');
+  return `{${head},${resolutionJson.slice(1)}`;
 }
 
 /** A page of a sweep's results, as a list pages (contract: lists). */

@@ -2,7 +2,7 @@
 // form is kept apart, exactly as declared: how the forms combine (and which wins when they
 // disagree) is the job of evidence.ts, so that this module only answers "is it well formed?".
 
-import { MAX_VERSION_COMPONENT, parseVersion, type QemuVersion } from './version.js';
+import { formatVersion, MAX_VERSION_COMPONENT, parseVersion, type QemuVersion } from './version.js';
 import { pointerTo, QemuBuildInputError, type FieldProblem } from './input-error.js';
 
 /** What `qemu-system-aarch64 --version` printed, reduced to what it tells. */
@@ -203,4 +203,37 @@ function describe(value: unknown): string {
   if (typeof value === 'object') return 'an object';
   const text = JSON.stringify(value);
   return text.length > 40 ? `${text.slice(0, 37)}...` : text;
+}
+
+/** A declaration in the form an event keeps it: the contract's JSON, canonical (see canonicalDeclaration). */
+export interface QemuDeclarationJson {
+  version?: string;
+  /** "" declares "no package" (an upstream build). */
+  package?: string;
+  smmuProperties?: string[];
+  versionText?: string;
+  queryVersion?: { qemu: { major: number; minor: number; micro: number }; package?: string };
+}
+
+/**
+ * The declaration as a `qemu` object again, canonical: versions as "X.Y.Z", property objects
+ * reduced to their names, the --version text to its first line, the QMP answer without its
+ * wrapper. parseQemuDeclaration reads it back to the same declaration, so an event can keep the
+ * evidence (not a conclusion drawn from it) in a few hundred bytes.
+ */
+export function canonicalDeclaration(declared: DeclaredQemuBuild): QemuDeclarationJson {
+  const json: QemuDeclarationJson = {};
+  if (declared.version !== undefined) json.version = formatVersion(declared.version);
+  if (declared.package !== undefined) json.package = declared.package ?? '';
+  if (declared.smmuProperties !== undefined) json.smmuProperties = [...declared.smmuProperties];
+  if (declared.versionText !== undefined) {
+    const { version, package: pkg } = declared.versionText;
+    json.versionText = `QEMU emulator version ${formatVersion(version)}${pkg === null ? '' : ` (${pkg})`}`;
+  }
+  if (declared.queryVersion !== undefined) {
+    const { version, package: pkg } = declared.queryVersion;
+    json.queryVersion = { qemu: { major: version.major, minor: version.minor, micro: version.micro } };
+    if (pkg !== undefined) json.queryVersion.package = pkg ?? '';
+  }
+  return json;
 }

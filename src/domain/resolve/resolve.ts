@@ -3,7 +3,8 @@
 
 import { hex, inRange } from '../address.js';
 import { DomainError } from '../errors.js';
-import { getDevice } from '../topology/decide.js';
+import { chooseSemantics, fallbackMessage } from '../qemu-build/semantics.js';
+import { getDevice, qemuBuildOf } from '../topology/decide.js';
 import type { Device, EventRef, VmState } from '../topology/types.js';
 import { isVfio, placementOf, type DevicePlacement } from '../translation/topology-facts.js';
 import { msiControllerOf, msiGpaOf, systemMemoryMap } from '../virt-board.js';
@@ -28,11 +29,14 @@ import {
 /**
  * The model that produces resolutions. A stored record keeps the version it was made with, so it
  * stays readable after the model changes; records stored before this field existed are version 1.
- * Version 2 applies the corrections of domain reference §9 (checked against QEMU 11.0).
+ * Version 2 applies the corrections of domain reference §9 (checked against QEMU 11.0); version 3
+ * adds §10: without a semantics in the request, the VM's declared QEMU build picks it, and the
+ * record says which build that was (semanticsSource, qemu).
  */
 export const MODEL: ModelVersion = {
-  version: 2,
-  reference: 'doorbell domain reference §0-§9 (corrections of 2026-11-24, checked against QEMU 11.0)',
+  version: 3,
+  reference:
+    'doorbell domain reference §0-§10 (§9: corrections of 2026-11-24, checked against QEMU 11.0; §10: QEMU builds, 2026-11-30)',
 };
 
 interface Msi {
@@ -52,7 +56,13 @@ interface Routed {
   diagnostics: Diagnostic[];
 }
 
-export function resolve(state: VmState, request: MsiRequest, semantics: Semantics): Resolution {
+/**
+ * Resolves under the semantics asked for; without one, under the VM's declared build (§10): its
+ * behaviour when upstream or address-space, else upstream with a QEMU_BUILD_UNKNOWN diagnostic.
+ */
+export function resolve(state: VmState, request: MsiRequest, requested?: Semantics): Resolution {
+  const build = qemuBuildOf(state);
+  const { semantics, source } = chooseSemantics(build, requested);
   const device = getDevice(state, request.deviceId, '/device');
   const trail = new Trail();
   let address: bigint;
@@ -107,7 +117,16 @@ export function resolve(state: VmState, request: MsiRequest, semantics: Semantic
   const msi: Msi = { state, device, placement, address, data };
   const routed = routeUnder(semantics, msi, trail);
   const comparison = compareSemantics(msi, semantics, routed.route);
-  const diagnostics = [...routed.diagnostics];
+  const diagnostics: Diagnostic[] = [];
+  // Only an accel SMMU tells the semantics apart: elsewhere the fallback is a note, not a doubt.
+  const accel = placement.smmu?.accel.value === true;
+  if (source === 'default')
+    diagnostics.push({
+      code: 'QEMU_BUILD_UNKNOWN',
+      severity: accel && build.behaviour === 'unknown' ? 'warning' : 'info',
+      message: fallbackMessage(build, accel),
+    });
+  diagnostics.push(...routed.diagnostics);
 
   const smmu = placement.smmu;
   const hardwarePath = smmu?.accel.value
@@ -139,7 +158,7 @@ export function resolve(state: VmState, request: MsiRequest, semantics: Semantic
         message: `route ${routed.route.installed ? 'present' : 'absent'}, hardware path blocked: ${hardwarePath.reason}`,
       });
   }
-  const before = `QEMU before get_msi_direct_gpa (QEMU 11.0) builds ${describeRoute(comparison['pre-fix'])}; QEMU 11.0 builds ${describeRoute(comparison.upstream)}`;
+  const before = `pre-fix (KVM routes through get_address_space(): the accel patches without the MSI fix, which no QEMU release shipped) builds ${describeRoute(comparison['pre-fix'])}; upstream (get_msi_direct_gpa, QEMU 11.0.0 and later) builds ${describeRoute(comparison.upstream)}`;
   if (comparison.misroutedBeforeFix)
     diagnostics.push({
       code: 'MISROUTED_BEFORE_FIX',
@@ -159,6 +178,14 @@ export function resolve(state: VmState, request: MsiRequest, semantics: Semantic
     ...(request.vector !== undefined ? { vector: request.vector } : {}),
     asOfVersion: state.version,
     semantics,
+    semanticsSource: source,
+    qemu: {
+      version: build.version,
+      package: build.package,
+      behaviour: build.behaviour,
+      rule: build.rule,
+      declaredBy: state.qemu?.setBy ?? null,
+    },
     input: { address, data },
     streamId: placement.streamId,
     devid: placement.streamId,
@@ -190,7 +217,7 @@ function compareSemantics(msi: Msi, asked: Semantics, askedRoute: Route): RouteC
     s === asked || sameForAll ? askedRoute : routeUnder(s, msi, new DiscardedTrail()).route;
   const routes = Object.fromEntries(SEMANTICS.map((s) => [s, routeFor(s)])) as Record<Semantics, Route>;
   const [before, after] = [routes['pre-fix'], routes.upstream];
-  // §9.10: "misrouted" is a route to another place; no route at all where QEMU 11.0 has one is "missing".
+  // §9.10: "misrouted" is a route to another place; no route at all where upstream has one is "missing".
   return {
     ...routes,
     misroutedBeforeFix: before.installed && after.installed && !sameRoute(before, after),
@@ -241,12 +268,13 @@ const ADDRESS_SPACE_STEPS: Record<AddressSpaceKind, { rule: string; action: stri
   },
   'direct-gpa': {
     rule: 'R9',
-    action: 'QEMU 11.0: take the vITS doorbell (msi-gpa) directly and ignore the gIOVA',
+    action: 'upstream (QEMU 11.0.0 and later): take the vITS doorbell (msi-gpa) directly and ignore the gIOVA',
     source: 'pci_device_iommu_msi_direct_gpa -> smmuv3_accel_get_msi_gpa (5c921b29c989, 3558c85392a4, 5ec2700dcbf7)',
   },
   'sysmem-alias': {
     rule: 'R9',
-    action: 'accel before the fix: translate the gIOVA through the system-memory alias as if it were a gPA',
+    action:
+      'pre-fix (accel without the MSI fix, never released): translate the gIOVA through the system-memory alias as if it were a gPA',
     source: 'smmuv3_accel_find_add_as -> shared_as_sysmem; address_space_translate + memory_region_find',
   },
 };
@@ -287,7 +315,7 @@ function routeUnder(semantics: Semantics, msi: Msi, trail: Trail): Routed {
   const v4 = semantics === 'address-space' && smmu?.accel.value === true;
   trail.add({
     action: v4
-      ? `proposed get_msi_address_space (v4): ${
+      ? `address-space, get_msi_address_space (series v3-v5, as NVIDIA's 1:10.1.0+nvidia1-unstable ships it): ${
           addressSpace === 'smmu-iommu'
             ? "the device has a stage-1 HWPT (its last installed STE had stage 1 on), so the vSMMU's IOMMU address space: QEMU walks the guest's stage 1 (through the GBPA branch if SMMUEN=0 now)"
             : 'the device has no stage-1 HWPT, so the real system memory: kvm_arch_fixup_msi_route returns at once and the route carries the guest address as it is'
@@ -295,7 +323,9 @@ function routeUnder(semantics: Semantics, msi: Msi, trail: Trail): Routed {
       : step.action,
     // R1 is "no vIOMMU"; v4's real system memory is still the accel case R9.
     rule: v4 ? 'R9' : step.rule,
-    source: v4 ? '[PATCH v4 11/27, 12/27] get_msi_address_space -> smmuv3_accel_find_msi_as (not merged)' : step.source,
+    source: v4
+      ? '[PATCH v4 11/27, 12/27] get_msi_address_space -> smmuv3_accel_find_msi_as (series v3-v5; not merged upstream)'
+      : step.source,
     input: { semantics },
     output: { addressSpace },
     events: [...placement.events, ...accelEvents, ...(v4 ? [msi.device.stage1Hwpt.setBy] : [])],

@@ -1,6 +1,8 @@
 // What a resolution says: where one MSI of one device lands under one QEMU behaviour, and why.
 // Addresses are bigint; the API turns them into hex at the edge.
 
+import type { QemuBehaviour, QemuBuildRuleId } from '../qemu-build/rules.js';
+import type { SemanticsSource } from '../qemu-build/semantics.js';
 import type { EventRef } from '../topology/types.js';
 
 /** The three QEMU behaviours a resolution can be asked for (contract, "MSI doorbell resolution"). */
@@ -109,9 +111,13 @@ export interface RouteComparison {
   'pre-fix': Route;
   'address-space': Route;
   upstream: Route;
-  /** QEMU before get_msi_direct_gpa installs a route to another address than QEMU 11.0. */
+  /**
+   * pre-fix (KVM routing through get_address_space(): accel patches without the MSI fix, a what-if
+   * that no release shipped, reference §10) installs a route to another address than upstream
+   * (get_msi_direct_gpa, QEMU 11.0.0 and later).
+   */
   misroutedBeforeFix: boolean;
-  /** QEMU before get_msi_direct_gpa installs no route where QEMU 11.0 installs one (reference §9.10). */
+  /** pre-fix installs no route where upstream installs one (reference §9.10). */
   missingBeforeFix: boolean;
 }
 
@@ -129,12 +135,24 @@ export interface MsiRequest {
   data?: bigint;
 }
 
+/** The QEMU build the VM had declared at the version resolved, and the event that declared it. */
+export interface ResolutionQemu {
+  version: string | null;
+  package: string | null;
+  behaviour: QemuBehaviour;
+  rule: QemuBuildRuleId;
+  declaredBy: EventRef | null;
+}
+
 export interface Resolution {
   model: ModelVersion;
   device: string;
   vector?: number;
   asOfVersion: number;
   semantics: Semantics;
+  /** Whether the semantics was asked for, taken from the declared build, or the default (contract v1.2). */
+  semanticsSource: SemanticsSource;
+  qemu: ResolutionQemu;
   input: { address: bigint; data: bigint };
   streamId: bigint;
   devid: bigint;

@@ -3,6 +3,9 @@
 
 import { fitsIn64Bits, hex, isAligned } from '../address.js';
 import { DomainError } from '../errors.js';
+import { classifyQemuBuild, type QemuBuildClassification } from '../qemu-build/classify.js';
+import { canonicalDeclaration, parseQemuDeclaration } from '../qemu-build/declaration.js';
+import { describeBuild } from '../qemu-build/semantics.js';
 import { isVfio, devicesOnRootBus, rootBusOf, smmuOnRootBus } from '../translation/topology-facts.js';
 import { DEFAULT_OAS, DEFAULT_RAM_SIZE, ITS_FRAME_SIZE, KVM_ITS_MMIO_SIZE, RAM_BASE } from '../virt-board.js';
 import {
@@ -23,6 +26,8 @@ export function decide(command: Command, state: VmState | undefined): DomainEven
   if (command.type === 'DefineVm') return defineVm(command, state);
   if (state === undefined) throw new DomainError('VM_NOT_FOUND', 'the VM does not exist');
   switch (command.type) {
+    case 'DeclareQemuBuild':
+      return declareQemuBuild(command, state);
     case 'AddBus':
       return addBus(command, state);
     case 'AddSmmu':
@@ -114,12 +119,56 @@ function defineVm(command: CommandOf<'DefineVm'>, state: VmState | undefined): D
   }
   // rmrHonoured is written only when given, so a VM defined without it reads as every VM before §9 did.
   const rmr = command.rmrHonoured === undefined ? {} : { rmrHonoured: command.rmrHonoured };
+  // A build declared with the VM is a declaration like any later one: its own event.
+  const qemu: DomainEvent[] =
+    command.qemu === undefined
+      ? []
+      : [
+          {
+            type: 'QemuBuildDeclared',
+            data: { qemu: canonicalDeclaration(parseQemuDeclaration(command.qemu, '/qemu')) },
+          },
+        ];
   return [
     {
       type: 'VmDefined',
       data: { vmId: command.vmId, ramSize, gicVersion, its, kvm: command.kvm ?? true, hostItsBase, ...rmr },
     },
+    ...qemu,
   ];
+}
+
+// ---- the QEMU build ---------------------------------------------------------------------
+
+/** The build the VM runs, classified (rule Q8, unknown, while none is declared). */
+export function qemuBuildOf(state: VmState): QemuBuildClassification {
+  return state.qemu?.classification ?? classifyQemuBuild();
+}
+
+/**
+ * §10: with behaviour "none" QEMU refuses accel=on (arm-smmuv3 has no accel property), so no SMMU
+ * of the VM may be in accel mode.
+ */
+function requireAccelInBuild(build: QemuBuildClassification, smmuId: string, pointer: string, state: VmState): void {
+  if (build.behaviour !== 'none') return;
+  const build_ = `${describeBuild(build)}, which has no accel mode (${build.basis})`;
+  throw new DomainError(
+    'ACCEL_NOT_IN_QEMU_BUILD',
+    pointer === ''
+      ? `VM ${state.id} has ${smmuId} with accel=on; declaring ${build_} would leave it in place, but QEMU refuses arm-smmuv3,accel=on there (turn accel off first, or declare the build the VM runs)`
+      : `${pointer.slice(1)}: VM ${state.id} runs ${build_}: QEMU refuses arm-smmuv3,accel=on, so ${smmuId} cannot be accel`,
+    pointer,
+  );
+}
+
+function declareQemuBuild(command: CommandOf<'DeclareQemuBuild'>, state: VmState): DomainEvent[] {
+  const declared = canonicalDeclaration(parseQemuDeclaration(command.qemu));
+  const build = classifyQemuBuild(parseQemuDeclaration(declared));
+  // A declaration that would leave an accel SMMU on a build without accel is refused.
+  for (const smmu of state.smmus.values()) if (smmu.accel.value) requireAccelInBuild(build, smmu.id, '', state);
+  // The same evidence again changes nothing (as a command that sets a value already set).
+  if (state.qemu !== null && JSON.stringify(state.qemu.declared) === JSON.stringify(declared)) return [];
+  return [{ type: 'QemuBuildDeclared', data: { qemu: declared } }];
 }
 
 function addBus(command: CommandOf<'AddBus'>, state: VmState): DomainEvent[] {
@@ -211,6 +260,7 @@ function addSmmu(command: CommandOf<'AddSmmu'>, state: VmState): DomainEvent[] {
     stage: command.stage ?? '1',
     oas: command.oas ?? DEFAULT_OAS,
   };
+  if (mode.accel) requireAccelInBuild(qemuBuildOf(state), mode.id, '/accel', state);
   checkSmmuSettings(mode, state.board, SMMU_POINTERS);
   for (const device of devicesOnRootBus(state, bus.id)) checkDeviceBehindSmmu(device, mode, '/accel');
   return [
@@ -225,6 +275,7 @@ function setSmmuAccel(command: CommandOf<'SetSmmuAccel'>, state: VmState): Domai
   const smmu = getSmmu(state, command.smmuId);
   if (smmu.accel.value === command.enabled) return [];
   const mode = smmuMode(smmu, command.enabled);
+  if (mode.accel) requireAccelInBuild(qemuBuildOf(state), smmu.id, '/enabled', state);
   checkSmmuSettings(mode, state.board, { accel: '/enabled', stage: '/enabled', oas: '/enabled' });
   for (const device of devicesOnRootBus(state, smmu.primaryBus)) checkDeviceBehindSmmu(device, mode, '/enabled');
   return [{ type: 'SmmuAccelModeChanged', data: { smmuId: smmu.id, enabled: command.enabled } }];

@@ -2,6 +2,8 @@
 // Pure and immutable: the previous state is never changed, so a state can be kept per version.
 // Every fact remembers the event (global position and type) that set it.
 
+import { classifyQemuBuild } from '../qemu-build/classify.js';
+import { parseQemuDeclaration, type QemuDeclarationJson } from '../qemu-build/declaration.js';
 import { RangeIndex } from '../translation/range-index.js';
 import { placementOf } from '../translation/topology-facts.js';
 import { DEFAULT_GUEST_STATE, DEFAULT_STE, PCIE_ROOT_BUS } from './defaults.js';
@@ -135,6 +137,11 @@ export function evolve(state: VmState | undefined, event: RecordedEvent): VmStat
       const device = mustGet(state.devices, deviceId, 'device', event);
       return withDevice(state, event, withMappings(device, stage, device.mappings[stage].remove(iova)));
     }
+    case 'QemuBuildDeclared':
+      return {
+        ...advance(state, event, state.buses, state.smmus, state.devices),
+        qemu: { declared: event.data.qemu, classification: classificationOf(event.data.qemu), setBy: ref },
+      };
     case 'MsiVectorProgrammed': {
       const { deviceId, vector, address, data } = event.data;
       const device = mustGet(state.devices, deviceId, 'device', event);
@@ -158,6 +165,7 @@ function advance(
     version: event.streamVersion,
     position: event.position,
     board: state.board,
+    qemu: state.qemu,
     buses,
     smmus,
     devices,
@@ -177,6 +185,18 @@ function withMappings(device: Device, stage: Stage, index: RangeIndex<Mapping>):
     ...device,
     mappings: stage === 1 ? { 1: index, 2: device.mappings[2] } : { 1: device.mappings[1], 2: index },
   };
+}
+
+/**
+ * What §10 makes of a stored declaration, with today's rules. A declaration the parser no longer
+ * accepts (it only ever grows stricter about new input) counts as nothing declared (Q8).
+ */
+function classificationOf(declared: QemuDeclarationJson) {
+  try {
+    return classifyQemuBuild(parseQemuDeclaration(declared));
+  } catch {
+    return classifyQemuBuild();
+  }
 }
 
 /** Folds a VM's events in order; undefined when there are none. */
@@ -202,6 +222,7 @@ function definedVm(event: Extract<RecordedEvent, { type: 'VmDefined' }>, ref: Ev
       rmrHonoured: d.rmrHonoured ?? true,
       setBy: ref,
     },
+    qemu: null,
     buses: new Map([
       [
         PCIE_ROOT_BUS,

@@ -1,5 +1,7 @@
 // Commands, events and the projected state of one VM's topology. Addresses are bigint here.
 
+import type { QemuBuildClassification } from '../qemu-build/classify.js';
+import type { QemuDeclarationJson } from '../qemu-build/declaration.js';
 import type { RangeIndex } from '../translation/range-index.js';
 
 // The vocabulary as values, so that request schemas take their enums from here instead of
@@ -99,7 +101,11 @@ export type Command =
       kvm?: boolean;
       hostItsBase?: bigint;
       rmrHonoured?: boolean;
+      /** The `qemu` object of the request, as sent: decide parses it (a malformed one is a QemuBuildInputError). */
+      qemu?: unknown;
     }
+  /** The VM now runs this QEMU build (contract v1.2); `qemu` is the request's object, parsed by decide. */
+  | { type: 'DeclareQemuBuild'; qemu: unknown }
   | { type: 'AddBus'; busId: string; busType: AddableBusType; busNr?: number; bus?: string; secondaryBusNr?: number }
   | { type: 'AddSmmu'; smmuId: string; primaryBus: string; accel?: boolean; stage?: SmmuStage; oas?: number }
   | { type: 'SetSmmuAccel'; smmuId: string; enabled: boolean }
@@ -180,6 +186,8 @@ export interface EventDataByType {
   };
   IovaUnmapped: { deviceId: string; stage: Stage; iova: bigint };
   MsiVectorProgrammed: { deviceId: string; vector: number; address: bigint; data: bigint };
+  /** The declared build's evidence, canonical (canonicalDeclaration); the classification is derived on folding. */
+  QemuBuildDeclared: { qemu: QemuDeclarationJson };
 }
 
 export type EventType = keyof EventDataByType;
@@ -300,6 +308,13 @@ export interface Device {
   stage1Hwpt: Fact<boolean>;
 }
 
+/** The QEMU build the VM runs, as last declared, with what §10 makes of it. */
+export interface QemuBuildFact {
+  declared: QemuDeclarationJson;
+  classification: QemuBuildClassification;
+  setBy: EventRef;
+}
+
 export interface VmState {
   id: string;
   /** Number of events folded in. */
@@ -307,6 +322,8 @@ export interface VmState {
   /** Global position of the last event folded in (0 before any). */
   position: number;
   board: Board;
+  /** null until a build is declared (rule Q8: unknown). */
+  qemu: QemuBuildFact | null;
   buses: ReadonlyMap<string, Bus>;
   smmus: ReadonlyMap<string, Smmu>;
   devices: ReadonlyMap<string, Device>;

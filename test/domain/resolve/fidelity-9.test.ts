@@ -525,11 +525,12 @@ describe('§9.10 presentation', () => {
 });
 
 describe('model version (item 9)', () => {
-  it('every resolution names the model that produced it, version 2 (the §9 corrections)', () => {
+  it('every resolution names the model that produced it, version 3 (the §9 corrections, then §10 builds)', () => {
     const r = run(given(...accel()), hostdev());
     expect(r.model).toEqual(MODEL);
-    expect(r.model.version).toBe(2);
+    expect(r.model.version).toBe(3);
     expect(r.model.reference).toContain('§9');
+    expect(r.model.reference).toContain('§10');
   });
 });
 
