@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app';
+import { issueToken } from '../../src/app/tokens';
 import { createStores, type Stores } from '../../src/db/stores';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -20,11 +21,13 @@ let base: string;
 let stores: Stores;
 let app: Awaited<ReturnType<typeof buildApp>>;
 let dir: string;
+/** A read-write token: the pictures are read with it as a client would, through the Authorization header. */
+let token: string;
 
 async function send(method: 'POST' | 'PUT', path: string, body: object): Promise<Record<string, unknown>> {
   const response = await fetch(`${base}${path}`, {
     method,
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
     body: JSON.stringify(body),
   });
   expect(response.status, `${method} ${path}`).toBeLessThan(300);
@@ -34,6 +37,7 @@ async function send(method: 'POST' | 'PUT', path: string, body: object): Promise
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'doorbell-browser-'));
   stores = createStores(join(dir, 'doorbell.db'));
+  token = issueToken(stores, { name: 'browser', scopes: ['write'] }).token;
   app = await buildApp({ stores });
   base = await app.listen({ port: 0, host: '127.0.0.1' });
   // The README's first session (S10), with the guest's stage 1 mapping the doorbell page.
@@ -77,6 +81,7 @@ beforeAll(async () => {
     ],
   });
   page = await browser.newPage({ viewport: { width: 1500, height: 1000 } });
+  await page.setExtraHTTPHeaders({ authorization: `Bearer ${token}` });
   mkdirSync(OUTPUT, { recursive: true });
 });
 
@@ -138,7 +143,11 @@ async function open(url: string, screenshot: string): Promise<Drawn> {
 
 describe('pictures in a browser', () => {
   it('draws the route of vector 0: every semantics, the hardware path, all text inside the picture', async () => {
-    const route = (await (await fetch(`${base}/v1/vms/vm1/devices/hostdev0/msi-vectors/0/route`)).json()) as {
+    const route = (await (
+      await fetch(`${base}/v1/vms/vm1/devices/hostdev0/msi-vectors/0/route`, {
+        headers: { authorization: `Bearer ${token}` },
+      })
+    ).json()) as {
       picture: string;
     };
     const drawn = await open(route.picture, 'route-s10.png');
@@ -157,7 +166,9 @@ describe('pictures in a browser', () => {
   });
 
   it('draws the topology: pxb-pcie, root port, the accel SMMU, the device with its stream id, the ITS', async () => {
-    const vm = (await (await fetch(`${base}/v1/vms/vm1`)).json()) as { picture: string };
+    const vm = (await (
+      await fetch(`${base}/v1/vms/vm1`, { headers: { authorization: `Bearer ${token}` } })
+    ).json()) as { picture: string };
     const drawn = await open(vm.picture, 'topology-vm1.png');
     expect(drawn.contentType).toMatch(/^image\/svg\+xml/);
     expect(drawn.requests).toEqual([vm.picture]);
