@@ -181,13 +181,7 @@ export function storedFleetSweep(
 ): string {
   const record = stored(stores, id);
   if (page.limit === undefined && page.offset === undefined) return record.body;
-  const {
-    count: _c,
-    next: _n,
-    previous: _p,
-    results: _r,
-    ...head
-  } = JSON.parse(record.body) as Record<string, unknown>;
+  const head = headOf(record.body);
   const results = (JSON.parse(record.results) as unknown[]).map((r) => JSON.stringify(r));
   const limit = page.limit ?? DEFAULT_PAGE_SIZE;
   return pageJson(head, results, limit, page.offset ?? 0, pageLink(page.baseUrl, id, limit));
@@ -196,12 +190,12 @@ export function storedFleetSweep(
 /** The whole sweep (every result), as the fleet picture reads it. */
 export function fleetSweepWhole(stores: Stores, id: string): Record<string, unknown> & { results: unknown[] } {
   const record = stored(stores, id);
-  const {
-    count: _c,
-    next: _n,
-    previous: _p,
-    results: _r,
-    ...head
-  } = JSON.parse(record.body) as Record<string, unknown>;
+  const head = headOf(record.body);
   return { ...head, results: JSON.parse(record.results) as unknown[] };
+}
+
+/** A fleet sweep's answer without its page: what every page of it repeats. */
+function headOf(body: string): Record<string, unknown> {
+  const { count: _c, next: _n, previous: _p, results: _r, ...head } = JSON.parse(body) as Record<string, unknown>;
+  return head;
 }

@@ -6,14 +6,14 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, SCREENSHOTS } from './chromium';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app';
 import { issueToken } from '../../src/app/tokens';
 import { createStores, type Stores } from '../../src/db/stores';
 
-const CHROMIUM = '/usr/bin/chromium';
-const OUTPUT = join(process.cwd(), 'test-output', 'browser');
+const OUTPUT = SCREENSHOTS;
 
 let browser: Browser;
 let page: Page;
@@ -70,16 +70,7 @@ beforeAll(async () => {
     size: '0x1000',
   });
   await send('PUT', '/v1/vms/vm1/devices/hostdev0/msi-vectors/0', { address: '0xFFFFF040', data: '0x0' });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-    ],
-  });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1500, height: 1000 } });
   await page.setExtraHTTPHeaders({ authorization: `Bearer ${token}` });
   mkdirSync(OUTPUT, { recursive: true });

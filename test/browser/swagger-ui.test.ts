@@ -7,14 +7,14 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, SCREENSHOTS } from './chromium';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app';
 import { bootstrapAdminToken } from '../../src/app/tokens';
 import { createStores, type Stores } from '../../src/db/stores';
 
-const CHROMIUM = '/usr/bin/chromium';
-const OUTPUT = join(process.cwd(), 'test-output', 'browser');
+const OUTPUT = SCREENSHOTS;
 
 let browser: Browser;
 let page: Page;
@@ -31,16 +31,7 @@ beforeAll(async () => {
   token = bootstrapAdminToken(stores, dbPath)!.token;
   app = await buildApp({ stores });
   base = await app.listen({ port: 0, host: '127.0.0.1' });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-    ],
-  });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
   mkdirSync(OUTPUT, { recursive: true });
 });

@@ -1,8 +1,9 @@
 // MSI-X vectors as the guest programmed them (MsiVectorProgrammed), and where each lands now: the
 // live route (nothing stored), as JSON and as a picture.
 
-import { Type } from '@sinclair/typebox';
+import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
 import { executeCommand } from '../../app/execute-command.js';
 import { liveRoute } from '../../app/resolve-msi.js';
 import { resolutionPicture } from '../../pictures/resolution-picture.js';
@@ -19,6 +20,13 @@ const ROUTE_DESCRIPTION =
   'Resolved now (or asOf a version) and not stored. Without semantics, the VM\'s declared QEMU build picks it, as for a resolution. ETag: the VM version and the semantics asked for ("<version>-<semantics>", or "<version>-declared"); If-None-Match answers 304. Served from the per-state memo: asking again after no change costs nothing.';
 
 export const msiVectorRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { stores, publicUrl }) => {
+  /** The live route a route or route.svg request names. */
+  const liveRouteOf = (
+    { vm, dev, n }: Static<typeof VectorParams>,
+    { semantics, asOf }: Static<typeof RouteQuery>,
+    request: FastifyRequest,
+  ) => liveRoute(stores, { vmId: vm, device: dev, vector: n, semantics, asOf, baseUrl: baseUrlOf(request, publicUrl) });
+
   app.get(
     '/v1/vms/:vm/devices/:dev/msi-vectors/:n/route',
     {
@@ -40,16 +48,7 @@ export const msiVectorRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (a
       },
     },
     (request, reply) => {
-      const { vm, dev, n } = request.params;
-      const { semantics, asOf } = request.query;
-      const route = liveRoute(stores, {
-        vmId: vm,
-        device: dev,
-        vector: n,
-        semantics,
-        asOf,
-        baseUrl: baseUrlOf(request, publicUrl),
-      });
+      const route = liveRouteOf(request.params, request.query, request);
       return sendJsonText(reply.header('etag', route.etag).header('cache-control', 'no-cache'), route.json);
     },
   );
@@ -68,16 +67,7 @@ export const msiVectorRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (a
       },
     },
     (request, reply) => {
-      const { vm, dev, n } = request.params;
-      const { semantics, asOf } = request.query;
-      const route = liveRoute(stores, {
-        vmId: vm,
-        device: dev,
-        vector: n,
-        semantics,
-        asOf,
-        baseUrl: baseUrlOf(request, publicUrl),
-      });
+      const route = liveRouteOf(request.params, request.query, request);
       sendSvg(reply, resolutionPicture(JSON.parse(route.json) as ResolutionView), { etag: route.etag });
     },
   );
