@@ -22,6 +22,8 @@ interface Queued {
   resolve: (answer: Answer) => void;
   reject: (error: unknown) => void;
   attempts: number;
+  /** Arrival order, kept when a batch is planned again. */
+  seq: number;
   /** Commit this command alone: its batch failed for a reason other than a stale position. */
   alone: boolean;
 }
@@ -32,17 +34,27 @@ interface Plan {
   outcomes: Outcome[];
   states: Map<string, VmState>;
   write: RecordWrite | undefined;
+  /** The log's last position once the batch is committed. */
+  lastPosition: number;
 }
 
 export class CommandWriter {
   private queue: Queued[] = [];
   private scheduled = false;
+  /**
+   * The log's last position as of this writer's last commit, and the VMs whose state in memory
+   * was current then. While the log is still at that position when the next batch is planned, no
+   * other process appended, so those VMs need not be read from the database again.
+   */
+  private knownPosition = -1;
+  private readonly verified = new Set<string>();
+  private nextSeq = 0;
 
   constructor(private readonly stores: Stores) {}
 
   submit(request: CommandRequest): Promise<Answer> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ request, resolve, reject, attempts: 0, alone: false });
+      this.queue.push({ request, resolve, reject, attempts: 0, alone: false, seq: this.nextSeq++ });
       this.schedule();
     });
   }
@@ -53,13 +65,18 @@ export class CommandWriter {
     setImmediate(() => void this.commitNext());
   }
 
+  /** One batch at a time: the next is planned only once this one is settled, on what it left. */
   private async commitNext(): Promise<void> {
     const batch = this.queue.splice(0, this.queue[0]?.alone ? 1 : MAX_BATCH);
     try {
       const plan = this.plan(batch);
       const failure = plan.write === undefined ? undefined : await this.commit(plan.write);
       if (failure === undefined) {
-        for (const state of plan.states.values()) this.stores.vms.publish(state);
+        this.knownPosition = plan.lastPosition;
+        for (const state of plan.states.values()) {
+          this.stores.vms.publish(state);
+          this.verified.add(state.id);
+        }
         for (const outcome of plan.outcomes) {
           if ('answer' in outcome) outcome.item.resolve(outcome.answer);
           else outcome.item.reject(outcome.error);
@@ -89,6 +106,8 @@ export class CommandWriter {
    */
   private retry(batch: Queued[], failure: string): void {
     const stale = failure.includes(STALE_POSITION);
+    // Another process appended: what is in memory may be behind.
+    if (stale) this.verified.clear();
     const again: Queued[] = [];
     for (const item of batch) {
       item.attempts += 1;
@@ -96,13 +115,15 @@ export class CommandWriter {
         again.push({ ...item, alone: !stale });
       else item.reject(new Error(`command not stored: ${failure}`));
     }
-    this.queue.unshift(...again);
+    this.queue = [...again, ...this.queue].sort((a, b) => a.seq - b.seq);
   }
 
   /** Plans every command of the batch in arrival order, each on the state the ones before it left. */
   private plan(batch: Queued[]): Plan {
     const { stores } = this;
     const afterPosition = stores.events.lastPosition();
+    // Another process appended since this writer's last commit: what is in memory may be behind.
+    if (afterPosition !== this.knownPosition) this.verified.clear();
     let position = afterPosition;
     const states = new Map<string, VmState>();
     const events: Record<string, unknown>[] = [];
@@ -123,7 +144,9 @@ export class CommandWriter {
           outcomes.push({ item, answer: prior });
           continue;
         }
-        const state = states.get(request.vmId) ?? stores.vms.load(request.vmId);
+        const vmId = request.vmId;
+        const state =
+          states.get(vmId) ?? (this.verified.has(vmId) ? stores.vms.loadKnown(vmId) : stores.vms.load(vmId));
         const options = { precondition: request.precondition, metadata: request.metadata };
         const executed = stores.vms.plan(request.vmId, state, request.command, options, position);
         position += executed.rows.length;
@@ -141,6 +164,6 @@ export class CommandWriter {
     }
     const write =
       events.length > 0 || idempotency.length > 0 ? { append: { afterPosition, events, idempotency } } : undefined;
-    return { outcomes, states, write };
+    return { outcomes, states, write, lastPosition: position };
   }
 }

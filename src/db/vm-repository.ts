@@ -90,6 +90,14 @@ export class VmRepository {
     return { state: next, events, rows };
   }
 
+  /**
+   * The VM as this process last saw it, without asking the database. Only for a caller that knows
+   * no other process appended since (the command writer compares the log's last position).
+   */
+  loadKnown(vmId: string): VmState | undefined {
+    return this.current.get(vmId) ?? this.load(vmId);
+  }
+
   /** A committed state becomes the VM's current one. */
   publish(state: VmState): void {
     const cached = this.current.get(state.id);

@@ -101,4 +101,19 @@ describe('group commit', () => {
     const write = stores.records.write({ append: { afterPosition: 0, events: [], idempotency: [] } });
     await expect(write).rejects.toThrow(STALE_POSITION);
   });
+
+  it('plans on what another process appended meanwhile, not on the state it last knew', async () => {
+    await executeCommand(stores, request('vm1', { type: 'DefineVm', vmId: 'vm1' }));
+    await executeCommand(stores, bus('vm1', 'pcie.1', 1));
+    // Another process on the same file takes bus number 2 for pcie.2.
+    const other = createStores(join(dir, 'doorbell.db'));
+    try {
+      await executeCommand(other, bus('vm1', 'pcie.2', 2));
+    } finally {
+      await other.close();
+    }
+    // This process last knew vm1 at version 2; planned on that, bus number 2 would look free.
+    await expect(executeCommand(stores, bus('vm1', 'pcie.3', 2))).rejects.toMatchObject({ code: 'BUS_NUMBER_TAKEN' });
+    expect(stores.events.version('vm1')).toBe(3);
+  });
 });
