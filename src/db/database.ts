@@ -12,7 +12,8 @@ import * as schema from './schema.js';
 export const MIGRATIONS_FOLDER = resolve(dirname(fileURLToPath(import.meta.url)), '../../migrations');
 export const DEFAULT_DB_PATH = './data/doorbell.db';
 
-export type Db = BetterSQLite3Database<typeof schema>;
+/** drizzle over the better-sqlite3 connection, which `$client` gives for the few reads run on it directly. */
+export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
 
 export interface OpenDatabase {
   /** The file (or ':memory:') the database was opened from. */
