@@ -3,6 +3,7 @@
 //   doorbell record show ID    the resolution or sweep record ID, exactly as it was answered
 // The database is DOORBELL_DB (default ./data/doorbell.db), as for the server.
 
+import { existsSync } from 'node:fs';
 import { loadConfig } from './config.js';
 import { openDatabase } from './db/database.js';
 import { ServiceError } from './errors/problem.js';
@@ -27,7 +28,13 @@ function main(args: string[]): number {
     console.error(USAGE);
     return 2;
   }
-  const database = openDatabase(loadConfig().databasePath);
+  const path = loadConfig().databasePath;
+  // Reading must not leave an empty database behind where the operator mistyped the path.
+  if (!existsSync(path)) {
+    console.error(`doorbell: no database at ${path} (set DOORBELL_DB)`);
+    return 1;
+  }
+  const database = openDatabase(path);
   try {
     const stores = { resolutions: new ResolutionStore(database.db) };
     const text = stores.resolutions.findResolution(id) ?? sweepOrUndefined(stores, id);

@@ -2,7 +2,8 @@
 // with the d1 dictionary, and every record reads back as the bytes first answered, also after a
 // restart and from the command line.
 
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -98,5 +99,15 @@ describe('compact records', () => {
       env: { ...process.env, DOORBELL_DB: t.dbPath },
     }).toString();
     expect(printed).toBe(answer.text);
+  });
+  it('`doorbell record show` on a database path that does not exist says so and creates nothing', () => {
+    const missing = join(ROOT, 'test-output', 'no-such.db');
+    const run = spawnSync(process.execPath, ['dist/cli.js', 'record', 'show', 'x'], {
+      cwd: ROOT,
+      env: { ...process.env, DOORBELL_DB: missing },
+    });
+    expect(run.status).toBe(1);
+    expect(run.stderr.toString()).toContain(`no database at ${missing}`);
+    expect(existsSync(missing)).toBe(false);
   });
 });
