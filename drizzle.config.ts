@@ -1,7 +1,9 @@
+// drizzle-kit for the SQLite schema (the embedded default). PostgreSQL has its own config,
+// drizzle.pg.config.ts: drizzle cannot share one table definition between the two dialects.
 import { defineConfig } from 'drizzle-kit';
 
 export default defineConfig({
   dialect: 'sqlite',
   schema: './src/db/schema.ts',
-  out: './migrations',
+  out: './migrations/sqlite',
 });

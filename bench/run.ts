@@ -206,13 +206,11 @@ async function commandsVsTransactionPerEvent() {
 async function bytesPerRecord(kind: 'repeated' | 'distinct', records = 2_000) {
   const dir = mkdtempSync(join(tmpdir(), 'doorbell-records-'));
   const path = join(dir, 'doorbell.db');
-  const stores = createStores(path);
+  const stores = await createStores(path);
   try {
-    stores.transaction(() => {
-      for (const c of S10_COMMANDS) stores.vms.execute(S10_VM, c, { metadata });
-    });
+    await stores.vms.executeAll(S10_VM, S10_COMMANDS, { metadata });
     const size = () => {
-      stores.database.sqlite.pragma('wal_checkpoint(TRUNCATE)');
+      stores.database!.sqlite.pragma('wal_checkpoint(TRUNCATE)');
       return statSync(path).size;
     };
     const before = size();
@@ -279,19 +277,16 @@ function latencyBenchmark() {
 
 async function rebuildBenchmark(eventCount = 200_000) {
   const dir = mkdtempSync(join(tmpdir(), 'doorbell-rebuild-'));
-  const stores = createStores(join(dir, 'doorbell.db'));
+  const stores = await createStores(join(dir, 'doorbell.db'));
   try {
     const vmId = 'big';
     const commands = [...emulatedWithMappings(vmId, eventCount - 5)];
     const chunk = 5_000;
-    for (let i = 0; i < commands.length; i += chunk) {
-      stores.transaction(() => {
-        for (const c of commands.slice(i, i + chunk)) stores.vms.execute(vmId, c, { metadata });
-      });
-    }
-    const stored = stores.events.version(vmId);
+    for (let i = 0; i < commands.length; i += chunk)
+      await stores.vms.executeAll(vmId, commands.slice(i, i + chunk), { metadata });
+    const stored = await stores.events.version(vmId);
     const start = process.hrtime.bigint();
-    const state = stores.vms.rebuild(vmId);
+    const state = await stores.vms.rebuild(vmId);
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
     if (state?.version !== stored) throw new Error('rebuild did not reach the last event');
     return {
@@ -316,14 +311,12 @@ function fleetBuild(i: number): object | undefined {
 
 async function fleetSweepBenchmark(vmCount = 1_000, vectors = 32) {
   const dir = mkdtempSync(join(tmpdir(), 'doorbell-fleet-'));
-  const stores = createStores(join(dir, 'doorbell.db'));
+  const stores = await createStores(join(dir, 'doorbell.db'));
   try {
     const ids = Array.from({ length: vmCount }, (_, i) => `vm-${String(i).padStart(4, '0')}`);
     const warm = Array.from({ length: 20 }, (_, i) => `warm-${i}`);
     for (const [i, id] of [...ids, ...warm].entries()) {
-      stores.transaction(() => {
-        for (const c of fleetVm(id, vectors, fleetBuild(i))) stores.vms.execute(id, c, { metadata });
-      });
+      await stores.vms.executeAll(id, [...fleetVm(id, vectors, fleetBuild(i))], { metadata });
     }
     const baseUrl = 'http://localhost:8080';
     // Warm-up, on VMs of their own: both paths compiled before they are timed.

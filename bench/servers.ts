@@ -17,13 +17,9 @@ const which = process.argv[2];
 const metadata = { occurredAt: new Date().toISOString(), actor: 'bench', requestId: 'bench' };
 
 if (which === 'doorbell') {
-  const stores = createStores(join(mkdtempSync(join(tmpdir(), 'doorbell-bench-')), 'doorbell.db'));
-  stores.transaction(() => {
-    for (const c of S10_COMMANDS) stores.vms.execute(S10_VM, c, { metadata });
-    for (let i = 0; i < COMMAND_VMS; i++) {
-      for (const c of commandVm(i)) stores.vms.execute(`cmd${i}`, c, { metadata });
-    }
-  });
+  const stores = await createStores(join(mkdtempSync(join(tmpdir(), 'doorbell-bench-')), 'doorbell.db'));
+  await stores.vms.executeAll(S10_VM, S10_COMMANDS, { metadata });
+  for (let i = 0; i < COMMAND_VMS; i++) await stores.vms.executeAll(`cmd${i}`, commandVm(i), { metadata });
   // Loopback only: no token to send, and no rate limit on the load generator.
   const app = await buildApp({ stores, auth: 'off', rateLimit: false });
   // A clean exit, so that `node --cpu-prof` writes its profile.

@@ -6,7 +6,7 @@ import { createStores } from '../src/db/stores';
 export const OPENAPI_PATH = new URL('../openapi/openapi.json', import.meta.url);
 
 export async function generateOpenApi(): Promise<string> {
-  const stores = createStores(':memory:');
+  const stores = await createStores(':memory:');
   const app = await buildApp({ stores });
   try {
     return `${JSON.stringify(app.swagger(), null, 2)}\n`;

@@ -34,7 +34,7 @@ export function firstSession(readme: string): SessionStep[] {
 
 /** Each README picture's path and SVG text. */
 export async function readmePictures(): Promise<Record<string, string>> {
-  const stores = createStores(':memory:');
+  const stores = await createStores(':memory:');
   // In memory and injected, never listening: the session's token step is left out.
   const app = await buildApp({ stores, publicUrl: PUBLIC_URL, auth: 'off', rateLimit: false });
   try {

@@ -13,16 +13,16 @@ import { ResolutionStore } from './db/resolution-store.js';
 const USAGE = 'usage: doorbell record show ID';
 
 /** A sweep as GET /v1/msi-sweeps/{id} answers it (its first page), or undefined. */
-function sweepOrUndefined(stores: { resolutions: ResolutionStore }, id: string): string | undefined {
+async function sweepOrUndefined(stores: { resolutions: ResolutionStore }, id: string): Promise<string | undefined> {
   try {
-    return storedSweep(stores, id);
+    return await storedSweep(stores, id);
   } catch (error) {
     if (error instanceof ServiceError && error.code === 'SWEEP_NOT_FOUND') return undefined;
     throw error;
   }
 }
 
-function main(args: string[]): number {
+async function main(args: string[]): Promise<number> {
   const [noun, verb, id, ...rest] = args;
   if (noun !== 'record' || verb !== 'show' || id === undefined || rest.length > 0) {
     console.error(USAGE);
@@ -37,7 +37,7 @@ function main(args: string[]): number {
   const database = openDatabase(path);
   try {
     const stores = { resolutions: new ResolutionStore(database.db) };
-    const text = stores.resolutions.findResolution(id) ?? sweepOrUndefined(stores, id);
+    const text = (await stores.resolutions.findResolution(id)) ?? (await sweepOrUndefined(stores, id));
     if (text === undefined) {
       console.error(`doorbell: no resolution or sweep record ${id} in ${database.path}`);
       return 1;
@@ -49,4 +49,4 @@ function main(args: string[]): number {
   }
 }
 
-process.exitCode = main(process.argv.slice(2));
+process.exitCode = await main(process.argv.slice(2));

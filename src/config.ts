@@ -24,6 +24,10 @@ export interface Config {
   maxConnections: number;
   /** A request's headers and body must arrive within this time, or the connection is cut (408). */
   requestTimeoutMs: number;
+  /** PostgreSQL: connections in each node's pool (DOORBELL_PG_POOL_SIZE). */
+  pgPoolSize: number;
+  /** PostgreSQL: how long one statement may run before the server cancels it (DOORBELL_PG_STATEMENT_TIMEOUT_MS). */
+  pgStatementTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -141,5 +145,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimitPerMinute: integer(env, 'DOORBELL_RATE_LIMIT', 1200, 0, 10_000_000, 'requests per minute'),
     maxConnections: integer(env, 'DOORBELL_MAX_CONNECTIONS', 512, 1, 1_000_000, 'a number of connections'),
     requestTimeoutMs: integer(env, 'DOORBELL_REQUEST_TIMEOUT_MS', 10_000, 1000, 600_000, 'milliseconds'),
+    pgPoolSize: integer(env, 'DOORBELL_PG_POOL_SIZE', 10, 2, 1000, 'a number of connections'),
+    pgStatementTimeoutMs: integer(env, 'DOORBELL_PG_STATEMENT_TIMEOUT_MS', 10_000, 100, 3_600_000, 'milliseconds'),
   };
 }

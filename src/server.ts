@@ -7,7 +7,23 @@ import { collectDefaultMetrics } from 'prom-client';
 import { buildApp } from './api/app.js';
 import { bootstrapAdminToken } from './app/tokens.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
-import { createStores } from './db/stores.js';
+import { createStores, type Stores } from './db/stores.js';
+import { redactSecrets } from './db/pg/url.js';
+
+/** The stores, or undefined after one line saying why they cannot be opened (a URL's password never in it). */
+async function storesOrExit(config: Config): Promise<Stores | undefined> {
+  try {
+    return await createStores(config.databasePath, {
+      poolSize: config.pgPoolSize,
+      statementTimeoutMs: config.pgStatementTimeoutMs,
+    });
+  } catch (error) {
+    console.error(
+      `doorbell: ${redactSecrets(error instanceof Error ? error.message : String(error), config.databasePath)}`,
+    );
+    return undefined;
+  }
+}
 
 function configOrExit(): Config | undefined {
   try {
@@ -22,11 +38,12 @@ function configOrExit(): Config | undefined {
 
 const config = configOrExit();
 if (config !== undefined) {
-  const stores = createStores(config.databasePath);
+  const stores = await storesOrExit(config);
+  if (stores === undefined) process.exit(1);
   collectDefaultMetrics({ register: stores.metrics.registry, prefix: 'doorbell_' });
   if (config.auth === 'on') {
     // The first start of a database without tokens: the admin token is shown here, once.
-    const bootstrap = bootstrapAdminToken(stores, config.databasePath);
+    const bootstrap = await bootstrapAdminToken(stores, config.databasePath);
     if (bootstrap !== undefined)
       console.log(
         [
@@ -35,7 +52,7 @@ if (config !== undefined) {
           `    ${bootstrap.token}`,
           '',
           bootstrap.file === undefined
-            ? 'doorbell: the database is in memory, so the token is nowhere else.'
+            ? `doorbell: the database is ${stores.engine === 'sqlite' ? 'in memory' : 'not a file'}, so the token is nowhere else.`
             : `doorbell: also written to ${bootstrap.file} (mode 0600). Send it as Authorization: Bearer <token>.`,
         ].join('\n'),
       );
@@ -70,7 +87,7 @@ if (config !== undefined) {
   try {
     const address = await app.listen({ port: config.port, host: config.host });
     app.log.info(
-      `doorbell is up: API ${address}/v1, Swagger UI ${address}/docs, OpenAPI ${address}/openapi.json, database ${config.databasePath}`,
+      `doorbell is up: API ${address}/v1, Swagger UI ${address}/docs, OpenAPI ${address}/openapi.json, database ${stores.describe}`,
     );
   } catch (error) {
     console.error(`doorbell: could not listen on ${config.host}:${config.port}: ${(error as Error).message}`);

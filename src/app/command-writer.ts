@@ -1,12 +1,13 @@
 // Group commit for commands. Commands that arrive while a commit is in flight wait, then are
 // planned together against what is stored (each with its own If-Match check and its own outcome:
 // a rejected command leaves the others untouched) and committed in one transaction with one
-// fsync, on the record writer's thread, so the event loop never waits for the disk. An answer is
-// sent only once its events are durable, and the new states become visible to reads only then.
+// flush: on SQLite on the record writer's thread, so the event loop never waits for the disk; on
+// PostgreSQL in the transaction that holds the log head, so that the batch is planned on exactly
+// what every node committed before it. An answer is sent only once its events are durable, and
+// the new states become visible to reads only then.
 
 import type { IdempotentEntry } from '../db/idempotency-store.js';
-import type { RecordWrite } from '../db/record-writer/index.js';
-import { STALE_POSITION } from '../db/record-writer/types.js';
+import { type EventAppend, STALE_POSITION } from '../db/record-writer/types.js';
 import type { Stores } from '../db/stores.js';
 import type { VmState } from '../domain/topology/types.js';
 import { answerOf, type CommandRequest } from './execute-command.js';
@@ -33,7 +34,7 @@ type Outcome = { item: Queued; answer: Answer } | { item: Queued; error: unknown
 interface Plan {
   outcomes: Outcome[];
   states: Map<string, VmState>;
-  write: RecordWrite | undefined;
+  write: EventAppend | undefined;
   /** The log's last position once the batch is committed. */
   lastPosition: number;
 }
@@ -68,35 +69,33 @@ export class CommandWriter {
   /** One batch at a time: the next is planned only once this one is settled, on what it left. */
   private async commitNext(): Promise<void> {
     const batch = this.queue.splice(0, this.queue[0]?.alone ? 1 : MAX_BATCH);
+    let plan: Plan | undefined;
+    let planFailure: { error: unknown } | undefined;
     try {
-      const plan = this.plan(batch);
-      const failure = plan.write === undefined ? undefined : await this.commit(plan.write);
-      if (failure === undefined) {
-        this.knownPosition = plan.lastPosition;
-        for (const state of plan.states.values()) {
-          this.stores.vms.publish(state);
-          this.verified.add(state.id);
+      await this.stores.events.append(async (afterPosition) => {
+        try {
+          plan = await this.plan(batch, afterPosition);
+          return plan.write;
+        } catch (error) {
+          planFailure = { error };
+          throw error;
         }
-        for (const outcome of plan.outcomes) {
-          if ('answer' in outcome) outcome.item.resolve(outcome.answer);
-          else outcome.item.reject(outcome.error);
-        }
-      } else this.retry(batch, failure);
+      });
+      this.knownPosition = plan!.lastPosition;
+      for (const state of plan!.states.values()) {
+        this.stores.vms.publish(state);
+        this.verified.add(state.id);
+      }
+      for (const outcome of plan!.outcomes) {
+        if ('answer' in outcome) outcome.item.resolve(outcome.answer);
+        else outcome.item.reject(outcome.error);
+      }
     } catch (error) {
-      for (const item of batch) item.reject(error);
+      if (planFailure !== undefined || plan === undefined) for (const item of batch) item.reject(error);
+      else this.retry(batch, error instanceof Error ? error.message : String(error));
     } finally {
       this.scheduled = false;
       this.schedule();
-    }
-  }
-
-  /** The commit's error message, or undefined once the events are durable. */
-  private async commit(write: RecordWrite): Promise<string | undefined> {
-    try {
-      await this.stores.records.write(write);
-      return undefined;
-    } catch (error) {
-      return error instanceof Error ? error.message : String(error);
     }
   }
 
@@ -119,15 +118,20 @@ export class CommandWriter {
   }
 
   /** Plans every command of the batch in arrival order, each on the state the ones before it left. */
-  private plan(batch: Queued[]): Plan {
+  private async plan(batch: Queued[], afterPosition: number): Promise<Plan> {
     const { stores } = this;
-    const afterPosition = stores.events.lastPosition();
     // Another process appended since this writer's last commit: what is in memory may be behind.
-    if (afterPosition !== this.knownPosition) this.verified.clear();
+    if (afterPosition !== this.knownPosition) {
+      this.verified.clear();
+      // Load every VM of the batch at once (concurrent reads on PostgreSQL's pool) before planning.
+      const vmIds = new Set(batch.map((item) => item.request.vmId));
+      await Promise.all([...vmIds].map((vmId) => stores.vms.load(vmId)));
+      for (const vmId of vmIds) this.verified.add(vmId);
+    }
     let position = afterPosition;
     const states = new Map<string, VmState>();
     const events: Record<string, unknown>[] = [];
-    const idempotency: NonNullable<RecordWrite['append']>['idempotency'] = [];
+    const idempotency: EventAppend['idempotency'] = [];
     const keys = new Map<string, IdempotentEntry>();
     const outcomes: Outcome[] = [];
 
@@ -139,14 +143,15 @@ export class CommandWriter {
         const prior =
           claim !== undefined && keys.has(claim.key)
             ? replayOf(claim, keys.get(claim.key))
-            : priorAnswer(stores, claim);
+            : await priorAnswer(stores, claim);
         if (prior !== undefined) {
           outcomes.push({ item, answer: prior });
           continue;
         }
         const vmId = request.vmId;
         const state =
-          states.get(vmId) ?? (this.verified.has(vmId) ? stores.vms.loadKnown(vmId) : stores.vms.load(vmId));
+          states.get(vmId) ??
+          (this.verified.has(vmId) ? await stores.vms.loadKnown(vmId) : await stores.vms.load(vmId));
         const options = { precondition: request.precondition, metadata: request.metadata };
         const executed = stores.vms.plan(request.vmId, state, request.command, options, position);
         position += executed.rows.length;
@@ -162,8 +167,7 @@ export class CommandWriter {
         outcomes.push({ item, error });
       }
     }
-    const write =
-      events.length > 0 || idempotency.length > 0 ? { append: { afterPosition, events, idempotency } } : undefined;
+    const write = events.length > 0 || idempotency.length > 0 ? { afterPosition, events, idempotency } : undefined;
     return { outcomes, states, write, lastPosition: position };
   }
 }

@@ -93,11 +93,11 @@ function targetOf(input: unknown): { classification: QemuBuildClassification; se
 }
 
 /** The VMs to sweep, by id; every one named must exist. */
-function vmIdsOf(stores: Stores, named: string[] | undefined): string[] {
-  if (named === undefined) return stores.events.streams(Number.MAX_SAFE_INTEGER, 0).map((s) => s.streamId);
-  named.forEach((id, i) => {
-    if (stores.events.version(id) === 0)
-      throw new DomainError('VM_NOT_FOUND', `vm: VM ${id} does not exist`, `/vm/${i}`);
+async function vmIdsOf(stores: Stores, named: string[] | undefined): Promise<string[]> {
+  if (named === undefined) return (await stores.events.streams(Number.MAX_SAFE_INTEGER, 0)).map((s) => s.streamId);
+  const versions = await Promise.all(named.map((id) => stores.events.version(id)));
+  versions.forEach((version, i) => {
+    if (version === 0) throw new DomainError('VM_NOT_FOUND', `vm: VM ${named[i]} does not exist`, `/vm/${i}`);
   });
   return [...new Set(named)].sort();
 }
@@ -126,14 +126,14 @@ const pageLink = (baseUrl: string, id: string, limit: number) => (offset: number
   `${baseUrl}${fleetSweepPath(id)}?limit=${limit}&offset=${offset}`;
 
 export async function fleetSweep(stores: Stores, request: FleetSweepRequest): Promise<Answer> {
-  const prior = priorAnswer(stores, request.idempotency);
+  const prior = await priorAnswer(stores, request.idempotency);
   if (prior !== undefined) return prior;
   const target = targetOf(request.target);
-  const ids = vmIdsOf(stores, request.vm);
+  const ids = await vmIdsOf(stores, request.vm);
   const results: VmResult[] = [];
   for (let i = 0; i < ids.length; i++) {
     if (i > 0 && i % VMS_PER_TURN === 0) await new Promise<void>((done) => setImmediate(done));
-    const state = stores.vms.load(ids[i]!);
+    const state = await stores.vms.load(ids[i]!);
     if (state !== undefined) results.push(sweepOneVm(state, target.semantics));
   }
   const byBehaviour = zeroes(QEMU_BEHAVIOURS);
@@ -164,8 +164,8 @@ export async function fleetSweep(stores: Stores, request: FleetSweepRequest): Pr
   return storeThenAnswer(stores, request.idempotency, response, write, createdAt);
 }
 
-function stored(stores: Stores, id: string) {
-  const record = stores.resolutions.findFleetSweep(id);
+async function stored(stores: Stores, id: string) {
+  const record = await stores.resolutions.findFleetSweep(id);
   if (record === undefined) throw new ServiceError('FLEET_SWEEP_NOT_FOUND', `no fleet sweep ${id}`);
   return record;
 }
@@ -174,12 +174,12 @@ function stored(stores: Stores, id: string) {
  * A stored fleet sweep. Without a page asked for: the JSON first returned, byte for byte. With
  * limit or offset: that page of its results, under the same head, linked on `baseUrl`.
  */
-export function storedFleetSweep(
+export async function storedFleetSweep(
   stores: Stores,
   id: string,
   page: { limit?: number; offset?: number; baseUrl: string },
-): string {
-  const record = stored(stores, id);
+): Promise<string> {
+  const record = await stored(stores, id);
   if (page.limit === undefined && page.offset === undefined) return record.body;
   const head = headOf(record.body);
   const results = (JSON.parse(record.results) as unknown[]).map((r) => JSON.stringify(r));
@@ -188,8 +188,11 @@ export function storedFleetSweep(
 }
 
 /** The whole sweep (every result), as the fleet picture reads it. */
-export function fleetSweepWhole(stores: Stores, id: string): Record<string, unknown> & { results: unknown[] } {
-  const record = stored(stores, id);
+export async function fleetSweepWhole(
+  stores: Stores,
+  id: string,
+): Promise<Record<string, unknown> & { results: unknown[] }> {
+  const record = await stored(stores, id);
   const head = headOf(record.body);
   return { ...head, results: JSON.parse(record.results) as unknown[] };
 }

@@ -34,6 +34,6 @@ export function replayOf(claim: IdempotencyClaim, first: IdempotentEntry | undef
 }
 
 /** The stored answer of an earlier request with the same key, if any. */
-export function priorAnswer(stores: Stores, claim: IdempotencyClaim | undefined): Answer | undefined {
-  return claim === undefined ? undefined : replayOf(claim, stores.idempotency.find(claim.key));
+export async function priorAnswer(stores: Stores, claim: IdempotencyClaim | undefined): Promise<Answer | undefined> {
+  return claim === undefined ? undefined : replayOf(claim, await stores.idempotency.find(claim.key));
 }

@@ -131,7 +131,7 @@ export async function storeThenAnswer(
       idempotency: claim === undefined ? undefined : { ...claim, response, createdAt },
     });
   } catch (error) {
-    const prior = priorAnswer(stores, claim);
+    const prior = await priorAnswer(stores, claim);
     if (prior === undefined) throw error;
     return prior;
   }
@@ -139,10 +139,10 @@ export async function storeThenAnswer(
 }
 
 export async function resolveMsi(stores: Stores, request: ResolveRequest): Promise<Answer> {
-  const prior = priorAnswer(stores, request.idempotency);
+  const prior = await priorAnswer(stores, request.idempotency);
   if (prior !== undefined) return prior;
   const msi = msiRequestOf(request.msi);
-  const state = loadVm(stores, request.vmId, request.asOf);
+  const state = await loadVm(stores, request.vmId, request.asOf);
   const createdAt = new Date().toISOString();
   const resolved = resolveToJson(state, msi, request.semantics);
   const record = recordOf(request.vmId, resolved, null, createdAt, request.baseUrl);
@@ -151,10 +151,10 @@ export async function resolveMsi(stores: Stores, request: ResolveRequest): Promi
 }
 
 export async function sweepVm(stores: Stores, request: SweepRequest): Promise<Answer> {
-  const prior = priorAnswer(stores, request.idempotency);
+  const prior = await priorAnswer(stores, request.idempotency);
   if (prior !== undefined) return prior;
   const { vmId } = request;
-  const state = loadVm(stores, vmId, request.asOf);
+  const state = await loadVm(stores, vmId, request.asOf);
   const { semantics, source } = chooseSemantics(qemuBuildOf(state), request.semantics);
   const createdAt = new Date().toISOString();
   const id = randomUUID();
@@ -179,8 +179,11 @@ export async function sweepVm(stores: Stores, request: SweepRequest): Promise<An
  * nothing stored. The ETag names the VM version and the semantics asked for ("declared" when the
  * VM's build picks it), the two things the answer is a function of.
  */
-export function liveRoute(stores: Stores, request: RouteRequest): { json: string; version: number; etag: string } {
-  const state = loadVm(stores, request.vmId, request.asOf);
+export async function liveRoute(
+  stores: Stores,
+  request: RouteRequest,
+): Promise<{ json: string; version: number; etag: string }> {
+  const state = await loadVm(stores, request.vmId, request.asOf);
   const msi = { deviceId: request.device, vector: request.vector };
   const picture = pictureUrls.route(request.baseUrl, request.vmId, request.device, request.vector, {
     semantics: request.semantics,
@@ -194,20 +197,20 @@ export const routeEtag = (version: number, semantics: Semantics | undefined) =>
   `"${version}-${semantics ?? 'declared'}"`;
 
 /** A stored resolution or sweep, byte for byte; 404 when there is none. */
-export function storedResolution(stores: Stores, id: string): string {
-  const body = stores.resolutions.findResolution(id);
+export async function storedResolution(stores: Stores, id: string): Promise<string> {
+  const body = await stores.resolutions.findResolution(id);
   if (body === undefined) throw new ServiceError('RESOLUTION_NOT_FOUND', `no MSI resolution ${id}`);
   return body;
 }
 
 /** A stored sweep with one page of its results; a sweep stored before paging, whole. */
-export function storedSweep(
+export async function storedSweep(
   stores: Pick<Stores, 'resolutions'>,
   id: string,
   limit = DEFAULT_SWEEP_PAGE,
   offset = 0,
-): string {
-  const stored = stores.resolutions.findSweep(id, limit, offset);
+): Promise<string> {
+  const stored = await stores.resolutions.findSweep(id, limit, offset);
   if (stored === undefined) throw new ServiceError('SWEEP_NOT_FOUND', `no MSI sweep ${id}`);
   if ('whole' in stored) return stored.whole;
   return sweepPageText(stored.head, stored.records, stored.total, sweepPath(id), limit, offset);

@@ -58,8 +58,20 @@ export interface NewToken {
   expiresAt?: string;
 }
 
-/** Creates a token; the secret is in the answer and nowhere else. */
-export function issueToken(stores: Stores, request: NewToken, now = new Date()): TokenView & { token: string } {
+/** Creates a token; the secret is in the answer and nowhere else. `first`: only into an empty table (undefined otherwise). */
+export async function issueToken(stores: Stores, request: NewToken, now?: Date): Promise<TokenView & { token: string }>;
+export async function issueToken(
+  stores: Stores,
+  request: NewToken,
+  now: Date,
+  first: true,
+): Promise<(TokenView & { token: string }) | undefined>;
+export async function issueToken(
+  stores: Stores,
+  request: NewToken,
+  now = new Date(),
+  first = false,
+): Promise<(TokenView & { token: string }) | undefined> {
   let expiresAt: string | null = null;
   if (request.expiresAt !== undefined) {
     const when = Date.parse(request.expiresAt);
@@ -85,7 +97,9 @@ export function issueToken(stores: Stores, request: NewToken, now = new Date()):
     createdAt: now.toISOString(),
     expiresAt,
   };
-  if (!stores.transaction(() => stores.tokens.insert(row)))
+  if (first) {
+    if (!(await stores.tokens.insertFirst(row))) return undefined;
+  } else if (!(await stores.tokens.insert(row)))
     throw new ServiceError('TOKEN_NAME_TAKEN', `a live token is already named ${JSON.stringify(request.name)}`, {
       errors: [{ pointer: '/name', detail: 'name is in use by another token; revoke it or pick another name' }],
     });
@@ -95,11 +109,11 @@ export function issueToken(stores: Stores, request: NewToken, now = new Date()):
 export type Verdict = { principal: Principal } | { refused: 'malformed' | 'unknown' | 'expired' | 'revoked' };
 
 /** Checks a presented token; the secret's digest is compared in constant time. */
-export function verifyToken(stores: Stores, presented: string, now = Date.now()): Verdict {
+export async function verifyToken(stores: Stores, presented: string, now = Date.now()): Promise<Verdict> {
   const match = TOKEN_FORMAT.exec(presented);
   if (match === null) return { refused: 'malformed' };
   const [, id, secret] = match as unknown as [string, string, string];
-  const row = stores.tokens.find(id);
+  const row = await stores.tokens.find(id);
   const expected = row === undefined ? NO_TOKEN : Buffer.from(row.secretHash, 'hex');
   const same = timingSafeEqual(expected, digest(secret));
   if (row === undefined || !same) return { refused: 'unknown' };
@@ -109,23 +123,16 @@ export function verifyToken(stores: Stores, presented: string, now = Date.now())
 }
 
 /** Revokes a token, unless it is the last live admin token (that would lock every admin out). */
-export function revokeToken(stores: Stores, id: string, now = new Date()): TokenView {
-  return stores.transaction(() => {
-    const row = stores.tokens.find(id);
-    if (row === undefined || row.revokedAt !== null)
-      throw new ServiceError('TOKEN_NOT_FOUND', `no live token ${JSON.stringify(id)}`);
-    const isAdmin = (r: TokenRow) => (JSON.parse(r.scopes) as Scope[]).includes('admin');
-    if (isAdmin(row)) {
-      const admins = stores.tokens.live(-1, 0).rows.filter(isAdmin);
-      if (admins.length === 1)
-        throw new ServiceError(
-          'LAST_ADMIN_TOKEN',
-          `token ${id} is the last live admin token; create another admin token before revoking it`,
-        );
-    }
-    stores.tokens.revoke(id, now.toISOString());
-    return tokenView({ ...row, revokedAt: now.toISOString() });
-  });
+export async function revokeToken(stores: Stores, id: string, now = new Date()): Promise<TokenView> {
+  const isAdmin = (r: TokenRow) => (JSON.parse(r.scopes) as Scope[]).includes('admin');
+  const revoked = await stores.tokens.revoke(id, now.toISOString(), isAdmin);
+  if (revoked === 'not-found') throw new ServiceError('TOKEN_NOT_FOUND', `no live token ${JSON.stringify(id)}`);
+  if (revoked === 'last-admin')
+    throw new ServiceError(
+      'LAST_ADMIN_TOKEN',
+      `token ${id} is the last live admin token; create another admin token before revoking it`,
+    );
+  return tokenView(revoked);
 }
 
 /** last_used_at is written at most once a minute per token: a write per request would cost an fsync. */
@@ -139,7 +146,8 @@ export class LastUsed {
   seen(tokenId: string, now = Date.now()): void {
     if (now - (this.written.get(tokenId) ?? Number.NEGATIVE_INFINITY) < this.everyMs) return;
     this.written.set(tokenId, now);
-    this.stores.tokens.touch(tokenId, new Date(now).toISOString());
+    // Not awaited: a lost touch only delays last_used_at; the request does not wait for it.
+    this.stores.tokens.touch(tokenId, new Date(now).toISOString()).catch(() => this.written.delete(tokenId));
   }
 }
 
@@ -151,15 +159,14 @@ export const adminTokenFile = (databasePath: string) => `${databasePath}.admin-t
  * admin token is made and written to a file with mode 0600 beside the database (not for
  * ':memory:'). Returns the token for the caller to print once, or undefined when tokens exist.
  */
-export function bootstrapAdminToken(
+export async function bootstrapAdminToken(
   stores: Stores,
   databasePath: string,
-): { token: string; file: string | undefined } | undefined {
-  const issued = stores.transaction(() =>
-    stores.tokens.total() === 0 ? issueToken(stores, { name: 'admin', scopes: ['admin'] }) : undefined,
-  );
+): Promise<{ token: string; file: string | undefined } | undefined> {
+  const issued = await issueToken(stores, { name: 'admin', scopes: ['admin'] }, new Date(), true);
   if (issued === undefined) return undefined;
-  if (databasePath === ':memory:') return { token: issued.token, file: undefined };
+  // No file beside a database that is not a file: the token is printed once, and only there.
+  if (databasePath === ':memory:' || stores.engine !== 'sqlite') return { token: issued.token, file: undefined };
   const file = adminTokenFile(databasePath);
   const fd = openSync(file, 'w', 0o600);
   try {

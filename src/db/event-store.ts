@@ -1,10 +1,14 @@
-// The event store: one stream per VM, appended in one IMMEDIATE transaction. Positions are global and gap-free (the database refuses anything else, see
-// migrations/0001). Events are never updated or deleted.
+// The SQLite event store: one stream per VM. Positions are global and gap-free (the database
+// refuses anything else, see migrations/sqlite/0001). Events are never updated or deleted.
+// Implements the storage port (port.ts): its calls are synchronous better-sqlite3 calls wrapped in
+// promises; appends are committed by the record writer (group commit, on its thread).
 
 import { randomUUID } from 'node:crypto';
 import { and, asc, count, eq, gt, lte, max, sql } from 'drizzle-orm';
 import type { DomainEvent, EventType, RecordedEvent } from '../domain/topology/types.js';
 import type { Db } from './database.js';
+import type { AppendPlanner, EventStorePort } from './port.js';
+import type { EventAppend } from './record-writer/types.js';
 import { decodeEventData, encodeEventData, EVENT_SCHEMA_VERSION } from './event-codec.js';
 import { events } from './schema.js';
 
@@ -86,7 +90,6 @@ function preparedQueries(db: Db) {
         .where(eq(events.streamId, p('streamId'))),
     ),
     lastPosition: scalar(db, db.select({ p: max(events.position) }).from(events)),
-    insert: eventInsert(db).prepare(),
     readRecorded: db
       .select({ position: events.position, streamVersion: events.streamVersion, type: events.type, data: events.data })
       .from(events)
@@ -115,28 +118,93 @@ function preparedQueries(db: Db) {
   };
 }
 
-export class EventStore {
-  private readonly queries: ReturnType<typeof preparedQueries>;
+/** The rows of a command's events (see EventStorePort.rowsFor); the same on both engines. */
+export function eventRowsFor(
+  streamId: string,
+  streamVersion: number,
+  afterPosition: number,
+  domainEvents: readonly DomainEvent[],
+  metadata: EventMetadata,
+): EventRow[] {
+  const metadataJson = JSON.stringify(metadata);
+  return domainEvents.map((event, i) => ({
+    position: afterPosition + i + 1,
+    eventId: randomUUID(),
+    streamId,
+    streamVersion: streamVersion + i + 1,
+    type: event.type,
+    schemaVersion: EVENT_SCHEMA_VERSION,
+    data: encodeEventData(event),
+    metadata: metadataJson,
+    occurredAt: metadata.occurredAt,
+  }));
+}
 
-  constructor(private readonly db: Db) {
+/** Tells every listener the log's last position; one failing listener does not stop the others. */
+export class AppendListeners {
+  private readonly listeners = new Set<(lastPosition: number) => void>();
+
+  add(listener: (lastPosition: number) => void): () => void {
+    this.listeners.add(listener);
+    return () => void this.listeners.delete(listener);
+  }
+
+  get size(): number {
+    return this.listeners.size;
+  }
+
+  tell(lastPosition: number): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(lastPosition);
+      } catch {
+        // A listener's own failure is its business; the append is committed.
+      }
+    }
+  }
+}
+
+export class EventStore implements EventStorePort {
+  private readonly queries: ReturnType<typeof preparedQueries>;
+  private readonly listeners = new AppendListeners();
+
+  /** `commit` makes an append durable: the record writer, with its group commit. */
+  constructor(
+    private readonly db: Db,
+    private readonly commit: (append: EventAppend) => Promise<void>,
+  ) {
     this.queries = preparedQueries(db);
   }
 
-  /** Number of events in the stream (0 when it does not exist). */
-  version(streamId: string): number {
+  async version(streamId: string): Promise<number> {
+    return this.versionNow(streamId);
+  }
+
+  /** version(), synchronously (SQLite only: the CLI and metrics). */
+  versionNow(streamId: string): number {
     return this.queries.version.get(streamId) ?? 0;
   }
 
-  /** The last global position (0 for an empty log). */
-  lastPosition(): number {
+  async lastPosition(): Promise<number> {
+    return this.lastPositionNow();
+  }
+
+  /** lastPosition(), synchronously (SQLite only). */
+  lastPositionNow(): number {
     return this.queries.lastPosition.get() ?? 0;
   }
 
-  /**
-   * The rows of a command's events, placed after `streamVersion` in their stream and after
-   * `afterPosition` in the log: what append() inserts here, or the command writer commits on the
-   * writer thread (src/app/command-writer.ts).
-   */
+  async append(plan: AppendPlanner): Promise<void> {
+    const append = await plan(this.lastPositionNow());
+    if (append === undefined) return;
+    await this.commit(append);
+    if (append.events.length > 0) this.listeners.tell(append.afterPosition + append.events.length);
+  }
+
+  onAppended(listener: (lastPosition: number) => void): () => void {
+    return this.listeners.add(listener);
+  }
+
   rowsFor(
     streamId: string,
     streamVersion: number,
@@ -144,30 +212,13 @@ export class EventStore {
     domainEvents: readonly DomainEvent[],
     metadata: EventMetadata,
   ): EventRow[] {
-    const metadataJson = JSON.stringify(metadata);
-    return domainEvents.map((event, i) => ({
-      position: afterPosition + i + 1,
-      eventId: randomUUID(),
-      streamId,
-      streamVersion: streamVersion + i + 1,
-      type: event.type,
-      schemaVersion: EVENT_SCHEMA_VERSION,
-      data: encodeEventData(event),
-      metadata: metadataJson,
-      occurredAt: metadata.occurredAt,
-    }));
+    return eventRowsFor(streamId, streamVersion, afterPosition, domainEvents, metadata);
   }
 
-  /** Inserts planned rows on the main connection; call it inside an IMMEDIATE transaction. */
-  insertRows(rows: readonly EventRow[]): void {
-    for (const row of rows) this.queries.insert.run(row);
-  }
-
-  /** A stream's events with afterVersion < streamVersion <= toVersion, in order. */
-  readStream(
+  async readStream(
     streamId: string,
     range: { afterVersion?: number; toVersion?: number; limit?: number } = {},
-  ): StoredEvent[] {
+  ): Promise<StoredEvent[]> {
     return this.queries.readStream
       .all({
         streamId,
@@ -183,7 +234,10 @@ export class EventStore {
    * afterVersion < streamVersion <= toVersion: materializing ids and metadata too tripled the cost
    * of a rebuild.
    */
-  readRecorded(streamId: string, range: { afterVersion?: number; toVersion?: number } = {}): RecordedEvent[] {
+  async readRecorded(
+    streamId: string,
+    range: { afterVersion?: number; toVersion?: number } = {},
+  ): Promise<RecordedEvent[]> {
     return this.queries.readRecorded
       .all({ streamId, afterVersion: range.afterVersion ?? 0, toVersion: range.toVersion ?? NO_UPPER_VERSION })
       .map(
@@ -197,8 +251,7 @@ export class EventStore {
       );
   }
 
-  /** All events after a global position, in order. */
-  readAll(after: number, limit: number): StoredEvent[] {
+  async readAll(after: number, limit: number): Promise<StoredEvent[]> {
     return this.db
       .select()
       .from(events)
@@ -209,12 +262,11 @@ export class EventStore {
       .map(toStoredEvent);
   }
 
-  countAll(after: number): number {
+  async countAll(after: number): Promise<number> {
     return this.db.select({ n: count() }).from(events).where(gt(events.position, after)).get()?.n ?? 0;
   }
 
-  /** Stream ids with their versions, ordered by id. */
-  streams(limit: number, offset: number): { streamId: string; version: number }[] {
+  async streams(limit: number, offset: number): Promise<{ streamId: string; version: number }[]> {
     return this.db
       .select({ streamId: events.streamId, version: max(events.streamVersion) })
       .from(events)
@@ -226,7 +278,7 @@ export class EventStore {
       .map((r) => ({ streamId: r.streamId, version: r.version ?? 0 }));
   }
 
-  streamCount(): number {
+  async streamCount(): Promise<number> {
     return (
       this.db
         .select({ n: sql<number>`count(distinct ${events.streamId})` })

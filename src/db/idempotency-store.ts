@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
 import type { Db } from './database.js';
+import type { IdempotencyPort } from './port.js';
 import { idempotencyKeys } from './schema.js';
 
 export interface StoredResponse {
@@ -34,11 +35,11 @@ export function requestFingerprint(method: string, path: string, body: unknown):
     .digest('hex');
 }
 
-export class IdempotencyStore {
+export class IdempotencyStore implements IdempotencyPort {
   /** Looked up on every keyed request, so prepared once (see EventStore). */
   private readonly findByKey;
 
-  constructor(private readonly db: Db) {
+  constructor(db: Db) {
     this.findByKey = db
       .select()
       .from(idempotencyKeys)
@@ -46,7 +47,7 @@ export class IdempotencyStore {
       .prepare();
   }
 
-  find(key: string): IdempotentEntry | undefined {
+  async find(key: string): Promise<IdempotentEntry | undefined> {
     const row = this.findByKey.get({ key });
     if (row === undefined) return undefined;
     return {
@@ -55,19 +56,5 @@ export class IdempotencyStore {
       headers: JSON.parse(row.headers) as Record<string, string>,
       body: row.body,
     };
-  }
-
-  save(key: string, fingerprint: string, response: StoredResponse, createdAt: string): void {
-    this.db
-      .insert(idempotencyKeys)
-      .values({
-        key,
-        fingerprint,
-        status: response.status,
-        headers: JSON.stringify(response.headers),
-        body: response.body,
-        createdAt,
-      })
-      .run();
   }
 }

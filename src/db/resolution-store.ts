@@ -7,6 +7,7 @@ import { asc, count, eq, sql } from 'drizzle-orm';
 import type { Db } from './database.js';
 import { unpack } from './records/codec.mjs';
 import { recordText } from './records/record-text.js';
+import type { ResolutionPort } from './port.js';
 import { fleetSweeps, msiResolutions, msiSweeps, resolutionBodies } from './schema.js';
 
 const recordColumns = {
@@ -17,7 +18,7 @@ const recordColumns = {
   codec: resolutionBodies.codec,
   packed: resolutionBodies.packed,
 };
-type RecordColumns = {
+export type RecordColumns = {
   id: string;
   vmId: string;
   body: string;
@@ -62,16 +63,11 @@ function preparedQueries(db: Db) {
 /** How many unpacked bodies stay cached: a sweep of an unchanged VM read again unpacks nothing. */
 const BODY_CACHE_SIZE = 512;
 
-export class ResolutionStore {
-  /** The per-request queries, prepared once (see EventStore). */
-  private readonly queries: ReturnType<typeof preparedQueries>;
+/** A record's text from its row and its shared body, unpacked bodies cached; the same on both engines. */
+export class RecordTexts {
   private readonly bodies = new Map<string, string>();
 
-  constructor(private readonly db: Db) {
-    this.queries = preparedQueries(db);
-  }
-
-  private textOf(row: RecordColumns): string {
+  textOf(row: RecordColumns): string {
     if (row.codec === null || row.packed === null) return row.body;
     const key = `${row.codec}:${row.packed.toString('base64')}`;
     let json = this.bodies.get(key);
@@ -82,13 +78,27 @@ export class ResolutionStore {
     }
     return recordText(row.id, row.vmId, json, row.picture);
   }
+}
 
-  findResolution(id: string): string | undefined {
+export class ResolutionStore implements ResolutionPort {
+  /** The per-request queries, prepared once (see EventStore). */
+  private readonly queries: ReturnType<typeof preparedQueries>;
+  private readonly texts = new RecordTexts();
+
+  constructor(private readonly db: Db) {
+    this.queries = preparedQueries(db);
+  }
+
+  private textOf(row: RecordColumns): string {
+    return this.texts.textOf(row);
+  }
+
+  async findResolution(id: string): Promise<string | undefined> {
     const row = this.queries.findResolution.get({ id });
     return row === undefined ? undefined : this.textOf(row);
   }
 
-  findSweep(id: string, limit: number, offset: number): StoredSweep | undefined {
+  async findSweep(id: string, limit: number, offset: number): Promise<StoredSweep | undefined> {
     const row = this.queries.findSweep.get({ id });
     if (row === undefined) return undefined;
     if (row.format === 'json') return { whole: row.body };
@@ -97,7 +107,7 @@ export class ResolutionStore {
   }
 
   /** A fleet sweep: the JSON first returned, and every VM's result as a JSON array. */
-  findFleetSweep(id: string): { body: string; results: string } | undefined {
+  async findFleetSweep(id: string): Promise<{ body: string; results: string } | undefined> {
     return this.db
       .select({ body: fleetSweeps.body, results: fleetSweeps.results })
       .from(fleetSweeps)
@@ -106,7 +116,7 @@ export class ResolutionStore {
   }
 
   /** Fleet sweeps as first returned, oldest first. */
-  listFleetSweeps(limit: number, offset: number): { bodies: string[]; total: number } {
+  async listFleetSweeps(limit: number, offset: number): Promise<{ bodies: string[]; total: number }> {
     const bodies = this.db
       .select({ body: fleetSweeps.body })
       .from(fleetSweeps)
@@ -119,7 +129,7 @@ export class ResolutionStore {
   }
 
   /** A VM's resolutions, those made by sweeps included, oldest first. */
-  listResolutions(vmId: string, limit: number, offset: number): { bodies: string[]; total: number } {
+  async listResolutions(vmId: string, limit: number, offset: number): Promise<{ bodies: string[]; total: number }> {
     const where = eq(msiResolutions.vmId, vmId);
     const rows = this.db
       .select(recordColumns)

@@ -3,11 +3,12 @@
 
 import { and, asc, count, eq, isNull, sql } from 'drizzle-orm';
 import type { Db } from './database.js';
+import type { NewToken, TokenPort } from './port.js';
 import { apiTokens } from './schema.js';
 
 export type TokenRow = typeof apiTokens.$inferSelect;
 
-export class TokenStore {
+export class TokenStore implements TokenPort {
   private readonly byId;
 
   constructor(private readonly db: Db) {
@@ -19,12 +20,23 @@ export class TokenStore {
       .prepare();
   }
 
-  find(id: string): TokenRow | undefined {
+  async find(id: string): Promise<TokenRow | undefined> {
     return this.byId.get({ id });
   }
 
-  /** Inserts a token; false when a live token already has the name. */
-  insert(row: Omit<TokenRow, 'seq' | 'lastUsedAt' | 'revokedAt'>): boolean {
+  async insert(row: NewToken): Promise<boolean> {
+    return this.immediate(() => this.insertNow(row));
+  }
+
+  async insertFirst(row: NewToken): Promise<boolean> {
+    return this.immediate(() => this.totalNow() === 0 && this.insertNow(row));
+  }
+
+  private immediate<T>(fn: () => T): T {
+    return this.db.$client.transaction(fn).immediate();
+  }
+
+  private insertNow(row: NewToken): boolean {
     const taken = this.db
       .select({ n: count() })
       .from(apiTokens)
@@ -35,12 +47,19 @@ export class TokenStore {
     return true;
   }
 
-  /** Every token ever made, revoked ones included. */
-  total(): number {
+  async total(): Promise<number> {
+    return this.totalNow();
+  }
+
+  private totalNow(): number {
     return this.db.select({ n: count() }).from(apiTokens).get()?.n ?? 0;
   }
 
-  live(limit: number, offset: number): { rows: TokenRow[]; total: number } {
+  async live(limit: number, offset: number): Promise<{ rows: TokenRow[]; total: number }> {
+    return this.liveNow(limit, offset);
+  }
+
+  private liveNow(limit: number, offset: number): { rows: TokenRow[]; total: number } {
     const rows = this.db
       .select()
       .from(apiTokens)
@@ -53,11 +72,21 @@ export class TokenStore {
     return { rows, total };
   }
 
-  revoke(id: string, at: string): void {
-    this.db.update(apiTokens).set({ revokedAt: at }).where(eq(apiTokens.id, id)).run();
+  async revoke(
+    id: string,
+    at: string,
+    isAdmin: (row: TokenRow) => boolean,
+  ): Promise<TokenRow | 'not-found' | 'last-admin'> {
+    return this.immediate(() => {
+      const row = this.byId.get({ id });
+      if (row === undefined || row.revokedAt !== null) return 'not-found';
+      if (isAdmin(row) && this.liveNow(-1, 0).rows.filter(isAdmin).length === 1) return 'last-admin';
+      this.db.update(apiTokens).set({ revokedAt: at }).where(eq(apiTokens.id, id)).run();
+      return { ...row, revokedAt: at };
+    });
   }
 
-  touch(id: string, at: string): void {
+  async touch(id: string, at: string): Promise<void> {
     this.db.update(apiTokens).set({ lastUsedAt: at }).where(eq(apiTokens.id, id)).run();
   }
 }

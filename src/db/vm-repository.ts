@@ -7,7 +7,8 @@ import { decide } from '../domain/topology/decide.js';
 import { fold } from '../domain/topology/evolve.js';
 import type { Command, VmState } from '../domain/topology/types.js';
 import { preconditionFailed } from '../errors/problem.js';
-import { type EventMetadata, type EventRow, type EventStore, type StoredEvent, toStoredEvent } from './event-store.js';
+import { type EventMetadata, type EventRow, type StoredEvent, toStoredEvent } from './event-store.js';
+import type { EventStorePort } from './port.js';
 
 /** What If-Match asks for: one of these versions, or (for "*") any version of an existing VM. */
 export type Precondition = { versions: readonly number[] } | { exists: true };
@@ -33,11 +34,11 @@ export interface Planned extends Executed {
 export class VmRepository {
   private readonly current = new Map<string, VmState>();
 
-  constructor(private readonly store: EventStore) {}
+  constructor(private readonly store: EventStorePort) {}
 
   /** The VM as of its latest event, or undefined when it was never defined. */
-  load(vmId: string): VmState | undefined {
-    const version = this.store.version(vmId);
+  async load(vmId: string): Promise<VmState | undefined> {
+    const version = await this.store.version(vmId);
     if (version === 0) {
       this.current.delete(vmId);
       return undefined;
@@ -46,23 +47,23 @@ export class VmRepository {
     let state: VmState | undefined;
     if (cached !== undefined && cached.version === version) state = cached;
     else if (cached !== undefined && cached.version < version)
-      state = fold(this.store.readRecorded(vmId, { afterVersion: cached.version, toVersion: version }), cached);
-    else state = this.rebuild(vmId, version);
+      state = fold(await this.store.readRecorded(vmId, { afterVersion: cached.version, toVersion: version }), cached);
+    else state = await this.rebuild(vmId, version);
     if (state !== undefined) this.current.set(vmId, state);
     return state;
   }
 
   /** Folds the VM's first `version` events from the store, without the cache. */
-  rebuild(vmId: string, version?: number): VmState | undefined {
-    return fold(this.store.readRecorded(vmId, { toVersion: version }));
+  async rebuild(vmId: string, version?: number): Promise<VmState | undefined> {
+    return fold(await this.store.readRecorded(vmId, { toVersion: version }));
   }
 
   /**
    * The VM after its first `version` events. undefined when the VM does not exist or the version
    * is 0 or past the latest; the caller tells which.
    */
-  loadAsOf(vmId: string, version: number): VmState | undefined {
-    const latest = this.load(vmId);
+  async loadAsOf(vmId: string, version: number): Promise<VmState | undefined> {
+    const latest = await this.load(vmId);
     if (latest === undefined || version < 1 || version > latest.version) return undefined;
     return version === latest.version ? latest : this.rebuild(vmId, version);
   }
@@ -94,7 +95,7 @@ export class VmRepository {
    * The VM as this process last saw it, without asking the database. Only for a caller that knows
    * no other process appended since (the command writer compares the log's last position).
    */
-  loadKnown(vmId: string): VmState | undefined {
+  async loadKnown(vmId: string): Promise<VmState | undefined> {
     return this.current.get(vmId) ?? this.load(vmId);
   }
 
@@ -105,14 +106,31 @@ export class VmRepository {
   }
 
   /**
-   * Runs a command at once on the main connection: load, plan, insert. Call it inside the store's
-   * IMMEDIATE transaction, so nobody appends in between. (The service batches commands through
-   * src/app/command-writer.ts; this is for seeding tests and benchmarks.)
+   * Runs one command at once, in a transaction of its own: load, plan, append. (The service
+   * batches commands through src/app/command-writer.ts; this is for seeding tests and benchmarks.)
    */
-  execute(vmId: string, command: Command, options: ExecuteOptions): Executed {
-    const planned = this.plan(vmId, this.load(vmId), command, options, this.store.lastPosition());
-    this.store.insertRows(planned.rows);
-    this.current.set(vmId, planned.state);
-    return { state: planned.state, events: planned.events };
+  async execute(vmId: string, command: Command, options: ExecuteOptions): Promise<Executed> {
+    return this.executeAll(vmId, [command], options);
+  }
+
+  /** Runs commands one after the other on one VM, all appended in one transaction (or none). */
+  async executeAll(vmId: string, commands: readonly Command[], options: ExecuteOptions): Promise<Executed> {
+    let state: VmState | undefined;
+    const events: StoredEvent[] = [];
+    await this.store.append(async (afterPosition) => {
+      state = await this.load(vmId);
+      events.length = 0;
+      const rows: EventRow[] = [];
+      for (const command of commands) {
+        const planned = this.plan(vmId, state, command, options, afterPosition + rows.length);
+        state = planned.state;
+        rows.push(...planned.rows);
+        events.push(...planned.events);
+      }
+      return { afterPosition, events: rows, idempotency: [] };
+    });
+    if (state === undefined) throw new Error(`no command for ${vmId}`);
+    this.current.set(vmId, state);
+    return { state, events };
   }
 }

@@ -1,37 +1,39 @@
 // What the persistence layer reports at GET /metrics: events appended, the record writer's
-// batches (size, commit latency) and queue depth, and the size of the database and its WAL.
+// batches (size, commit latency) and queue depth, and the size of the database (and its WAL).
 
-import { statSync } from 'node:fs';
-import type { EventStore } from '../db/event-store.js';
-import type { OpenDatabase } from '../db/database.js';
+import type { EventStorePort } from '../db/port.js';
 import type { RecordWriter } from '../db/record-writer/index.js';
 import type { Metrics } from './registry.js';
 
-const fileSize = (path: string) => {
-  try {
-    return statSync(path).size;
-  } catch {
-    return 0;
-  }
-};
-
 export function observeStores(
   metrics: Metrics,
-  stores: { database: OpenDatabase; events: EventStore; records: RecordWriter },
+  stores: {
+    events: EventStorePort;
+    records: RecordWriter;
+    /** Bytes of the database and of its write-ahead log; undefined once closed. */
+    sizes: () => Promise<{ database: number; wal: number } | undefined>;
+  },
 ): void {
-  const { database, events, records } = stores;
+  const { events, records, sizes } = stores;
   // Counted from the log itself at each scrape: every append counts, whichever process made it.
-  let seen = events.lastPosition();
+  let seen: number | undefined;
   metrics.counter({
     name: 'doorbell_events_appended_total',
     help: 'events appended to the log since this process started',
-    collect() {
-      if (!database.sqlite.open) return;
-      const last = events.lastPosition();
-      if (last > seen) this.inc(last - seen);
+    async collect() {
+      const last = await events.lastPosition().catch(() => undefined);
+      if (last === undefined) return;
+      if (seen !== undefined && last > seen) this.inc(last - seen);
       seen = last;
     },
   });
+  // The first scrape sets the baseline (appends before this process started do not count).
+  void events
+    .lastPosition()
+    .then((last) => {
+      seen ??= last;
+    })
+    .catch(() => undefined);
   const batchSize = metrics.histogram({
     name: 'doorbell_record_writer_batch_size',
     help: 'records committed per group commit',
@@ -57,17 +59,11 @@ export function observeStores(
     name: 'doorbell_database_size_bytes',
     help: 'size of the database file and of its write-ahead log',
     labelNames: ['file'],
-    collect() {
-      if (database.path === ':memory:') {
-        if (!database.sqlite.open) return;
-        const pages = database.sqlite.pragma('page_count', { simple: true }) as number;
-        const pageSize = database.sqlite.pragma('page_size', { simple: true }) as number;
-        this.set({ file: 'database' }, pages * pageSize);
-        this.set({ file: 'wal' }, 0);
-        return;
-      }
-      this.set({ file: 'database' }, fileSize(database.path));
-      this.set({ file: 'wal' }, fileSize(`${database.path}-wal`));
+    async collect() {
+      const size = await sizes().catch(() => undefined);
+      if (size === undefined) return;
+      this.set({ file: 'database' }, size.database);
+      this.set({ file: 'wal' }, size.wal);
     },
   });
 }

@@ -20,8 +20,8 @@ const MAX_CONNECTIONS = 30;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'doorbell-limits-'));
-  stores = createStores(join(dir, 'doorbell.db'));
-  token = issueToken(stores, { name: 'slow', scopes: ['write'] }).token;
+  stores = await createStores(join(dir, 'doorbell.db'));
+  token = (await issueToken(stores, { name: 'slow', scopes: ['write'] })).token;
   app = await buildApp({ stores, maxConnections: MAX_CONNECTIONS, rateLimit: false, pressure: false });
   await app.listen({ port: 0, host: '127.0.0.1' });
   port = (app.server.address() as { port: number }).port;

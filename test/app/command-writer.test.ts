@@ -13,9 +13,9 @@ import type { Command } from '../../src/domain/topology/types';
 
 let dir: string;
 let stores: Stores;
-beforeEach(() => {
+beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'doorbell-commands-'));
-  stores = createStores(join(dir, 'doorbell.db'));
+  stores = await createStores(join(dir, 'doorbell.db'));
 });
 afterEach(async () => {
   await stores.close();
@@ -48,14 +48,14 @@ describe('group commit', () => {
     expect((outcomes[1] as PromiseRejectedResult).reason).toMatchObject({ code: 'BUS_NUMBER_TAKEN' });
     expect(writes).toHaveBeenCalledTimes(1);
     // Positions are gap-free across the batch, in arrival order.
-    const events = stores.events.readAll(0, 100);
+    const events = await stores.events.readAll(0, 100);
     expect(events.map((e) => [e.position, e.streamId, e.type])).toEqual([
       [1, 'vm1', 'VmDefined'],
       [2, 'vm1', 'BusAdded'],
       [3, 'vm1', 'BusAdded'],
       [4, 'vm2', 'VmDefined'],
     ]);
-    expect(stores.vms.load('vm1')?.buses.has('pcie.3')).toBe(true);
+    expect((await stores.vms.load('vm1'))?.buses.has('pcie.3')).toBe(true);
   });
 
   it('checks each If-Match against the version the commands before it in the batch left', async () => {
@@ -67,7 +67,7 @@ describe('group commit', () => {
     ]);
     expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected']);
     expect((outcomes[1] as PromiseRejectedResult).reason).toMatchObject({ code: 'PRECONDITION_FAILED' });
-    expect(stores.events.version('vm1')).toBe(2);
+    expect(await stores.events.version('vm1')).toBe(2);
   });
 
   it('answers a retry under the same Idempotency-Key in the same batch with the first answer, appending once', async () => {
@@ -78,7 +78,7 @@ describe('group commit', () => {
     ]);
     expect(first.replayed).toBe(false);
     expect(retry).toEqual({ ...first, replayed: true });
-    expect(stores.events.lastPosition()).toBe(1);
+    expect(await stores.events.lastPosition()).toBe(1);
     const other = executeCommand(
       stores,
       request('vm1', { type: 'DefineVm', vmId: 'vm1' }, { idempotency: { key: 'k1', fingerprint: 'other' } }),
@@ -91,9 +91,9 @@ describe('group commit', () => {
     const pending = executeCommand(stores, bus('vm1', 'pcie.1', 1));
     // The batch is planned on the next turn of the event loop and committed on the writer thread.
     await new Promise((r) => setImmediate(r));
-    expect(stores.vms.load('vm1')?.version).toBe(1);
+    expect((await stores.vms.load('vm1'))?.version).toBe(1);
     await pending;
-    expect(stores.vms.load('vm1')?.version).toBe(2);
+    expect((await stores.vms.load('vm1'))?.version).toBe(2);
   });
 
   it('the writer refuses events placed after a position the log has moved past (another process appended)', async () => {
@@ -106,7 +106,7 @@ describe('group commit', () => {
     await executeCommand(stores, request('vm1', { type: 'DefineVm', vmId: 'vm1' }));
     await executeCommand(stores, bus('vm1', 'pcie.1', 1));
     // Another process on the same file takes bus number 2 for pcie.2.
-    const other = createStores(join(dir, 'doorbell.db'));
+    const other = await createStores(join(dir, 'doorbell.db'));
     try {
       await executeCommand(other, bus('vm1', 'pcie.2', 2));
     } finally {
@@ -114,6 +114,6 @@ describe('group commit', () => {
     }
     // This process last knew vm1 at version 2; planned on that, bus number 2 would look free.
     await expect(executeCommand(stores, bus('vm1', 'pcie.3', 2))).rejects.toMatchObject({ code: 'BUS_NUMBER_TAKEN' });
-    expect(stores.events.version('vm1')).toBe(3);
+    expect(await stores.events.version('vm1')).toBe(3);
   });
 });

@@ -36,8 +36,8 @@ async function send(method: 'POST' | 'PUT', path: string, body: object): Promise
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'doorbell-browser-'));
-  stores = createStores(join(dir, 'doorbell.db'));
-  token = issueToken(stores, { name: 'browser', scopes: ['write'] }).token;
+  stores = await createStores(join(dir, 'doorbell.db'));
+  token = (await issueToken(stores, { name: 'browser', scopes: ['write'] })).token;
   app = await buildApp({ stores });
   base = await app.listen({ port: 0, host: '127.0.0.1' });
   // The README's first session (S10), with the guest's stage 1 mapping the doorbell page.

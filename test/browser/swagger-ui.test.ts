@@ -27,8 +27,8 @@ let token: string;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'doorbell-browser-'));
   const dbPath = join(dir, 'doorbell.db');
-  stores = createStores(dbPath);
-  token = bootstrapAdminToken(stores, dbPath)!.token;
+  stores = await createStores(dbPath);
+  token = (await bootstrapAdminToken(stores, dbPath))!.token;
   app = await buildApp({ stores });
   base = await app.listen({ port: 0, host: '127.0.0.1' });
   browser = await launchChromium();

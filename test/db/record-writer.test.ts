@@ -39,16 +39,16 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function open(kind: 'file' | 'memory'): Stores {
+async function open(kind: 'file' | 'memory'): Promise<Stores> {
   dir = mkdtempSync(join(tmpdir(), 'doorbell-records-'));
-  stores = createStores(kind === 'file' ? join(dir, 'doorbell.db') : ':memory:');
+  stores = await createStores(kind === 'file' ? join(dir, 'doorbell.db') : ':memory:');
   return stores;
 }
 
 for (const kind of ['file', 'memory'] as const) {
   describe(`record writer (${kind === 'file' ? 'worker thread' : 'main connection'})`, () => {
     it('commits a batch, and when one write of it fails, commits the others alone', async () => {
-      const s = open(kind);
+      const s = await open(kind);
       // Queued in one turn of the event loop, the three share a batch; the second repeats the
       // first's id, so the batch transaction fails and each write is retried alone.
       const outcomes = await Promise.allSettled([
@@ -60,30 +60,30 @@ for (const kind of ['file', 'memory'] as const) {
       expect(String((outcomes[1] as PromiseRejectedResult).reason)).toMatch(
         /record not stored: UNIQUE constraint failed: msi_resolutions.id/,
       );
-      expect(s.resolutions.findResolution('a')).toBe('{"id":"a","vm":"vm1","resolved":"a"}');
-      expect(s.resolutions.findResolution('c')).toBe('{"id":"c","vm":"vm1","resolved":"c"}');
+      expect(await s.resolutions.findResolution('a')).toBe('{"id":"a","vm":"vm1","resolved":"a"}');
+      expect(await s.resolutions.findResolution('c')).toBe('{"id":"c","vm":"vm1","resolved":"c"}');
     });
 
     it('lets exactly one of two writes under the same Idempotency-Key win, and keeps none of the loser', async () => {
-      const s = open(kind);
+      const s = await open(kind);
       const outcomes = await Promise.allSettled([
         s.records.write(keyed('first', 'k1')),
         s.records.write(keyed('second', 'k1')),
       ]);
       expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected']);
-      expect(s.idempotency.find('k1')).toMatchObject({ fingerprint: 'fp-first', status: 201 });
+      expect(await s.idempotency.find('k1')).toMatchObject({ fingerprint: 'fp-first', status: 201 });
       // The loser's resolution was in the same transaction as its key: it is not stored either.
-      expect(s.resolutions.findResolution('first')).toBeDefined();
-      expect(s.resolutions.findResolution('second')).toBeUndefined();
+      expect(await s.resolutions.findResolution('first')).toBeDefined();
+      expect(await s.resolutions.findResolution('second')).toBeUndefined();
     });
   });
 }
 
 describe('record writer worker', () => {
   it('fails the writes waiting on it when the worker dies, instead of leaving them hanging', async () => {
-    const s = open('memory');
+    const s = await open('memory');
     // A file in a folder that does not exist cannot be opened: the worker throws and exits.
-    const writer = RecordWriter.onWorker(join(dir, 'missing', 'doorbell.db'), recordStatements(s.database.db));
+    const writer = RecordWriter.onWorker(join(dir, 'missing', 'doorbell.db'), recordStatements(s.database!.db));
     await expect(writer.write({ resolutions: [resolution('x')] })).rejects.toThrow(
       /record not stored: Cannot open database/,
     );

@@ -152,15 +152,15 @@ describe('projection', () => {
   it('kept while appending equals a rebuild, and asOf every version equals the state right after it', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(Seed, { minLength: 10, maxLength: 80 }), async (seeds) => {
-        const stores = createStores(':memory:');
+        const stores = await createStores(':memory:');
         try {
           const afterVersion = new Map<number, VmState>();
           // The same commands folded in memory, never stored: what the events mean before any codec.
           let pure: VmState | undefined;
           let state!: VmState;
-          const run = (command: Command) => {
+          const run = async (command: Command) => {
             const decided = decide(command, pure);
-            const executed = stores.vms.execute(VM, command, { metadata });
+            const executed = await stores.vms.execute(VM, command, { metadata });
             const recorded = decided.map(
               (e, i) =>
                 ({
@@ -173,23 +173,23 @@ describe('projection', () => {
             state = executed.state;
             afterVersion.set(state.version, pure!);
           };
-          run({ type: 'DefineVm', vmId: VM });
+          await run({ type: 'DefineVm', vmId: VM });
           // A starting point with both kinds of SMMU, so that random commands reach real translations.
-          PRELUDE.forEach(run);
+          for (const command of PRELUDE) await run(command);
           for (const seed of seeds) {
             try {
-              run(commandFrom(seed, state));
+              await run(commandFrom(seed, state));
             } catch (error) {
               if (!(error instanceof DomainError)) throw error; // a rule said no: nothing appended
             }
           }
           appended.push(state.version);
           expect(state).toEqual(pure);
-          expect(stores.vms.load(VM)).toBe(state);
-          expect(stores.events.version(VM)).toBe(state.version);
-          expect(stores.vms.rebuild(VM)).toEqual(state);
+          expect(await stores.vms.load(VM)).toBe(state);
+          expect(await stores.events.version(VM)).toBe(state.version);
+          expect(await stores.vms.rebuild(VM)).toEqual(state);
           for (const [version, expected] of afterVersion) {
-            expect(stores.vms.loadAsOf(VM, version)).toEqual(expected);
+            expect(await stores.vms.loadAsOf(VM, version)).toEqual(expected);
           }
         } finally {
           await stores.close();

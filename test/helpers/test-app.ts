@@ -27,7 +27,7 @@ export interface TestApp {
   anonymous: ReturnType<typeof supertest>;
   /** The admin token `http` sends. */
   adminToken: string;
-  /** Closes the app and the database, then starts a fresh process-like instance on the same file. */
+  /** Closes the app and the database, then starts a fresh process-like instance on the same database. */
   restart(): Promise<TestApp>;
   close(): Promise<void>;
 }
@@ -56,10 +56,10 @@ const adminTokens = new Map<string, string>();
 export type TestAppOptions = Partial<AppOptions> & { requestTimeoutMs?: number };
 
 async function start(dbPath: string, cleanup: () => void, options: TestAppOptions = {}): Promise<TestApp> {
-  const stores = createStores(dbPath);
+  const stores = await createStores(dbPath);
   let adminToken = adminTokens.get(dbPath);
   if (adminToken === undefined) {
-    adminToken = issueToken(stores, { name: 'test-admin', scopes: ['admin'] }).token;
+    adminToken = (await issueToken(stores, { name: 'test-admin', scopes: ['admin'] })).token;
     adminTokens.set(dbPath, adminToken);
   }
   const { requestTimeoutMs, ...appOptions } = options;
@@ -96,7 +96,15 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   return start(join(dir, 'doorbell.db'), () => rmSync(dir, { recursive: true, force: true }), options);
 }
 
-/** A second service on the same database file, as another process would be. */
+/**
+ * A service on a database the caller owns (a SQLite file or a postgres:// URL); closing it does
+ * not remove the database.
+ */
+export async function startTestAppOn(database: string, options: TestAppOptions = {}): Promise<TestApp> {
+  return start(database, () => undefined, options);
+}
+
+/** A second service on the same database (file or URL), as another process (or node) would be. */
 export async function startSecondInstance(dbPath: string): Promise<TestApp> {
   return start(dbPath, () => undefined);
 }

@@ -182,7 +182,7 @@ export async function registerSecurity(app: FastifyInstance, stores: Stores, opt
         );
       const bearer = /^Bearer +(\S+) *$/i.exec(header);
       if (bearer === null) throw unauthorized('the Authorization header must be "Bearer <token>"', 'invalid_request');
-      const verdict = verifyToken(stores, bearer[1] as string);
+      const verdict = await verifyToken(stores, bearer[1] as string);
       if ('refused' in verdict) throw unauthorized(REFUSALS[verdict.refused], 'invalid_token');
       const { principal } = verdict;
       lastUsed.seen(principal.tokenId);

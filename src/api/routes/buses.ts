@@ -62,8 +62,8 @@ export const busRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { 
         response: readResponses(BusRef, 'the bus'),
       },
     },
-    (request, reply) => {
-      const state = loadVm(stores, request.params.vm, request.query.asOf);
+    async (request, reply) => {
+      const state = await loadVm(stores, request.params.vm, request.query.asOf);
       const bus = state.buses.get(request.params.bus);
       if (bus === undefined)
         throw new DomainError('BUS_NOT_FOUND', `bus ${request.params.bus} does not exist in VM ${state.id}`);

@@ -73,8 +73,8 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
         response: readResponses(DeviceRef, 'the device'),
       },
     },
-    (request, reply) => {
-      const state = loadVm(stores, request.params.vm, request.query.asOf);
+    async (request, reply) => {
+      const state = await loadVm(stores, request.params.vm, request.query.asOf);
       return sendJson(reply, deviceResource(state, getDevice(state, request.params.dev)), { version: state.version });
     },
   );

@@ -23,14 +23,14 @@ export const eventRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, 
         response: readResponses(EventPage, "the VM's events"),
       },
     },
-    (request, reply) => {
+    async (request, reply) => {
       const { vm } = request.params;
       const { limit = 50, offset = 0 } = request.query;
-      const state = loadVm(stores, vm);
+      const state = await loadVm(stores, vm);
       // Stream versions run 1..version without gaps, so an offset is a version to read after.
-      const events = stores.events
-        .readStream(vm, { afterVersion: offset, toVersion: state.version, limit })
-        .map(eventResource);
+      const events = (
+        await stores.events.readStream(vm, { afterVersion: offset, toVersion: state.version, limit })
+      ).map(eventResource);
       return sendJson(reply, page(events, state.version, limit, offset, `/v1/vms/${vm}/events`), {
         version: state.version,
       });
@@ -58,10 +58,10 @@ export const eventRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, 
         response: readResponses(EventPage, 'the events', { etag: false }),
       },
     },
-    (request, reply) => {
+    async (request, reply) => {
       const { after = 0, limit = 50, offset = 0 } = request.query;
-      const total = stores.events.countAll(after);
-      const events = stores.events.readAll(after + offset, limit).map(eventResource);
+      const total = await stores.events.countAll(after);
+      const events = (await stores.events.readAll(after + offset, limit)).map(eventResource);
       return sendJson(reply, page(events, total, limit, offset, `/v1/events?after=${after}`));
     },
   );

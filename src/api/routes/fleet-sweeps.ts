@@ -67,12 +67,12 @@ export const fleetSweepRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
         },
       },
     },
-    (request, reply) => {
+    async (request, reply) => {
       const { limit = 50, offset = 0 } = request.query;
-      const { bodies, total } = stores.resolutions.listFleetSweeps(limit, offset);
+      const { bodies, total } = await stores.resolutions.listFleetSweeps(limit, offset);
       // The stored records are spliced in as they are, byte for byte.
       const envelope = JSON.stringify(page([], total, limit, offset, '/v1/fleet-sweeps'));
-      sendJsonText(reply, `${envelope.slice(0, -2)}${bodies.join(',')}]}`);
+      return sendJsonText(reply, `${envelope.slice(0, -2)}${bodies.join(',')}]}`);
     },
   );
 
@@ -93,11 +93,11 @@ export const fleetSweepRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
         },
       },
     },
-    (request, reply) => {
+    async (request, reply) => {
       // The query as sent: a default limit must not turn the plain read into a page.
       const asked = request.query as { limit?: number; offset?: number };
       const raw = new URL(request.url, 'http://x').searchParams;
-      const body = storedFleetSweep(stores, request.params.id, {
+      const body = await storedFleetSweep(stores, request.params.id, {
         limit: raw.has('limit') ? asked.limit : undefined,
         offset: raw.has('offset') ? asked.offset : undefined,
         baseUrl: baseUrlOf(request, publicUrl),
@@ -117,9 +117,9 @@ export const fleetSweepRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
         response: svgResponses('the chart (image/svg+xml)'),
       },
     },
-    (request, reply) => {
-      const sweep = fleetSweepWhole(stores, request.params.id) as unknown as FleetSweepView;
-      sendSvg(reply, fleetPicture(sweep));
+    async (request, reply) => {
+      const sweep = (await fleetSweepWhole(stores, request.params.id)) as unknown as FleetSweepView;
+      return sendSvg(reply, fleetPicture(sweep));
     },
   );
 };

@@ -2,11 +2,8 @@
 // the read scope. All three are answered even when the service sheds load, and are not rate
 // limited, so that a probe tells what is wrong instead of being turned away.
 
-import { accessSync, constants, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { MIGRATIONS_FOLDER } from '../../db/database.js';
 import type { Stores } from '../../db/stores.js';
 import { ServiceError } from '../../errors/problem.js';
 import { errorResponses, Query } from '../schemas/common.js';
@@ -16,31 +13,14 @@ const PROBE = { underPressure: false, rateLimit: false } as const;
 const Check = Type.Object({ ok: Type.Boolean(), detail: Type.String() });
 const ReadinessSchema = Type.Object({
   status: Type.Literal('ready'),
-  engine: Type.Literal('sqlite'),
+  engine: Type.Union([Type.Literal('sqlite'), Type.Literal('postgres')], {
+    description: 'the storage engine DOORBELL_DB chose',
+  }),
   schemaVersion: Type.String({ description: 'the last migration applied' }),
   checks: Type.Object({ database: Check, migrations: Check, recordWriter: Check }),
 });
 
-function expectedMigrations(): string[] {
-  const journal = JSON.parse(readFileSync(join(MIGRATIONS_FOLDER, 'meta', '_journal.json'), 'utf8')) as {
-    entries: { tag: string }[];
-  };
-  return journal.entries.map((e) => e.tag);
-}
-
-function writable(path: string): boolean {
-  try {
-    accessSync(path, constants.W_OK);
-    accessSync(dirname(resolve(path)), constants.W_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 export const healthRoutes: FastifyPluginAsyncTypebox<{ stores: Stores }> = async (app, { stores }) => {
-  const migrations = expectedMigrations();
-
   app.get(
     '/healthz',
     {
@@ -80,21 +60,9 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ stores: Stores }> = async
       },
     },
     async () => {
-      const { database } = stores;
-      const open = database.sqlite.open && !database.sqlite.readonly;
-      const dbOk = open && (database.path === ':memory:' || writable(database.path));
-      let applied = 0;
-      if (database.sqlite.open)
-        applied = (database.sqlite.prepare('SELECT count(*) AS n FROM __drizzle_migrations').get() as { n: number }).n;
+      const health = await stores.health();
       const checks = {
-        database: {
-          ok: dbOk,
-          detail: dbOk ? `${database.path} open for writing` : `${database.path} is not open for writing`,
-        },
-        migrations: {
-          ok: applied === migrations.length,
-          detail: `${applied} of ${migrations.length} migrations applied`,
-        },
+        ...health.checks,
         recordWriter: {
           ok: stores.records.alive,
           detail: stores.records.alive
@@ -111,7 +79,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ stores: Stores }> = async
             .join('; '),
           { extra: { checks } },
         );
-      return { status: 'ready' as const, engine: 'sqlite' as const, schemaVersion: migrations.at(-1) ?? '', checks };
+      return { status: 'ready' as const, engine: health.engine, schemaVersion: health.schemaVersion, checks };
     },
   );
 

@@ -79,10 +79,10 @@ export const mappingRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
         response: readResponses(Page(MappingRef, 'a page of mappings'), 'the mappings'),
       },
     },
-    (request, reply) => {
+    async (request, reply) => {
       const { vm, dev } = request.params;
       const { stage, asOf, limit = 50, offset = 0 } = request.query;
-      const state = loadVm(stores, vm, asOf);
+      const state = await loadVm(stores, vm, asOf);
       const device = getDevice(state, dev);
       const stages: Stage[] = stage === undefined ? [1, 2] : [stage];
       const total = stages.reduce((n, s) => n + device.mappings[s].count, 0);
@@ -108,9 +108,9 @@ export const mappingRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
         response: readResponses(MappingRef, 'the mapping'),
       },
     },
-    (request, reply) => {
+    async (request, reply) => {
       const { vm, dev, stage, iova } = request.params;
-      const state = loadVm(stores, vm, request.query.asOf);
+      const state = await loadVm(stores, vm, request.query.asOf);
       const mapping = getDevice(state, dev).mappings[stage].at(u64(iova));
       if (mapping === undefined)
         throw new DomainError('MAPPING_NOT_FOUND', `no stage-${stage} mapping of device ${dev} starts at ${iova}`);

@@ -77,8 +77,8 @@ export const resolutionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
         response: found('Resolution', PictureLink),
       },
     },
-    (request, reply) => {
-      const body = storedResolution(stores, request.params.id);
+    async (request, reply) => {
+      const body = await storedResolution(stores, request.params.id);
       const picture = pictureUrls.resolution(baseUrlOf(request, publicUrl), request.params.id);
       return sendJsonText(reply.header('link', `<${picture}>; rel="alternate"; type="image/svg+xml"`), body);
     },
@@ -97,9 +97,9 @@ export const resolutionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
         response: svgResponses('the picture (image/svg+xml)'),
       },
     },
-    (request, reply) => {
-      const record = JSON.parse(storedResolution(stores, request.params.id)) as ResolutionView;
-      sendSvg(reply, resolutionPicture(record));
+    async (request, reply) => {
+      const record = JSON.parse(await storedResolution(stores, request.params.id)) as ResolutionView;
+      return sendSvg(reply, resolutionPicture(record));
     },
   );
 
@@ -121,14 +121,14 @@ export const resolutionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
         },
       },
     },
-    (request, reply) => {
+    async (request, reply) => {
       const { vm } = request.params;
       const { limit = 50, offset = 0 } = request.query;
-      loadVm(stores, vm);
-      const { bodies, total } = stores.resolutions.listResolutions(vm, limit, offset);
+      await loadVm(stores, vm);
+      const { bodies, total } = await stores.resolutions.listResolutions(vm, limit, offset);
       // The stored records are spliced in as they are, so each stays byte for byte what was returned.
       const envelope = JSON.stringify(page([], total, limit, offset, `/v1/vms/${vm}/msi-resolutions`));
-      sendJsonText(reply, `${envelope.slice(0, -2)}${bodies.join(',')}]}`);
+      return sendJsonText(reply, `${envelope.slice(0, -2)}${bodies.join(',')}]}`);
     },
   );
 
@@ -170,9 +170,9 @@ export const resolutionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
         response: found('Sweep'),
       },
     },
-    (request, reply) => {
+    async (request, reply) => {
       const { limit = DEFAULT_SWEEP_PAGE, offset = 0 } = request.query;
-      sendJsonText(reply, storedSweep(stores, request.params.id, limit, offset));
+      return sendJsonText(reply, await storedSweep(stores, request.params.id, limit, offset));
     },
   );
 };

@@ -47,8 +47,8 @@ export const msiVectorRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (a
         },
       },
     },
-    (request, reply) => {
-      const route = liveRouteOf(request.params, request.query, request);
+    async (request, reply) => {
+      const route = await liveRouteOf(request.params, request.query, request);
       return sendJsonText(reply.header('etag', route.etag).header('cache-control', 'no-cache'), route.json);
     },
   );
@@ -66,9 +66,9 @@ export const msiVectorRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (a
         response: svgResponses('the picture (image/svg+xml)', { etag: true }),
       },
     },
-    (request, reply) => {
-      const route = liveRouteOf(request.params, request.query, request);
-      sendSvg(reply, resolutionPicture(JSON.parse(route.json) as ResolutionView), { etag: route.etag });
+    async (request, reply) => {
+      const route = await liveRouteOf(request.params, request.query, request);
+      return sendSvg(reply, resolutionPicture(JSON.parse(route.json) as ResolutionView), { etag: route.etag });
     },
   );
 

@@ -70,8 +70,8 @@ export const smmuRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, {
         response: readResponses(SmmuRef, 'the SMMU'),
       },
     },
-    (request, reply) => {
-      const state = loadVm(stores, request.params.vm, request.query.asOf);
+    async (request, reply) => {
+      const state = await loadVm(stores, request.params.vm, request.query.asOf);
       return sendJson(reply, smmuResource(getSmmu(state, request.params.smmu)), { version: state.version });
     },
   );

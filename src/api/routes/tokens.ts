@@ -28,7 +28,7 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<{ stores: Stores }> = async 
         },
       },
     },
-    (request, reply) => sendJson(reply.code(201), issueToken(stores, request.body)),
+    async (request, reply) => sendJson(reply.code(201), await issueToken(stores, request.body)),
   );
 
   app.get(
@@ -46,9 +46,9 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<{ stores: Stores }> = async 
         },
       },
     },
-    (request, reply) => {
+    async (request, reply) => {
       const { limit = 50, offset = 0 } = request.query;
-      const { rows, total } = stores.tokens.live(limit, offset);
+      const { rows, total } = await stores.tokens.live(limit, offset);
       return sendJson(reply, page(rows.map(tokenView), total, limit, offset, '/v1/tokens'));
     },
   );
@@ -66,6 +66,6 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<{ stores: Stores }> = async 
         response: { 200: json(TokenRef, 'the revoked token'), ...errorResponses(400, 404, 409) },
       },
     },
-    (request, reply) => sendJson(reply, revokeToken(stores, request.params.id)),
+    async (request, reply) => sendJson(reply, await revokeToken(stores, request.params.id)),
   );
 };

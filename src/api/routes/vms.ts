@@ -80,13 +80,14 @@ export const vmRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { s
         response: readResponses(Page(VmRef, 'a page of VMs'), 'VMs by id', { etag: false }),
       },
     },
-    (request, reply) => {
+    async (request, reply) => {
       const { limit = 50, offset = 0 } = request.query;
-      const vms = stores.events.streams(limit, offset).flatMap((s) => {
-        const state = stores.vms.load(s.streamId);
-        return state === undefined ? [] : [vmResource(state, baseUrlOf(request, publicUrl))];
-      });
-      return sendJson(reply, page(vms, stores.events.streamCount(), limit, offset, '/v1/vms'));
+      const streams = await stores.events.streams(limit, offset);
+      const states = await Promise.all(streams.map((s) => stores.vms.load(s.streamId)));
+      const vms = states.flatMap((state) =>
+        state === undefined ? [] : [vmResource(state, baseUrlOf(request, publicUrl))],
+      );
+      return sendJson(reply, page(vms, await stores.events.streamCount(), limit, offset, '/v1/vms'));
     },
   );
 
@@ -102,9 +103,9 @@ export const vmRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { s
         response: readResponses(VmRef, 'the VM'),
       },
     },
-    (request, reply) => {
+    async (request, reply) => {
       const { asOf } = request.query;
-      const state = loadVm(stores, request.params.vm, asOf);
+      const state = await loadVm(stores, request.params.vm, asOf);
       return sendJson(reply, vmResource(state, baseUrlOf(request, publicUrl), asOf), { version: state.version });
     },
   );
@@ -148,10 +149,10 @@ export const vmRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { s
         response: svgResponses('the topology (image/svg+xml)', { etag: true }),
       },
     },
-    (request, reply) => {
-      const state = loadVm(stores, request.params.vm, request.query.asOf);
+    async (request, reply) => {
+      const state = await loadVm(stores, request.params.vm, request.query.asOf);
       const view = bigintsToHex(vmResource(state, baseUrlOf(request, publicUrl))) as unknown as VmView;
-      sendSvg(reply, topologyPicture(view), { etag: etagOf(state.version) });
+      return sendSvg(reply, topologyPicture(view), { etag: etagOf(state.version) });
     },
   );
 };

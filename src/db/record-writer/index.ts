@@ -95,6 +95,17 @@ export class RecordWriter {
     return new RecordWriter(commitBatch, shutdown, () => failure === undefined);
   }
 
+  /**
+   * Batches through any committer: `commitBatch` commits the writes in one transaction (or, when
+   * that fails, each alone) and answers one error or null per write (PostgreSQL, src/db/pg/).
+   */
+  static committingWith(
+    commitBatch: (writes: RecordWrite[]) => Promise<(string | null)[]>,
+    shutdown: () => Promise<void>,
+  ): RecordWriter {
+    return new RecordWriter(commitBatch, shutdown);
+  }
+
   /** Batches on the main connection (for ':memory:'). */
   static inThread(sqlite: Database.Database, statements: RecordStatements): RecordWriter {
     const applyBatch = batchApplier(sqlite, statements);

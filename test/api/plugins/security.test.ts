@@ -43,10 +43,12 @@ describe('authentication (401)', () => {
   it('refuses a malformed, unknown, wrong, expired or revoked token', async () => {
     const good = await newToken(['read'], 'soon-revoked');
     const wrongSecret = `${good.slice(0, 21)}${good[21] === 'A' ? 'B' : 'A'}${good.slice(22)}`;
-    const expired = issueToken(
-      t.stores,
-      { name: 'expired', scopes: ['read'], expiresAt: '2020-01-02T00:00:00Z' },
-      new Date('2020-01-01T00:00:00Z'),
+    const expired = (
+      await issueToken(
+        t.stores,
+        { name: 'expired', scopes: ['read'], expiresAt: '2020-01-02T00:00:00Z' },
+        new Date('2020-01-01T00:00:00Z'),
+      )
     ).token;
     const id = good.slice(4, 20);
     await t.http.delete(`/v1/tokens/${id}`).expect(200);
@@ -121,7 +123,7 @@ describe('tokens', () => {
     const { token, id } = created.body as { token: string; id: string };
     expect(created.body).toMatchObject({ name: 'once', scopes: ['read', 'write'], expiresAt: null, lastUsedAt: null });
     const secret = token.slice(21);
-    const rows = t.stores.database.sqlite.prepare('SELECT * FROM api_tokens').all();
+    const rows = t.stores.database!.sqlite.prepare('SELECT * FROM api_tokens').all();
     expect(JSON.stringify(rows)).not.toContain(secret);
     const list = await t.http.get('/v1/tokens?limit=1000').expect(200);
     expect(list.text).not.toContain(secret);
@@ -212,7 +214,7 @@ describe('limits', () => {
       expect(Number(response.headers['retry-after'])).toBeGreaterThan(0);
       expect(Number(response.headers['retry-after'])).toBeLessThanOrEqual(60);
       // Another token has its own budget; probes are never limited.
-      const other = issueToken(limited.stores, { name: 'other', scopes: ['read'] }).token;
+      const other = (await issueToken(limited.stores, { name: 'other', scopes: ['read'] })).token;
       await limited.anonymous.get('/v1/vms').set(bearer(other)).expect(200);
       for (let i = 0; i < 5; i++) await limited.anonymous.get('/healthz').expect(200);
     } finally {

@@ -1,0 +1,274 @@
+// The PostgreSQL event store. Positions are gap-free and in commit order across every node: an
+// append takes the counter row log_head FOR UPDATE, plans its events on the position it holds,
+// inserts them and moves the head, all in one READ COMMITTED transaction. The next appender gets
+// the row only once this commit is visible, so a reader that sees position N sees every position
+// below it, and `?after=` never skips an event that commits later (a plain sequence would:
+// values are handed out before commit; see ../shared/design/postgres-scaleout.md §1-2).
+//
+// The commit calls pg_notify('doorbell_events', <last position>): delivered at commit, in commit
+// order, to one dedicated LISTEN connection per node, which wakes the node's feeds; a poll every
+// 2 s is the fallback when a notification is lost (a dropped connection, a restart).
+
+import { and, asc, count, countDistinct, eq, gt, lte, max } from 'drizzle-orm';
+import { drizzle } from 'drizzle-orm/node-postgres';
+import pg from 'pg';
+import type { DomainEvent, EventType, RecordedEvent } from '../../domain/topology/types.js';
+import { decodeEventData } from '../event-codec.js';
+import {
+  AppendListeners,
+  type EventMetadata,
+  type EventRow,
+  eventRowsFor,
+  type StoredEvent,
+  toStoredEvent,
+} from '../event-store.js';
+import type { AppendPlanner, EventStorePort } from '../port.js';
+import type { OpenPg } from './database.js';
+import { events, idempotencyKeys } from './schema.js';
+
+export const APPEND_CHANNEL = 'doorbell_events';
+/** How often a node looks at the log head when no notification came. */
+export const POLL_MS = 2_000;
+const RECONNECT_MS = 1_000;
+const NO_UPPER_VERSION = 2_147_483_647;
+
+export class PgEventStore implements EventStorePort {
+  private readonly listeners = new AppendListeners();
+  /** The highest position listeners were told of. */
+  private told = 0;
+  private listener: pg.Client | undefined;
+  private poller: NodeJS.Timeout | undefined;
+  private reconnect: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(private readonly database: OpenPg) {}
+
+  private get db() {
+    return this.database.db;
+  }
+
+  async version(streamId: string): Promise<number> {
+    const [row] = await this.db
+      .select({ v: max(events.streamVersion) })
+      .from(events)
+      .where(eq(events.streamId, streamId));
+    return Number(row?.v ?? 0);
+  }
+
+  async lastPosition(): Promise<number> {
+    const { rows } = await this.database.pool.query('SELECT last FROM log_head WHERE id = 1');
+    return Number(rows[0]?.last ?? 0);
+  }
+
+  rowsFor(
+    streamId: string,
+    streamVersion: number,
+    afterPosition: number,
+    domainEvents: readonly DomainEvent[],
+    metadata: EventMetadata,
+  ): EventRow[] {
+    return eventRowsFor(streamId, streamVersion, afterPosition, domainEvents, metadata);
+  }
+
+  /**
+   * One transaction: take the head (every appender on every node queues here, so the lock order
+   * is the same for all and there is no deadlock), plan on it, insert events and answers, move
+   * the head, notify, commit. Whatever plan reads meanwhile is everything committed before.
+   */
+  async append(plan: AppendPlanner): Promise<void> {
+    const client = await this.database.pool.connect();
+    let last: number | undefined;
+    try {
+      const [, locked] = (await client.query(
+        'BEGIN ISOLATION LEVEL READ COMMITTED; SELECT last FROM log_head WHERE id = 1 FOR UPDATE',
+      )) as unknown as pg.QueryResult[];
+      const afterPosition = Number(locked!.rows[0].last);
+      const append = await plan(afterPosition);
+      if (append !== undefined) {
+        const tx = drizzle(client);
+        if (append.events.length > 0) await tx.insert(events).values(append.events as EventRow[]);
+        if (append.idempotency.length > 0)
+          await tx.insert(idempotencyKeys).values(
+            append.idempotency.map((entry) => ({
+              key: entry.key,
+              fingerprint: entry.fingerprint,
+              status: entry.response.status,
+              headers: JSON.stringify(entry.response.headers),
+              body: entry.response.body,
+              createdAt: entry.createdAt,
+            })),
+          );
+        if (append.events.length > 0) {
+          last = afterPosition + append.events.length;
+          await client.query(
+            `WITH head AS (UPDATE log_head SET last = $1 WHERE id = 1 RETURNING last)
+             SELECT pg_notify('${APPEND_CHANNEL}', last::text) FROM head`,
+            [last],
+          );
+        }
+      }
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+    // This node's own feeds need not wait for the notification's round trip.
+    if (last !== undefined) this.tell(last);
+  }
+
+  async readStream(
+    streamId: string,
+    range: { afterVersion?: number; toVersion?: number; limit?: number } = {},
+  ): Promise<StoredEvent[]> {
+    const query = this.db
+      .select()
+      .from(events)
+      .where(
+        and(
+          eq(events.streamId, streamId),
+          gt(events.streamVersion, range.afterVersion ?? 0),
+          lte(events.streamVersion, range.toVersion ?? NO_UPPER_VERSION),
+        ),
+      )
+      .orderBy(asc(events.streamVersion));
+    const rows = range.limit === undefined ? await query : await query.limit(range.limit);
+    return rows.map(toStoredEvent);
+  }
+
+  async readRecorded(
+    streamId: string,
+    range: { afterVersion?: number; toVersion?: number } = {},
+  ): Promise<RecordedEvent[]> {
+    const rows = await this.db
+      .select({ position: events.position, streamVersion: events.streamVersion, type: events.type, data: events.data })
+      .from(events)
+      .where(
+        and(
+          eq(events.streamId, streamId),
+          gt(events.streamVersion, range.afterVersion ?? 0),
+          lte(events.streamVersion, range.toVersion ?? NO_UPPER_VERSION),
+        ),
+      )
+      .orderBy(asc(events.streamVersion));
+    return rows.map(
+      (row) =>
+        ({
+          type: row.type,
+          data: decodeEventData(row.type as EventType, row.data),
+          position: row.position,
+          streamVersion: row.streamVersion,
+        }) as RecordedEvent,
+    );
+  }
+
+  async readAll(after: number, limit: number): Promise<StoredEvent[]> {
+    const rows = await this.db
+      .select()
+      .from(events)
+      .where(gt(events.position, after))
+      .orderBy(asc(events.position))
+      .limit(limit);
+    return rows.map(toStoredEvent);
+  }
+
+  async countAll(after: number): Promise<number> {
+    const [row] = await this.db.select({ n: count() }).from(events).where(gt(events.position, after));
+    return Number(row?.n ?? 0);
+  }
+
+  async streams(limit: number, offset: number): Promise<{ streamId: string; version: number }[]> {
+    const rows = await this.db
+      .select({ streamId: events.streamId, version: max(events.streamVersion) })
+      .from(events)
+      .groupBy(events.streamId)
+      .orderBy(asc(events.streamId))
+      .limit(limit)
+      .offset(offset);
+    return rows.map((r) => ({ streamId: r.streamId, version: Number(r.version ?? 0) }));
+  }
+
+  async streamCount(): Promise<number> {
+    const [row] = await this.db.select({ n: countDistinct(events.streamId) }).from(events);
+    return Number(row?.n ?? 0);
+  }
+
+  onAppended(listener: (lastPosition: number) => void): () => void {
+    const unsubscribe = this.listeners.add(listener);
+    if (this.poller === undefined && !this.closed) this.startListening();
+    return unsubscribe;
+  }
+
+  private tell(position: number): void {
+    if (position <= this.told) return;
+    this.told = position;
+    this.listeners.tell(position);
+  }
+
+  /** Polls the head: the fallback for a lost notification, and the catch-up after a reconnect. */
+  private async poll(): Promise<void> {
+    try {
+      this.tell(await this.lastPosition());
+    } catch {
+      // The database is unreachable: the next poll tries again.
+    }
+  }
+
+  private startListening(): void {
+    void this.lastPosition()
+      .then((last) => {
+        this.told = Math.max(this.told, last);
+      })
+      .catch(() => undefined);
+    this.poller = setInterval(() => void this.poll(), POLL_MS);
+    this.poller.unref();
+    void this.connectListener();
+  }
+
+  /** One dedicated connection per node, outside the pool (LISTEN needs a session of its own). */
+  private async connectListener(): Promise<void> {
+    if (this.closed) return;
+    const client = new pg.Client({ connectionString: this.database.url, application_name: 'doorbell-listen' });
+    const retry = () => {
+      if (this.listener === client) this.listener = undefined;
+      client.removeAllListeners();
+      client.on('error', () => undefined);
+      void client.end().catch(() => undefined);
+      if (this.closed || this.reconnect !== undefined) return;
+      this.reconnect = setTimeout(() => {
+        this.reconnect = undefined;
+        void this.connectListener();
+      }, RECONNECT_MS);
+      this.reconnect.unref();
+    };
+    client.on('error', retry);
+    client.on('end', retry);
+    client.on('notification', (message) => {
+      const position = Number(message.payload);
+      if (Number.isSafeInteger(position)) this.tell(position);
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${APPEND_CHANNEL}`);
+      this.listener = client;
+      // Whatever was appended while not listening.
+      await this.poll();
+    } catch {
+      retry();
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.poller !== undefined) clearInterval(this.poller);
+    if (this.reconnect !== undefined) clearTimeout(this.reconnect);
+    const client = this.listener;
+    this.listener = undefined;
+    if (client !== undefined) {
+      client.removeAllListeners();
+      client.on('error', () => undefined);
+      await client.end().catch(() => undefined);
+    }
+  }
+}

@@ -1,0 +1,182 @@
+// Resolution records, sweeps, fleet sweeps and Idempotency-Key answers on PostgreSQL: written in
+// groups (one transaction for every write that arrived during the previous commit, each write
+// alone when the group fails), read back byte for byte. The same rows as on SQLite: bodies
+// shared by hash and compressed (records/codec.mjs), immutable (migrations/postgres/0001).
+
+import { asc, count, eq } from 'drizzle-orm';
+import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
+import type pg from 'pg';
+import type { IdempotentEntry } from '../idempotency-store.js';
+import type { IdempotencyPort, ResolutionPort } from '../port.js';
+import { pack, RECORD_CODEC } from '../records/codec.mjs';
+import { RecordWriter } from '../record-writer/index.js';
+import type { IdempotencyWrite, RecordWrite } from '../record-writer/types.js';
+import { RecordTexts, type StoredSweep } from '../resolution-store.js';
+import type { OpenPg, PgDb } from './database.js';
+import { fleetSweeps, idempotencyKeys, msiResolutions, msiSweeps, resolutionBodies } from './schema.js';
+
+const idempotencyRow = (entry: IdempotencyWrite) => ({
+  key: entry.key,
+  fingerprint: entry.fingerprint,
+  status: entry.response.status,
+  headers: JSON.stringify(entry.response.headers),
+  body: entry.response.body,
+  createdAt: entry.createdAt,
+});
+
+async function apply(tx: NodePgDatabase, write: RecordWrite): Promise<void> {
+  if (write.append !== undefined) throw new Error('events are appended through the event store on PostgreSQL');
+  const resolutions = write.resolutions ?? [];
+  const bodies = new Map<string, string>();
+  for (const r of resolutions) if (r.resolution !== undefined) bodies.set(r.bodyHash, r.resolution);
+  if (bodies.size > 0)
+    await tx
+      .insert(resolutionBodies)
+      .values([...bodies].map(([hash, json]) => ({ hash, codec: RECORD_CODEC, packed: pack(json) })))
+      .onConflictDoNothing();
+  if (write.sweep !== undefined)
+    await tx.insert(msiSweeps).values({ ...write.sweep, body: write.sweep.head, format: 'head' });
+  if (write.fleetSweep !== undefined) await tx.insert(fleetSweeps).values(write.fleetSweep);
+  if (resolutions.length > 0)
+    await tx.insert(msiResolutions).values(
+      resolutions.map((r) => ({
+        id: r.id,
+        vmId: r.vmId,
+        sweepId: r.sweepId,
+        // The record's own JSON is its body's; `body` stays empty (as on SQLite).
+        body: '',
+        bodyHash: r.bodyHash,
+        picture: r.picture ?? null,
+        createdAt: r.createdAt,
+      })),
+    );
+  if (write.idempotency !== undefined) await tx.insert(idempotencyKeys).values(idempotencyRow(write.idempotency));
+}
+
+async function inTransaction(client: pg.PoolClient, fn: () => Promise<void>): Promise<void> {
+  await client.query('BEGIN');
+  try {
+    await fn();
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}
+
+export function pgRecordWriter(database: OpenPg): RecordWriter {
+  const commitBatch = async (writes: RecordWrite[]): Promise<(string | null)[]> => {
+    let client: pg.PoolClient;
+    try {
+      client = await database.pool.connect();
+    } catch (error) {
+      return writes.map(() => (error instanceof Error ? error.message : String(error)));
+    }
+    try {
+      const tx = drizzle(client);
+      try {
+        await inTransaction(client, async () => {
+          for (const write of writes) await apply(tx, write);
+        });
+        return writes.map(() => null);
+      } catch {
+        const errors: (string | null)[] = [];
+        for (const write of writes) {
+          try {
+            await inTransaction(client, () => apply(tx, write));
+            errors.push(null);
+          } catch (error) {
+            errors.push(error instanceof Error ? error.message : String(error));
+          }
+        }
+        return errors;
+      }
+    } finally {
+      client.release();
+    }
+  };
+  return RecordWriter.committingWith(commitBatch, async () => undefined);
+}
+
+export class PgIdempotencyStore implements IdempotencyPort {
+  constructor(private readonly db: PgDb) {}
+
+  async find(key: string): Promise<IdempotentEntry | undefined> {
+    const [row] = await this.db.select().from(idempotencyKeys).where(eq(idempotencyKeys.key, key));
+    if (row === undefined) return undefined;
+    return {
+      fingerprint: row.fingerprint,
+      status: row.status,
+      headers: JSON.parse(row.headers) as Record<string, string>,
+      body: row.body,
+    };
+  }
+}
+
+const recordColumns = {
+  id: msiResolutions.id,
+  vmId: msiResolutions.vmId,
+  body: msiResolutions.body,
+  picture: msiResolutions.picture,
+  codec: resolutionBodies.codec,
+  packed: resolutionBodies.packed,
+};
+
+export class PgResolutionStore implements ResolutionPort {
+  private readonly texts = new RecordTexts();
+
+  constructor(private readonly db: PgDb) {}
+
+  private records() {
+    return this.db
+      .select(recordColumns)
+      .from(msiResolutions)
+      .leftJoin(resolutionBodies, eq(resolutionBodies.hash, msiResolutions.bodyHash));
+  }
+
+  async findResolution(id: string): Promise<string | undefined> {
+    const [row] = await this.records().where(eq(msiResolutions.id, id));
+    return row === undefined ? undefined : this.texts.textOf(row);
+  }
+
+  async findSweep(id: string, limit: number, offset: number): Promise<StoredSweep | undefined> {
+    const [row] = await this.db.select().from(msiSweeps).where(eq(msiSweeps.id, id));
+    if (row === undefined) return undefined;
+    if (row.format === 'json') return { whole: row.body };
+    const [rows, [size]] = await Promise.all([
+      this.records().where(eq(msiResolutions.sweepId, id)).orderBy(asc(msiResolutions.seq)).limit(limit).offset(offset),
+      this.db.select({ n: count() }).from(msiResolutions).where(eq(msiResolutions.sweepId, id)),
+    ]);
+    return { head: row.body, records: rows.map((r) => this.texts.textOf(r)), total: Number(size?.n ?? 0) };
+  }
+
+  async findFleetSweep(id: string): Promise<{ body: string; results: string } | undefined> {
+    const [row] = await this.db
+      .select({ body: fleetSweeps.body, results: fleetSweeps.results })
+      .from(fleetSweeps)
+      .where(eq(fleetSweeps.id, id));
+    return row;
+  }
+
+  async listFleetSweeps(limit: number, offset: number): Promise<{ bodies: string[]; total: number }> {
+    const [rows, [size]] = await Promise.all([
+      this.db
+        .select({ body: fleetSweeps.body })
+        .from(fleetSweeps)
+        .orderBy(asc(fleetSweeps.seq))
+        .limit(limit)
+        .offset(offset),
+      this.db.select({ n: count() }).from(fleetSweeps),
+    ]);
+    return { bodies: rows.map((r) => r.body), total: Number(size?.n ?? 0) };
+  }
+
+  async listResolutions(vmId: string, limit: number, offset: number): Promise<{ bodies: string[]; total: number }> {
+    const where = eq(msiResolutions.vmId, vmId);
+    const [rows, [size]] = await Promise.all([
+      this.records().where(where).orderBy(asc(msiResolutions.seq)).limit(limit).offset(offset),
+      this.db.select({ n: count() }).from(msiResolutions).where(where),
+    ]);
+    return { bodies: rows.map((r) => this.texts.textOf(r)), total: Number(size?.n ?? 0) };
+  }
+}

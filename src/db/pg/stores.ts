@@ -1,0 +1,72 @@
+// The stores on PostgreSQL: several service nodes on one database (contract v1.2, Storage).
+
+import { Metrics } from '../../metrics/registry.js';
+import { observeStores } from '../../metrics/store-metrics.js';
+import type { DatabaseHealth } from '../port.js';
+import type { StoreOptions, Stores } from '../stores.js';
+import { VmRepository } from '../vm-repository.js';
+import { type OpenPg, openPostgres } from './database.js';
+import { PgEventStore } from './event-store.js';
+import { PgIdempotencyStore, PgResolutionStore, pgRecordWriter } from './records.js';
+import { PgTokenStore } from './token-store.js';
+
+async function pgHealth(database: OpenPg): Promise<DatabaseHealth> {
+  try {
+    const { rows } = await database.pool.query(
+      'SELECT pg_is_in_recovery() AS standby, (SELECT count(*) FROM drizzle.__drizzle_migrations) AS applied',
+    );
+    const standby = rows[0].standby as boolean;
+    const applied = Number(rows[0].applied);
+    const { tags } = database;
+    return {
+      engine: 'postgres',
+      schemaVersion: tags[applied - 1] ?? `${applied}`,
+      checks: {
+        database: {
+          ok: !standby,
+          detail: standby ? `${database.describe} is a standby (read-only)` : `${database.describe} open for writing`,
+        },
+        migrations: { ok: applied === tags.length, detail: `${applied} of ${tags.length} migrations applied` },
+      },
+    };
+  } catch (error) {
+    const detail = `${database.describe} does not answer: ${error instanceof Error ? error.message : String(error)}`;
+    return {
+      engine: 'postgres',
+      schemaVersion: '',
+      checks: { database: { ok: false, detail }, migrations: { ok: false, detail: 'unknown' } },
+    };
+  }
+}
+
+export async function createPgStores(url: string, options: StoreOptions = {}): Promise<Stores> {
+  const database = await openPostgres(url, options);
+  const events = new PgEventStore(database);
+  const records = pgRecordWriter(database);
+  const metrics = options.metrics ?? new Metrics();
+  observeStores(metrics, {
+    events,
+    records,
+    sizes: async () => {
+      const { rows } = await database.pool.query('SELECT pg_database_size(current_database()) AS size');
+      return { database: Number(rows[0].size), wal: 0 };
+    },
+  });
+  return {
+    engine: 'postgres',
+    describe: database.describe,
+    events,
+    vms: new VmRepository(events),
+    idempotency: new PgIdempotencyStore(database.db),
+    resolutions: new PgResolutionStore(database.db),
+    tokens: new PgTokenStore(database),
+    records,
+    metrics,
+    health: () => pgHealth(database),
+    close: async () => {
+      await records.close();
+      await events.close();
+      await database.close();
+    },
+  };
+}

@@ -1,0 +1,240 @@
+// The storage contract (contract v1.2, Storage), one suite run on both engines: SQLite
+// (sqlite.test.ts; two instances on one file, as two processes) and PostgreSQL (postgres.test.ts;
+// two instances on one database, as two nodes). Each test says what a client sees.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EventRow } from '../../src/db/event-store';
+import type { Engine } from '../../src/db/port';
+import { STALE_POSITION } from '../../src/db/record-writer/types';
+import { createStores, type Stores } from '../../src/db/stores';
+import { startTestAppOn, type TestApp } from '../helpers/test-app';
+import { acceleratedS10, command, emulatedBaseline } from '../helpers/topology';
+
+export interface ContractDatabase {
+  /** DOORBELL_DB for the service: a file path or a postgres:// URL. */
+  setting: string;
+  /** Runs SQL behind the service's back (as an operator's shell would); rejects when the database refuses. */
+  raw(sql: string): Promise<void>;
+  drop(): Promise<void>;
+}
+
+const metadata = () => ({ occurredAt: new Date().toISOString(), actor: 'contract', requestId: 'contract' });
+
+/** Appends through the port, planning again when another instance appended first (SQLite's refusal). */
+async function appendRetrying(stores: Stores, plan: (after: number) => Promise<EventRow[]>): Promise<number> {
+  for (let attempt = 0; ; attempt++) {
+    let placed = 0;
+    try {
+      await stores.events.append(async (afterPosition) => {
+        const events = await plan(afterPosition);
+        placed = afterPosition + 1;
+        return { afterPosition, events, idempotency: [] };
+      });
+      return placed;
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.includes(STALE_POSITION) || attempt > 5) throw error;
+    }
+  }
+}
+
+/** A VmDefined event row for a new VM, placed after `after`. */
+function defineRow(stores: Stores, vmId: string, after: number): EventRow[] {
+  return stores.events.rowsFor(vmId, 0, after, [{ type: 'VmDefined', data: definedData(vmId) } as never], metadata());
+}
+
+function definedData(vmId: string) {
+  return { vmId, ramSize: 1n << 30n, gicVersion: 3, its: true, kvm: true, hostItsBase: null };
+}
+
+export function storageContract(engine: Engine, newDatabase: () => Promise<ContractDatabase>): void {
+  describe(`storage contract on ${engine}`, () => {
+    let database: ContractDatabase;
+    let a: TestApp;
+    let b: TestApp;
+
+    beforeAll(async () => {
+      database = await newDatabase();
+      a = await startTestAppOn(database.setting);
+      b = await startTestAppOn(database.setting);
+    });
+
+    afterAll(async () => {
+      await a?.close();
+      await b?.close();
+      await database?.drop();
+    });
+
+    it('numbers events from 1, gap-free and in commit order, with writers on both instances', async () => {
+      const writes = Array.from({ length: 12 }, (_, i) =>
+        (i % 2 === 0 ? a : b).http.post('/v1/vms').send({ id: `gap-${i}`, ramSize: '0x40000000' }),
+      );
+      const answers = await Promise.all(writes);
+      expect(answers.map((r) => r.status)).toEqual(answers.map(() => 201));
+      const page = await b.http.get('/v1/events?limit=1000').expect(200);
+      const positions = (page.body.results as { position: number }[]).map((e) => e.position);
+      expect(positions).toEqual(positions.map((_, i) => i + 1));
+      // Every acknowledged position is in the log exactly once.
+      const acknowledged = answers.flatMap((r) => (r.body.events as { position: number }[]).map((e) => e.position));
+      expect(new Set(acknowledged).size).toBe(acknowledged.length);
+      for (const p of acknowledged) expect(positions).toContain(p);
+    });
+
+    it('a pager of ?after= misses nothing when a slow append and a fast one overlap', async () => {
+      const pagerAfter = (await a.http.get('/v1/events?limit=1').expect(200)).body.count as number;
+      const start = (await b.stores.events.lastPosition()) as number;
+      expect(pagerAfter).toBe(start);
+      let releaseSlow!: () => void;
+      const slowMayFinish = new Promise<void>((r) => {
+        releaseSlow = r;
+      });
+      let slowPlanned!: () => void;
+      const slowStarted = new Promise<void>((r) => {
+        slowPlanned = r;
+      });
+      // The slow one plans its position first and takes long to finish (on PostgreSQL it holds the
+      // log head meanwhile; on SQLite its commit is refused and it plans again).
+      let slowAttempts = 0;
+      const slow = appendRetrying(a.stores, async (after) => {
+        slowAttempts += 1;
+        slowPlanned();
+        if (slowAttempts === 1) await slowMayFinish;
+        return defineRow(a.stores, 'slow-vm', after);
+      });
+      await slowStarted;
+      const fast = appendRetrying(b.stores, async (after) => defineRow(b.stores, 'fast-vm', after));
+      // The pager reads while the two are in flight, and after.
+      const seen: number[] = [];
+      let cursor = start;
+      const readPage = async () => {
+        const page = await a.http.get(`/v1/events?after=${cursor}&limit=100`).expect(200);
+        for (const e of page.body.results as { position: number }[]) {
+          seen.push(e.position);
+          cursor = e.position;
+        }
+      };
+      await new Promise((r) => setTimeout(r, 100));
+      await readPage();
+      releaseSlow();
+      await Promise.all([slow, fast]);
+      await readPage();
+      expect(seen).toEqual([start + 1, start + 2]);
+      const page = await b.http.get(`/v1/events?after=${start}`).expect(200);
+      expect((page.body.results as { streamId: string }[]).map((e) => e.streamId).sort()).toEqual([
+        'fast-vm',
+        'slow-vm',
+      ]);
+    });
+
+    it('two instances appending with the same If-Match: exactly one wins, the other gets 412 with the current version', async () => {
+      await emulatedBaseline(a, 'race');
+      const version = Number(((await b.http.get('/v1/vms/race').expect(200)).headers.etag as string).replace(/"/g, ''));
+      for (let round = 0; round < 5; round++) {
+        const current = version + round;
+        const [one, two] = await Promise.all(
+          [a, b].map((t, i) =>
+            t.http
+              .put(`/v1/vms/race/devices/net0/msi-vectors/${round}`)
+              .set('If-Match', `"${current}"`)
+              .send({ address: '0x8090040', data: `0x${(i + 1).toString(16)}` }),
+          ),
+        );
+        const statuses = [one!.status, two!.status].sort();
+        expect(statuses, JSON.stringify([one!.body, two!.body])).toEqual([200, 412].sort());
+        const loser = one!.status === 412 ? one! : two!;
+        expect(loser.body).toMatchObject({ code: 'PRECONDITION_FAILED', currentVersion: current + 1 });
+      }
+    });
+
+    it('one Idempotency-Key sent to both instances at once appends once, and both answers are the same', async () => {
+      const before = await a.stores.events.lastPosition();
+      const send = (t: TestApp) =>
+        t.http.post('/v1/vms').set('Idempotency-Key', 'contract-once').send({ id: 'idem-vm', ramSize: '0x40000000' });
+      const [one, two] = await Promise.all([send(a), send(b)]);
+      expect(one!.status).toBe(201);
+      expect(two!.status).toBe(201);
+      expect(two!.text).toBe(one!.text);
+      expect(await b.stores.events.lastPosition()).toBe(before + 1);
+      const page = await a.http.get(`/v1/events?after=${before}`).expect(200);
+      expect(page.body.count).toBe(1);
+    });
+
+    it('refuses UPDATE, DELETE and TRUNCATE of events and records in the database itself', async () => {
+      const resolution = await command(a, 'post', '/v1/vms/race/msi-resolutions', { device: 'net0', vector: 0 });
+      expect(resolution.status).toBe(201);
+      const refused = [
+        'UPDATE events SET type = type',
+        'DELETE FROM events',
+        'UPDATE msi_resolutions SET vm_id = vm_id',
+      ];
+      refused.push('DELETE FROM msi_resolutions', 'DELETE FROM resolution_bodies');
+      if (engine === 'postgres') refused.push('TRUNCATE events', 'TRUNCATE msi_resolutions', 'TRUNCATE fleet_sweeps');
+      for (const sql of refused) await expect(database.raw(sql), sql).rejects.toThrow(/immutable/);
+      const again = await b.http.get(resolution.headers.location as string).expect(200);
+      expect(again.text).toBe(resolution.text);
+    });
+
+    it('a read on one instance reflects every change the other acknowledged before it (no stale cache)', async () => {
+      await acceleratedS10(a, 'fresh');
+      // Both instances have the VM and its live route in memory now.
+      const route = '/v1/vms/fresh/devices/hostdev0/msi-vectors/0/route';
+      await command(a, 'put', '/v1/vms/fresh/devices/hostdev0/msi-vectors/0', { address: '0xfffff040', data: '0x1' });
+      const first = await a.http.get(route).expect(200);
+      await b.http.get(route).expect(200);
+      await b.http.get('/v1/vms/fresh').expect(200);
+      for (let i = 2; i < 6; i++) {
+        const changed = await command(b, 'put', '/v1/vms/fresh/devices/hostdev0/msi-vectors/0', {
+          address: '0xfffff040',
+          data: `0x${i.toString(16)}`,
+        });
+        const vm = await a.http.get('/v1/vms/fresh').expect(200);
+        expect(vm.headers.etag).toBe(changed.headers.etag);
+        const live = await a.http.get(route).expect(200);
+        expect(live.headers.etag).not.toBe(first.headers.etag);
+        expect(live.headers.etag).toContain(String(changed.body.version));
+        expect(live.body.route.data).toBe(`0x${i.toString(16)}`);
+      }
+    });
+
+    it('a record written on one instance reads byte for byte on the other', async () => {
+      const resolution = await command(b, 'post', '/v1/vms/fresh/msi-resolutions', { device: 'hostdev0', vector: 0 });
+      const read = await a.http.get(resolution.headers.location as string).expect(200);
+      expect(read.text).toBe(resolution.text);
+      const sweep = await command(a, 'post', '/v1/vms/fresh/msi-sweeps', {});
+      const sweepRead = await b.http.get(sweep.headers.location as string).expect(200);
+      expect(sweepRead.text).toBe(sweep.text);
+      const fleet = await command(b, 'post', '/v1/fleet-sweeps', { vm: ['fresh', 'race'] });
+      const fleetRead = await a.http.get(fleet.headers.location as string).expect(200);
+      expect(fleetRead.text).toBe(fleet.text);
+    });
+
+    it(`onAppended hears of appends ${engine === 'postgres' ? 'on every node within a second' : 'committed by this process'}`, async () => {
+      const listening = engine === 'postgres' ? b : a;
+      const heard: number[] = [];
+      const stop = listening.stores.events.onAppended((last) => heard.push(last));
+      try {
+        await new Promise((r) => setTimeout(r, 200));
+        const answer = await command(a, 'post', '/v1/vms', { id: 'heard-vm', ramSize: '0x40000000' });
+        const position = (answer.body.events as { position: number }[])[0]!.position;
+        const deadline = Date.now() + 1_000;
+        while (!heard.includes(position) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        expect(heard).toContain(position);
+      } finally {
+        stop();
+      }
+      const count = heard.length;
+      await command(a, 'post', '/v1/vms', { id: 'unheard-vm', ramSize: '0x40000000' });
+      await new Promise((r) => setTimeout(r, 100));
+      expect(heard.length).toBe(count);
+    });
+
+    it('a new instance on the same database starts on what is stored (migrations already applied)', async () => {
+      const third = await createStores(database.setting);
+      try {
+        expect((await third.health()).checks.migrations.ok).toBe(true);
+        expect((await third.vms.load('fresh'))?.version).toBe((await a.stores.vms.load('fresh'))?.version);
+      } finally {
+        await third.close();
+      }
+    });
+  });
+}
