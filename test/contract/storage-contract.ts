@@ -2,11 +2,13 @@
 // (sqlite.test.ts; two instances on one file, as two processes) and PostgreSQL (postgres.test.ts;
 // two instances on one database, as two nodes). Each test says what a client sees.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { executeCommand } from '../../src/app/execute-command';
 import type { EventRow } from '../../src/db/event-store';
 import type { Engine } from '../../src/db/port';
 import { STALE_POSITION } from '../../src/db/record-writer/types';
 import { createStores, type Stores } from '../../src/db/stores';
+import type { Command } from '../../src/domain/topology/types';
 import { startTestAppOn, type TestApp } from '../helpers/test-app';
 import { acceleratedS10, command, emulatedBaseline } from '../helpers/topology';
 
@@ -225,6 +227,37 @@ export function storageContract(engine: Engine, newDatabase: () => Promise<Contr
       await command(a, 'post', '/v1/vms', { id: 'unheard-vm', ramSize: '0x40000000' });
       await new Promise((r) => setTimeout(r, 100));
       expect(heard.length).toBe(count);
+    });
+
+    it('group commit: commands that arrive together share one append, each with its own If-Match outcome', async () => {
+      await command(a, 'post', '/v1/vms', { id: 'batch-vm', ramSize: '0x40000000' });
+      await command(a, 'post', '/v1/vms/batch-vm/devices', {
+        id: 'net0',
+        driver: 'virtio-net-pci',
+        bus: 'pcie.0',
+        slot: 2,
+      });
+      const version = (await a.stores.vms.load('batch-vm'))!.version;
+      const appends = vi.spyOn(a.stores.events, 'append');
+      const put = (vector: number, ifMatch: number) => {
+        const command: Command = { type: 'ProgramMsiVector', deviceId: 'net0', vector, address: 0x8090040n, data: 1n };
+        return executeCommand(a.stores, {
+          vmId: 'batch-vm',
+          command,
+          status: 200,
+          represent: ({ state }) => ({ body: { vm: state.id } }),
+          precondition: { versions: [ifMatch] },
+          metadata: metadata(),
+        });
+      };
+      // The second names the version the first leaves; the third names one that is gone by then.
+      const outcomes = await Promise.allSettled([put(0, version), put(1, version + 1), put(2, version)]);
+      const calls = appends.mock.calls.length;
+      appends.mockRestore();
+      expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled', 'rejected']);
+      expect((outcomes[2] as PromiseRejectedResult).reason).toMatchObject({ code: 'PRECONDITION_FAILED' });
+      expect(calls).toBe(1);
+      expect((await b.stores.vms.load('batch-vm'))!.version).toBe(version + 2);
     });
 
     it('a new instance on the same database starts on what is stored (migrations already applied)', async () => {
