@@ -53,16 +53,20 @@ function checkProblems(app: FastifyInstance, violations: string[]): void {
 /** The admin token of each test database, so that a restart or a second instance keeps using it. */
 const adminTokens = new Map<string, string>();
 
-export type TestAppOptions = Partial<AppOptions> & { requestTimeoutMs?: number };
+export type TestAppOptions = Partial<AppOptions> & {
+  requestTimeoutMs?: number;
+  /** An admin token the database already holds (one copied with it, say), instead of a new one. */
+  adminToken?: string;
+};
 
 async function start(dbPath: string, cleanup: () => void, options: TestAppOptions = {}): Promise<TestApp> {
   const stores = await createStores(dbPath);
-  let adminToken = adminTokens.get(dbPath);
+  let adminToken = options.adminToken ?? adminTokens.get(dbPath);
   if (adminToken === undefined) {
     adminToken = (await issueToken(stores, { name: 'test-admin', scopes: ['admin'] })).token;
     adminTokens.set(dbPath, adminToken);
   }
-  const { requestTimeoutMs, ...appOptions } = options;
+  const { requestTimeoutMs, adminToken: _given, ...appOptions } = options;
   const app = Fastify(serverOptions(false, { requestTimeoutMs }));
   const violations: string[] = [];
   checkProblems(app, violations);
