@@ -11,6 +11,9 @@
 //       200,000 stored events (>= 100,000 events/s).
 //   (f) a fleet sweep of 1,000 VMs x 32 vectors vs single-VM sweeps, in resolutions per second (>= 0.8);
 //   (g) the median time to draw a path picture and a topology picture.
+//   (h) durable commands/s over HTTP on two nodes sharing one PostgreSQL database vs 50 pg clients
+//       doing one INSERT per autocommit transaction on the same server: target >= 1.0; beside it
+//       Emmett's PostgreSQL store under the same load (bench/postgres.ts).
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -24,6 +27,15 @@ import { createStores } from '../src/db/stores';
 import { resolve } from '../src/domain/resolve/resolve';
 import { replay } from '../src/domain/topology/replay';
 import { COMMAND_VMS, emulatedWithMappings, fleetVm, S10_COMMANDS, S10_VM } from './fixtures';
+import {
+  emmettAppends,
+  HALF,
+  insertPerTransaction,
+  PG_ADMIN_URL,
+  pgAnswers,
+  programVectorsOn,
+  seededDoorbellDatabase,
+} from './postgres';
 import { fleetSweep } from '../src/app/fleet-sweep';
 import { resolveToJson } from '../src/app/resolution-cache';
 import { DEFAULT_SWEEP_PAGE, sweepVm } from '../src/app/resolve-msi';
@@ -45,9 +57,15 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.le
 
 // ---- HTTP ---------------------------------------------------------------------------------
 
-async function startServer(which: 'doorbell' | 'bare'): Promise<{ url: string; child: ChildProcess }> {
+async function startServer(
+  which: 'doorbell' | 'bare',
+  env: Record<string, string> = {},
+): Promise<{ url: string; child: ChildProcess }> {
   const script = fileURLToPath(new URL('./servers.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', script, which], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', script, which], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...env },
+  });
   const url = await new Promise<string>((ok, fail) => {
     child.stdout!.once('data', (chunk: Buffer) => ok(chunk.toString().trim()));
     child.once('exit', (code) => fail(new Error(`${which} server exited with ${code}`)));
@@ -194,6 +212,49 @@ async function commandsVsTransactionPerEvent() {
     };
   });
   return { ...result.median, rounds: result.rounds, target: '>= 3' };
+}
+
+// ---- (h) two nodes on one PostgreSQL database ------------------------------------------------
+
+/** Two doorbell nodes on one fresh, seeded database; half the connections (and VMs) on each. */
+async function twoNodesCommands(): Promise<Load> {
+  const database = await seededDoorbellDatabase();
+  const nodes = await Promise.all([1, 2].map(() => startServer('doorbell', { BENCH_DOORBELL_DB: database.url })));
+  try {
+    const both = (seconds: number) =>
+      Promise.all(nodes.map(({ url }, i) => load(programVectorsOn(url, i * HALF, HALF), seconds)));
+    await both(1);
+    const [one, two] = await both(SECONDS);
+    return {
+      requestsPerSecond: one!.requestsPerSecond + two!.requestsPerSecond,
+      p50Ms: Math.max(one!.p50Ms, two!.p50Ms),
+      p99Ms: Math.max(one!.p99Ms, two!.p99Ms),
+      non2xx: one!.non2xx + two!.non2xx,
+    };
+  } finally {
+    for (const { child } of nodes) child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 500));
+    await database.drop();
+  }
+}
+
+async function postgresTwoNodes() {
+  if (!(await pgAnswers())) return { skipped: `no PostgreSQL server answers at ${PG_ADMIN_URL}` };
+  const result = await rounds(async () => {
+    const anchor = await insertPerTransaction(SECONDS);
+    const doorbell = await twoNodesCommands();
+    if (doorbell.non2xx > 0) throw new Error(`commands answered ${doorbell.non2xx} non-2xx`);
+    const emmett = await emmettAppends(SECONDS);
+    return {
+      commandsPerSecond: doorbell.requestsPerSecond,
+      insertsPerSecond: anchor,
+      emmettAppendsPerSecond: emmett,
+      p99Ms: doorbell.p99Ms,
+      ratio: round(doorbell.requestsPerSecond / anchor),
+      emmettRatio: round(emmett / anchor),
+    };
+  });
+  return { ...result.median, rounds: result.rounds, target: '>= 1.0' };
 }
 
 // ---- (d) record size ----------------------------------------------------------------------
@@ -404,6 +465,7 @@ if (wanted('b')) results.b_routeVsEcho = await routeVsEcho();
 if (wanted('e')) results.e_rebuild = await rebuildBenchmark();
 if (wanted('f')) results.f_fleetSweep = await fleetSweepBenchmark();
 if (wanted('g')) results.g_pictures = pictureBenchmark();
+if (wanted('h')) results.h_postgresTwoNodes = await postgresTwoNodes();
 console.log(JSON.stringify(results, null, 2));
 
 const row = (name: string, value: unknown, target: string) =>
@@ -421,3 +483,12 @@ if (get('e_rebuild')) row('(e) rebuild events/s', get('e_rebuild')!.eventsPerSec
 if (get('f_fleetSweep')) row('(f) fleet sweep / single-VM sweeps, resolutions/s', get('f_fleetSweep')!.ratio, '>= 0.8');
 if (get('g_pictures')) row('(g) path picture, median ms', get('g_pictures')!.pathPictureMedianMs, '');
 if (get('g_pictures')) row('(g) topology picture, median ms', get('g_pictures')!.topologyPictureMedianMs, '');
+const h = get('h_postgresTwoNodes');
+if (h?.ratio !== undefined) {
+  row('(h) 2 nodes on PostgreSQL: commands/s / INSERT per tx', h.ratio, '>= 1.0');
+  row('(h)   commands/s, 2 nodes', h.commandsPerSecond, '');
+  row('(h)   pg INSERT per autocommit tx, 50 clients, /s', h.insertsPerSecond, '');
+  row('(h)   Emmett appendToStream, 50 callers, /s', h.emmettAppendsPerSecond, `(ratio ${h.emmettRatio})`);
+  const c = get('c_commandsVsTransactionPerEvent');
+  if (c) row('(h)   SQLite commands/s, 1 node (item c)', c.commandsPerSecond, '');
+} else if (h) console.log(`(h) skipped: ${(h as unknown as { skipped: string }).skipped}`);

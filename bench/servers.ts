@@ -1,7 +1,9 @@
 // The HTTP servers the benchmarks compare, run as child processes so that the load generator
 // does not share their event loop. Each prints its listening URL on stdout.
 //   doorbell: the real service on a fresh SQLite file (WAL, synchronous=FULL) with the S10 VM
-//             and COMMAND_VMS emulated VMs (one per connection of the command benchmark);
+//             and COMMAND_VMS emulated VMs (one per connection of the command benchmark); with
+//             BENCH_DOORBELL_DB set, a node on that database instead (seeded by the caller: two
+//             nodes on one PostgreSQL database, bench item h);
 //   bare:     fastify with one route that validates a small body and echoes it.
 
 import { mkdtempSync } from 'node:fs';
@@ -11,15 +13,14 @@ import { Type } from '@sinclair/typebox';
 import Fastify from 'fastify';
 import { buildApp } from '../src/api/app';
 import { createStores } from '../src/db/stores';
-import { COMMAND_VMS, commandVm, S10_COMMANDS, S10_VM } from './fixtures';
+import { seedBenchVms } from './fixtures';
 
 const which = process.argv[2];
-const metadata = { occurredAt: new Date().toISOString(), actor: 'bench', requestId: 'bench' };
 
 if (which === 'doorbell') {
-  const stores = await createStores(join(mkdtempSync(join(tmpdir(), 'doorbell-bench-')), 'doorbell.db'));
-  await stores.vms.executeAll(S10_VM, S10_COMMANDS, { metadata });
-  for (let i = 0; i < COMMAND_VMS; i++) await stores.vms.executeAll(`cmd${i}`, commandVm(i), { metadata });
+  const shared = process.env.BENCH_DOORBELL_DB;
+  const stores = await createStores(shared ?? join(mkdtempSync(join(tmpdir(), 'doorbell-bench-')), 'doorbell.db'));
+  if (shared === undefined) await seedBenchVms(stores);
   // Loopback only: no token to send, and no rate limit on the load generator.
   const app = await buildApp({ stores, auth: 'off', rateLimit: false });
   // A clean exit, so that `node --cpu-prof` writes its profile.

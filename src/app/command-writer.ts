@@ -72,15 +72,16 @@ export class CommandWriter {
     let plan: Plan | undefined;
     let planFailure: { error: unknown } | undefined;
     try {
-      await this.stores.events.append(async (afterPosition) => {
+      const vmIds = [...new Set(batch.map((item) => item.request.vmId))];
+      await this.stores.events.append(async (afterPosition, versions) => {
         try {
-          plan = await this.plan(batch, afterPosition);
+          plan = await this.plan(batch, afterPosition, versions);
           return plan.write;
         } catch (error) {
           planFailure = { error };
           throw error;
         }
-      });
+      }, vmIds);
       this.knownPosition = plan!.lastPosition;
       for (const state of plan!.states.values()) {
         this.stores.vms.publish(state);
@@ -118,14 +119,15 @@ export class CommandWriter {
   }
 
   /** Plans every command of the batch in arrival order, each on the state the ones before it left. */
-  private async plan(batch: Queued[], afterPosition: number): Promise<Plan> {
+  private async plan(batch: Queued[], afterPosition: number, versions?: ReadonlyMap<string, number>): Promise<Plan> {
     const { stores } = this;
     // Another process appended since this writer's last commit: what is in memory may be behind.
     if (afterPosition !== this.knownPosition) {
       this.verified.clear();
-      // Load every VM of the batch at once (concurrent reads on PostgreSQL's pool) before planning.
-      const vmIds = new Set(batch.map((item) => item.request.vmId));
-      await Promise.all([...vmIds].map((vmId) => stores.vms.load(vmId)));
+      // The versions of every VM of the batch in one read (one round trip on PostgreSQL, where the
+      // batch holds the log head meanwhile); only VMs another process changed are read further.
+      const vmIds = [...new Set(batch.map((item) => item.request.vmId))];
+      await stores.vms.loadMany(vmIds, versions);
       for (const vmId of vmIds) this.verified.add(vmId);
     }
     let position = afterPosition;

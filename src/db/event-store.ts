@@ -180,6 +180,10 @@ export class EventStore implements EventStorePort {
     return this.versionNow(streamId);
   }
 
+  async versions(streamIds: readonly string[]): Promise<Map<string, number>> {
+    return new Map(streamIds.map((id) => [id, this.versionNow(id)]));
+  }
+
   /** version(), synchronously (SQLite only: the CLI and metrics). */
   versionNow(streamId: string): number {
     return this.queries.version.get(streamId) ?? 0;
@@ -194,7 +198,7 @@ export class EventStore implements EventStorePort {
     return this.queries.lastPosition.get() ?? 0;
   }
 
-  async append(plan: AppendPlanner): Promise<void> {
+  async append(plan: AppendPlanner, _streams?: readonly string[]): Promise<void> {
     const append = await plan(this.lastPositionNow());
     if (append === undefined) return;
     await this.commit(append);

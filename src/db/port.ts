@@ -13,12 +13,21 @@ import type { TokenRow } from './token-store.js';
 
 export type Engine = 'sqlite' | 'postgres';
 
-/** Plans a batch of appends on the log's last position; undefined: nothing to write. */
-export type AppendPlanner = (afterPosition: number) => Promise<EventAppend | undefined>;
+/**
+ * Plans a batch of appends on the log's last position; undefined: nothing to write. `versions`:
+ * the committed versions of the streams append() was told the batch touches, read together with
+ * the position where the engine can do so in the same round trip (PostgreSQL), else undefined.
+ */
+export type AppendPlanner = (
+  afterPosition: number,
+  versions?: ReadonlyMap<string, number>,
+) => Promise<EventAppend | undefined>;
 
 export interface EventStorePort {
   /** Number of events in the stream (0 when it does not exist), as committed. */
   version(streamId: string): Promise<number>;
+  /** The versions of several streams in one read (0 for a stream that does not exist). */
+  versions(streamIds: readonly string[]): Promise<Map<string, number>>;
   /** The last global position (0 for an empty log). */
   lastPosition(): Promise<number>;
   /** The rows of a command's events, placed after `streamVersion` in their stream and `afterPosition` in the log. */
@@ -35,7 +44,7 @@ export interface EventStorePort {
    * process appended between plan and commit; on PostgreSQL plan runs while the append holds the
    * log head, so that cannot happen). Listeners of onAppended hear of it after the commit.
    */
-  append(plan: AppendPlanner): Promise<void>;
+  append(plan: AppendPlanner, streams?: readonly string[]): Promise<void>;
   /** A stream's events with afterVersion < streamVersion <= toVersion, in order. */
   readStream(
     streamId: string,

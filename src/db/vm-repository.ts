@@ -38,7 +38,17 @@ export class VmRepository {
 
   /** The VM as of its latest event, or undefined when it was never defined. */
   async load(vmId: string): Promise<VmState | undefined> {
-    const version = await this.store.version(vmId);
+    return this.loadAt(vmId, await this.store.version(vmId));
+  }
+
+  /** Several VMs as of their latest events, their versions read at once (the command writer's batch). */
+  async loadMany(vmIds: readonly string[], known?: ReadonlyMap<string, number>): Promise<void> {
+    const versions = known ?? (await this.store.versions(vmIds));
+    for (const vmId of vmIds) await this.loadAt(vmId, versions.get(vmId) ?? 0);
+  }
+
+  /** The VM at `version`, its latest as just read: from the cache, caught up, or rebuilt. */
+  private async loadAt(vmId: string, version: number): Promise<VmState | undefined> {
     if (version === 0) {
       this.current.delete(vmId);
       return undefined;
