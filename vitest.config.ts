@@ -8,5 +8,7 @@ export default defineConfig({
     // HTTP tests open real SQLite files; give slow CI disks room.
     testTimeout: 30_000,
     hookTimeout: 30_000,
+    // One line when the PostgreSQL suites are skipped (no server at DOORBELL_TEST_PG).
+    globalSetup: ['test/helpers/pg-global-setup.ts'],
   },
 });

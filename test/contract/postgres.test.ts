@@ -25,5 +25,4 @@ if (await pgAvailable()) {
   describe.skip('storage contract on postgres', () => {
     it(PG_SKIPPED, () => undefined);
   });
-  console.warn(PG_SKIPPED);
 }
