@@ -1,44 +1,20 @@
 // `doorbell`, the command line, run as a user runs it (node dist/cli.js) against a listening
 // service: what it prints and the exit codes scripts rely on.
 
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listenForCli, runCli } from '../helpers/cli';
 import { startTestApp, type TestApp } from '../helpers/test-app';
 import { acceleratedS10 } from '../helpers/topology';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-
-export interface CliRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs dist/cli.js asynchronously: the service under test lives in this process and must keep serving. */
-export function runCli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['dist/cli.js', ...args],
-      { cwd: ROOT, env: { ...process.env, ...env }, timeout: 60_000 },
-      (error, stdout, stderr) => {
-        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
 
 let t: TestApp;
 let env: Record<string, string>;
 
 beforeAll(async () => {
   t = await startTestApp();
-  await t.app.listen({ host: '127.0.0.1', port: 0 });
-  const address = t.app.server.address();
-  if (address === null || typeof address === 'string') throw new Error('not listening on TCP');
-  env = { DOORBELL_URL: `http://127.0.0.1:${address.port}`, DOORBELL_TOKEN: t.adminToken };
+  env = await listenForCli(t);
   await acceleratedS10(t, 's10');
 });
 afterAll(() => t.close());
@@ -51,7 +27,10 @@ describe('doorbell sweep', () => {
     const row = run.stdout.split('\n').find((line) => line.includes('hostdev0/0'));
     expect(row).toBeDefined();
     // pre-fix routes to the gIOVA, address-space and upstream to the vITS doorbell.
-    const cells = row!.split('│').map((c) => c.trim()).filter(Boolean);
+    const cells = row!
+      .split('│')
+      .map((c) => c.trim())
+      .filter(Boolean);
     expect(cells).toEqual(['hostdev0/0', '0xfffff040', '0xfffff040', '0x8090040', '0x8090040', 'yes', 'no']);
     expect(run.stdout).toContain('1 vectors, 0 losing interrupts');
   });
