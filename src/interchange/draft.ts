@@ -7,6 +7,8 @@ import { assignBusNumbers } from './bus-numbers.js';
 import { type ImportReport, InterchangeError, type SourceRef } from './report.js';
 
 export const PCIE_ROOT = 'pcie.0';
+/** The API's id pattern (ID_PATTERN of the schemas): an imported part must be addressable. */
+const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 export const SLOTS = 32;
 export const FUNCTIONS = 8;
 
@@ -109,6 +111,14 @@ export function planImport(vmId: string, draft: Draft, busNumbers: Readonly<Reco
       throw new InterchangeError(
         'IMPORT_SOURCE_MALFORMED',
         `${item.id}: bus ${item.bus} is not defined in the source`,
+        item.at,
+      );
+  }
+  for (const item of [...draft.pxbs, ...draft.rootPorts, ...draft.smmus, ...draft.devices]) {
+    if (!ID.test(item.id))
+      throw new InterchangeError(
+        'IMPORT_SOURCE_MALFORMED',
+        `id ${item.id}: ids are 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit`,
         item.at,
       );
   }

@@ -1,8 +1,9 @@
 // A libvirt <domain> -> a Draft of the VM (see ../draft.ts) and the report. Parsed with
-// @xmldom/xmldom, which gives every element its line and column. In libvirt an <address bus=>
+// @xmldom/xmldom, which gives every element its line and column; warnings (an unquoted
+// attribute) stop it too, as libxml2 in libvirt refuses such XML. In libvirt an <address bus=>
 // is a controller index, not a guest bus number (qemu-fidelity-and-import.md B2).
 
-import { DOMParser, type Element, onErrorStopParsing, ParseError } from '@xmldom/xmldom';
+import { DOMParser, type Element, onWarningStopParsing, ParseError } from '@xmldom/xmldom';
 import type { GicVersion } from '../../domain/topology/types.js';
 import {
   type Draft,
@@ -70,7 +71,7 @@ export const CONTROLLER_MODELS: Record<string, string> = {
 
 function parseXml(source: string) {
   try {
-    return new DOMParser({ onError: onErrorStopParsing }).parseFromString(source, 'text/xml');
+    return new DOMParser({ onError: onWarningStopParsing }).parseFromString(source, 'text/xml');
   } catch (error) {
     if (error instanceof ParseError) {
       const { lineNumber = 0, columnNumber = 0 } = error.locator ?? {};
