@@ -114,6 +114,14 @@ export function planImport(vmId: string, draft: Draft, busNumbers: Readonly<Reco
         item.at,
       );
   }
+  for (const smmu of draft.smmus) {
+    if (!known.has(smmu.primaryBus))
+      throw new InterchangeError(
+        'IMPORT_SOURCE_MALFORMED',
+        `${smmu.id}: primary bus ${smmu.primaryBus} is not defined in the source`,
+        smmu.at,
+      );
+  }
   for (const item of [...draft.pxbs, ...draft.rootPorts, ...draft.smmus, ...draft.devices]) {
     if (!ID.test(item.id))
       throw new InterchangeError(

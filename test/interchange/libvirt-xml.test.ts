@@ -78,6 +78,8 @@ describe('libvirt domain', () => {
           "<interface type='network'><model type='virtio'/></interface>",
           "<iommu model='intel'/>",
           '<serial/>',
+          "<memballoon model='virtio'><address type='pci' bus='0' slot='6' function='0'/></memballoon>",
+          "<sound model='ich9'><address type='pci' bus='0' slot='7' function='0'/></sound>",
         ].join('\n'),
       ),
     );
@@ -86,9 +88,11 @@ describe('libvirt domain', () => {
       ['net1', 'e1000e', 3],
       ['disk0', 'virtio-blk-pci', 4],
       ['ctl0', 'qemu-xhci', 5],
+      ['balloon0', 'virtio-balloon-pci', 6],
     ]);
-    expect(d.report.ignored.map((i) => i.text)).toEqual(['<disk>', '<interface>', '<iommu>', '<serial>']);
+    expect(d.report.ignored.map((i) => i.text)).toEqual(['<disk>', '<interface>', '<iommu>', '<serial>', '<sound>']);
     expect(d.report.ignored[1]!.reason).toContain('libvirt picks its slot');
+    expect(d.report.ignored[4]!.reason).toContain('slot stays free');
   });
 
   it('takes an <iommu> without pciBus as the machine SMMU on pcie.0', () => {

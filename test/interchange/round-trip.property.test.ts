@@ -16,7 +16,17 @@ import type { ImportFormat } from '../../src/interchange/report';
 
 type Gen = fc.GeneratorValue;
 /** Emulated drivers that both formats can write (libvirt has an element for each). */
-const EMULATED = ['virtio-net-pci', 'e1000e', 'virtio-blk-pci', 'qemu-xhci', 'virtio-scsi-pci'];
+const EMULATED = [
+  'virtio-net-pci',
+  'e1000e',
+  'virtio-blk-pci',
+  'qemu-xhci',
+  'virtio-scsi-pci',
+  'virtio-balloon-pci',
+  'virtio-rng-pci',
+  'virtio-gpu-pci',
+  'virtio-serial-pci',
+];
 
 /** A valid topology as the commands that build it: every rule of decide holds by construction. */
 function topology(g: Gen, format: ImportFormat): Command[] {

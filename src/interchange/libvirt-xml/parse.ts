@@ -193,8 +193,16 @@ export function parseLibvirtXml(source: string): Draft {
     };
   };
   const pending: { item: { id: string }; prefix: string; notes: string[] }[] = [];
+  /** An element as a reader finds it: its name with the attributes that say what it is. */
+  const describe = (e: Element) => {
+    const attrs = ['type', 'model', 'index']
+      .filter((a) => e.hasAttribute(a))
+      .map((a) => ` ${a}='${e.getAttribute(a)}'`)
+      .join('');
+    return `<${e.tagName}${attrs}>`;
+  };
   const part = (e: Element, kind: 'bus' | 'smmu' | 'device', item: { id: string }, notes: string[] = []) =>
-    report.parts.push({ at: atOf(e), text: `<${e.tagName}>`, became: { kind, id: item.id }, notes });
+    report.parts.push({ at: atOf(e), text: describe(e), became: { kind, id: item.id }, notes });
 
   for (const e of all) {
     const at = atOf(e);
@@ -293,16 +301,16 @@ export function parseLibvirtXml(source: string): Draft {
       if (smmu.id === '') pending.push({ item: smmu, prefix: 'iommu', notes });
       smmus.push(smmu);
       part(e, 'smmu', smmu, notes);
-    } else if (
-      e.tagName === 'interface' ||
-      e.tagName === 'disk' ||
-      (e.tagName === 'controller' &&
-        attr(e, 'model') !== undefined &&
-        CONTROLLER_MODELS[attr(e, 'model')!] !== undefined)
-    ) {
+    } else if (EMULATED_ELEMENTS.has(e.tagName) && !(e.tagName === 'controller' && attr(e, 'type') === 'pci')) {
       const driver = emulatedDriver(e);
       if (driver === undefined) {
-        ignore(e, 'not a PCI device (its model or bus is not one)');
+        const pci = children(e, 'address').some((a) => attr(a, 'type') === 'pci');
+        ignore(
+          e,
+          pci
+            ? 'a PCI device of a model doorbell does not map to a QEMU driver: its slot stays free in the model'
+            : 'not a PCI device (its model or bus is not one)',
+        );
         continue;
       }
       const place = address(e);
@@ -318,13 +326,19 @@ export function parseLibvirtXml(source: string): Draft {
       if (device.id === '')
         pending.push({
           item: device,
-          prefix: e.tagName === 'interface' ? 'net' : e.tagName === 'disk' ? 'disk' : 'ctl',
+          prefix: ID_PREFIX[e.tagName] ?? 'dev',
           notes,
         });
       devices.push(device);
       part(e, 'device', device, notes);
     } else if (e.tagName !== 'controller' || attr(e, 'type') !== 'pci') {
-      ignore(e, 'not part of the IOMMU and MSI topology doorbell models');
+      const pci = children(e, 'address').some((a) => attr(a, 'type') === 'pci');
+      ignore(
+        e,
+        pci
+          ? 'a PCI device doorbell does not map to a QEMU driver: its slot stays free in the model'
+          : 'not part of the IOMMU and MSI topology doorbell models',
+      );
     }
   }
   for (const { item, prefix, notes } of pending) {
@@ -342,8 +356,31 @@ export function parseLibvirtXml(source: string): Draft {
 
 const sameAt = (a: SourceRef, b: SourceRef) => JSON.stringify(a) === JSON.stringify(b);
 
+/** Elements that may be an emulated PCI device, and the ids libvirt would give them. */
+const ID_PREFIX: Record<string, string> = {
+  interface: 'net',
+  disk: 'disk',
+  controller: 'ctl',
+  memballoon: 'balloon',
+  rng: 'rng',
+  video: 'video',
+};
+const EMULATED_ELEMENTS = new Set(Object.keys(ID_PREFIX));
+
 function emulatedDriver(e: Element): string | undefined {
-  if (e.tagName === 'interface') return INTERFACE_MODELS[attr(child(e, 'model'), 'type') ?? ''];
-  if (e.tagName === 'disk') return attr(child(e, 'target'), 'bus') === 'virtio' ? 'virtio-blk-pci' : undefined;
-  return CONTROLLER_MODELS[attr(e, 'model') ?? ''];
+  const model = attr(e, 'model');
+  switch (e.tagName) {
+    case 'interface':
+      return INTERFACE_MODELS[attr(child(e, 'model'), 'type') ?? ''];
+    case 'disk':
+      return attr(child(e, 'target'), 'bus') === 'virtio' ? 'virtio-blk-pci' : undefined;
+    case 'memballoon':
+      return model === 'virtio' ? 'virtio-balloon-pci' : undefined;
+    case 'rng':
+      return model === 'virtio' ? 'virtio-rng-pci' : undefined;
+    case 'video':
+      return attr(child(e, 'model'), 'type') === 'virtio' ? 'virtio-gpu-pci' : undefined;
+    default:
+      return attr(e, 'type') === 'virtio-serial' ? 'virtio-serial-pci' : CONTROLLER_MODELS[model ?? ''];
+  }
 }

@@ -27,6 +27,17 @@ function emulatedElement(driver: string): { open: string; inner: string[]; close
   }
   if (driver === 'virtio-blk-pci')
     return { open: "<disk type='file' device='disk'>", inner: ["<target dev='vda' bus='virtio'/>"], close: '</disk>' };
+  if (driver === 'virtio-balloon-pci')
+    return { open: "<memballoon model='virtio'>", inner: [], close: '</memballoon>' };
+  if (driver === 'virtio-rng-pci')
+    return {
+      open: "<rng model='virtio'>",
+      inner: ["<backend model='random'>/dev/urandom</backend>"],
+      close: '</rng>',
+    };
+  if (driver === 'virtio-gpu-pci') return { open: '<video>', inner: ["<model type='virtio'/>"], close: '</video>' };
+  if (driver === 'virtio-serial-pci')
+    return { open: "<controller type='virtio-serial'>", inner: [], close: '</controller>' };
   const controller = Object.entries(CONTROLLER_MODELS).find(([, d]) => d === driver)?.[0];
   if (controller !== undefined) {
     const type = controller === 'virtio-scsi' ? 'scsi' : 'usb';
