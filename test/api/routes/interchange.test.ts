@@ -313,6 +313,31 @@ describe('GET /v1/vms/{vm}/qemu-cmdline and /libvirt-xml', () => {
     }
   });
 
+  it('sends numbers the firmware rule cannot give in Doorbell-Bus-Numbers, which busNumbers takes back', async () => {
+    const post = (path: string, body: Json) => t.http.post(path).send(body).expect(201);
+    await post('/v1/vms', { id: 'odd', kvm: true });
+    await post('/v1/vms/odd/buses', { id: 'pcie.1', type: 'pxb-pcie', busNr: 1 });
+    await post('/v1/vms/odd/buses', { id: 'rp', type: 'pcie-root-port', bus: 'pcie.1', secondaryBusNr: 5 });
+    await post('/v1/vms/odd/buses', { id: 'rq', type: 'pcie-root-port', bus: 'pcie.1', secondaryBusNr: 9 });
+    await post('/v1/vms/odd/devices', { id: 'nic', driver: 'e1000e', bus: 'rq', slot: 0 });
+    const original = (await t.http.get('/v1/vms/odd').expect(200)).body;
+    const cmdline = await t.http.get('/v1/vms/odd/qemu-cmdline').expect(200);
+    // rq's gap after rp is a bus-reserve; rp, the first port, cannot be bus_nr + 1 = 2.
+    expect(cmdline.text).toContain('bus-reserve=3');
+    expect(JSON.parse(cmdline.headers['doorbell-bus-numbers']!)).toEqual({ rp: 5 });
+    const xml = await t.http.get('/v1/vms/odd/libvirt-xml').expect(200);
+    expect(JSON.parse(xml.headers['doorbell-bus-numbers']!)).toEqual({ rp: 5, rq: 9 });
+    for (const [format, response] of [
+      ['qemu-cmdline', cmdline],
+      ['libvirt-xml', xml],
+    ] as const) {
+      const busNumbers = JSON.parse(response.headers['doorbell-bus-numbers']!);
+      const back = await importVm({ vm: `odd-${format}`, format, source: response.text, busNumbers }).expect(201);
+      expect(shape(back.body)).toEqual(shape(original));
+      expect(deviceOf(back.body, 'nic').streamId).toBe('0x900');
+    }
+  });
+
   it('exports B1 so that it imports back to the same VM, in both formats', async () => {
     const original = (await t.http.get('/v1/vms/b1').expect(200)).body;
     for (const format of ['qemu-cmdline', 'libvirt-xml'] as const) {
