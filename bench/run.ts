@@ -10,7 +10,9 @@
 //   (e) in-process resolve p50 with 100,000 vs 10 mappings (<= 1.5), and rebuilding a VM from
 //       200,000 stored events (>= 100,000 events/s).
 //   (f) a fleet sweep of 1,000 VMs x 32 vectors vs single-VM sweeps, in resolutions per second (>= 0.8);
-//   (g) the median time to draw a path picture and a topology picture.
+//   (g) the median time to draw a path picture and a topology picture;
+//   (h) POST /v1/vm-imports of a 64-device command line (8 pxb-pcie with accel SMMUs, 64 root
+//       ports, 64 vfio-pci), one import at a time over HTTP: the median ms.
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -394,6 +396,48 @@ function pictureBenchmark() {
   };
 }
 
+/** 8 pxb-pcie, each with an accel SMMU and 8 root ports with a vfio-pci device behind each. */
+function cmdline64(): string {
+  const lines = ['qemu-system-aarch64 -machine virt,gic-version=3,accel=kvm -m 16G', '-object iommufd,id=iommufd0'];
+  for (let p = 0; p < 8; p++) {
+    const pxb = `pcie.${p + 1}`;
+    lines.push(`-device pxb-pcie,id=${pxb},bus_nr=${1 + p * 16},bus=pcie.0,addr=0x${(p + 1).toString(16)}`);
+    lines.push(`-device arm-smmuv3,primary-bus=${pxb},id=smmuv3.${p},accel=on`);
+    for (let r = 0; r < 8; r++) {
+      const n = p * 8 + r;
+      lines.push(`-device pcie-root-port,id=rp${n},bus=${pxb},chassis=${n + 1},addr=0x${r.toString(16)}`);
+      const host = `0000:${(n + 1).toString(16).padStart(2, '0')}:00.0`;
+      lines.push(`-device vfio-pci,host=${host},bus=rp${n},iommufd=iommufd0,id=hostdev${n}`);
+    }
+  }
+  return lines.join(' \\\n  ');
+}
+
+async function importBenchmark() {
+  const source = cmdline64();
+  const { url, child } = await startServer('doorbell');
+  try {
+    const samples: number[] = [];
+    for (let i = 0; i < 20 + 100; i++) {
+      const start = process.hrtime.bigint();
+      const response = await fetch(`${url}/v1/vm-imports`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ vm: `imported${i}`, format: 'qemu-cmdline', source }),
+      });
+      const body = (await response.json()) as { devices?: unknown[] };
+      if (response.status !== 201 || body.devices?.length !== 64)
+        throw new Error(`import answered ${response.status}: ${JSON.stringify(body).slice(0, 300)}`);
+      // The first 20 warm the JIT and the database up.
+      if (i >= 20) samples.push(Number(process.hrtime.bigint() - start) / 1e6);
+    }
+    samples.sort((a, b) => a - b);
+    return { imports: samples.length, devices: 64, medianMs: round(median(samples)), p99Ms: round(samples[98]!) };
+  } finally {
+    child.kill('SIGINT');
+  }
+}
+
 const only = process.env.BENCH_ONLY?.split(',');
 const wanted = (name: string) => only === undefined || only.includes(name);
 
@@ -411,6 +455,7 @@ if (wanted('b')) results.b_routeVsEcho = await routeVsEcho();
 if (wanted('e')) results.e_rebuild = await rebuildBenchmark();
 if (wanted('f')) results.f_fleetSweep = await fleetSweepBenchmark();
 if (wanted('g')) results.g_pictures = pictureBenchmark();
+if (wanted('h')) results.h_import = await importBenchmark();
 console.log(JSON.stringify(results, null, 2));
 
 const row = (name: string, value: unknown, target: string) =>
@@ -428,3 +473,4 @@ if (get('e_rebuild')) row('(e) rebuild events/s', get('e_rebuild')!.eventsPerSec
 if (get('f_fleetSweep')) row('(f) fleet sweep / single-VM sweeps, resolutions/s', get('f_fleetSweep')!.ratio, '>= 0.8');
 if (get('g_pictures')) row('(g) path picture, median ms', get('g_pictures')!.pathPictureMedianMs, '');
 if (get('g_pictures')) row('(g) topology picture, median ms', get('g_pictures')!.topologyPictureMedianMs, '');
+if (get('h_import')) row('(h) import of a 64-device command line, median ms', get('h_import')!.medianMs, '');

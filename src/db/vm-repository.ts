@@ -4,6 +4,7 @@
 // (another process may have appended) or rebuilds (a rolled-back transaction left the cache ahead).
 
 import { decide } from '../domain/topology/decide.js';
+import { decideAll } from '../domain/topology/decide-all.js';
 import { fold } from '../domain/topology/evolve.js';
 import type { Command, VmState } from '../domain/topology/types.js';
 import { preconditionFailed } from '../errors/problem.js';
@@ -68,7 +69,7 @@ export class VmRepository {
   }
 
   /**
-   * Plans a command on the VM's `state` (its latest stored version, or the state an earlier
+   * Plans a command (or a list of commands decided in order, appended together) on the VM's `state` (its latest stored version, or the state an earlier
    * command of the same commit left): checks If-Match against that version (the one check),
    * decides, and places the events after `afterPosition`. Nothing is written: the caller commits
    * the rows, then publishes the state.
@@ -76,17 +77,18 @@ export class VmRepository {
   plan(
     vmId: string,
     state: VmState | undefined,
-    command: Command,
+    command: Command | readonly Command[],
     options: ExecuteOptions,
     afterPosition: number,
   ): Planned {
     const version = state?.version ?? 0;
     if (options.precondition !== undefined && !satisfies(options.precondition, version))
       throw preconditionFailed(vmId, version);
-    const rows = this.store.rowsFor(vmId, version, afterPosition, decide(command, state), options.metadata);
+    const decided = Array.isArray(command) ? decideAll(command, state) : decide(command as Command, state);
+    const rows = this.store.rowsFor(vmId, version, afterPosition, decided, options.metadata);
     const events = rows.map(toStoredEvent);
     const next = fold(events, state);
-    if (next === undefined) throw new Error(`command ${command.type} on ${vmId} left no state`);
+    if (next === undefined) throw new Error(`a command on ${vmId} left no state`);
     return { state: next, events, rows };
   }
 
@@ -109,7 +111,7 @@ export class VmRepository {
    * IMMEDIATE transaction, so nobody appends in between. (The service batches commands through
    * src/app/command-writer.ts; this is for seeding tests and benchmarks.)
    */
-  execute(vmId: string, command: Command, options: ExecuteOptions): Executed {
+  execute(vmId: string, command: Command | readonly Command[], options: ExecuteOptions): Executed {
     const planned = this.plan(vmId, this.load(vmId), command, options, this.store.lastPosition());
     this.store.insertRows(planned.rows);
     this.current.set(vmId, planned.state);
