@@ -95,8 +95,9 @@ function progressBar(total: number, json: boolean): SingleBar | undefined {
   return bar;
 }
 
+/** The 201 of POST /v1/vm-imports: the VM's representation with the report and the events appended. */
 interface ImportAnswer {
-  vm?: { devices?: unknown[] };
+  devices?: unknown[];
   events?: unknown[];
   report?: { ignored?: unknown[] };
 }
@@ -115,7 +116,7 @@ function printSummary(outcomes: ImportOutcome[]): void {
         o.vm,
         o.format,
         'created',
-        answer.vm?.devices?.length ?? '',
+        answer.devices?.length ?? '',
         answer.events?.length ?? '',
         answer.report?.ignored?.length ?? 0,
       ];
