@@ -3,7 +3,12 @@
 import Table from 'cli-table3';
 
 export function printTable(head: string[], rows: (string | number)[][]): void {
-  const table = new Table({ head, style: { head: [], border: [] } });
+  // No rule between rows: a sweep of 64 vectors should fit on a screen.
+  const table = new Table({
+    head,
+    style: { head: [], border: [] },
+    chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
+  });
   table.push(...rows.map((row) => row.map(String)));
   process.stdout.write(`${table.toString()}\n`);
 }
