@@ -1,98 +1,152 @@
 #!/usr/bin/env node
-// doorbell, the command line: reads what the service stored, without the service.
-//   doorbell record show ID    the resolution or sweep record ID, exactly as it was answered
-//   doorbell db copy --from ./data/doorbell.db --to postgres://...
-//                              moves a SQLite database into an empty PostgreSQL database
-// The database is DOORBELL_DB (default ./data/doorbell.db), as for the server.
+// doorbell, the command line. Talks to a running service (--server or DOORBELL_URL, token from
+// --token or DOORBELL_TOKEN) except `record show`, which reads the database directly, and
+// `db copy`, which moves a SQLite database into PostgreSQL.
+// Exit codes, the same for every command: src/cli/exit-codes.ts.
 
-import { existsSync } from 'node:fs';
-import { loadConfig } from './config.js';
-import { openDatabase } from './db/database.js';
-import { ServiceError } from './errors/problem.js';
-import { storedSweep } from './app/resolve-msi.js';
-import { ResolutionStore } from './db/resolution-store.js';
-import { CopyError, copyDatabase } from './db/copy.js';
-import { redactUrl } from './db/pg/url.js';
-import type { ResolutionPort } from './db/port.js';
-import { createStores, isPostgresUrl } from './db/stores.js';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Client } from './cli/client.js';
+import { copyDb } from './cli/db-copy.js';
+import { CliError, EXIT } from './cli/exit-codes.js';
+import { EXPORT_PATHS, exportVm } from './cli/export.js';
+import { importFiles } from './cli/import.js';
+import { showRecord } from './cli/record.js';
+import { sweepVm } from './cli/sweep.js';
+import { watchEvents } from './cli/watch.js';
 
-const USAGE = 'usage: doorbell record show ID | doorbell db copy --from SQLITE_FILE --to POSTGRES_URL';
+const DEFAULT_SERVER = 'http://127.0.0.1:8080';
 
-/** A sweep as GET /v1/msi-sweeps/{id} answers it (its first page), or undefined. */
-async function sweepOrUndefined(stores: { resolutions: ResolutionPort }, id: string): Promise<string | undefined> {
-  try {
-    return await storedSweep(stores, id);
-  } catch (error) {
-    if (error instanceof ServiceError && error.code === 'SWEEP_NOT_FOUND') return undefined;
-    throw error;
-  }
-}
-
-/** doorbell db copy --from FILE --to URL: one line of what was copied, or of why not. */
-async function dbCopy(args: string[]): Promise<number> {
-  const option = (name: string) => {
-    const i = args.indexOf(name);
-    return i >= 0 ? args[i + 1] : undefined;
+function nonNegativeInteger(name: string) {
+  return (value: string): number => {
+    if (!/^\d{1,15}$/.test(value)) throw new InvalidArgumentError(`${name} must be a whole number >= 0.`);
+    return Number(value);
   };
-  const from = option('--from');
-  const to = option('--to');
-  if (from === undefined || to === undefined || args.length !== 4) {
-    console.error(USAGE);
-    return 2;
-  }
-  try {
-    const report = await copyDatabase(from, to);
-    const counts = Object.entries(report.rows)
-      .map(([table, n]) => `${n} ${table}`)
-      .join(', ');
-    console.log(
-      `doorbell: copied ${from} to ${redactUrl(to)}: ${counts}; log at position ${report.lastPosition}; checked`,
+}
+
+const positiveInteger = (name: string) => (value: string) => {
+  const n = nonNegativeInteger(name)(value);
+  if (n === 0) throw new InvalidArgumentError(`${name} must be at least 1.`);
+  return n;
+};
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+function program(run: (code: Promise<number> | number) => void): Command {
+  const root = new Command('doorbell')
+    .description('Where every MSI of a passthrough device lands: the doorbell service from the command line.')
+    .addOption(new Option('--server <url>', 'base URL of the service').env('DOORBELL_URL').default(DEFAULT_SERVER))
+    .addOption(new Option('--token <token>', 'API token (Authorization: Bearer)').env('DOORBELL_TOKEN'))
+    .option('--json', 'machine output: JSON on stdout, nothing else')
+    .showHelpAfterError()
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 ok, 1 the server refused a request (or a record is missing), 2 wrong usage,\n' +
+        '3 the server cannot be reached, 4 (sweep) some vector loses its interrupts.',
     );
-    return 0;
-  } catch (error) {
-    if (!(error instanceof CopyError)) throw error;
-    console.error(`doorbell: db copy: ${error.message}`);
-    return 1;
-  }
+  const client = () => {
+    const { server, token } = root.opts<{ server: string; token?: string }>();
+    return new Client({ server, token });
+  };
+  const json = () => root.opts<{ json?: boolean }>().json === true;
+
+  root
+    .command('import')
+    .description('create one VM per file from a qemu-system-aarch64 command line or a libvirt <domain>')
+    .argument('<file...>', 'files to import; the VM id is the file name without extension')
+    .option('--vm <id>', 'the VM id (with a single file)')
+    .addOption(
+      new Option('--format <format>', 'the source format (default: detected)').choices(['qemu-cmdline', 'libvirt-xml']),
+    )
+    .addOption(
+      new Option('--concurrency <n>', 'imports sent at once').argParser(positiveInteger('--concurrency')).default(4),
+    )
+    .action((files: string[], options) => run(importFiles(client(), files, { ...options, json: json() })));
+
+  root
+    .command('export')
+    .description('print a VM as a command line or a libvirt domain that imports back to the same topology')
+    .argument('<vm>', 'VM id')
+    .addOption(new Option('--format <format>', 'output format').choices(Object.keys(EXPORT_PATHS)).default('qemu'))
+    .option('--as-of <version>', 'the VM as it was after this many events', nonNegativeInteger('--as-of'))
+    .action((vm: string, options) => run(exportVm(client(), vm, options)));
+
+  root
+    .command('sweep')
+    .description("resolve every programmed MSI vector of a VM and compare QEMU's behaviours")
+    .argument('<vm>', 'VM id')
+    .addOption(
+      new Option('--semantics <name>', "QEMU behaviour (default: the VM's declared build)").choices([
+        'pre-fix',
+        'address-space',
+        'upstream',
+      ]),
+    )
+    .option('--as-of <version>', 'the VM as it was after this many events', nonNegativeInteger('--as-of'))
+    .action((vm: string, options) => run(sweepVm(client(), vm, { ...options, json: json() })));
+
+  root
+    .command('watch')
+    .description('follow the change feed, one line per event, resuming by Last-Event-ID when the connection drops')
+    .option('--vm <id>', 'only this VM (repeatable)', collect)
+    .option('--type <event>', 'only this event type (repeatable)', collect)
+    .option('--after <position>', 'start after this global position (default: now)', nonNegativeInteger('--after'))
+    .option('--count <n>', 'exit after this many events', positiveInteger('--count'))
+    .action((options) => {
+      const stop = new AbortController();
+      process.once('SIGINT', () => stop.abort());
+      process.once('SIGTERM', () => stop.abort());
+      run(watchEvents(client(), { ...options, json: json(), signal: stop.signal }));
+    });
+
+  root
+    .command('record')
+    .description('stored records, read from the database (DOORBELL_DB) without the service')
+    .command('show')
+    .argument('<id>', 'resolution or sweep record id')
+    .description('print a resolution or sweep record exactly as it was answered')
+    .action((id: string) => run(showRecord(id)));
+
+  root
+    .command('db')
+    .description('the database itself, without the service')
+    .command('copy')
+    .description('copy a SQLite database into an empty PostgreSQL database, then check the copy')
+    .requiredOption('--from <file>', 'the SQLite database file')
+    .requiredOption('--to <url>', 'the postgres:// URL of an empty database')
+    .action((options: { from: string; to: string }) => run(copyDb(options.from, options.to)));
+
+  return root;
 }
 
-async function main(args: string[]): Promise<number> {
-  if (args[0] === 'db' && args[1] === 'copy') return dbCopy(args.slice(2));
-  const [noun, verb, id, ...rest] = args;
-  if (noun !== 'record' || verb !== 'show' || id === undefined || rest.length > 0) {
-    console.error(USAGE);
-    return 2;
+function report(error: unknown): number {
+  if (error instanceof CliError) {
+    process.stderr.write(`doorbell: ${error.message}\n`);
+    return error.exitCode;
   }
-  const path = loadConfig().databasePath;
-  if (isPostgresUrl(path)) {
-    const stores = await createStores(path);
-    try {
-      return await show(stores, id, stores.describe);
-    } finally {
-      await stores.close();
-    }
-  }
-  // Reading must not leave an empty database behind where the operator mistyped the path.
-  if (!existsSync(path)) {
-    console.error(`doorbell: no database at ${path} (set DOORBELL_DB)`);
-    return 1;
-  }
-  const database = openDatabase(path);
+  process.stderr.write(`doorbell: ${(error as Error).stack ?? error}\n`);
+  return EXIT.refused;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let outcome: Promise<number> | number = EXIT.ok;
+  const root = program((code) => {
+    outcome = code;
+  });
+  // Usage errors exit 2 (commander's own default is 1, which scripts read as "refused").
+  const override = (command: Command): void => {
+    command.exitOverride();
+    command.commands.forEach(override);
+  };
+  override(root);
   try {
-    return await show({ resolutions: new ResolutionStore(database.db) }, id, database.path);
-  } finally {
-    database.close();
+    await root.parseAsync(argv, { from: 'user' });
+    return await outcome;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    return report(error);
   }
 }
 
-async function show(stores: { resolutions: ResolutionPort }, id: string, where: string): Promise<number> {
-  const text = (await stores.resolutions.findResolution(id)) ?? (await sweepOrUndefined(stores, id));
-  if (text === undefined) {
-    console.error(`doorbell: no resolution or sweep record ${id} in ${where}`);
-    return 1;
-  }
-  process.stdout.write(`${text}\n`);
-  return 0;
-}
-
-process.exitCode = await main(process.argv.slice(2));
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

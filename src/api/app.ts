@@ -20,6 +20,7 @@ import { busRoutes } from './routes/buses.js';
 import { deviceRoutes } from './routes/devices.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
+import { interchangeRoutes } from './routes/interchange.js';
 import { fleetSweepRoutes } from './routes/fleet-sweeps.js';
 import { mappingRoutes } from './routes/mappings.js';
 import { metaRoutes } from './routes/meta.js';
@@ -34,6 +35,7 @@ import { CommandOutcome, ProblemSchema } from './schemas/common.js';
 import { DeviceSchema, MappingSchema, VectorSchema } from './schemas/device.js';
 import { EventSchema } from './schemas/event.js';
 import { FleetSweepSchema } from './schemas/fleet-sweep.js';
+import { ImportReportSchema } from './schemas/interchange.js';
 import { QemuClassificationSchema } from './schemas/qemu-build.js';
 import { ResolutionSchema, RouteSchema, SweepSchema } from './schemas/resolution.js';
 import { SmmuSchema } from './schemas/smmu.js';
@@ -124,6 +126,7 @@ const SHARED_SCHEMAS = [
   TokenSchema,
   QemuClassificationSchema,
   FleetSweepSchema,
+  ImportReportSchema,
 ];
 
 export const doorbellApp = fp<AppOptions>(async (app, options) => {
@@ -166,6 +169,7 @@ export const doorbellApp = fp<AppOptions>(async (app, options) => {
     qemuBuildRoutes,
     fleetSweepRoutes,
     eventRoutes,
+    interchangeRoutes,
   ]) {
     await typed.register(plugin, { stores, publicUrl });
   }

@@ -14,7 +14,8 @@ import type { Answer, IdempotencyClaim } from './idempotency.js';
 
 export interface CommandRequest {
   vmId: string;
-  command: Command;
+  /** One command, or several decided in order and appended together (an import). */
+  command: Command | readonly Command[];
   /** 200 for a change of an existing resource, 201 for a new one. */
   status: 200 | 201;
   /** The resource to answer with, from the state after the command, and where it lives. */

@@ -21,6 +21,8 @@ export interface EventMetadata {
   onBehalfOf?: string;
   requestId: string;
   reason?: string;
+  /** The text an import created the VM from (POST /v1/vm-imports): its format and SHA-256. */
+  importedFrom?: { format: string; sha256: string };
 }
 
 export type StoredEvent = RecordedEvent & {

@@ -4,6 +4,7 @@
 // (another process may have appended) or rebuilds (a rolled-back transaction left the cache ahead).
 
 import { decide } from '../domain/topology/decide.js';
+import { decideAll } from '../domain/topology/decide-all.js';
 import { fold } from '../domain/topology/evolve.js';
 import type { Command, VmState } from '../domain/topology/types.js';
 import { preconditionFailed } from '../errors/problem.js';
@@ -79,7 +80,7 @@ export class VmRepository {
   }
 
   /**
-   * Plans a command on the VM's `state` (its latest stored version, or the state an earlier
+   * Plans a command (or a list of commands decided in order, appended together) on the VM's `state` (its latest stored version, or the state an earlier
    * command of the same commit left): checks If-Match against that version (the one check),
    * decides, and places the events after `afterPosition`. Nothing is written: the caller commits
    * the rows, then publishes the state.
@@ -87,17 +88,18 @@ export class VmRepository {
   plan(
     vmId: string,
     state: VmState | undefined,
-    command: Command,
+    command: Command | readonly Command[],
     options: ExecuteOptions,
     afterPosition: number,
   ): Planned {
     const version = state?.version ?? 0;
     if (options.precondition !== undefined && !satisfies(options.precondition, version))
       throw preconditionFailed(vmId, version);
-    const rows = this.store.rowsFor(vmId, version, afterPosition, decide(command, state), options.metadata);
+    const decided = Array.isArray(command) ? decideAll(command, state) : decide(command as Command, state);
+    const rows = this.store.rowsFor(vmId, version, afterPosition, decided, options.metadata);
     const events = rows.map(toStoredEvent);
     const next = fold(events, state);
-    if (next === undefined) throw new Error(`command ${command.type} on ${vmId} left no state`);
+    if (next === undefined) throw new Error(`a command on ${vmId} left no state`);
     return { state: next, events, rows };
   }
 
@@ -119,11 +121,17 @@ export class VmRepository {
    * Runs one command at once, in a transaction of its own: load, plan, append. (The service
    * batches commands through src/app/command-writer.ts; this is for seeding tests and benchmarks.)
    */
-  async execute(vmId: string, command: Command, options: ExecuteOptions): Promise<Executed> {
-    return this.executeAll(vmId, [command], options);
+  async execute(vmId: string, command: Command | readonly Command[], options: ExecuteOptions): Promise<Executed> {
+    let planned: Planned | undefined;
+    await this.store.append(async (afterPosition) => {
+      planned = this.plan(vmId, await this.load(vmId), command, options, afterPosition);
+      return { afterPosition, events: planned.rows, idempotency: [] };
+    });
+    this.current.set(vmId, planned!.state);
+    return { state: planned!.state, events: planned!.events };
   }
 
-  /** Runs commands one after the other on one VM, all appended in one transaction (or none). */
+  /** Runs commands one after the other on one VM, each decided alone, all appended in one transaction (or none). */
   async executeAll(vmId: string, commands: readonly Command[], options: ExecuteOptions): Promise<Executed> {
     let state: VmState | undefined;
     const events: StoredEvent[] = [];

@@ -4,6 +4,7 @@
 
 import { DomainError } from '../domain/errors.js';
 import { QemuBuildInputError } from '../domain/qemu-build/input-error.js';
+import { InterchangeError } from '../interchange/report.js';
 import { ERROR_CATALOGUE, type ErrorCode, type ServiceErrorCode } from './catalogue.js';
 
 export interface FieldError {
@@ -12,6 +13,10 @@ export interface FieldError {
   detail: string;
   /** Where the field is, when it is not in the body: path, query or header. */
   in?: string;
+  /** An import's source: the command line's token (0 = the program) or the XML's line and column. */
+  token?: number;
+  line?: number;
+  column?: number;
 }
 
 export interface ProblemBody {
@@ -84,6 +89,10 @@ export function problemOfKnownError(error: unknown): Problem | undefined {
       detail: `${p.pointer.slice(1) || 'qemu'} ${p.detail}`,
     }));
     return { body: problemBody('VALIDATION_FAILED', errors.map((e) => e.detail).join('; '), errors), headers: {} };
+  }
+  if (error instanceof InterchangeError) {
+    const errors = [{ pointer: error.pointer ?? '/source', detail: error.message, ...(error.at ?? {}) }];
+    return { body: problemBody(error.code, error.message, errors), headers: {} };
   }
   if (error instanceof ServiceError) {
     const body = { ...problemBody(error.code, error.message, error.options.errors), ...error.options.extra };

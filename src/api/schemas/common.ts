@@ -103,6 +103,11 @@ export const ProblemSchema = Type.Object(
           pointer: Type.String({ description: 'JSON Pointer: into the body, or /path/x, /query/x, /header/x' }),
           detail: Type.String(),
           in: Type.Optional(Type.String()),
+          token: Type.Optional(
+            Type.Integer({ description: 'import: the token of the command line (0 = the program)' }),
+          ),
+          line: Type.Optional(Type.Integer({ description: 'import: the line of the XML element' })),
+          column: Type.Optional(Type.Integer({ description: 'import: the column of the XML element' })),
         }),
       ),
     ),

@@ -23,6 +23,15 @@ export const EventSchema = Type.Object(
       ),
       requestId: Type.String(),
       reason: Type.Optional(Type.String()),
+      importedFrom: Type.Optional(
+        Type.Object(
+          {
+            format: Type.String({ description: 'qemu-cmdline or libvirt-xml' }),
+            sha256: Type.String({ description: 'SHA-256 of the source text, lowercase hex' }),
+          },
+          { description: 'the text POST /v1/vm-imports created the VM from' },
+        ),
+      ),
     }),
   },
   { $id: 'Event', description: 'a stored event' },

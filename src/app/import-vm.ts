@@ -1,0 +1,64 @@
+// POST /v1/vm-imports: a command line or a libvirt domain -> the VM's commands, decided in order
+// and appended as one change through the command writer (all events or none), each event's
+// metadata naming the source (format and SHA-256). A rule a command breaks is reported at the
+// part of the source the command came from.
+
+import { createHash } from 'node:crypto';
+import type { EventMetadata } from '../db/event-store.js';
+import type { Stores } from '../db/stores.js';
+import type { Executed, Precondition } from '../db/vm-repository.js';
+import { CommandListError } from '../domain/topology/decide-all.js';
+import { planImport, type Draft } from '../interchange/draft.js';
+import { parseLibvirtXml } from '../interchange/libvirt-xml/parse.js';
+import { parseQemuCmdline } from '../interchange/qemu-cmdline/parse.js';
+import { describeAt, type ImportFormat, type ImportReport, InterchangeError } from '../interchange/report.js';
+import { executeCommand } from './execute-command.js';
+import type { Answer, IdempotencyClaim } from './idempotency.js';
+
+export interface ImportRequest {
+  vmId: string;
+  format: ImportFormat;
+  source: string;
+  busNumbers?: Record<string, number>;
+  represent: (executed: Executed, report: ImportReport & { sha256: string }) => { body: object; location: string };
+  precondition?: Precondition;
+  idempotency?: IdempotencyClaim;
+  metadata: EventMetadata;
+}
+
+const PARSERS: Record<ImportFormat, (source: string) => Draft> = {
+  'qemu-cmdline': parseQemuCmdline,
+  'libvirt-xml': parseLibvirtXml,
+};
+
+export function sha256Of(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+export async function importVm(stores: Stores, request: ImportRequest): Promise<Answer> {
+  const sha256 = sha256Of(request.source);
+  const plan = planImport(request.vmId, PARSERS[request.format](request.source), request.busNumbers);
+  const report = { ...plan.report, sha256 };
+  try {
+    return await executeCommand(stores, {
+      vmId: request.vmId,
+      command: plan.commands,
+      status: 201,
+      represent: (executed) => request.represent(executed, report),
+      precondition: request.precondition,
+      idempotency: request.idempotency,
+      metadata: { ...request.metadata, importedFrom: { format: request.format, sha256 } },
+    });
+  } catch (error) {
+    if (!(error instanceof CommandListError)) throw error;
+    if (error.code === 'VM_EXISTS')
+      throw new InterchangeError(error.code, `vm: VM ${request.vmId} already exists`, null, '/vm');
+    const at = plan.at[error.index] ?? null;
+    const part = plan.report.parts.find((p) => JSON.stringify(p.at) === JSON.stringify(at));
+    throw new InterchangeError(
+      error.code,
+      `${describeAt(at)}${part === undefined ? '' : ` (${part.text})`}: ${error.message}`,
+      at,
+    );
+  }
+}

@@ -1,0 +1,183 @@
+// What a parser read from a source, before bus numbers and slots are settled: the same shape for
+// both formats. planImport turns it into the domain's commands, each with the place in the source
+// it came from, so that a rule a command breaks can be reported at that place.
+
+import type { Command, GicVersion, SmmuStage } from '../domain/topology/types.js';
+import { assignBusNumbers } from './bus-numbers.js';
+import { type ImportReport, InterchangeError, type SourceRef } from './report.js';
+
+export const PCIE_ROOT = 'pcie.0';
+/** The API's id pattern (ID_PATTERN of the schemas): an imported part must be addressable. */
+const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+export const SLOTS = 32;
+export const FUNCTIONS = 8;
+
+interface Placed {
+  id: string;
+  /** The bus it plugs into. */
+  bus: string;
+  /** From addr=; undefined: QEMU picks the lowest free slot, in creation order. */
+  slot?: number;
+  function?: number;
+  at: SourceRef;
+}
+
+export interface DraftPxb extends Placed {
+  busNr: number;
+}
+
+export interface DraftRootPort extends Placed {
+  busReserve: number;
+}
+
+export interface DraftDevice extends Placed {
+  driver: string;
+  host?: string;
+  iommufd?: string;
+}
+
+export interface DraftSmmu {
+  id: string;
+  primaryBus: string;
+  accel?: boolean;
+  stage?: SmmuStage;
+  oas?: number;
+  at: SourceRef;
+}
+
+export interface Draft {
+  board: { ramSize?: bigint; gicVersion?: GicVersion; its?: boolean; kvm?: boolean; at: SourceRef };
+  pxbs: DraftPxb[];
+  rootPorts: DraftRootPort[];
+  smmus: DraftSmmu[];
+  devices: DraftDevice[];
+  report: ImportReport;
+}
+
+export interface ImportPlan {
+  commands: Command[];
+  /** Where each command came from (same index). */
+  at: SourceRef[];
+  report: ImportReport;
+}
+
+/** Slots as QEMU fills them: explicit addr= must be free, others take the lowest free slot. */
+function placeAll(draft: Draft): Map<Placed, { slot: number; function: number }> {
+  const taken = new Map<string, Map<number, string>>();
+  const occupy = (bus: string, devfn: number, id: string) => {
+    const slots = taken.get(bus) ?? new Map<number, string>();
+    taken.set(bus, slots);
+    slots.set(devfn, id);
+  };
+  // pcie.0 00.0 is the host bridge (gpex-root).
+  occupy(PCIE_ROOT, 0, 'the host bridge');
+  const placed = new Map<Placed, { slot: number; function: number }>();
+  const items: Placed[] = [...draft.pxbs, ...draft.rootPorts, ...draft.devices].sort((a, b) => order(a.at, b.at));
+  for (const item of items) {
+    const slots = taken.get(item.bus);
+    let slot = item.slot;
+    const fn = item.function ?? 0;
+    if (slot === undefined) {
+      slot = 0;
+      while (slot < SLOTS && slots?.has(slot * FUNCTIONS)) slot += 1;
+      if (slot === SLOTS)
+        throw new InterchangeError('SLOT_TAKEN', `${item.id}: no free slot left on ${item.bus}`, item.at);
+    } else {
+      const other = slots?.get(slot * FUNCTIONS + fn);
+      if (other !== undefined) {
+        throw new InterchangeError(
+          'SLOT_TAKEN',
+          `${item.id}: ${item.bus} ${slot.toString(16).padStart(2, '0')}.${fn} is already used by ${other}`,
+          item.at,
+        );
+      }
+    }
+    occupy(item.bus, slot * FUNCTIONS + fn, item.id);
+    placed.set(item, { slot, function: fn });
+  }
+  return placed;
+}
+
+function order(a: SourceRef, b: SourceRef): number {
+  if ('token' in a && 'token' in b) return a.token - b.token;
+  if ('line' in a && 'line' in b) return a.line - b.line || a.column - b.column;
+  return 0;
+}
+
+export function planImport(vmId: string, draft: Draft, busNumbers: Readonly<Record<string, number>> = {}): ImportPlan {
+  const known = new Set([PCIE_ROOT, ...draft.pxbs.map((p) => p.id), ...draft.rootPorts.map((p) => p.id)]);
+  for (const item of [...draft.pxbs, ...draft.rootPorts, ...draft.devices]) {
+    if (!known.has(item.bus))
+      throw new InterchangeError(
+        'IMPORT_SOURCE_MALFORMED',
+        `${item.id}: bus ${item.bus} is not defined in the source`,
+        item.at,
+      );
+  }
+  for (const smmu of draft.smmus) {
+    if (!known.has(smmu.primaryBus))
+      throw new InterchangeError(
+        'IMPORT_SOURCE_MALFORMED',
+        `${smmu.id}: primary bus ${smmu.primaryBus} is not defined in the source`,
+        smmu.at,
+      );
+  }
+  for (const item of [...draft.pxbs, ...draft.rootPorts, ...draft.smmus, ...draft.devices]) {
+    if (!ID.test(item.id))
+      throw new InterchangeError(
+        'IMPORT_SOURCE_MALFORMED',
+        `id ${item.id}: ids are 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit`,
+        item.at,
+      );
+  }
+  const placed = placeAll(draft);
+  const where = (item: Placed) => placed.get(item) ?? { slot: 0, function: 0 };
+  const rootOf = new Map<string, string>(draft.rootPorts.map((p) => [p.id, p.bus]));
+  const populated = new Set<string>();
+  for (const item of [...draft.rootPorts, ...draft.devices]) populated.add(rootOf.get(item.bus) ?? item.bus);
+  const { numbers, notes } = assignBusNumbers(
+    [
+      { id: PCIE_ROOT, busNr: 0, populated: true },
+      ...draft.pxbs.map((p) => ({ ...p, populated: populated.has(p.id) })),
+    ],
+    draft.rootPorts.map((p) => ({ ...p, ...where(p) })),
+    busNumbers,
+  );
+  draft.report.busNumbers = notes;
+
+  const commands: Command[] = [];
+  const at: SourceRef[] = [];
+  const add = (command: Command, from: SourceRef) => {
+    commands.push(command);
+    at.push(from);
+  };
+  const { at: boardAt, ...board } = draft.board;
+  add({ type: 'DefineVm', vmId, ...board }, boardAt);
+  for (const pxb of draft.pxbs)
+    add({ type: 'AddBus', busId: pxb.id, busType: 'pxb-pcie', busNr: pxb.busNr, bus: pxb.bus }, pxb.at);
+  for (const port of draft.rootPorts) {
+    const secondaryBusNr = numbers.get(port.id);
+    add({ type: 'AddBus', busId: port.id, busType: 'pcie-root-port', bus: port.bus, secondaryBusNr }, port.at);
+  }
+  for (const smmu of draft.smmus) {
+    const { at: from, id, ...mode } = smmu;
+    add({ type: 'AddSmmu', smmuId: id, ...mode }, from);
+  }
+  for (const device of draft.devices) {
+    const { slot, function: fn } = where(device);
+    add(
+      {
+        type: 'AttachDevice',
+        deviceId: device.id,
+        driver: device.driver,
+        bus: device.bus,
+        slot,
+        function: fn,
+        host: device.host,
+        iommufd: device.iommufd,
+      },
+      device.at,
+    );
+  }
+  return { commands, at, report: draft.report };
+}
