@@ -25,3 +25,15 @@ describe('DOORBELL_PUBLIC_URL', () => {
       expect(() => loadConfig({ DOORBELL_PUBLIC_URL: bad }), bad).toThrow(ConfigError);
   });
 });
+
+describe('PostgreSQL settings', () => {
+  it('have defaults, take whole numbers in range, and refuse anything else with the variable named', () => {
+    expect(loadConfig({})).toMatchObject({ pgPoolSize: 10, pgStatementTimeoutMs: 10_000 });
+    expect(loadConfig({ DOORBELL_PG_POOL_SIZE: '4', DOORBELL_PG_STATEMENT_TIMEOUT_MS: '2500' })).toMatchObject({
+      pgPoolSize: 4,
+      pgStatementTimeoutMs: 2500,
+    });
+    expect(() => loadConfig({ DOORBELL_PG_POOL_SIZE: '1' })).toThrow(/DOORBELL_PG_POOL_SIZE/);
+    expect(() => loadConfig({ DOORBELL_PG_STATEMENT_TIMEOUT_MS: 'soon' })).toThrow(/DOORBELL_PG_STATEMENT_TIMEOUT_MS/);
+  });
+});
