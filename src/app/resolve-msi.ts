@@ -221,6 +221,7 @@ function sweepPageText(
   limit: number,
   offset: number,
 ): string {
-  const { count, next, previous } = page(records, total, limit, offset, path);
+  // Relative links, as the sweep's first answer (stored byte for byte) gave them.
+  const { count, next, previous } = page(records, total, limit, offset, { url: path, query: {} });
   return sweepText(head, { count, next, previous, records });
 }

@@ -2,7 +2,7 @@
 // migrations/0001). Events are never updated or deleted.
 
 import { randomUUID } from 'node:crypto';
-import { and, asc, count, eq, gt, lte, max, sql } from 'drizzle-orm';
+import { and, asc, count, eq, gt, inArray, lte, max, type SQL, sql } from 'drizzle-orm';
 import type { DomainEvent, EventType, RecordedEvent } from '../domain/topology/types.js';
 import type { Db } from './database.js';
 import { decodeEventData, encodeEventData, EVENT_SCHEMA_VERSION } from './event-codec.js';
@@ -27,6 +27,15 @@ export type StoredEvent = RecordedEvent & {
 };
 
 export type EventRow = typeof events.$inferSelect;
+
+/** Which events a reader of the log wants: one VM's (or any), of some types (or all). */
+export interface EventFilter {
+  vm?: string;
+  types?: readonly string[];
+}
+
+/** Called after each commit that appended events, with the log's last position then. */
+export type AppendListener = (lastPosition: number) => void;
 
 export function toStoredEvent(row: EventRow): StoredEvent {
   const type = row.type as EventType;
@@ -115,8 +124,19 @@ function preparedQueries(db: Db) {
   };
 }
 
+/** The WHERE clause of a filtered read of the log after `after` (and up to `upTo`, when given). */
+function filtered(after: number, filter: EventFilter, upTo?: number): SQL | undefined {
+  return and(
+    gt(events.position, after),
+    upTo === undefined ? undefined : lte(events.position, upTo),
+    filter.vm === undefined ? undefined : eq(events.streamId, filter.vm),
+    filter.types === undefined || filter.types.length === 0 ? undefined : inArray(events.type, [...filter.types]),
+  );
+}
+
 export class EventStore {
   private readonly queries: ReturnType<typeof preparedQueries>;
+  private readonly appendListeners = new Set<AppendListener>();
 
   constructor(private readonly db: Db) {
     this.queries = preparedQueries(db);
@@ -211,6 +231,43 @@ export class EventStore {
 
   countAll(after: number): number {
     return this.db.select({ n: count() }).from(events).where(gt(events.position, after)).get()?.n ?? 0;
+  }
+
+  /**
+   * The events after a global position that pass the filter, in position order, at most `limit`
+   * of them, and none past `upTo` when it is given (a change feed catching up to where it fans out).
+   */
+  readAfter(after: number, filter: EventFilter, limit: number, upTo?: number): StoredEvent[] {
+    return this.db
+      .select()
+      .from(events)
+      .where(filtered(after, filter, upTo))
+      .orderBy(asc(events.position))
+      .limit(limit)
+      .all()
+      .map(toStoredEvent);
+  }
+
+  /** How many events after a global position pass the filter. */
+  countAfter(after: number, filter: EventFilter): number {
+    return this.db.select({ n: count() }).from(events).where(filtered(after, filter)).get()?.n ?? 0;
+  }
+
+  /**
+   * Wakes `listener` after each commit of this process that appended events, with the log's last
+   * position. Commits of other processes on the same file are not seen here: a reader that must
+   * see them polls lastPosition() as well (src/app/change-feed.ts). Returns the unsubscribe.
+   */
+  onAppended(listener: AppendListener): () => void {
+    this.appendListeners.add(listener);
+    return () => {
+      this.appendListeners.delete(listener);
+    };
+  }
+
+  /** Tells the onAppended listeners that a commit made the log end at `lastPosition`. */
+  notifyAppended(lastPosition: number): void {
+    for (const listener of this.appendListeners) listener(lastPosition);
   }
 
   /** Stream ids with their versions, ordered by id. */

@@ -8,6 +8,7 @@ import { fleetPicture } from '../../pictures/fleet-picture.js';
 import type { FleetSweepView } from '../../pictures/fleet-view.js';
 import { idempotencyOf, page, sendAnswer, sendJsonText, sendSvg, type RouteOptions } from '../http.js';
 import { baseUrlOf } from '../links.js';
+import { listLink } from '../lists.js';
 import { CommandHeaders, errorResponses, ListQuery, Page, Query } from '../schemas/common.js';
 import { FleetSweepBody } from '../schemas/fleet-sweep.js';
 import { svgResponses } from '../schemas/picture.js';
@@ -71,7 +72,7 @@ export const fleetSweepRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
       const { limit = 50, offset = 0 } = request.query;
       const { bodies, total } = stores.resolutions.listFleetSweeps(limit, offset);
       // The stored records are spliced in as they are, byte for byte.
-      const envelope = JSON.stringify(page([], total, limit, offset, '/v1/fleet-sweeps'));
+      const envelope = JSON.stringify(page([], total, limit, offset, listLink(request, publicUrl)));
       sendJsonText(reply, `${envelope.slice(0, -2)}${bodies.join(',')}]}`);
     },
   );

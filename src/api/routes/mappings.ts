@@ -9,6 +9,7 @@ import { DomainError } from '../../domain/errors.js';
 import { getDevice } from '../../domain/topology/decide.js';
 import { STAGES, type Stage } from '../../domain/topology/types.js';
 import { commandContext, page, sendAnswer, sendJson, u64, type RouteOptions } from '../http.js';
+import { listLink } from '../lists.js';
 import { mappingResource } from '../representations.js';
 import {
   AsOfQuery,
@@ -26,7 +27,7 @@ import { devicePath } from './devices.js';
 
 const MappingRef = Type.Ref('Mapping');
 
-export const mappingRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { stores }) => {
+export const mappingRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { stores, publicUrl }) => {
   app.post(
     '/v1/vms/:vm/devices/:dev/mappings',
     {
@@ -89,8 +90,7 @@ export const mappingRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
       const items = stages
         .flatMap((s) => [...device.mappings[s].ranges()].map((r) => mappingResource(dev, r.value)))
         .slice(offset, offset + limit);
-      const query = stage === undefined ? '' : `?stage=${stage}`;
-      return sendJson(reply, page(items, total, limit, offset, `${devicePath(vm, dev)}/mappings${query}`), {
+      return sendJson(reply, page(items, total, limit, offset, listLink(request, publicUrl)), {
         version: state.version,
       });
     },

@@ -9,6 +9,7 @@ import { DEFAULT_SWEEP_PAGE, resolveMsi, storedResolution, storedSweep, sweepVm 
 import { resolutionPicture } from '../../pictures/resolution-picture.js';
 import type { ResolutionView } from '../../pictures/resolution-view.js';
 import { baseUrlOf } from '../links.js';
+import { listLink } from '../lists.js';
 import { idempotencyOf, optionalU64, page, sendAnswer, sendJsonText, sendSvg, type RouteOptions } from '../http.js';
 import { svgResponses } from '../schemas/picture.js';
 import { CommandHeaders, errorResponses, ListQuery, Page, Query, VmParams } from '../schemas/common.js';
@@ -127,7 +128,7 @@ export const resolutionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
       loadVm(stores, vm);
       const { bodies, total } = stores.resolutions.listResolutions(vm, limit, offset);
       // The stored records are spliced in as they are, so each stays byte for byte what was returned.
-      const envelope = JSON.stringify(page([], total, limit, offset, `/v1/vms/${vm}/msi-resolutions`));
+      const envelope = JSON.stringify(page([], total, limit, offset, listLink(request, publicUrl)));
       sendJsonText(reply, `${envelope.slice(0, -2)}${bodies.join(',')}]}`);
     },
   );

@@ -8,6 +8,7 @@ import { topologyPicture } from '../../pictures/topology-picture.js';
 import type { VmView } from '../../pictures/topology-view.js';
 import { bigintsToHex } from '../../domain/address.js';
 import { baseUrlOf } from '../links.js';
+import { listLink } from '../lists.js';
 import { etagOf } from '../../errors/problem.js';
 import { loadVm } from '../../app/load-vm.js';
 import { commandContext, optionalU64, page, sendAnswer, sendJson, sendSvg, type RouteOptions } from '../http.js';
@@ -86,7 +87,7 @@ export const vmRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { s
         const state = stores.vms.load(s.streamId);
         return state === undefined ? [] : [vmResource(state, baseUrlOf(request, publicUrl))];
       });
-      return sendJson(reply, page(vms, stores.events.streamCount(), limit, offset, '/v1/vms'));
+      return sendJson(reply, page(vms, stores.events.streamCount(), limit, offset, listLink(request, publicUrl)));
     },
   );
 
