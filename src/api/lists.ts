@@ -4,7 +4,7 @@
 
 import { type TSchema, Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { type ListLink, orderingOf, type Ordering, page } from '../app/paging.js';
+import { type ListLink, orderedPage, orderingOf, type Ordering, page } from '../app/paging.js';
 import { sendJson } from './http.js';
 import { baseUrlOf } from './links.js';
 import { errorResponses, ListQuery, OneOf, Page, Query } from './schemas/common.js';
@@ -94,4 +94,22 @@ export function sendPage<T extends BriefItem>(
 ): FastifyReply {
   const items = list.brief ? list.items.map(briefOf) : list.items;
   return sendJson(reply, page(items, list.total, list.limit, list.offset, listLink(request, publicUrl)), options);
+}
+
+/**
+ * Answers a list of a collection held in memory (a VM's buses, devices, ...): ordered as asked,
+ * one page of it, brief when asked.
+ */
+export function sendCollection<T extends BriefItem>(
+  reply: FastifyReply,
+  request: FastifyRequest,
+  publicUrl: string | undefined,
+  items: readonly T[],
+  query: ListParameters,
+  defaultOrdering: string,
+  options: { version?: number } = {},
+): FastifyReply {
+  const { limit, offset, brief, ordering } = listParameters(query, defaultOrdering);
+  const { items: pageItems, total } = orderedPage(items, ordering, limit, offset);
+  return sendPage(reply, request, publicUrl, { items: pageItems, total, limit, offset, brief }, options);
 }

@@ -2,7 +2,7 @@
 // migrations/0001). Events are never updated or deleted.
 
 import { randomUUID } from 'node:crypto';
-import { and, asc, count, eq, gt, inArray, lte, max, type SQL, sql } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gt, inArray, lte, max, type SQL, sql } from 'drizzle-orm';
 import type { DomainEvent, EventType, RecordedEvent } from '../domain/topology/types.js';
 import type { Db } from './database.js';
 import { decodeEventData, encodeEventData, EVENT_SCHEMA_VERSION } from './event-codec.js';
@@ -32,6 +32,18 @@ export type EventRow = typeof events.$inferSelect;
 export interface EventFilter {
   vm?: string;
   types?: readonly string[];
+}
+
+/** Which VMs a list shows: those in service (the default of GET /v1/vms), decommissioned ones, or all. */
+export const STREAM_STATUSES = ['active', 'decommissioned', 'all'] as const;
+export type StreamStatus = (typeof STREAM_STATUSES)[number];
+
+/** 1 when a stream (grouped by stream_id) holds a VmDecommissioned event, else 0. */
+const DECOMMISSIONED = sql<number>`max(${events.type} = 'VmDecommissioned')`;
+
+function havingStatus(status: StreamStatus): SQL | undefined {
+  if (status === 'all') return undefined;
+  return sql`${DECOMMISSIONED} = ${status === 'decommissioned' ? 1 : 0}`;
 }
 
 /** Called after each commit that appended events, with the log's last position then. */
@@ -270,25 +282,39 @@ export class EventStore {
     for (const listener of this.appendListeners) listener(lastPosition);
   }
 
-  /** Stream ids with their versions, ordered by id. */
-  streams(limit: number, offset: number): { streamId: string; version: number }[] {
+  /**
+   * Stream ids (VMs) with their versions, a page at a time: those in service, those decommissioned
+   * (a VmDecommissioned event in the stream), or all; ordered by id or by version (then id).
+   */
+  streams(
+    limit: number,
+    offset: number,
+    options: { status?: StreamStatus; orderBy?: 'id' | 'version'; descending?: boolean } = {},
+  ): { streamId: string; version: number; decommissioned: boolean }[] {
+    const { status = 'all', orderBy = 'id', descending = false } = options;
+    const version = max(events.streamVersion);
+    const direction = descending ? desc : asc;
+    const order =
+      orderBy === 'version' ? [direction(version), direction(events.streamId)] : [direction(events.streamId)];
     return this.db
-      .select({ streamId: events.streamId, version: max(events.streamVersion) })
+      .select({ streamId: events.streamId, version, decommissioned: DECOMMISSIONED })
       .from(events)
       .groupBy(events.streamId)
-      .orderBy(asc(events.streamId))
+      .having(havingStatus(status))
+      .orderBy(...order)
       .limit(limit)
       .offset(offset)
       .all()
-      .map((r) => ({ streamId: r.streamId, version: r.version ?? 0 }));
+      .map((r) => ({ streamId: r.streamId, version: r.version ?? 0, decommissioned: r.decommissioned === 1 }));
   }
 
-  streamCount(): number {
-    return (
-      this.db
-        .select({ n: sql<number>`count(distinct ${events.streamId})` })
-        .from(events)
-        .get()?.n ?? 0
-    );
+  streamCount(status: StreamStatus = 'all'): number {
+    const streams = this.db
+      .select({ streamId: events.streamId })
+      .from(events)
+      .groupBy(events.streamId)
+      .having(havingStatus(status))
+      .as('streams');
+    return this.db.select({ n: count() }).from(streams).get()?.n ?? 0;
   }
 }

@@ -118,11 +118,11 @@ export const eventRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, 
             content: {
               'text/event-stream': {
                 schema: Type.String({
-                  description: 'id: <position>\\nevent: <type>\\ndata: <event JSON>\\n\\n, and `: keep-alive` comments',
-                  examples: [
-                    'id: 1\nevent: VmDefined\ndata: {"position":1,"streamId":"vm1","streamVersion":1,"type":"VmDefined",...}\n\n',
-                  ],
+                  description:
+                    'messages of three lines (id: <position>, event: <type>, data: <event JSON>) and `: keep-alive` comments',
                 }),
+                example:
+                  'id: 1\nevent: VmDefined\ndata: {"position":1,"streamId":"vm1","streamVersion":1,"type":"VmDefined",...}\n\n',
               },
             },
           },

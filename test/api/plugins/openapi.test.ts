@@ -103,10 +103,17 @@ describe('OpenAPI', () => {
         | [string, { content: Record<string, { schema?: object }> }]
         | undefined;
       expect(success, `${at}: a 2xx response`).toBeDefined();
-      // JSON everywhere, except the Prometheus text of GET /metrics and the pictures (image/svg+xml).
+      // JSON everywhere, except the Prometheus text of GET /metrics, the pictures (image/svg+xml) and
+      // the change feed (text/event-stream).
       const content = success?.[1].content;
       const media =
-        at === 'GET /metrics' ? 'text/plain' : content?.['image/svg+xml'] ? 'image/svg+xml' : 'application/json';
+        at === 'GET /metrics'
+          ? 'text/plain'
+          : at === 'GET /v1/events/stream'
+            ? 'text/event-stream'
+            : content?.['image/svg+xml']
+              ? 'image/svg+xml'
+              : 'application/json';
       expect(content?.[media]?.schema, `${at}: a 2xx schema`).toBeDefined();
       const body = operation.requestBody?.content['application/json'];
       if (body !== undefined) {
