@@ -6,6 +6,7 @@ CREATE INDEX `msi_resolutions_device` ON `msi_resolutions` (`device`,`seq`);--> 
 ALTER TABLE `msi_sweeps` ADD `semantics` text;--> statement-breakpoint
 ALTER TABLE `msi_sweeps` ADD `misrouted_before_fix` integer;--> statement-breakpoint
 ALTER TABLE `msi_sweeps` ADD `routes_missing` integer;--> statement-breakpoint
+CREATE INDEX `events_type_position` ON `events` (`type`,`position`);--> statement-breakpoint
 -- Fill the new columns of the records stored before them, from their JSON where it is plain text:
 -- sweeps (every format keeps semantics and counts in `body`) and resolutions stored whole. A
 -- resolution whose body is shared and compressed (resolution_bodies) cannot be read in SQL: its

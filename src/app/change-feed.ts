@@ -126,11 +126,12 @@ export class ChangeFeed {
   /** Starts following the log on the first subscription; the fan-out starts at the log's end. */
   private start(): Promise<number> {
     this.starting ??= (async () => {
-      const head = await this.source.lastPosition();
-      this.head ??= head;
+      // Listening first: a commit while the log's end is read is not missed.
       this.unsubscribe = this.source.onAppended(() => this.wake());
       this.poll = setInterval(() => void this.checkForOthers(), this.options.pollIntervalMs);
       this.poll.unref();
+      this.head = await this.source.lastPosition();
+      this.wake();
       return this.head;
     })();
     return this.starting;
@@ -189,7 +190,8 @@ export class ChangeFeed {
       const last = events[events.length - 1]!.position;
       for (const subscriber of this.live) {
         const wanted = events.filter((e) => e.position > subscriber.cursor && matches(subscriber.filter, e));
-        subscriber.cursor = last;
+        // A subscriber that asked to start after a later position stays there.
+        subscriber.cursor = Math.max(subscriber.cursor, last);
         if (wanted.length > 0) subscriber.sink.deliver(wanted);
       }
       this.head = last;

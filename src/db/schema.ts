@@ -22,7 +22,11 @@ export const events = sqliteTable(
     metadata: text('metadata').notNull(),
     occurredAt: text('occurred_at').notNull(),
   },
-  (t) => [uniqueIndex('events_stream_version').on(t.streamId, t.streamVersion)],
+  (t) => [
+    uniqueIndex('events_stream_version').on(t.streamId, t.streamVersion),
+    // GET /v1/events?type= and the change feed's filtered reads, without scanning the whole log.
+    index('events_type_position').on(t.type, t.position),
+  ],
 );
 
 /** Responses stored under an Idempotency-Key, replayed on a retry with the same request. */

@@ -165,7 +165,7 @@ export const resolutionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
   });
 
   /** Answers a page of records: the stored JSON spliced in as it is, or brief items. */
-  const sendRecords = (
+  const sendRecords = async (
     request: FastifyRequest,
     reply: FastifyReply,
     kind: 'resolutions' | 'sweeps',
@@ -176,8 +176,8 @@ export const resolutionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
     const base = baseUrlOf(request, publicUrl);
     const { records, total } =
       kind === 'resolutions'
-        ? stores.resolutions.listResolutionRecords(filter, ordering as RecordOrder<'created'>, limit, offset)
-        : stores.resolutions.listSweepRecords(filter, ordering as RecordOrder<'created'>, limit, offset);
+        ? await stores.resolutions.listResolutionRecords(filter, ordering as RecordOrder<'created'>, limit, offset)
+        : await stores.resolutions.listSweepRecords(filter, ordering as RecordOrder<'created'>, limit, offset);
     const urlOf = (id: string) => `${base}${kind === 'resolutions' ? resolutionPath(id) : sweepPath(id)}`;
     const displayOf = (r: ListedRecord) =>
       `${kind === 'resolutions' ? 'resolution' : 'sweep'} of ${r.device === null ? '' : `${r.device} in `}${r.vm}${r.semantics === null ? '' : ` (${r.semantics})`}`;
@@ -194,20 +194,26 @@ export const resolutionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
     sendJsonText(reply, `${envelope.slice(0, -2)}${items.join(',')}]}`);
   };
 
-  app.get('/v1/msi-resolutions', { schema: recordList('resolutions', 'all') }, (request, reply) => {
+  app.get('/v1/msi-resolutions', { schema: recordList('resolutions', 'all') }, async (request, reply) => {
     const { vm, device, semantics, installed, misroutedBeforeFix } = request.query;
-    sendRecords(request, reply, 'resolutions', { vm, device, semantics, installed, misroutedBeforeFix }, request.query);
+    await sendRecords(
+      request,
+      reply,
+      'resolutions',
+      { vm, device, semantics, installed, misroutedBeforeFix },
+      request.query,
+    );
   });
 
   app.get(
     '/v1/vms/:vm/msi-resolutions',
     { schema: { ...recordList('resolutions', 'vm'), params: VmParams } },
-    (request, reply) => {
+    async (request, reply) => {
       const { vm } = request.params;
       const { device, semantics, installed, misroutedBeforeFix } = request.query;
       // An unknown VM is a 404, a decommissioned one still answers.
       loadVm(stores, vm);
-      sendRecords(
+      await sendRecords(
         request,
         reply,
         'resolutions',
@@ -217,19 +223,31 @@ export const resolutionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
     },
   );
 
-  app.get('/v1/msi-sweeps', { schema: recordList('sweeps', 'all') }, (request, reply) => {
+  app.get('/v1/msi-sweeps', { schema: recordList('sweeps', 'all') }, async (request, reply) => {
     const { vm, device, semantics, installed, misroutedBeforeFix } = request.query;
-    sendRecords(request, reply, 'sweeps', { vm, device, semantics, installed, misroutedBeforeFix }, request.query);
+    await sendRecords(
+      request,
+      reply,
+      'sweeps',
+      { vm, device, semantics, installed, misroutedBeforeFix },
+      request.query,
+    );
   });
 
   app.get(
     '/v1/vms/:vm/msi-sweeps',
     { schema: { ...recordList('sweeps', 'vm'), params: VmParams } },
-    (request, reply) => {
+    async (request, reply) => {
       const { vm } = request.params;
       const { device, semantics, installed, misroutedBeforeFix } = request.query;
       loadVm(stores, vm);
-      sendRecords(request, reply, 'sweeps', { vm, device, semantics, installed, misroutedBeforeFix }, request.query);
+      await sendRecords(
+        request,
+        reply,
+        'sweeps',
+        { vm, device, semantics, installed, misroutedBeforeFix },
+        request.query,
+      );
     },
   );
 
