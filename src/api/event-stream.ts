@@ -9,6 +9,7 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import { ChangeFeed, DEFAULT_CHANGE_FEED, type FeedEvent, type FeedSource } from '../app/change-feed.js';
 import type { EventFilter, StoredEvent } from '../db/event-store.js';
 import { bigintsToHex } from '../domain/address.js';
+import type { Metrics } from '../metrics/registry.js';
 import { eventResource } from './representations.js';
 
 export interface EventStreamOptions {
@@ -33,13 +34,29 @@ const RETRY_MS = 2000;
 
 const frameOf = (e: FeedEvent) => `id: ${e.position}\nevent: ${e.type}\ndata: ${e.json}\n\n`;
 
-export function openEventStream(app: FastifyInstance, events: FeedSource, given: Partial<EventStreamOptions> = {}) {
+export function openEventStream(
+  app: FastifyInstance,
+  events: FeedSource,
+  metrics: Metrics,
+  given: Partial<EventStreamOptions> = {},
+) {
   const options = { ...DEFAULT_EVENT_STREAM, ...given };
+  const cutOff = metrics.counter({
+    name: 'doorbell_event_stream_cutoffs_total',
+    help: 'Event streams cut off because the client read slower than events arrived',
+  });
   const feed = new ChangeFeed(events, (event: StoredEvent) => JSON.stringify(bigintsToHex(eventResource(event))), {
     pollIntervalMs: options.pollIntervalMs,
     batchSize: options.batchSize,
   });
   const open = new Set<() => void>();
+  metrics.gauge({
+    name: 'doorbell_event_streams',
+    help: 'Open GET /v1/events/stream connections',
+    collect() {
+      this.set(open.size);
+    },
+  });
   app.addHook('preClose', async () => {
     feed.close();
     for (const end of [...open]) end();
@@ -96,6 +113,7 @@ export function openEventStream(app: FastifyInstance, events: FeedSource, given:
               { queuedBytes: res.writableLength },
               'event stream cut off: the client reads slower than events arrive',
             );
+            cutOff.inc();
             finish('cut');
             return false;
           }

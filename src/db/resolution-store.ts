@@ -164,12 +164,12 @@ export class ResolutionStore {
       .get();
   }
 
-  /** Fleet sweeps as first returned, oldest first. */
-  listFleetSweeps(limit: number, offset: number): { bodies: string[]; total: number } {
+  /** Fleet sweeps as first returned, oldest first (newest first when `descending`). */
+  listFleetSweeps(limit: number, offset: number, descending = false): { bodies: string[]; total: number } {
     const bodies = this.db
       .select({ body: fleetSweeps.body })
       .from(fleetSweeps)
-      .orderBy(asc(fleetSweeps.seq))
+      .orderBy((descending ? desc : asc)(fleetSweeps.seq))
       .limit(limit)
       .offset(offset)
       .all();

@@ -93,7 +93,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, 
     },
   );
 
-  const stream = openEventStream(app, stores.events, eventStream);
+  const stream = openEventStream(app, stores.events, stores.metrics, eventStream);
 
   app.get(
     '/v1/events/stream',

@@ -157,6 +157,9 @@ describe('GET /v1/events/stream', () => {
     slow.resume();
     await slow.ended;
     expect(slow.messages.length).toBeLessThan(total);
+    const metrics = (await t.http.get('/metrics').expect(200)).text;
+    expect(metrics).toMatch(/^doorbell_event_stream_cutoffs_total 1$/m);
+    expect(metrics).toMatch(/^doorbell_event_streams 1$/m);
     const resumed = await listen('', { 'last-event-id': slow.lastEventId! });
     await resumed.waitFor((c) => c.messages.length === total - slow.messages.length, 30_000);
     expect([...positions(slow), ...positions(resumed)]).toEqual(range(1, total));

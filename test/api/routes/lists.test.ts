@@ -183,6 +183,24 @@ describe('records across VMs', () => {
     const sweepUrl = sweeps.results[0]!.url as string;
     expect(await follow(sweepUrl)).toMatchObject({ id: sweeps.results[0]!.id, vm: 'emu' });
   });
+
+  it('lists fleet sweeps as stored, newest first on asking, brief', async () => {
+    const first = (await t.http.post('/v1/fleet-sweeps').send({}).expect(201)).body;
+    const second = (
+      await t.http
+        .post('/v1/fleet-sweeps')
+        .send({ vm: ['emu'] })
+        .expect(201)
+    ).body;
+    const oldestFirst = await list('/v1/fleet-sweeps');
+    expect(ids(oldestFirst)).toEqual([first.id, second.id]);
+    expect(oldestFirst.results[0]).toEqual(first);
+    const newest = await list('/v1/fleet-sweeps?ordering=-created&brief=true&limit=1');
+    expect(newest.results).toEqual([
+      { id: second.id, url: expect.stringMatching(ABSOLUTE), display: expect.stringContaining('1 VMs') },
+    ]);
+    expect(await follow(newest.results[0]!.url as string)).toEqual(second);
+  });
 });
 
 describe('GET /v1/events filters and cursor', () => {
@@ -232,6 +250,10 @@ describe('DELETE /v1/vms/{vm}: decommission', () => {
     expect((await list('/v1/vms/gone/devices')).results.map((d) => d.id)).toEqual(['net0']);
     await t.http.get(`/v1/msi-resolutions/${record.body.id}`).expect(200);
     expect((await list('/v1/vms/gone/msi-resolutions')).count).toBe(1);
+
+    // A fleet sweep of every VM leaves it out.
+    const fleet = (await t.http.post('/v1/fleet-sweeps').send({}).expect(201)).body;
+    expect(fleet.results.map((r: { vm: string }) => r.vm).sort()).toEqual(['emu', 's10']);
 
     // Lists hide it unless asked for.
     expect(ids(await list('/v1/vms'))).toEqual(['emu', 's10']);
