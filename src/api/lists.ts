@@ -55,10 +55,18 @@ export function listResponses(item: TSchema, description: string, options: { eta
   return { 200: { description, headers, content: { 'application/json': { schema } } }, ...errorResponses(400, 404) };
 }
 
-/** The list's own absolute URL and the options the request gave. */
+/**
+ * The list's own absolute URL and the options the request gave, as it gave them (not the
+ * defaults the schema filled in), in its order; a repeated parameter stays repeated.
+ */
 export function listLink(request: FastifyRequest, publicUrl: string | undefined): ListLink {
-  const path = request.url.split('?')[0]!;
-  return { url: `${baseUrlOf(request, publicUrl)}${path}`, query: request.query as ListLink['query'] };
+  const [path, search = ''] = request.url.split('?', 2) as [string, string?];
+  const query: Record<string, string | string[]> = {};
+  for (const [key, value] of new URLSearchParams(search)) {
+    const seen = query[key];
+    query[key] = seen === undefined ? value : [...(Array.isArray(seen) ? seen : [seen]), value];
+  }
+  return { url: `${baseUrlOf(request, publicUrl)}${path}`, query };
 }
 
 export interface ListParameters {

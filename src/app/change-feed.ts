@@ -16,8 +16,7 @@ export interface FeedSource {
   readAfter(
     after: number,
     filter: EventFilter,
-    limit: number,
-    upTo?: number,
+    page: { limit: number; upTo?: number },
   ): readonly StoredEvent[] | Promise<readonly StoredEvent[]>;
   onAppended(listener: (lastPosition: number) => void): () => void;
 }
@@ -152,7 +151,10 @@ export class ChangeFeed {
         this.live.add(subscriber);
         return;
       }
-      const batch = await this.source.readAfter(subscriber.cursor, subscriber.filter, batchSize, target);
+      const batch = await this.source.readAfter(subscriber.cursor, subscriber.filter, {
+        limit: batchSize,
+        upTo: target,
+      });
       if (subscriber.closed) return;
       const events = batch.map((e) => this.feedEventOf(e));
       subscriber.cursor = events.length < batchSize ? target : events[events.length - 1]!.position;
@@ -184,7 +186,7 @@ export class ChangeFeed {
   private async fanOut(): Promise<void> {
     const { batchSize } = this.options;
     for (;;) {
-      const batch = await this.source.readAfter(this.head!, {}, batchSize);
+      const batch = await this.source.readAfter(this.head!, {}, { limit: batchSize });
       if (batch.length === 0 || this.closed) return;
       const events = batch.map((e) => this.feedEventOf(e));
       const last = events[events.length - 1]!.position;

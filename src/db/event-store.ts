@@ -246,16 +246,22 @@ export class EventStore {
   }
 
   /**
-   * The events after a global position that pass the filter, in position order, at most `limit`
-   * of them, and none past `upTo` when it is given (a change feed catching up to where it fans out).
+   * The events after a global position that pass the filter, in position order: `limit` of them
+   * after skipping `offset`, and none past `upTo` when it is given (a change feed catching up to
+   * where it fans out).
    */
-  readAfter(after: number, filter: EventFilter, limit: number, upTo?: number): StoredEvent[] {
+  readAfter(
+    after: number,
+    filter: EventFilter,
+    page: { limit: number; offset?: number; upTo?: number },
+  ): StoredEvent[] {
     return this.db
       .select()
       .from(events)
-      .where(filtered(after, filter, upTo))
+      .where(filtered(after, filter, page.upTo))
       .orderBy(asc(events.position))
-      .limit(limit)
+      .limit(page.limit)
+      .offset(page.offset ?? 0)
       .all()
       .map(toStoredEvent);
   }

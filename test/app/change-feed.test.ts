@@ -13,7 +13,7 @@ function fakeLog() {
   const reads: EventFilter[] = [];
   const source: FeedSource = {
     lastPosition: async () => log.length,
-    readAfter: async (after, filter, limit, upTo) => {
+    readAfter: async (after, filter, { limit, upTo }) => {
       reads.push(filter);
       await new Promise((r) => setImmediate(r));
       return log

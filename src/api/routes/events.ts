@@ -86,9 +86,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, 
       const { after = 0, limit = 50, offset = 0, vm, type } = request.query;
       const filter = { vm, types: type };
       const total = await stores.events.countAfter(after, filter);
-      // An offset within a cursor counts matching events, so it cannot be turned into a position.
-      const read = await stores.events.readAfter(after, filter, limit + offset);
-      const events = read.slice(offset).map(eventResource);
+      const events = (await stores.events.readAfter(after, filter, { limit, offset })).map(eventResource);
       return sendJson(reply, cursorPage(events, total, limit, offset, after, listLink(request, publicUrl)));
     },
   );
