@@ -491,5 +491,6 @@ if (get('f_fleetSweep')) row('(f) fleet sweep / single-VM sweeps, resolutions/s'
 if (get('g_pictures')) row('(g) path picture, median ms', get('g_pictures')!.pathPictureMedianMs, '');
 if (get('g_pictures')) row('(g) topology picture, median ms', get('g_pictures')!.topologyPictureMedianMs, '');
 const sse = results.h_sseFanOut as { median: Record<string, number> } | undefined;
+if (sse) row(`(h) SSE events/s appended (asked ${SSE_RATE})`, sse.median.appendedPerSecond, '');
 if (sse) row(`(h) SSE events/s delivered, ${SSE_LISTENERS} listeners`, sse.median.deliveredPerSecond, '');
 if (sse) row('(h) SSE share of appended events delivered', sse.median.deliveredShare, '1');
