@@ -9,7 +9,9 @@ import { cursorPage, page } from '../../app/paging.js';
 import { EVENT_TYPES } from '../../db/event-codec.js';
 import { openEventStream } from '../event-stream.js';
 import { sendJson, type RouteOptions } from '../http.js';
-import { listLink } from '../lists.js';
+import { baseUrlOf } from '../links.js';
+import { type BriefItem, listLink } from '../lists.js';
+import type { StoredEvent } from '../../db/event-store.js';
 import { eventResource } from '../representations.js';
 import {
   errorResponses,
@@ -23,7 +25,25 @@ import {
   VmParams,
 } from '../schemas/common.js';
 
-const EventPage = Page(Type.Ref('Event'), 'a page of events');
+const EventPage = Page(
+  Type.Union([Type.Ref('Event'), Type.Ref('Brief')]),
+  'a page of events (brief: id, url, display)',
+);
+
+/**
+ * `?brief=true`: an event is named by its position and read back as the one-event page of the
+ * log that holds it (events have no URL of their own).
+ */
+const Brief = {
+  brief: Type.Optional(
+    Type.Boolean({ default: false, description: 'true: each event only id (its position), url and display' }),
+  ),
+};
+const briefEvent = (base: string, e: StoredEvent): BriefItem => ({
+  id: e.position,
+  url: `${base}/v1/events?after=${e.position - 1}&limit=1`,
+  display: `#${e.position} ${e.type} (${e.streamId}, version ${e.streamVersion})`,
+});
 
 const MAX_POSITION = Number.MAX_SAFE_INTEGER - MAX_OFFSET;
 const After = (description: string) => Type.Integer({ minimum: 0, maximum: MAX_POSITION, description });
@@ -47,18 +67,19 @@ export const eventRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, 
         tags: ['events'],
         summary: "A VM's events in stream order",
         params: VmParams,
-        querystring: Query({ ...ListQuery }),
+        querystring: Query({ ...ListQuery, ...Brief }),
         response: readResponses(EventPage, "the VM's events"),
       },
     },
     (request, reply) => {
       const { vm } = request.params;
-      const { limit = 50, offset = 0 } = request.query;
+      const { limit = 50, offset = 0, brief } = request.query;
       const state = loadVm(stores, vm);
+      const base = baseUrlOf(request, publicUrl);
       // Stream versions run 1..version without gaps, so an offset is a version to read after.
       const events = stores.events
         .readStream(vm, { afterVersion: offset, toVersion: state.version, limit })
-        .map(eventResource);
+        .map((e) => (brief ? briefEvent(base, e) : eventResource(e)));
       return sendJson(reply, page(events, state.version, limit, offset, listLink(request, publicUrl)), {
         version: state.version,
       });
@@ -78,16 +99,20 @@ export const eventRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, 
           after: Type.Optional(After('global position to read after (default 0)')),
           ...EventFilters,
           ...ListQuery,
+          ...Brief,
         }),
         response: readResponses(EventPage, 'the events', { etag: false }),
       },
     },
     async (request, reply) => {
-      const { after = 0, limit = 50, offset = 0, vm, type } = request.query;
+      const { after = 0, limit = 50, offset = 0, vm, type, brief } = request.query;
+      const base = baseUrlOf(request, publicUrl);
       const filter = { vm, types: type };
       const total = await stores.events.countAfter(after, filter);
-      const events = (await stores.events.readAfter(after, filter, { limit, offset })).map(eventResource);
-      return sendJson(reply, cursorPage(events, total, limit, offset, after, listLink(request, publicUrl)));
+      const read = await stores.events.readAfter(after, filter, { limit, offset });
+      const events = read.map((e) => ({ position: e.position, item: brief ? briefEvent(base, e) : eventResource(e) }));
+      const answer = cursorPage(events, total, limit, offset, after, listLink(request, publicUrl));
+      return sendJson(reply, { ...answer, results: events.map((e) => e.item) });
     },
   );
 

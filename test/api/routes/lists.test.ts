@@ -221,6 +221,20 @@ describe('GET /v1/events filters and cursor', () => {
     expect(second.results.map((e) => (e.data as { deviceId: string }).deviceId)).toEqual(['net1', 'e0']);
     expect(second.next).toBeNull();
   });
+
+  it('answers brief events whose url reads the event back', async () => {
+    const brief = await list('/v1/events?vm=emu&type=SmmuAdded&brief=true');
+    expect(brief.results).toHaveLength(1);
+    const [item] = brief.results;
+    expect(Object.keys(item!).sort()).toEqual(['display', 'id', 'url']);
+    const read = await follow(item!.url as string);
+    expect(read.results[0]).toMatchObject({ position: item!.id, type: 'SmmuAdded', streamId: 'emu' });
+    const stream = await list('/v1/vms/emu/events?brief=true&limit=2');
+    expect(stream.results.map((e) => e.display)).toEqual([
+      expect.stringMatching(/VmDefined \(emu, version 1\)$/),
+      expect.stringMatching(/SmmuAdded \(emu, version 2\)$/),
+    ]);
+  });
 });
 
 describe('DELETE /v1/vms/{vm}: decommission', () => {
