@@ -88,7 +88,9 @@ export function openEventStream(
       };
       const heartbeat = setInterval(
         () => {
-          if (Date.now() - lastWrite >= options.heartbeatMs / 2) write(': keep-alive\n\n');
+          // A client that reads nothing at all is cut off here too, however few events come.
+          if (res.writableLength > options.maxQueuedBytes) cut();
+          else if (Date.now() - lastWrite >= options.heartbeatMs / 2) write(': keep-alive\n\n');
         },
         Math.max(1, Math.floor(options.heartbeatMs / 2)),
       );
@@ -102,6 +104,14 @@ export function openEventStream(
         else res.destroy();
       };
       const end = () => finish('end');
+      const cut = () => {
+        request.log.warn(
+          { queuedBytes: res.writableLength },
+          'event stream cut off: the client reads slower than events arrive',
+        );
+        cutOff.inc();
+        finish('cut');
+      };
 
       const subscription = feed.subscribe(filter, after, {
         deliver(batch) {
@@ -109,12 +119,7 @@ export function openEventStream(
           // Still more than the bound unread from earlier batches: this client cannot keep up.
           // (So a connection holds at most the bound plus one batch.)
           if (res.writableLength > options.maxQueuedBytes) {
-            request.log.warn(
-              { queuedBytes: res.writableLength },
-              'event stream cut off: the client reads slower than events arrive',
-            );
-            cutOff.inc();
-            finish('cut');
+            cut();
             return false;
           }
           write(batch.map(frameOf).join(''));
@@ -123,8 +128,15 @@ export function openEventStream(
         ready: () =>
           new Promise<void>((resolve) => {
             if (ended || !res.writableNeedDrain) return resolve();
-            res.once('drain', resolve);
-            res.once('close', resolve);
+            // One pair of listeners per wait, both removed when either fires: a long catch-up
+            // waits thousands of times.
+            const done = () => {
+              res.off('drain', done);
+              res.off('close', done);
+              resolve();
+            };
+            res.on('drain', done);
+            res.on('close', done);
           }),
         end: (error) => {
           if (error !== undefined) request.log.error({ err: error }, 'event stream ended by a failed read');
