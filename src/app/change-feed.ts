@@ -126,7 +126,7 @@ export class ChangeFeed {
   private start(): Promise<number> {
     this.starting ??= (async () => {
       // Listening first: a commit while the log's end is read is not missed.
-      this.unsubscribe = this.source.onAppended(() => this.wake());
+      this.unsubscribe = this.source.onAppended((lastPosition) => this.wake(lastPosition));
       this.poll = setInterval(() => void this.checkForOthers(), this.options.pollIntervalMs);
       this.poll.unref();
       this.head = await this.source.lastPosition();
@@ -137,7 +137,9 @@ export class ChangeFeed {
   }
 
   private async checkForOthers(): Promise<void> {
-    if (this.head !== undefined && (await this.source.lastPosition()) > this.head) this.wake();
+    if (this.head === undefined) return;
+    const lastPosition = await this.source.lastPosition();
+    if (lastPosition > this.head) this.wake(lastPosition);
   }
 
   /** Reads from the subscriber's cursor up to the fan-out's head, then hands it to the fan-out. */
@@ -162,8 +164,14 @@ export class ChangeFeed {
     }
   }
 
-  private wake(): void {
+  /** The log moved on (to `lastPosition`, when the caller knows it): fan out what is new. */
+  private wake(lastPosition?: number): void {
     if (this.closed || this.head === undefined) return;
+    // Nobody listens: nothing to read, the fan-out just moves on (a later subscriber catches up).
+    if (this.all.size === 0 && !this.reading && lastPosition !== undefined) {
+      this.head = Math.max(this.head, lastPosition);
+      return;
+    }
     if (this.reading) {
       this.wakeAgain = true;
       return;

@@ -94,6 +94,24 @@ describe('ChangeFeed', () => {
     feed.close();
   });
 
+  it('reads nothing while nobody listens, and a later subscriber still gets what it asks for', async () => {
+    const { source, append, reads } = fakeLog();
+    const feed = new ChangeFeed(source, (e) => String(e.position), options);
+    const gone = collector();
+    feed.subscribe({}, 0, gone.sink).close();
+    await settle();
+    const readsBefore = reads.length;
+    for (let i = 0; i < 10; i++) append('vm0');
+    await settle();
+    expect(reads.length).toBe(readsBefore);
+    const late = collector();
+    feed.subscribe({}, 7, late.sink);
+    append('vm0');
+    await settle();
+    expect(late.got.map((e) => e.position)).toEqual([8, 9, 10, 11]);
+    feed.close();
+  });
+
   it('ends every subscription on close', async () => {
     const { source } = fakeLog();
     const feed = new ChangeFeed(source, (e) => String(e.position), options);
