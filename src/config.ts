@@ -24,6 +24,8 @@ export interface Config {
   maxConnections: number;
   /** A request's headers and body must arrive within this time, or the connection is cut (408). */
   requestTimeoutMs: number;
+  /** GET /v1/events/stream: a comment line at least this often, and what may wait unread per stream. */
+  eventStream: { heartbeatMs: number; maxQueuedBytes: number };
 }
 
 export class ConfigError extends Error {
@@ -141,5 +143,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimitPerMinute: integer(env, 'DOORBELL_RATE_LIMIT', 1200, 0, 10_000_000, 'requests per minute'),
     maxConnections: integer(env, 'DOORBELL_MAX_CONNECTIONS', 512, 1, 1_000_000, 'a number of connections'),
     requestTimeoutMs: integer(env, 'DOORBELL_REQUEST_TIMEOUT_MS', 10_000, 1000, 600_000, 'milliseconds'),
+    eventStream: {
+      // The contract asks for a comment line at least every 15 s.
+      heartbeatMs: integer(env, 'DOORBELL_SSE_HEARTBEAT_MS', 10_000, 100, 15_000, 'milliseconds'),
+      maxQueuedBytes: integer(env, 'DOORBELL_SSE_MAX_QUEUED_BYTES', 4 * 1024 * 1024, 64 * 1024, 1024 ** 3, 'bytes'),
+    },
   };
 }

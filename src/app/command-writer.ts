@@ -77,6 +77,8 @@ export class CommandWriter {
           this.stores.vms.publish(state);
           this.verified.add(state.id);
         }
+        // Change feeds read what was just committed (src/app/change-feed.ts).
+        if (plan.write?.append?.events.length) this.stores.events.notifyAppended(plan.lastPosition);
         for (const outcome of plan.outcomes) {
           if ('answer' in outcome) outcome.item.resolve(outcome.answer);
           else outcome.item.reject(outcome.error);

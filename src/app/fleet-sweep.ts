@@ -94,7 +94,8 @@ function targetOf(input: unknown): { classification: QemuBuildClassification; se
 
 /** The VMs to sweep, by id; every one named must exist. */
 function vmIdsOf(stores: Stores, named: string[] | undefined): string[] {
-  if (named === undefined) return stores.events.streams(Number.MAX_SAFE_INTEGER, 0).map((s) => s.streamId);
+  if (named === undefined)
+    return stores.events.streams(Number.MAX_SAFE_INTEGER, 0, { status: 'active' }).map((s) => s.streamId);
   named.forEach((id, i) => {
     if (stores.events.version(id) === 0)
       throw new DomainError('VM_NOT_FOUND', `vm: VM ${id} does not exist`, `/vm/${i}`);

@@ -2,7 +2,7 @@
 // migrations/0001). Events are never updated or deleted.
 
 import { randomUUID } from 'node:crypto';
-import { and, asc, count, eq, gt, lte, max, sql } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gt, inArray, lte, max, type SQL, sql } from 'drizzle-orm';
 import type { DomainEvent, EventType, RecordedEvent } from '../domain/topology/types.js';
 import type { Db } from './database.js';
 import { decodeEventData, encodeEventData, EVENT_SCHEMA_VERSION } from './event-codec.js';
@@ -29,6 +29,27 @@ export type StoredEvent = RecordedEvent & {
 };
 
 export type EventRow = typeof events.$inferSelect;
+
+/** Which events a reader of the log wants: one VM's (or any), of some types (or all). */
+export interface EventFilter {
+  vm?: string;
+  types?: readonly string[];
+}
+
+/** Which VMs a list shows: those in service (the default of GET /v1/vms), decommissioned ones, or all. */
+export const STREAM_STATUSES = ['active', 'decommissioned', 'all'] as const;
+export type StreamStatus = (typeof STREAM_STATUSES)[number];
+
+/** 1 when a stream (grouped by stream_id) holds a VmDecommissioned event, else 0. */
+const DECOMMISSIONED = sql<number>`max(${events.type} = 'VmDecommissioned')`;
+
+function havingStatus(status: StreamStatus): SQL | undefined {
+  if (status === 'all') return undefined;
+  return sql`${DECOMMISSIONED} = ${status === 'decommissioned' ? 1 : 0}`;
+}
+
+/** Called after each commit that appended events, with the log's last position then. */
+export type AppendListener = (lastPosition: number) => void;
 
 export function toStoredEvent(row: EventRow): StoredEvent {
   const type = row.type as EventType;
@@ -117,8 +138,19 @@ function preparedQueries(db: Db) {
   };
 }
 
+/** The WHERE clause of a filtered read of the log after `after` (and up to `upTo`, when given). */
+function filtered(after: number, filter: EventFilter, upTo?: number): SQL | undefined {
+  return and(
+    gt(events.position, after),
+    upTo === undefined ? undefined : lte(events.position, upTo),
+    filter.vm === undefined ? undefined : eq(events.streamId, filter.vm),
+    filter.types === undefined || filter.types.length === 0 ? undefined : inArray(events.type, [...filter.types]),
+  );
+}
+
 export class EventStore {
   private readonly queries: ReturnType<typeof preparedQueries>;
+  private readonly appendListeners = new Set<AppendListener>();
 
   constructor(private readonly db: Db) {
     this.queries = preparedQueries(db);
@@ -215,25 +247,82 @@ export class EventStore {
     return this.db.select({ n: count() }).from(events).where(gt(events.position, after)).get()?.n ?? 0;
   }
 
-  /** Stream ids with their versions, ordered by id. */
-  streams(limit: number, offset: number): { streamId: string; version: number }[] {
+  /**
+   * The events after a global position that pass the filter, in position order: `limit` of them
+   * after skipping `offset`, and none past `upTo` when it is given (a change feed catching up to
+   * where it fans out).
+   */
+  readAfter(
+    after: number,
+    filter: EventFilter,
+    page: { limit: number; offset?: number; upTo?: number },
+  ): StoredEvent[] {
     return this.db
-      .select({ streamId: events.streamId, version: max(events.streamVersion) })
+      .select()
+      .from(events)
+      .where(filtered(after, filter, page.upTo))
+      .orderBy(asc(events.position))
+      .limit(page.limit)
+      .offset(page.offset ?? 0)
+      .all()
+      .map(toStoredEvent);
+  }
+
+  /** How many events after a global position pass the filter. */
+  countAfter(after: number, filter: EventFilter): number {
+    return this.db.select({ n: count() }).from(events).where(filtered(after, filter)).get()?.n ?? 0;
+  }
+
+  /**
+   * Wakes `listener` after each commit of this process that appended events, with the log's last
+   * position. Commits of other processes on the same file are not seen here: a reader that must
+   * see them polls lastPosition() as well (src/app/change-feed.ts). Returns the unsubscribe.
+   */
+  onAppended(listener: AppendListener): () => void {
+    this.appendListeners.add(listener);
+    return () => {
+      this.appendListeners.delete(listener);
+    };
+  }
+
+  /** Tells the onAppended listeners that a commit made the log end at `lastPosition`. */
+  notifyAppended(lastPosition: number): void {
+    for (const listener of this.appendListeners) listener(lastPosition);
+  }
+
+  /**
+   * Stream ids (VMs) with their versions, a page at a time: those in service, those decommissioned
+   * (a VmDecommissioned event in the stream), or all; ordered by id or by version (then id).
+   */
+  streams(
+    limit: number,
+    offset: number,
+    options: { status?: StreamStatus; orderBy?: 'id' | 'version'; descending?: boolean } = {},
+  ): { streamId: string; version: number; decommissioned: boolean }[] {
+    const { status = 'all', orderBy = 'id', descending = false } = options;
+    const version = max(events.streamVersion);
+    const direction = descending ? desc : asc;
+    const order =
+      orderBy === 'version' ? [direction(version), direction(events.streamId)] : [direction(events.streamId)];
+    return this.db
+      .select({ streamId: events.streamId, version, decommissioned: DECOMMISSIONED })
       .from(events)
       .groupBy(events.streamId)
-      .orderBy(asc(events.streamId))
+      .having(havingStatus(status))
+      .orderBy(...order)
       .limit(limit)
       .offset(offset)
       .all()
-      .map((r) => ({ streamId: r.streamId, version: r.version ?? 0 }));
+      .map((r) => ({ streamId: r.streamId, version: r.version ?? 0, decommissioned: r.decommissioned === 1 }));
   }
 
-  streamCount(): number {
-    return (
-      this.db
-        .select({ n: sql<number>`count(distinct ${events.streamId})` })
-        .from(events)
-        .get()?.n ?? 0
-    );
+  streamCount(status: StreamStatus = 'all'): number {
+    const streams = this.db
+      .select({ streamId: events.streamId })
+      .from(events)
+      .groupBy(events.streamId)
+      .having(havingStatus(status))
+      .as('streams');
+    return this.db.select({ n: count() }).from(streams).get()?.n ?? 0;
   }
 }
