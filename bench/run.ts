@@ -13,11 +13,15 @@
 //   (g) the median time to draw a path picture and a topology picture;
 //   (h) POST /v1/vm-imports of a 64-device command line (8 pxb-pcie with accel SMMUs, 64 root
 //       ports, 64 vfio-pci), one import at a time over HTTP: the median ms;
-//   (i) durable commands/s over HTTP on two nodes sharing one PostgreSQL database vs 50 pg clients
+//   (i) SSE fan-out: 100 listeners on GET /v1/events/stream while commands append at a steady
+//       rate (BENCH_SSE_RATE, default 500 a second): events/s delivered over all listeners, and
+//       the share of the events appended that every listener received.
+//   (j) durable commands/s over HTTP on two nodes sharing one PostgreSQL database vs 50 pg clients
 //       doing one INSERT per autocommit transaction on the same server: target >= 1.0; beside it
 //       Emmett's PostgreSQL store under the same load when it is installed (bench/postgres.ts).
 
 import { type ChildProcess, spawn } from 'node:child_process';
+import http from 'node:http';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -216,7 +220,7 @@ async function commandsVsTransactionPerEvent() {
   return { ...result.median, rounds: result.rounds, target: '>= 3' };
 }
 
-// ---- (i) two nodes on one PostgreSQL database ------------------------------------------------
+// ---- (j) two nodes on one PostgreSQL database ------------------------------------------------
 
 /** Two doorbell nodes on one fresh, seeded database; half the connections (and VMs) on each. */
 async function twoNodesCommands(): Promise<Load> {
@@ -494,6 +498,63 @@ async function importBenchmark() {
   }
 }
 
+// ---- (i) SSE fan-out -------------------------------------------------------------------------
+
+const SSE_LISTENERS = 100;
+const SSE_RATE = Number(process.env.BENCH_SSE_RATE ?? 500);
+
+/** A listener that counts the events of a text/event-stream (messages with an id). */
+function sseListener(url: string): Promise<{ count: () => number; close: () => void }> {
+  return new Promise((ok, fail) => {
+    let received = 0;
+    let rest = '';
+    const request = http.get(`${url}/v1/events/stream`, (response) => {
+      if (response.statusCode !== 200) fail(new Error(`stream answered ${response.statusCode}`));
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => {
+        const blocks = (rest + chunk).split('\n\n');
+        rest = blocks.pop()!;
+        for (const block of blocks) if (block.startsWith('id: ')) received += 1;
+      });
+      ok({ count: () => received, close: () => request.destroy() });
+    });
+    request.on('error', fail);
+  });
+}
+
+async function eventTotal(url: string): Promise<number> {
+  const response = await fetch(`${url}/v1/events?limit=1`);
+  return ((await response.json()) as { count: number }).count;
+}
+
+async function sseFanOutBenchmark() {
+  const result = await rounds(async () => {
+    const { url, child } = await startServer('doorbell');
+    try {
+      const listeners = await Promise.all(Array.from({ length: SSE_LISTENERS }, () => sseListener(url)));
+      const before = await eventTotal(url);
+      const started = performance.now();
+      await autocannon({ ...programVectors(url), connections: 10, overallRate: SSE_RATE, duration: SECONDS });
+      const appended = (await eventTotal(url)) - before;
+      // Until every listener has every event (or 10 s more have passed).
+      const deadline = performance.now() + 10_000;
+      while (listeners.some((l) => l.count() < appended) && performance.now() < deadline)
+        await new Promise((r) => setTimeout(r, 20));
+      const seconds = (performance.now() - started) / 1000;
+      const delivered = listeners.reduce((n, l) => n + l.count(), 0);
+      for (const l of listeners) l.close();
+      return {
+        appendedPerSecond: Math.round(appended / SECONDS),
+        deliveredPerSecond: Math.round(delivered / seconds),
+        deliveredShare: round(delivered / (appended * SSE_LISTENERS)),
+      };
+    } finally {
+      child.kill('SIGINT');
+    }
+  });
+  return { listeners: SSE_LISTENERS, rate: SSE_RATE, ...result };
+}
+
 const only = process.env.BENCH_ONLY?.split(',');
 const wanted = (name: string) => only === undefined || only.includes(name);
 
@@ -512,7 +573,8 @@ if (wanted('e')) results.e_rebuild = await rebuildBenchmark();
 if (wanted('f')) results.f_fleetSweep = await fleetSweepBenchmark();
 if (wanted('g')) results.g_pictures = pictureBenchmark();
 if (wanted('h')) results.h_import = await importBenchmark();
-if (wanted('i')) results.i_postgresTwoNodes = await postgresTwoNodes();
+if (wanted('i')) results.i_sseFanOut = await sseFanOutBenchmark();
+if (wanted('j')) results.j_postgresTwoNodes = await postgresTwoNodes();
 console.log(JSON.stringify(results, null, 2));
 
 const row = (name: string, value: unknown, target: string) =>
@@ -531,13 +593,17 @@ if (get('f_fleetSweep')) row('(f) fleet sweep / single-VM sweeps, resolutions/s'
 if (get('g_pictures')) row('(g) path picture, median ms', get('g_pictures')!.pathPictureMedianMs, '');
 if (get('g_pictures')) row('(g) topology picture, median ms', get('g_pictures')!.topologyPictureMedianMs, '');
 if (get('h_import')) row('(h) import of a 64-device command line, median ms', get('h_import')!.medianMs, '');
-const i = get('i_postgresTwoNodes');
-if (i?.ratio !== undefined) {
-  row('(i) 2 nodes on PostgreSQL: commands/s / INSERT per tx', i.ratio, '>= 1.0');
-  row('(i)   commands/s, 2 nodes', i.commandsPerSecond, '');
-  row('(i)   pg INSERT per autocommit tx, 50 clients, /s', i.insertsPerSecond, '');
-  if (i.emmettAppendsPerSecond !== undefined)
-    row('(i)   Emmett appendToStream, 50 callers, /s', i.emmettAppendsPerSecond, `(ratio ${i.emmettRatio})`);
+const sse = results.i_sseFanOut as { median: Record<string, number> } | undefined;
+if (sse) row(`(i) SSE events/s appended (asked ${SSE_RATE})`, sse.median.appendedPerSecond, '');
+if (sse) row(`(i) SSE events/s delivered, ${SSE_LISTENERS} listeners`, sse.median.deliveredPerSecond, '');
+if (sse) row('(i) SSE share of appended events delivered', sse.median.deliveredShare, '1');
+const j = get('j_postgresTwoNodes');
+if (j?.ratio !== undefined) {
+  row('(j) 2 nodes on PostgreSQL: commands/s / INSERT per tx', j.ratio, '>= 1.0');
+  row('(j)   commands/s, 2 nodes', j.commandsPerSecond, '');
+  row('(j)   pg INSERT per autocommit tx, 50 clients, /s', j.insertsPerSecond, '');
+  if (j.emmettAppendsPerSecond !== undefined)
+    row('(j)   Emmett appendToStream, 50 callers, /s', j.emmettAppendsPerSecond, `(ratio ${j.emmettRatio})`);
   const c = get('c_commandsVsTransactionPerEvent');
-  if (c) row('(i)   SQLite commands/s, 1 node (item c)', c.commandsPerSecond, '');
-} else if (i) console.log(`(i) skipped: ${(i as unknown as { skipped: string }).skipped}`);
+  if (c) row('(j)   SQLite commands/s, 1 node (item c)', c.commandsPerSecond, '');
+} else if (j) console.log(`(j) skipped: ${(j as unknown as { skipped: string }).skipped}`);

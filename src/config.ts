@@ -28,6 +28,8 @@ export interface Config {
   pgPoolSize: number;
   /** PostgreSQL: how long one statement may run before the server cancels it (DOORBELL_PG_STATEMENT_TIMEOUT_MS). */
   pgStatementTimeoutMs: number;
+  /** GET /v1/events/stream: a comment line at least this often, and what may wait unread per stream. */
+  eventStream: { heartbeatMs: number; maxQueuedBytes: number };
 }
 
 export class ConfigError extends Error {
@@ -147,5 +149,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     requestTimeoutMs: integer(env, 'DOORBELL_REQUEST_TIMEOUT_MS', 10_000, 1000, 600_000, 'milliseconds'),
     pgPoolSize: integer(env, 'DOORBELL_PG_POOL_SIZE', 10, 2, 1000, 'a number of connections'),
     pgStatementTimeoutMs: integer(env, 'DOORBELL_PG_STATEMENT_TIMEOUT_MS', 10_000, 100, 3_600_000, 'milliseconds'),
+    eventStream: {
+      // The contract asks for a comment line at least every 15 s.
+      heartbeatMs: integer(env, 'DOORBELL_SSE_HEARTBEAT_MS', 10_000, 100, 15_000, 'milliseconds'),
+      maxQueuedBytes: integer(env, 'DOORBELL_SSE_MAX_QUEUED_BYTES', 4 * 1024 * 1024, 64 * 1024, 1024 ** 3, 'bytes'),
+    },
   };
 }

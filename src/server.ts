@@ -68,6 +68,7 @@ if (config !== undefined) {
     rateLimit: config.rateLimitPerMinute === 0 ? false : { max: config.rateLimitPerMinute, timeWindowMs: 60_000 },
     requestTimeoutMs: config.requestTimeoutMs,
     maxConnections: config.maxConnections,
+    eventStream: config.eventStream,
   });
   if (config.auth === 'off')
     app.log.warn('authentication is off (DOORBELL_AUTH=off): anyone on this machine can write');

@@ -1,4 +1,4 @@
-// Configuration from the environment: DOORBELL_PUBLIC_URL, the base of absolute links.
+// Configuration from the environment: DOORBELL_PUBLIC_URL, the base of absolute links; the event stream settings.
 
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config';
@@ -35,5 +35,17 @@ describe('PostgreSQL settings', () => {
     });
     expect(() => loadConfig({ DOORBELL_PG_POOL_SIZE: '1' })).toThrow(/DOORBELL_PG_POOL_SIZE/);
     expect(() => loadConfig({ DOORBELL_PG_STATEMENT_TIMEOUT_MS: 'soon' })).toThrow(/DOORBELL_PG_STATEMENT_TIMEOUT_MS/);
+  });
+});
+
+describe('DOORBELL_SSE_HEARTBEAT_MS and DOORBELL_SSE_MAX_QUEUED_BYTES', () => {
+  it('default to a comment line every 10 s and 4 MiB unread per stream', () => {
+    expect(loadConfig({}).eventStream).toEqual({ heartbeatMs: 10_000, maxQueuedBytes: 4 * 1024 * 1024 });
+    expect(loadConfig({ DOORBELL_SSE_HEARTBEAT_MS: '2000' }).eventStream.heartbeatMs).toBe(2000);
+  });
+
+  it('refuse a heartbeat rarer than the 15 s the contract promises', () => {
+    expect(() => loadConfig({ DOORBELL_SSE_HEARTBEAT_MS: '20000' })).toThrow(ConfigError);
+    expect(() => loadConfig({ DOORBELL_SSE_MAX_QUEUED_BYTES: '10' })).toThrow(ConfigError);
   });
 });

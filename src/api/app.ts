@@ -10,8 +10,10 @@ import Fastify, { type FastifyHttpOptions, type FastifyInstance, type FastifySer
 import type { Server } from 'node:http';
 import fp from 'fastify-plugin';
 import type { Stores } from '../db/stores.js';
+import type { EventStreamOptions } from './event-stream.js';
 import { registerHttpConventions } from './plugins/http-conventions.js';
 import { registerHttpMetrics } from './plugins/http-metrics.js';
+import { BriefSchema } from './lists.js';
 import { registerOpenApi } from './plugins/openapi.js';
 import { clientErrorHandler, frameworkErrorHandler, registerProblemHandlers } from './plugins/problem.js';
 import { RouteTable } from './plugins/route-table.js';
@@ -57,6 +59,8 @@ export interface AppOptions {
   pressure?: Partial<PressureOptions> | false;
   /** The base of absolute links (DOORBELL_PUBLIC_URL); by default each request's own scheme and host. */
   publicUrl?: string;
+  /** GET /v1/events/stream: heartbeat interval, bound of what is queued per connection, poll interval. */
+  eventStream?: Partial<EventStreamOptions>;
 }
 
 export const DEFAULT_RATE_LIMIT = { max: 1200, timeWindowMs: 60_000 };
@@ -106,7 +110,8 @@ export function serverOptions(
 function validators() {
   const common = { allErrors: true, strict: false, verbose: true } as const;
   const body = new Ajv({ ...common, coerceTypes: false, useDefaults: false, removeAdditional: false });
-  const text = new Ajv({ ...common, coerceTypes: true, useDefaults: true, removeAdditional: false });
+  // 'array': a query parameter that may repeat (?type=A&type=B) is a list also when given once.
+  const text = new Ajv({ ...common, coerceTypes: 'array', useDefaults: true, removeAdditional: false });
   return { body, text };
 }
 
@@ -124,6 +129,7 @@ const SHARED_SCHEMAS = [
   RouteSchema,
   SweepSchema,
   TokenSchema,
+  BriefSchema,
   QemuClassificationSchema,
   FleetSweepSchema,
   ImportReportSchema,
@@ -171,7 +177,7 @@ export const doorbellApp = fp<AppOptions>(async (app, options) => {
     eventRoutes,
     interchangeRoutes,
   ]) {
-    await typed.register(plugin, { stores, publicUrl });
+    await typed.register(plugin, { stores, publicUrl, eventStream: options.eventStream });
   }
 });
 

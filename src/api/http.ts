@@ -9,6 +9,7 @@ import { requestFingerprint } from '../db/idempotency-store.js';
 import type { Precondition } from '../db/vm-repository.js';
 import type { Stores } from '../db/stores.js';
 import { etagOf, ServiceError } from '../errors/problem.js';
+import type { EventStreamOptions } from './event-stream.js';
 
 export { page } from '../app/paging.js';
 /** What every route plugin is given: the stores, and the base of absolute links when the operator set one. */
@@ -16,6 +17,8 @@ export interface RouteOptions {
   stores: Stores;
   /** DOORBELL_PUBLIC_URL, without a trailing slash. */
   publicUrl?: string;
+  /** Settings of GET /v1/events/stream (heartbeat, queue bound); tests shorten them. */
+  eventStream?: Partial<EventStreamOptions>;
 }
 
 /** If-Match as RFC 9110 reads it: "*", or a list of ETags of which only strong ones can match. */

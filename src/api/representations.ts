@@ -5,17 +5,32 @@ import { msiControllerOf, msiGpaOf, RAM_BASE } from '../domain/virt-board.js';
 import { placementOf } from '../domain/translation/topology-facts.js';
 import type { Bus, Device, Mapping, MsiVector, Smmu, VmState } from '../domain/topology/types.js';
 import type { StoredEvent } from '../db/event-store.js';
-import { pictureUrls } from '../app/links.js';
+import { pictureUrls, resourcePaths, vmPath } from '../app/links.js';
+import { hex } from '../domain/address.js';
 import type { QemuBuildClassification } from '../domain/qemu-build/classify.js';
 import { qemuBuildOf } from '../domain/topology/decide.js';
 
-export function busResource(bus: Bus) {
-  return { id: bus.id, type: bus.type, busNumber: bus.number, bus: bus.parent, rootBus: bus.rootBus };
+// Every resource carries `url` (absolute, readable with GET) and `display` (a short label), so
+// that `?brief=true` lists and clients that only show names need nothing else (contract v1.1).
+// `base` is the base of absolute links (api/links.ts).
+
+export function busResource(base: string, vm: string, bus: Bus) {
+  return {
+    id: bus.id,
+    url: `${base}${resourcePaths.bus(vm, bus.id)}`,
+    display: `${bus.id} (${bus.type}, bus ${bus.number})`,
+    type: bus.type,
+    busNumber: bus.number,
+    bus: bus.parent,
+    rootBus: bus.rootBus,
+  };
 }
 
-export function smmuResource(smmu: Smmu) {
+export function smmuResource(base: string, vm: string, smmu: Smmu) {
   return {
     id: smmu.id,
+    url: `${base}${resourcePaths.smmu(vm, smmu.id)}`,
+    display: `${smmu.id} (on ${smmu.primaryBus}${smmu.accel.value ? ', accel' : ''})`,
     primaryBus: smmu.primaryBus,
     accel: smmu.accel.value,
     stage: smmu.stage,
@@ -33,8 +48,12 @@ export function smmuResource(smmu: Smmu) {
   };
 }
 
-export function mappingResource(deviceId: string, m: Mapping) {
+export function mappingResource(base: string, vm: string, deviceId: string, m: Mapping) {
+  const id = `${m.stage}/${hex(m.iova)}`;
   return {
+    id,
+    url: `${base}${resourcePaths.device(vm, deviceId)}/mappings/${id}`,
+    display: `stage ${m.stage} ${hex(m.iova)} -> ${hex(m.output)} (${hex(m.size)} bytes, ${m.perm})`,
     device: deviceId,
     stage: m.stage,
     iova: m.iova,
@@ -46,14 +65,25 @@ export function mappingResource(deviceId: string, m: Mapping) {
   };
 }
 
-export function vectorResource(deviceId: string, v: MsiVector) {
-  return { device: deviceId, vector: v.vector, address: v.address, data: v.data, setBy: v.setBy.position };
+export function vectorResource(base: string, vm: string, deviceId: string, v: MsiVector) {
+  return {
+    id: v.vector,
+    url: `${base}${resourcePaths.device(vm, deviceId)}/msi-vectors/${v.vector}`,
+    display: `${deviceId} vector ${v.vector}: ${hex(v.address)} data ${hex(v.data)}`,
+    device: deviceId,
+    vector: v.vector,
+    address: v.address,
+    data: v.data,
+    setBy: v.setBy.position,
+  };
 }
 
-export function deviceResource(state: VmState, device: Device) {
+export function deviceResource(base: string, state: VmState, device: Device) {
   const placement = placementOf(state, device);
   return {
     id: device.id,
+    url: `${base}${resourcePaths.device(state.id, device.id)}`,
+    display: `${device.id} (${device.driver}, stream id ${hex(BigInt(placement.streamId))})`,
     driver: device.driver,
     bus: device.bus,
     slot: device.slot,
@@ -101,12 +131,16 @@ export function classificationResource(c: QemuBuildClassification) {
  * The VM as projected. `baseUrl` gives the absolute link to its topology picture (as of the
  * version asked for, when one was).
  */
-export function vmResource(state: VmState, baseUrl: string, asOf?: number) {
+export function vmResource(state: VmState, base: string, asOf?: number) {
   const controller = msiControllerOf(state.board);
   return {
     id: state.id,
+    url: `${base}${vmPath(state.id)}`,
+    display: state.decommissioned === null ? state.id : `${state.id} (decommissioned)`,
+    status: state.decommissioned === null ? ('active' as const) : ('decommissioned' as const),
+    decommissionedBy: state.decommissioned?.position ?? null,
     version: state.version,
-    picture: pictureUrls.topology(baseUrl, state.id, asOf),
+    picture: pictureUrls.topology(base, state.id, asOf),
     qemu: { ...classificationResource(qemuBuildOf(state)), setBy: state.qemu?.setBy.position ?? null },
     ramBase: RAM_BASE,
     ramSize: state.board.ramSize,
@@ -117,9 +151,9 @@ export function vmResource(state: VmState, baseUrl: string, asOf?: number) {
     rmrHonoured: state.board.rmrHonoured,
     msiController: controller,
     msiGpa: msiGpaOf(controller),
-    buses: [...state.buses.values()].map(busResource),
-    smmus: [...state.smmus.values()].map(smmuResource),
-    devices: [...state.devices.values()].map((d) => deviceResource(state, d)),
+    buses: [...state.buses.values()].map((b) => busResource(base, state.id, b)),
+    smmus: [...state.smmus.values()].map((s) => smmuResource(base, state.id, s)),
+    devices: [...state.devices.values()].map((d) => deviceResource(base, state, d)),
   };
 }
 

@@ -94,7 +94,8 @@ function targetOf(input: unknown): { classification: QemuBuildClassification; se
 
 /** The VMs to sweep, by id; every one named must exist. */
 async function vmIdsOf(stores: Stores, named: string[] | undefined): Promise<string[]> {
-  if (named === undefined) return (await stores.events.streams(Number.MAX_SAFE_INTEGER, 0)).map((s) => s.streamId);
+  if (named === undefined)
+    return (await stores.events.streams(Number.MAX_SAFE_INTEGER, 0, { status: 'active' })).map((s) => s.streamId);
   const versions = await Promise.all(named.map((id) => stores.events.version(id)));
   versions.forEach((version, i) => {
     if (version === 0) throw new DomainError('VM_NOT_FOUND', `vm: VM ${named[i]} does not exist`, `/vm/${i}`);

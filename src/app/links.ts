@@ -5,6 +5,12 @@ export const resolutionPath = (id: string) => `/v1/msi-resolutions/${id}`;
 export const sweepPath = (id: string) => `/v1/msi-sweeps/${id}`;
 export const fleetSweepPath = (id: string) => `/v1/fleet-sweeps/${id}`;
 export const vmPath = (vm: string) => `/v1/vms/${vm}`;
+/** The paths of a VM's parts. */
+export const resourcePaths = {
+  bus: (vm: string, bus: string) => `${vmPath(vm)}/buses/${bus}`,
+  smmu: (vm: string, smmu: string) => `${vmPath(vm)}/smmus/${smmu}`,
+  device: (vm: string, device: string) => `${vmPath(vm)}/devices/${device}`,
+};
 export const routePath = (vm: string, device: string, vector: number) =>
   `/v1/vms/${vm}/devices/${device}/msi-vectors/${vector}/route`;
 

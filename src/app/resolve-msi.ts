@@ -110,6 +110,10 @@ function recordOf(vmId: string, resolved: Resolved, sweepId: string | null, crea
     resolution: resolved.json,
     picture,
     createdAt,
+    device: resolved.resolution.device,
+    semantics: resolved.resolution.semantics,
+    installed: resolved.resolution.route.installed ? 1 : 0,
+    misroutedBeforeFix: resolved.resolution.comparison.misroutedBeforeFix ? 1 : 0,
   };
   return { id, text: recordText(id, vmId, resolved.json, picture), row };
 }
@@ -170,7 +174,16 @@ export async function sweepVm(stores: Stores, request: SweepRequest): Promise<An
   const body = sweepPageText(head, texts, records.length, sweepPath(id), limit, 0);
   const location = limit === DEFAULT_SWEEP_PAGE ? sweepPath(id) : `${sweepPath(id)}?limit=${limit}`;
   const response = { status: 201, headers: { location }, body };
-  const write = { sweep: { id, vmId, head, createdAt }, resolutions: records.map((r) => r.row) };
+  const sweep = {
+    id,
+    vmId,
+    head,
+    createdAt,
+    semantics,
+    misroutedBeforeFix: counts.misroutedBeforeFix,
+    routesMissing: counts.routesMissing,
+  };
+  const write = { sweep, resolutions: records.map((r) => r.row) };
   return storeThenAnswer(stores, request.idempotency, response, write, createdAt);
 }
 
@@ -224,6 +237,7 @@ function sweepPageText(
   limit: number,
   offset: number,
 ): string {
-  const { count, next, previous } = page(records, total, limit, offset, path);
+  // Relative links, as the sweep's first answer (stored byte for byte) gave them.
+  const { count, next, previous } = page(records, total, limit, offset, { url: path, query: {} });
   return sweepText(head, { count, next, previous, records });
 }

@@ -22,7 +22,11 @@ const BIGINT_FIELDS: { [T in EventType]: readonly BigintKeys<EventDataByType[T]>
   IovaUnmapped: ['iova'],
   MsiVectorProgrammed: ['address', 'data'],
   QemuBuildDeclared: [],
+  VmDecommissioned: [],
 };
+
+/** Every event type the log can hold, in the order the domain lists them. */
+export const EVENT_TYPES = Object.keys(BIGINT_FIELDS) as EventType[];
 
 /** The schema version written with every event; bump it when an event's data changes shape. */
 export const EVENT_SCHEMA_VERSION = 1;

@@ -4,7 +4,7 @@
 // promises; appends are committed by the record writer (group commit, on its thread).
 
 import { randomUUID } from 'node:crypto';
-import { and, asc, count, eq, gt, lte, max, sql } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gt, inArray, lte, max, type SQL, sql } from 'drizzle-orm';
 import type { DomainEvent, EventType, RecordedEvent } from '../domain/topology/types.js';
 import type { Db } from './database.js';
 import type { AppendPlanner, EventStorePort } from './port.js';
@@ -33,6 +33,34 @@ export type StoredEvent = RecordedEvent & {
 };
 
 export type EventRow = typeof events.$inferSelect;
+
+/** Which events a reader of the log wants: one VM's (or any), of some types (or all). */
+export interface EventFilter {
+  vm?: string;
+  types?: readonly string[];
+}
+
+/** Which VMs a list shows: those in service (the default of GET /v1/vms), decommissioned ones, or all. */
+export const STREAM_STATUSES = ['active', 'decommissioned', 'all'] as const;
+export type StreamStatus = (typeof STREAM_STATUSES)[number];
+
+/** 1 when a stream (grouped by stream_id) holds a VmDecommissioned event, else 0. */
+const DECOMMISSIONED = sql<number>`max(${events.type} = 'VmDecommissioned')`;
+
+function havingStatus(status: StreamStatus): SQL | undefined {
+  if (status === 'all') return undefined;
+  return sql`${DECOMMISSIONED} = ${status === 'decommissioned' ? 1 : 0}`;
+}
+
+/** Called after each commit that appended events, with the log's last position then. */
+export type AppendListener = (lastPosition: number) => void;
+
+/** How a page of streams is chosen and ordered (GET /v1/vms). */
+export interface StreamListOptions {
+  status?: StreamStatus;
+  orderBy?: 'id' | 'version';
+  descending?: boolean;
+}
 
 export function toStoredEvent(row: EventRow): StoredEvent {
   const type = row.type as EventType;
@@ -120,6 +148,16 @@ function preparedQueries(db: Db) {
   };
 }
 
+/** The WHERE clause of a filtered read of the log after `after` (and up to `upTo`, when given). */
+function filtered(after: number, filter: EventFilter, upTo?: number): SQL | undefined {
+  return and(
+    gt(events.position, after),
+    upTo === undefined ? undefined : lte(events.position, upTo),
+    filter.vm === undefined ? undefined : eq(events.streamId, filter.vm),
+    filter.types === undefined || filter.types.length === 0 ? undefined : inArray(events.type, [...filter.types]),
+  );
+}
+
 /** The rows of a command's events (see EventStorePort.rowsFor); the same on both engines. */
 export function eventRowsFor(
   streamId: string,
@@ -144,9 +182,9 @@ export function eventRowsFor(
 
 /** Tells every listener the log's last position; one failing listener does not stop the others. */
 export class AppendListeners {
-  private readonly listeners = new Set<(lastPosition: number) => void>();
+  private readonly listeners = new Set<AppendListener>();
 
-  add(listener: (lastPosition: number) => void): () => void {
+  add(listener: AppendListener): () => void {
     this.listeners.add(listener);
     return () => void this.listeners.delete(listener);
   }
@@ -186,7 +224,7 @@ export class EventStore implements EventStorePort {
     return new Map(streamIds.map((id) => [id, this.versionNow(id)]));
   }
 
-  /** version(), synchronously (SQLite only: the CLI and metrics). */
+  /** version(), synchronously (SQLite only). */
   versionNow(streamId: string): number {
     return this.queries.version.get(streamId) ?? 0;
   }
@@ -200,15 +238,16 @@ export class EventStore implements EventStorePort {
     return this.queries.lastPosition.get() ?? 0;
   }
 
+  /**
+   * Plans on the log's last position, then commits through the record writer, which refuses the
+   * events (STALE_POSITION) when another process appended in between. After the commit, the
+   * onAppended listeners hear of it (change feeds read what was just committed).
+   */
   async append(plan: AppendPlanner, _streams?: readonly string[]): Promise<void> {
     const append = await plan(this.lastPositionNow());
     if (append === undefined) return;
     await this.commit(append);
     if (append.events.length > 0) this.listeners.tell(append.afterPosition + append.events.length);
-  }
-
-  onAppended(listener: (lastPosition: number) => void): () => void {
-    return this.listeners.add(listener);
   }
 
   rowsFor(
@@ -272,24 +311,74 @@ export class EventStore implements EventStorePort {
     return this.db.select({ n: count() }).from(events).where(gt(events.position, after)).get()?.n ?? 0;
   }
 
-  async streams(limit: number, offset: number): Promise<{ streamId: string; version: number }[]> {
+  /**
+   * The events after a global position that pass the filter, in position order: `limit` of them
+   * after skipping `offset`, and none past `upTo` when it is given (a change feed catching up to
+   * where it fans out).
+   */
+  async readAfter(
+    after: number,
+    filter: EventFilter,
+    page: { limit: number; offset?: number; upTo?: number },
+  ): Promise<StoredEvent[]> {
     return this.db
-      .select({ streamId: events.streamId, version: max(events.streamVersion) })
+      .select()
+      .from(events)
+      .where(filtered(after, filter, page.upTo))
+      .orderBy(asc(events.position))
+      .limit(page.limit)
+      .offset(page.offset ?? 0)
+      .all()
+      .map(toStoredEvent);
+  }
+
+  /** How many events after a global position pass the filter. */
+  async countAfter(after: number, filter: EventFilter): Promise<number> {
+    return this.db.select({ n: count() }).from(events).where(filtered(after, filter)).get()?.n ?? 0;
+  }
+
+  /**
+   * Wakes `listener` after each commit of this process that appended events, with the log's last
+   * position. Commits of other processes on the same file are not seen here: a reader that must
+   * see them polls lastPosition() as well (src/app/change-feed.ts). Returns the unsubscribe.
+   */
+  onAppended(listener: AppendListener): () => void {
+    return this.listeners.add(listener);
+  }
+
+  /**
+   * Stream ids (VMs) with their versions, a page at a time: those in service, those decommissioned
+   * (a VmDecommissioned event in the stream), or all; ordered by id or by version (then id).
+   */
+  async streams(
+    limit: number,
+    offset: number,
+    options: StreamListOptions = {},
+  ): Promise<{ streamId: string; version: number; decommissioned: boolean }[]> {
+    const { status = 'all', orderBy = 'id', descending = false } = options;
+    const version = max(events.streamVersion);
+    const direction = descending ? desc : asc;
+    const order =
+      orderBy === 'version' ? [direction(version), direction(events.streamId)] : [direction(events.streamId)];
+    return this.db
+      .select({ streamId: events.streamId, version, decommissioned: DECOMMISSIONED })
       .from(events)
       .groupBy(events.streamId)
-      .orderBy(asc(events.streamId))
+      .having(havingStatus(status))
+      .orderBy(...order)
       .limit(limit)
       .offset(offset)
       .all()
-      .map((r) => ({ streamId: r.streamId, version: r.version ?? 0 }));
+      .map((r) => ({ streamId: r.streamId, version: r.version ?? 0, decommissioned: r.decommissioned === 1 }));
   }
 
-  async streamCount(): Promise<number> {
-    return (
-      this.db
-        .select({ n: sql<number>`count(distinct ${events.streamId})` })
-        .from(events)
-        .get()?.n ?? 0
-    );
+  async streamCount(status: StreamStatus = 'all'): Promise<number> {
+    const streams = this.db
+      .select({ streamId: events.streamId })
+      .from(events)
+      .groupBy(events.streamId)
+      .having(havingStatus(status))
+      .as('streams');
+    return this.db.select({ n: count() }).from(streams).get()?.n ?? 0;
   }
 }

@@ -5,10 +5,24 @@
 // src/db/pg/*.ts for PostgreSQL) and into the shared contract tests (test/db/contract/).
 
 import type { DomainEvent, RecordedEvent } from '../domain/topology/types.js';
-import type { EventMetadata, EventRow, StoredEvent } from './event-store.js';
+import type {
+  EventFilter,
+  EventMetadata,
+  EventRow,
+  StoredEvent,
+  StreamListOptions,
+  StreamStatus,
+} from './event-store.js';
 import type { IdempotentEntry } from './idempotency-store.js';
 import type { EventAppend } from './record-writer/types.js';
-import type { StoredSweep } from './resolution-store.js';
+import type {
+  ListedRecord,
+  RECORD_ORDERINGS,
+  RecordFilter,
+  RecordOrder,
+  StoredSweep,
+  SWEEP_ORDERINGS,
+} from './resolution-store.js';
 import type { TokenRow } from './token-store.js';
 
 export type Engine = 'sqlite' | 'postgres';
@@ -55,9 +69,27 @@ export interface EventStorePort {
   /** All events after a global position, in order. */
   readAll(after: number, limit: number): Promise<StoredEvent[]>;
   countAll(after: number): Promise<number>;
-  /** Stream ids with their versions, ordered by id. */
-  streams(limit: number, offset: number): Promise<{ streamId: string; version: number }[]>;
-  streamCount(): Promise<number>;
+  /**
+   * The events after a global position that pass the filter, in position order: `limit` of them
+   * after skipping `offset`, and none past `upTo` when it is given (a change feed catching up).
+   */
+  readAfter(
+    after: number,
+    filter: EventFilter,
+    page: { limit: number; offset?: number; upTo?: number },
+  ): Promise<StoredEvent[]>;
+  /** How many events after a global position pass the filter. */
+  countAfter(after: number, filter: EventFilter): Promise<number>;
+  /**
+   * Stream ids (VMs) with their versions, a page at a time: in service, decommissioned (a
+   * VmDecommissioned event in the stream) or all; ordered by id or by version (then id).
+   */
+  streams(
+    limit: number,
+    offset: number,
+    options?: StreamListOptions,
+  ): Promise<{ streamId: string; version: number; decommissioned: boolean }[]>;
+  streamCount(status?: StreamStatus): Promise<number>;
   /**
    * Calls `listener` with the log's last position after events were appended: on SQLite after
    * each commit of this process; on PostgreSQL on a notification from any node, or a poll that
@@ -74,8 +106,24 @@ export interface ResolutionPort {
   findResolution(id: string): Promise<string | undefined>;
   findSweep(id: string, limit: number, offset: number): Promise<StoredSweep | undefined>;
   findFleetSweep(id: string): Promise<{ body: string; results: string } | undefined>;
-  listFleetSweeps(limit: number, offset: number): Promise<{ bodies: string[]; total: number }>;
+  /** Fleet sweeps as first returned, oldest first (newest first when `descending`). */
+  listFleetSweeps(limit: number, offset: number, descending?: boolean): Promise<{ bodies: string[]; total: number }>;
+  /** A VM's resolutions, those made by sweeps included, oldest first. */
   listResolutions(vmId: string, limit: number, offset: number): Promise<{ bodies: string[]; total: number }>;
+  /** Resolution records (sweeps' included) that pass the filter, a page in the order asked for. */
+  listResolutionRecords(
+    filter: RecordFilter,
+    order: RecordOrder<(typeof RECORD_ORDERINGS)[number]>,
+    limit: number,
+    offset: number,
+  ): Promise<{ records: ListedRecord[]; total: number }>;
+  /** Sweep records that pass the filter, a page in the order asked for: each its head (no results). */
+  listSweepRecords(
+    filter: RecordFilter,
+    order: RecordOrder<(typeof SWEEP_ORDERINGS)[number]>,
+    limit: number,
+    offset: number,
+  ): Promise<{ records: ListedRecord[]; total: number }>;
 }
 
 export type NewToken = Omit<TokenRow, 'seq' | 'lastUsedAt' | 'revokedAt'>;

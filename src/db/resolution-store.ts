@@ -3,7 +3,7 @@
 // are written by the record writer (record-writer/); resolution bodies are shared by hash and
 // compressed (records/codec.mjs), sweeps keep their head and point at their resolutions.
 
-import { asc, count, eq, sql } from 'drizzle-orm';
+import { and, asc, count, desc, eq, exists, gt, type SQL, sql } from 'drizzle-orm';
 import type { Db } from './database.js';
 import { unpack } from './records/codec.mjs';
 import { recordText } from './records/record-text.js';
@@ -26,6 +26,65 @@ export type RecordColumns = {
   codec: string | null;
   packed: Buffer | null;
 };
+
+/** The filters of the record lists (contract v1.1); absent: any. */
+export interface RecordFilter {
+  vm?: string;
+  device?: string;
+  semantics?: string;
+  installed?: boolean;
+  misroutedBeforeFix?: boolean;
+}
+
+/** What record lists can be ordered by; `created` is the order they were stored in. */
+export const RECORD_ORDERINGS = ['created', 'vm', 'device', 'semantics'] as const;
+export const SWEEP_ORDERINGS = ['created', 'vm', 'semantics'] as const;
+export interface RecordOrder<F extends string> {
+  field: F;
+  descending: boolean;
+}
+
+/** A record of a list: its id and VM (for a brief item) and its stored JSON. */
+export interface ListedRecord {
+  id: string;
+  vm: string;
+  device: string | null;
+  semantics: string | null;
+  text: string;
+}
+
+function resolutionWhere(f: RecordFilter): SQL | undefined {
+  return and(
+    f.vm === undefined ? undefined : eq(msiResolutions.vmId, f.vm),
+    f.device === undefined ? undefined : eq(msiResolutions.device, f.device),
+    f.semantics === undefined ? undefined : eq(msiResolutions.semantics, f.semantics),
+    f.installed === undefined ? undefined : eq(msiResolutions.installed, f.installed),
+    f.misroutedBeforeFix === undefined ? undefined : eq(msiResolutions.misroutedBeforeFix, f.misroutedBeforeFix),
+  );
+}
+
+/**
+ * A sweep matches `device` when it resolved a vector of that device, `installed` when every route
+ * was installed (true) or some was not (false), `misroutedBeforeFix` when some vector was.
+ */
+function sweepWhere(db: Db, f: RecordFilter): SQL | undefined {
+  const some = (column: typeof msiSweeps.routesMissing | typeof msiSweeps.misroutedBeforeFix, wanted: boolean) =>
+    wanted ? gt(column, 0) : eq(column, 0);
+  return and(
+    f.vm === undefined ? undefined : eq(msiSweeps.vmId, f.vm),
+    f.semantics === undefined ? undefined : eq(msiSweeps.semantics, f.semantics),
+    f.installed === undefined ? undefined : some(msiSweeps.routesMissing, !f.installed),
+    f.misroutedBeforeFix === undefined ? undefined : some(msiSweeps.misroutedBeforeFix, f.misroutedBeforeFix),
+    f.device === undefined
+      ? undefined
+      : exists(
+          db
+            .select({ one: sql`1` })
+            .from(msiResolutions)
+            .where(and(eq(msiResolutions.sweepId, msiSweeps.id), eq(msiResolutions.device, f.device))),
+        ),
+  );
+}
 
 /** A stored sweep: whole (as answered, before sweeps were paged), or its head and a page of records. */
 export type StoredSweep = { whole: string } | { head: string; records: string[]; total: number };
@@ -115,17 +174,79 @@ export class ResolutionStore implements ResolutionPort {
       .get();
   }
 
-  /** Fleet sweeps as first returned, oldest first. */
-  async listFleetSweeps(limit: number, offset: number): Promise<{ bodies: string[]; total: number }> {
+  /** Fleet sweeps as first returned, oldest first (newest first when `descending`). */
+  async listFleetSweeps(
+    limit: number,
+    offset: number,
+    descending = false,
+  ): Promise<{ bodies: string[]; total: number }> {
     const bodies = this.db
       .select({ body: fleetSweeps.body })
       .from(fleetSweeps)
-      .orderBy(asc(fleetSweeps.seq))
+      .orderBy((descending ? desc : asc)(fleetSweeps.seq))
       .limit(limit)
       .offset(offset)
       .all();
     const total = this.db.select({ n: count() }).from(fleetSweeps).get()?.n ?? 0;
     return { bodies: bodies.map((r) => r.body), total };
+  }
+
+  /** Resolution records (sweeps' included) that pass the filter, a page in the order asked for. */
+  async listResolutionRecords(
+    filter: RecordFilter,
+    order: RecordOrder<(typeof RECORD_ORDERINGS)[number]>,
+    limit: number,
+    offset: number,
+  ): Promise<{ records: ListedRecord[]; total: number }> {
+    const where = resolutionWhere(filter);
+    const direction = order.descending ? desc : asc;
+    const column = {
+      created: msiResolutions.seq,
+      vm: msiResolutions.vmId,
+      device: msiResolutions.device,
+      semantics: msiResolutions.semantics,
+    }[order.field];
+    const rows = this.db
+      .select({ ...recordColumns, device: msiResolutions.device, semantics: msiResolutions.semantics })
+      .from(msiResolutions)
+      .leftJoin(resolutionBodies, eq(resolutionBodies.hash, msiResolutions.bodyHash))
+      .where(where)
+      .orderBy(direction(column), direction(msiResolutions.seq))
+      .limit(limit)
+      .offset(offset)
+      .all();
+    const total = this.db.select({ n: count() }).from(msiResolutions).where(where).get()?.n ?? 0;
+    const records = rows.map((r) => ({
+      id: r.id,
+      vm: r.vmId,
+      device: r.device,
+      semantics: r.semantics,
+      text: this.textOf(r),
+    }));
+    return { records, total };
+  }
+
+  /** Sweep records that pass the filter, a page in the order asked for: each its head (no results). */
+  async listSweepRecords(
+    filter: RecordFilter,
+    order: RecordOrder<(typeof SWEEP_ORDERINGS)[number]>,
+    limit: number,
+    offset: number,
+  ): Promise<{ records: ListedRecord[]; total: number }> {
+    const where = sweepWhere(this.db, filter);
+    const direction = order.descending ? desc : asc;
+    const column = { created: msiSweeps.seq, vm: msiSweeps.vmId, semantics: msiSweeps.semantics }[order.field];
+    const rows = this.db
+      .select({ id: msiSweeps.id, vmId: msiSweeps.vmId, semantics: msiSweeps.semantics, body: msiSweeps.body })
+      .from(msiSweeps)
+      .where(where)
+      .orderBy(direction(column), direction(msiSweeps.seq))
+      .limit(limit)
+      .offset(offset)
+      .all();
+    const total = this.db.select({ n: count() }).from(msiSweeps).where(where).get()?.n ?? 0;
+    const records = rows.map((r) => ({ id: r.id, vm: r.vmId, device: null, semantics: r.semantics, text: r.body }));
+    return { records, total };
   }
 
   /** A VM's resolutions, those made by sweeps included, oldest first. */

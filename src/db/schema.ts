@@ -22,7 +22,11 @@ export const events = sqliteTable(
     metadata: text('metadata').notNull(),
     occurredAt: text('occurred_at').notNull(),
   },
-  (t) => [uniqueIndex('events_stream_version').on(t.streamId, t.streamVersion)],
+  (t) => [
+    uniqueIndex('events_stream_version').on(t.streamId, t.streamVersion),
+    // GET /v1/events?type= and the change feed's filtered reads, without scanning the whole log.
+    index('events_type_position').on(t.type, t.position),
+  ],
 );
 
 /** Responses stored under an Idempotency-Key, replayed on a retry with the same request. */
@@ -66,8 +70,19 @@ export const msiResolutions = sqliteTable(
     /** The record's `picture` link, as answered (null: records from before pictures). */
     picture: text('picture'),
     createdAt: text('created_at').notNull(),
+    // What lists filter on (GET /v1/msi-resolutions), copied from the body when the record is
+    // written so that a filter reads no body. NULL in records stored before these columns whose
+    // body is compressed (migrations/0007 fills them from the plain JSON bodies only).
+    device: text('device'),
+    semantics: text('semantics'),
+    installed: integer('installed', { mode: 'boolean' }),
+    misroutedBeforeFix: integer('misrouted_before_fix', { mode: 'boolean' }),
   },
-  (t) => [index('msi_resolutions_vm').on(t.vmId, t.seq), index('msi_resolutions_sweep').on(t.sweepId, t.seq)],
+  (t) => [
+    index('msi_resolutions_vm').on(t.vmId, t.seq),
+    index('msi_resolutions_sweep').on(t.sweepId, t.seq),
+    index('msi_resolutions_device').on(t.device, t.seq),
+  ],
 );
 
 /**
@@ -83,6 +98,12 @@ export const msiSweeps = sqliteTable(
     body: text('body').notNull(),
     format: text('format').notNull().default('json'),
     createdAt: text('created_at').notNull(),
+    // What lists filter on (GET /v1/msi-sweeps), copied from the head when the sweep is written
+    // (migrations/0007 fills them in for older sweeps): the semantics, and how many vectors were
+    // misrouted before the fix and how many have no route installed.
+    semantics: text('semantics'),
+    misroutedBeforeFix: integer('misrouted_before_fix'),
+    routesMissing: integer('routes_missing'),
   },
   (t) => [index('msi_sweeps_vm').on(t.vmId, t.seq)],
 );

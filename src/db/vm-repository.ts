@@ -1,7 +1,7 @@
 // Loads a VM's projected state and runs commands against it: load, decide, append with the
 // version that was read. The current state of each VM is kept in memory as it appends; the
 // database stays the source of truth: every load checks the stream's version and catches up
-// (another process may have appended) or rebuilds (a rolled-back transaction left the cache ahead).
+// (another process may have appended); the cache only ever moves forward.
 
 import { decide } from '../domain/topology/decide.js';
 import { decideAll } from '../domain/topology/decide-all.js';
@@ -50,17 +50,19 @@ export class VmRepository {
 
   /** The VM at `version`, its latest as just read: from the cache, caught up, or rebuilt. */
   private async loadAt(vmId: string, version: number): Promise<VmState | undefined> {
-    if (version === 0) {
-      this.current.delete(vmId);
-      return undefined;
-    }
+    // No VM at this read. A VM's stream never goes away, so a cached state is from a later read.
+    if (version === 0) return undefined;
     const cached = this.current.get(vmId);
-    let state: VmState | undefined;
-    if (cached !== undefined && cached.version === version) state = cached;
-    else if (cached !== undefined && cached.version < version)
-      state = fold(await this.store.readRecorded(vmId, { afterVersion: cached.version, toVersion: version }), cached);
-    else state = await this.rebuild(vmId, version);
-    if (state !== undefined) this.current.set(vmId, state);
+    if (cached !== undefined && cached.version === version) return cached;
+    // A read older than the cache: a concurrent load read a later version while this one waited
+    // for its answer (reads are asynchronous on PostgreSQL). Answer at the version read, and
+    // never move the cache back: the command writer plans on it.
+    if (cached !== undefined && cached.version > version) return this.rebuild(vmId, version);
+    const state =
+      cached === undefined
+        ? await this.rebuild(vmId, version)
+        : fold(await this.store.readRecorded(vmId, { afterVersion: cached.version, toVersion: version }), cached);
+    if (state !== undefined) this.publish(state);
     return state;
   }
 

@@ -15,6 +15,7 @@ export const DOMAIN_ERRORS = {
   FIELD_NOT_ALLOWED: { status: 400, title: 'Field not allowed here' },
 
   VM_EXISTS: { status: 409, title: 'VM already exists' },
+  VM_DECOMMISSIONED: { status: 409, title: 'VM decommissioned' },
   DUPLICATE_ID: { status: 409, title: 'Id already in use' },
   BUS_NUMBER_TAKEN: { status: 409, title: 'Bus number already in use' },
   SLOT_TAKEN: { status: 409, title: 'Slot/function already in use' },

@@ -2,6 +2,7 @@
 // (sqlite.test.ts; two instances on one file, as two processes) and PostgreSQL (postgres.test.ts;
 // two instances on one database, as two nodes). Each test says what a client sees.
 
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { executeCommand } from '../../src/app/execute-command';
 import type { EventRow } from '../../src/db/event-store';
@@ -9,6 +10,7 @@ import type { Engine } from '../../src/db/port';
 import { STALE_POSITION } from '../../src/db/record-writer/types';
 import { createStores, type Stores } from '../../src/db/stores';
 import type { Command } from '../../src/domain/topology/types';
+import { openSse } from '../helpers/sse';
 import { startTestAppOn, type TestApp } from '../helpers/test-app';
 import { acceleratedS10, command, emulatedBaseline } from '../helpers/topology';
 
@@ -258,6 +260,56 @@ export function storageContract(engine: Engine, newDatabase: () => Promise<Contr
       expect((outcomes[2] as PromiseRejectedResult).reason).toMatchObject({ code: 'PRECONDITION_FAILED' });
       expect(calls).toBe(1);
       expect((await b.stores.vms.load('batch-vm'))!.version).toBe(version + 2);
+    });
+
+    it('GET /v1/events/stream on one instance delivers an event appended on the other within a second', async () => {
+      await b.app.listen({ host: '127.0.0.1', port: 0 });
+      const after = await b.stores.events.lastPosition();
+      const stream = await openSse(
+        `http://127.0.0.1:${(b.app.server.address() as AddressInfo).port}/v1/events/stream?after=${after}`,
+        { authorization: `Bearer ${b.adminToken}` },
+      );
+      try {
+        expect(stream.status).toBe(200);
+        const appended = await command(a, 'post', '/v1/vms', { id: 'streamed-vm', ramSize: '0x40000000' });
+        const position = (appended.body.events as { position: number }[])[0]!.position;
+        const started = Date.now();
+        await stream.waitFor((c) => c.messages.some((m) => Number(m.id) === position), 1_000);
+        expect(Date.now() - started).toBeLessThan(1_000);
+        expect(stream.messages.map((m) => Number(m.id))).toEqual([position]);
+      } finally {
+        stream.close();
+      }
+    });
+
+    it('lists and filters read what the other instance wrote: events by vm and type, VMs by status, records by field', async () => {
+      await command(a, 'post', '/v1/vms', { id: 'listed-vm', ramSize: '0x40000000' });
+      await command(a, 'post', '/v1/vms/listed-vm/devices', {
+        id: 'nic9',
+        driver: 'virtio-net-pci',
+        bus: 'pcie.0',
+        slot: 3,
+      });
+      await command(b, 'delete', '/v1/vms/listed-vm');
+      const events = await a.http.get('/v1/events?vm=listed-vm&type=VmDecommissioned').expect(200);
+      expect(events.body.count).toBe(1);
+      expect(events.body.results[0]).toMatchObject({ type: 'VmDecommissioned', streamId: 'listed-vm' });
+      const gone = await a.http.get('/v1/vms?status=decommissioned').expect(200);
+      expect((gone.body.results as { id: string }[]).map((v) => v.id)).toEqual(['listed-vm']);
+      const active = await b.http.get('/v1/vms?status=active&limit=1000').expect(200);
+      expect((active.body.results as { id: string }[]).map((v) => v.id)).not.toContain('listed-vm');
+      await command(b, 'post', '/v1/vms/fresh/msi-resolutions', {
+        device: 'hostdev0',
+        vector: 0,
+        semantics: 'pre-fix',
+      });
+      const byDevice = await a.http.get('/v1/msi-resolutions?vm=fresh&device=hostdev0&semantics=pre-fix').expect(200);
+      expect(byDevice.body.count).toBe(1);
+      const installed = await a.http.get('/v1/msi-resolutions?vm=fresh&installed=true').expect(200);
+      const all = await a.http.get('/v1/msi-resolutions?vm=fresh').expect(200);
+      expect(installed.body.count).toBeLessThanOrEqual(all.body.count);
+      const sweeps = await b.http.get('/v1/msi-sweeps?vm=fresh').expect(200);
+      expect(sweeps.body.count).toBe(1);
     });
 
     it('a new instance on the same database starts on what is stored (migrations already applied)', async () => {

@@ -61,6 +61,8 @@ function fieldErrorOf(error: ErrorObject, context: string): FieldError {
   } else if (error.keyword === 'enum') {
     detail = `must be one of ${(error.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
   }
+  // A repeated query parameter (?type=A&type=B) is named as a whole: /query/type, not /query/type/1.
+  if (part.in === 'query') path = path.replace(/^(\/[^/]+)\/.*$/, '$1');
   const name = path === '' ? (part.in ?? 'body') : path.slice(1);
   const field: FieldError = { pointer: `${part.prefix}${path}`, detail: `${name} ${detail}` };
   if (part.in !== undefined) field.in = part.in;

@@ -6,13 +6,24 @@ import { executeCommand } from '../../app/execute-command.js';
 import { loadVm } from '../../app/load-vm.js';
 import { DomainError } from '../../domain/errors.js';
 import { commandContext, sendAnswer, sendJson, type RouteOptions } from '../http.js';
+import { baseUrlOf } from '../links.js';
+import { ListQueryOf, listResponses, sendCollection } from '../lists.js';
 import { busResource } from '../representations.js';
+import { ADDABLE_BUS_TYPES } from '../../domain/topology/types.js';
 import { AddBusBody, BusParams } from '../schemas/bus.js';
-import { AsOfQuery, CommandHeaders, commandResponses, Query, readResponses, VmParams } from '../schemas/common.js';
+import {
+  AsOfQuery,
+  CommandHeaders,
+  commandResponses,
+  OneOf,
+  Query,
+  readResponses,
+  VmParams,
+} from '../schemas/common.js';
 
 const BusRef = Type.Ref('Bus');
 
-export const busRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { stores }) => {
+export const busRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { stores, publicUrl }) => {
   app.post(
     '/v1/vms/:vm/buses',
     {
@@ -41,12 +52,38 @@ export const busRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { 
         },
         status: 201,
         represent: ({ state }) => ({
-          body: busResource(state.buses.get(b.id)!),
+          body: busResource(baseUrlOf(request, publicUrl), vm, state.buses.get(b.id)!),
           location: `/v1/vms/${vm}/buses/${b.id}`,
         }),
         ...commandContext(request),
       });
       return sendAnswer(reply, answer);
+    },
+  );
+
+  app.get(
+    '/v1/vms/:vm/buses',
+    {
+      schema: {
+        operationId: 'listBuses',
+        tags: ['buses'],
+        summary: "A VM's buses (pcie.0, pxb-pcie, root ports); filter type",
+        params: VmParams,
+        querystring: ListQueryOf(
+          { type: Type.Optional(OneOf(['pcie-root', ...ADDABLE_BUS_TYPES], 'only buses of this type')), ...AsOfQuery },
+          ['id', 'busNumber', 'type'],
+        ),
+        response: listResponses(BusRef, 'a page of buses', { etag: true }),
+      },
+    },
+    async (request, reply) => {
+      const { type, asOf } = request.query;
+      const state = await loadVm(stores, request.params.vm, asOf);
+      const base = baseUrlOf(request, publicUrl);
+      const items = [...state.buses.values()]
+        .filter((bus) => type === undefined || bus.type === type)
+        .map((bus) => busResource(base, state.id, bus));
+      sendCollection(reply, request, publicUrl, items, request.query, 'id', { version: state.version });
     },
   );
 
@@ -67,7 +104,7 @@ export const busRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { 
       const bus = state.buses.get(request.params.bus);
       if (bus === undefined)
         throw new DomainError('BUS_NOT_FOUND', `bus ${request.params.bus} does not exist in VM ${state.id}`);
-      return sendJson(reply, busResource(bus), { version: state.version });
+      return sendJson(reply, busResource(baseUrlOf(request, publicUrl), state.id, bus), { version: state.version });
     },
   );
 };

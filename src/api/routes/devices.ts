@@ -6,12 +6,15 @@ import { executeCommand } from '../../app/execute-command.js';
 import { loadVm } from '../../app/load-vm.js';
 import { getDevice } from '../../domain/topology/decide.js';
 import { commandContext, optionalU64, sendAnswer, sendJson, type RouteOptions } from '../http.js';
+import { baseUrlOf } from '../links.js';
+import { ListQueryOf, listResponses, sendCollection } from '../lists.js';
 import { deviceResource } from '../representations.js';
 import {
   AsOfQuery,
   CommandHeaders,
   commandResponses,
   DeviceParams,
+  Id,
   Query,
   readResponses,
   VmParams,
@@ -21,7 +24,7 @@ import { AttachDeviceBody, DetachedSchema, SteBody } from '../schemas/device.js'
 const DeviceRef = Type.Ref('Device');
 export const devicePath = (vm: string, dev: string) => `/v1/vms/${vm}/devices/${dev}`;
 
-export const deviceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { stores }) => {
+export const deviceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { stores, publicUrl }) => {
   app.post(
     '/v1/vms/:vm/devices',
     {
@@ -52,12 +55,59 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
         },
         status: 201,
         represent: ({ state }) => ({
-          body: deviceResource(state, state.devices.get(b.id)!),
+          body: deviceResource(baseUrlOf(request, publicUrl), state, state.devices.get(b.id)!),
           location: devicePath(vm, b.id),
         }),
         ...commandContext(request),
       });
       return sendAnswer(reply, answer);
+    },
+  );
+
+  app.get(
+    '/v1/vms/:vm/devices',
+    {
+      schema: {
+        operationId: 'listDevices',
+        tags: ['devices'],
+        summary: "A VM's devices; filters driver, bus, smmu, accel",
+        params: VmParams,
+        querystring: ListQueryOf(
+          {
+            driver: Type.Optional(
+              Type.String({
+                minLength: 1,
+                maxLength: 64,
+                description: 'only devices of this driver',
+                examples: ['vfio-pci'],
+              }),
+            ),
+            bus: Type.Optional(Id('only devices on this bus', 'pcie.port1')),
+            smmu: Type.Optional(Id('only devices behind this SMMU', 'smmuv3.0')),
+            accel: Type.Optional(
+              Type.Boolean({ description: 'only devices behind an SMMU with accel on (true), or not (false)' }),
+            ),
+            ...AsOfQuery,
+          },
+          ['id', 'bus', 'slot', 'streamId', 'driver'],
+        ),
+        response: listResponses(DeviceRef, 'a page of devices', { etag: true }),
+      },
+    },
+    async (request, reply) => {
+      const { driver, bus, smmu, accel, asOf } = request.query;
+      const state = await loadVm(stores, request.params.vm, asOf);
+      const base = baseUrlOf(request, publicUrl);
+      const items = [...state.devices.values()]
+        .map((device) => deviceResource(base, state, device))
+        .filter(
+          (d) =>
+            (driver === undefined || d.driver === driver) &&
+            (bus === undefined || d.bus === bus) &&
+            (smmu === undefined || d.smmu === smmu) &&
+            (accel === undefined || (d.smmu !== null && state.smmus.get(d.smmu)?.accel.value === true) === accel),
+        );
+      sendCollection(reply, request, publicUrl, items, request.query, 'id', { version: state.version });
     },
   );
 
@@ -75,7 +125,11 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
     },
     async (request, reply) => {
       const state = await loadVm(stores, request.params.vm, request.query.asOf);
-      return sendJson(reply, deviceResource(state, getDevice(state, request.params.dev)), { version: state.version });
+      return sendJson(
+        reply,
+        deviceResource(baseUrlOf(request, publicUrl), state, getDevice(state, request.params.dev)),
+        { version: state.version },
+      );
     },
   );
 
@@ -108,7 +162,9 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
           ttb1: optionalU64(b.ttb1),
         },
         status: 200,
-        represent: ({ state }) => ({ body: deviceResource(state, state.devices.get(dev)!) }),
+        represent: ({ state }) => ({
+          body: deviceResource(baseUrlOf(request, publicUrl), state, state.devices.get(dev)!),
+        }),
         ...commandContext(request),
       });
       return sendAnswer(reply, answer);

@@ -1,16 +1,64 @@
-// The event log: one VM's stream, or every event after a global position (for consumers that
-// follow the log, such as a lab inventory).
+// The event log: one VM's stream, every event after a global position (filtered by VM and type,
+// for consumers that follow the log, such as a lab inventory), and the same as a live stream of
+// Server-Sent Events (src/api/event-stream.ts).
 
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { loadVm } from '../../app/load-vm.js';
-import { page, sendJson, type RouteOptions } from '../http.js';
+import { cursorPage, page } from '../../app/paging.js';
+import { EVENT_TYPES } from '../../db/event-codec.js';
+import { openEventStream } from '../event-stream.js';
+import { sendJson, type RouteOptions } from '../http.js';
+import { baseUrlOf } from '../links.js';
+import { type BriefItem, listLink } from '../lists.js';
+import type { StoredEvent } from '../../db/event-store.js';
 import { eventResource } from '../representations.js';
-import { ListQuery, MAX_OFFSET, Page, Query, readResponses, VmParams } from '../schemas/common.js';
+import {
+  errorResponses,
+  Id,
+  ListQuery,
+  MAX_OFFSET,
+  OneOf,
+  Page,
+  Query,
+  readResponses,
+  VmParams,
+} from '../schemas/common.js';
 
-const EventPage = Page(Type.Ref('Event'), 'a page of events');
+const EventPage = Page(
+  Type.Union([Type.Ref('Event'), Type.Ref('Brief')]),
+  'a page of events (brief: id, url, display)',
+);
 
-export const eventRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { stores }) => {
+/**
+ * `?brief=true`: an event is named by its position and read back as the one-event page of the
+ * log that holds it (events have no URL of their own).
+ */
+const Brief = {
+  brief: Type.Optional(
+    Type.Boolean({ default: false, description: 'true: each event only id (its position), url and display' }),
+  ),
+};
+const briefEvent = (base: string, e: StoredEvent): BriefItem => ({
+  id: e.position,
+  url: `${base}/v1/events?after=${e.position - 1}&limit=1`,
+  display: `#${e.position} ${e.type} (${e.streamId}, version ${e.streamVersion})`,
+});
+
+const MAX_POSITION = Number.MAX_SAFE_INTEGER - MAX_OFFSET;
+const After = (description: string) => Type.Integer({ minimum: 0, maximum: MAX_POSITION, description });
+
+/** The filters of the log, as a list and as a stream. */
+const EventFilters = {
+  vm: Type.Optional(Id('only the events of this VM', 'vm1')),
+  type: Type.Optional(
+    Type.Array(OneOf(EVENT_TYPES, 'an event type'), {
+      description: 'only events of these types (repeat the parameter: ?type=BusAdded&type=DeviceAttached)',
+    }),
+  ),
+};
+
+export const eventRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { stores, publicUrl, eventStream }) => {
   app.get(
     '/v1/vms/:vm/events',
     {
@@ -19,19 +67,20 @@ export const eventRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, 
         tags: ['events'],
         summary: "A VM's events in stream order",
         params: VmParams,
-        querystring: Query({ ...ListQuery }),
+        querystring: Query({ ...ListQuery, ...Brief }),
         response: readResponses(EventPage, "the VM's events"),
       },
     },
     async (request, reply) => {
       const { vm } = request.params;
-      const { limit = 50, offset = 0 } = request.query;
+      const { limit = 50, offset = 0, brief } = request.query;
       const state = await loadVm(stores, vm);
+      const base = baseUrlOf(request, publicUrl);
       // Stream versions run 1..version without gaps, so an offset is a version to read after.
       const events = (
         await stores.events.readStream(vm, { afterVersion: offset, toVersion: state.version, limit })
-      ).map(eventResource);
-      return sendJson(reply, page(events, state.version, limit, offset, `/v1/vms/${vm}/events`), {
+      ).map((e) => (brief ? briefEvent(base, e) : eventResource(e)));
+      return sendJson(reply, page(events, state.version, limit, offset, listLink(request, publicUrl)), {
         version: state.version,
       });
     },
@@ -43,26 +92,71 @@ export const eventRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, 
       schema: {
         operationId: 'listEvents',
         tags: ['events'],
-        summary: 'All events after a global position, in position order',
+        summary: 'All events after a global position, in position order (filters vm, type)',
+        description:
+          '`next` reads after the last position of the page (`after=<position>`), so that events committed meanwhile are neither skipped nor repeated; it is null once the page reaches the end of the log. `count` is the number of matching events after `after`.',
         querystring: Query({
-          after: Type.Optional(
-            Type.Integer({
-              minimum: 0,
-              maximum: Number.MAX_SAFE_INTEGER - MAX_OFFSET,
-              default: 0,
-              description: 'global position to read after',
-            }),
-          ),
+          after: Type.Optional(After('global position to read after (default 0)')),
+          ...EventFilters,
           ...ListQuery,
+          ...Brief,
         }),
         response: readResponses(EventPage, 'the events', { etag: false }),
       },
     },
     async (request, reply) => {
-      const { after = 0, limit = 50, offset = 0 } = request.query;
-      const total = await stores.events.countAll(after);
-      const events = (await stores.events.readAll(after + offset, limit)).map(eventResource);
-      return sendJson(reply, page(events, total, limit, offset, `/v1/events?after=${after}`));
+      const { after = 0, limit = 50, offset = 0, vm, type, brief } = request.query;
+      const base = baseUrlOf(request, publicUrl);
+      const filter = { vm, types: type };
+      const total = await stores.events.countAfter(after, filter);
+      const read = await stores.events.readAfter(after, filter, { limit, offset });
+      const events = read.map((e) => ({ position: e.position, item: brief ? briefEvent(base, e) : eventResource(e) }));
+      const answer = cursorPage(events, total, limit, offset, after, listLink(request, publicUrl));
+      return sendJson(reply, { ...answer, results: events.map((e) => e.item) });
+    },
+  );
+
+  const stream = openEventStream(app, stores.events, stores.metrics, eventStream);
+
+  app.get(
+    '/v1/events/stream',
+    {
+      schema: {
+        operationId: 'streamEvents',
+        tags: ['events'],
+        summary: 'The log as Server-Sent Events: every event after a position, then each new one as it commits',
+        description: [
+          'Each event is one message: `id:` its position, `event:` its type, `data:` the event as GET /v1/events shows it.',
+          'Resumes after `Last-Event-ID` (what an EventSource sends when it reconnects) or else `?after=` (default: only new events), with no gap and no duplicate.',
+          'Filters `vm` and `type` (repeatable). A comment line (`: keep-alive`) at least every 15 s keeps proxies from closing an idle stream.',
+          'A client that does not read fast enough is cut off once more than a bounded amount is queued for it; it resumes with Last-Event-ID.',
+        ].join(' '),
+        querystring: Query({ after: Type.Optional(After('global position to read after')), ...EventFilters }),
+        headers: Type.Object({
+          'last-event-id': Type.Optional(After('the last position received (sent by EventSource on reconnect)')),
+        }),
+        response: {
+          200: {
+            description: 'an endless stream of events (text/event-stream)',
+            content: {
+              'text/event-stream': {
+                schema: Type.String({
+                  description:
+                    'messages of three lines (id: <position>, event: <type>, data: <event JSON>) and `: keep-alive` comments',
+                }),
+                example:
+                  'id: 1\nevent: VmDefined\ndata: {"position":1,"streamId":"vm1","streamVersion":1,"type":"VmDefined",...}\n\n',
+              },
+            },
+          },
+          ...errorResponses(400),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { vm, type } = request.query;
+      const after = request.headers['last-event-id'] ?? request.query.after ?? (await stores.events.lastPosition());
+      stream.serve(request, reply, { vm, types: type }, after);
     },
   );
 };

@@ -8,7 +8,9 @@ import { fleetPicture } from '../../pictures/fleet-picture.js';
 import type { FleetSweepView } from '../../pictures/fleet-view.js';
 import { idempotencyOf, page, sendAnswer, sendJsonText, sendSvg, type RouteOptions } from '../http.js';
 import { baseUrlOf } from '../links.js';
-import { CommandHeaders, errorResponses, ListQuery, Page, Query } from '../schemas/common.js';
+import { ListQueryOf, listLink, listParameters, listResponses } from '../lists.js';
+import { fleetSweepPath } from '../../app/links.js';
+import { CommandHeaders, errorResponses, ListQuery, Query } from '../schemas/common.js';
 import { FleetSweepBody } from '../schemas/fleet-sweep.js';
 import { svgResponses } from '../schemas/picture.js';
 import { RecordParams } from '../schemas/resolution.js';
@@ -56,23 +58,32 @@ export const fleetSweepRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
       schema: {
         operationId: 'listFleetSweeps',
         tags: ['fleet'],
-        summary: 'Fleet sweeps as first returned, oldest first',
-        querystring: Query({ ...ListQuery }),
-        response: {
-          200: {
-            description: 'a page of fleet sweeps',
-            content: { 'application/json': { schema: Page(FleetSweepRef, 'a page of fleet sweeps') } },
-          },
-          ...errorResponses(400),
-        },
+        summary: 'Fleet sweeps as first returned, oldest first (ordering=-created: newest first)',
+        querystring: ListQueryOf({}, ['created']),
+        response: listResponses(FleetSweepRef, 'a page of fleet sweeps'),
       },
     },
     async (request, reply) => {
-      const { limit = 50, offset = 0 } = request.query;
-      const { bodies, total } = await stores.resolutions.listFleetSweeps(limit, offset);
-      // The stored records are spliced in as they are, byte for byte.
-      const envelope = JSON.stringify(page([], total, limit, offset, '/v1/fleet-sweeps'));
-      return sendJsonText(reply, `${envelope.slice(0, -2)}${bodies.join(',')}]}`);
+      const { limit, offset, brief, ordering } = listParameters(request.query, 'created');
+      const { bodies, total } = await stores.resolutions.listFleetSweeps(limit, offset, ordering.descending);
+      const envelope = JSON.stringify(page([], total, limit, offset, listLink(request, publicUrl)));
+      const base = baseUrlOf(request, publicUrl);
+      const items = brief
+        ? bodies.map((body) => {
+            const { id, createdAt, totals } = JSON.parse(body) as {
+              id: string;
+              createdAt: string;
+              totals: { vms: number };
+            };
+            return JSON.stringify({
+              id,
+              url: `${base}${fleetSweepPath(id)}`,
+              display: `fleet sweep of ${totals.vms} VMs at ${createdAt}`,
+            });
+          })
+        : // The stored records are spliced in as they are, byte for byte.
+          bodies;
+      return sendJsonText(reply, `${envelope.slice(0, -2)}${items.join(',')}]}`);
     },
   );
 

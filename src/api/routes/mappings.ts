@@ -8,16 +8,16 @@ import { hex } from '../../domain/address.js';
 import { DomainError } from '../../domain/errors.js';
 import { getDevice } from '../../domain/topology/decide.js';
 import { STAGES, type Stage } from '../../domain/topology/types.js';
-import { commandContext, page, sendAnswer, sendJson, u64, type RouteOptions } from '../http.js';
+import { commandContext, sendAnswer, sendJson, u64, type RouteOptions } from '../http.js';
+import { baseUrlOf } from '../links.js';
+import { ListQueryOf, listResponses, sendCollection } from '../lists.js';
 import { mappingResource } from '../representations.js';
 import {
   AsOfQuery,
   CommandHeaders,
   commandResponses,
   DeviceParams,
-  ListQuery,
   OneOf,
-  Page,
   Query,
   readResponses,
 } from '../schemas/common.js';
@@ -26,7 +26,7 @@ import { devicePath } from './devices.js';
 
 const MappingRef = Type.Ref('Mapping');
 
-export const mappingRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { stores }) => {
+export const mappingRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { stores, publicUrl }) => {
   app.post(
     '/v1/vms/:vm/devices/:dev/mappings',
     {
@@ -58,7 +58,12 @@ export const mappingRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
         },
         status: 201,
         represent: ({ state }) => ({
-          body: mappingResource(dev, state.devices.get(dev)!.mappings[b.stage].at(iova)!.value),
+          body: mappingResource(
+            baseUrlOf(request, publicUrl),
+            vm,
+            dev,
+            state.devices.get(dev)!.mappings[b.stage].at(iova)!.value,
+          ),
           location: `${devicePath(vm, dev)}/mappings/${b.stage}/${hex(iova)}`,
         }),
         ...commandContext(request),
@@ -73,26 +78,28 @@ export const mappingRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
       schema: {
         operationId: 'listMappings',
         tags: ['mappings'],
-        summary: "A device's mappings in address order (stage 1, then stage 2)",
+        summary: "A device's mappings (default: stage 1, then stage 2, each in address order); filter stage",
         params: DeviceParams,
-        querystring: Query({ stage: Type.Optional(OneOf(STAGES, 'only this stage')), ...AsOfQuery, ...ListQuery }),
-        response: readResponses(Page(MappingRef, 'a page of mappings'), 'the mappings'),
+        querystring: ListQueryOf({ stage: Type.Optional(OneOf(STAGES, 'only this stage')), ...AsOfQuery }, [
+          'stage',
+          'iova',
+          'output',
+          'size',
+        ]),
+        response: listResponses(MappingRef, 'a page of mappings', { etag: true }),
       },
     },
     async (request, reply) => {
       const { vm, dev } = request.params;
-      const { stage, asOf, limit = 50, offset = 0 } = request.query;
+      const { stage, asOf } = request.query;
       const state = await loadVm(stores, vm, asOf);
       const device = getDevice(state, dev);
+      const base = baseUrlOf(request, publicUrl);
       const stages: Stage[] = stage === undefined ? [1, 2] : [stage];
-      const total = stages.reduce((n, s) => n + device.mappings[s].count, 0);
-      const items = stages
-        .flatMap((s) => [...device.mappings[s].ranges()].map((r) => mappingResource(dev, r.value)))
-        .slice(offset, offset + limit);
-      const query = stage === undefined ? '' : `?stage=${stage}`;
-      return sendJson(reply, page(items, total, limit, offset, `${devicePath(vm, dev)}/mappings${query}`), {
-        version: state.version,
-      });
+      const items = stages.flatMap((s) =>
+        [...device.mappings[s].ranges()].map((r) => mappingResource(base, state.id, dev, r.value)),
+      );
+      sendCollection(reply, request, publicUrl, items, request.query, 'stage', { version: state.version });
     },
   );
 
@@ -114,7 +121,9 @@ export const mappingRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
       const mapping = getDevice(state, dev).mappings[stage].at(u64(iova));
       if (mapping === undefined)
         throw new DomainError('MAPPING_NOT_FOUND', `no stage-${stage} mapping of device ${dev} starts at ${iova}`);
-      return sendJson(reply, mappingResource(dev, mapping.value), { version: state.version });
+      return sendJson(reply, mappingResource(baseUrlOf(request, publicUrl), state.id, dev, mapping.value), {
+        version: state.version,
+      });
     },
   );
 

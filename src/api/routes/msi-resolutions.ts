@@ -9,10 +9,47 @@ import { DEFAULT_SWEEP_PAGE, resolveMsi, storedResolution, storedSweep, sweepVm 
 import { resolutionPicture } from '../../pictures/resolution-picture.js';
 import type { ResolutionView } from '../../pictures/resolution-view.js';
 import { baseUrlOf } from '../links.js';
+import { type ListParameters, ListQueryOf, listLink, listParameters, listResponses } from '../lists.js';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { resolutionPath, sweepPath } from '../../app/links.js';
+import {
+  type ListedRecord,
+  RECORD_ORDERINGS,
+  type RecordFilter,
+  type RecordOrder,
+  SWEEP_ORDERINGS,
+} from '../../db/resolution-store.js';
+import { SEMANTICS } from '../../domain/resolve/types.js';
 import { idempotencyOf, optionalU64, page, sendAnswer, sendJsonText, sendSvg, type RouteOptions } from '../http.js';
 import { svgResponses } from '../schemas/picture.js';
-import { CommandHeaders, errorResponses, ListQuery, Page, Query, VmParams } from '../schemas/common.js';
+import { CommandHeaders, errorResponses, Id, ListQuery, OneOf, Query, VmParams } from '../schemas/common.js';
 import { RecordParams, ResolveBody, SweepBody } from '../schemas/resolution.js';
+
+/** The filters of the record lists (contract v1.1). */
+const RecordFilters = {
+  device: Type.Optional(Id('only records about this device', 'hostdev0')),
+  semantics: Type.Optional(OneOf(SEMANTICS, 'only records resolved under these semantics')),
+  installed: Type.Optional(
+    Type.Boolean({ description: 'only records whose route was installed (true) or not (false)' }),
+  ),
+  misroutedBeforeFix: Type.Optional(
+    Type.Boolean({ description: 'only records that the pre-fix semantics misroutes (true) or not (false)' }),
+  ),
+};
+
+/** A sweep in a list: its head (counts, no results), with its url and display. */
+const SweepHead = Type.Object(
+  {
+    id: Type.String(),
+    url: Type.String({ format: 'uri' }),
+    display: Type.String(),
+    vm: Type.String(),
+    asOfVersion: Type.Integer(),
+    semantics: Type.Optional(Type.String()),
+    counts: Type.Object({}, { additionalProperties: true }),
+  },
+  { additionalProperties: true, description: 'a sweep without its results (GET its url for them)' },
+);
 
 const LocationHeader = { Location: { type: 'string', description: 'where the record can be read again' } };
 const created = (schema: 'Resolution' | 'Sweep', description: string) => ({
@@ -103,32 +140,114 @@ export const resolutionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
     },
   );
 
+  const recordList = (kind: 'resolutions' | 'sweeps', scope: 'all' | 'vm') => ({
+    operationId: {
+      resolutions: { all: 'listResolutions', vm: 'listVmResolutions' },
+      sweeps: { all: 'listSweeps', vm: 'listVmSweeps' },
+    }[kind][scope],
+    tags: ['msi'],
+    summary:
+      kind === 'resolutions'
+        ? `Stored resolutions${scope === 'vm' ? ' of the VM' : ''} (sweeps' included), oldest first; filters ${scope === 'all' ? 'vm, ' : ''}device, semantics, installed, misroutedBeforeFix`
+        : `Stored sweeps${scope === 'vm' ? ' of the VM' : ''} (each its head: counts, no results), oldest first; filters ${scope === 'all' ? 'vm, ' : ''}device, semantics, installed, misroutedBeforeFix`,
+    description:
+      kind === 'resolutions'
+        ? 'Each item is the record byte for byte as it was first returned. Records stored before these filters existed whose body is shared and compressed have no device, semantics, installed or misroutedBeforeFix to filter on: a filter on those does not match them.'
+        : 'A sweep matches device when it resolved a vector of that device, installed=true when every route was installed (false: some was not), misroutedBeforeFix=true when some vector was misrouted before the fix.',
+    querystring: ListQueryOf(
+      { ...(scope === 'all' ? { vm: Type.Optional(Id('only records of this VM', 'vm1')) } : {}), ...RecordFilters },
+      kind === 'resolutions' ? RECORD_ORDERINGS : SWEEP_ORDERINGS,
+    ),
+    response: listResponses(
+      kind === 'resolutions' ? Type.Ref('Resolution') : SweepHead,
+      kind === 'resolutions' ? 'a page of resolutions' : 'a page of sweeps',
+    ),
+  });
+
+  /** Answers a page of records: the stored JSON spliced in as it is, or brief items. */
+  const sendRecords = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    kind: 'resolutions' | 'sweeps',
+    filter: RecordFilter,
+    query: ListParameters,
+  ) => {
+    const { limit, offset, brief, ordering } = listParameters(query, 'created');
+    const base = baseUrlOf(request, publicUrl);
+    const { records, total } =
+      kind === 'resolutions'
+        ? await stores.resolutions.listResolutionRecords(filter, ordering as RecordOrder<'created'>, limit, offset)
+        : await stores.resolutions.listSweepRecords(filter, ordering as RecordOrder<'created'>, limit, offset);
+    const urlOf = (id: string) => `${base}${kind === 'resolutions' ? resolutionPath(id) : sweepPath(id)}`;
+    const displayOf = (r: ListedRecord) =>
+      `${kind === 'resolutions' ? 'resolution' : 'sweep'} of ${r.device === null ? '' : `${r.device} in `}${r.vm}${r.semantics === null ? '' : ` (${r.semantics})`}`;
+    const envelope = JSON.stringify(page([], total, limit, offset, listLink(request, publicUrl)));
+    const items = brief
+      ? records.map((r) => JSON.stringify({ id: r.id, url: urlOf(r.id), display: displayOf(r) }))
+      : kind === 'resolutions'
+        ? // Each stays byte for byte the record that was returned.
+          records.map((r) => r.text)
+        : records.map((r) => {
+            const { results: _results, ...head } = JSON.parse(r.text) as Record<string, unknown>;
+            return JSON.stringify({ ...head, url: urlOf(r.id), display: displayOf(r) });
+          });
+    sendJsonText(reply, `${envelope.slice(0, -2)}${items.join(',')}]}`);
+  };
+
+  app.get('/v1/msi-resolutions', { schema: recordList('resolutions', 'all') }, async (request, reply) => {
+    const { vm, device, semantics, installed, misroutedBeforeFix } = request.query;
+    await sendRecords(
+      request,
+      reply,
+      'resolutions',
+      { vm, device, semantics, installed, misroutedBeforeFix },
+      request.query,
+    );
+  });
+
   app.get(
     '/v1/vms/:vm/msi-resolutions',
-    {
-      schema: {
-        operationId: 'listVmResolutions',
-        tags: ['msi'],
-        summary: "A VM's stored resolutions (sweeps' included), oldest first",
-        params: VmParams,
-        querystring: Query({ ...ListQuery }),
-        response: {
-          200: {
-            description: 'a page of resolutions',
-            content: { 'application/json': { schema: Page(Type.Ref('Resolution'), 'a page of resolutions') } },
-          },
-          ...errorResponses(400, 404),
-        },
-      },
-    },
+    { schema: { ...recordList('resolutions', 'vm'), params: VmParams } },
     async (request, reply) => {
       const { vm } = request.params;
-      const { limit = 50, offset = 0 } = request.query;
+      const { device, semantics, installed, misroutedBeforeFix } = request.query;
+      // An unknown VM is a 404, a decommissioned one still answers.
       await loadVm(stores, vm);
-      const { bodies, total } = await stores.resolutions.listResolutions(vm, limit, offset);
-      // The stored records are spliced in as they are, so each stays byte for byte what was returned.
-      const envelope = JSON.stringify(page([], total, limit, offset, `/v1/vms/${vm}/msi-resolutions`));
-      return sendJsonText(reply, `${envelope.slice(0, -2)}${bodies.join(',')}]}`);
+      await sendRecords(
+        request,
+        reply,
+        'resolutions',
+        { vm, device, semantics, installed, misroutedBeforeFix },
+        request.query,
+      );
+    },
+  );
+
+  app.get('/v1/msi-sweeps', { schema: recordList('sweeps', 'all') }, async (request, reply) => {
+    const { vm, device, semantics, installed, misroutedBeforeFix } = request.query;
+    await sendRecords(
+      request,
+      reply,
+      'sweeps',
+      { vm, device, semantics, installed, misroutedBeforeFix },
+      request.query,
+    );
+  });
+
+  app.get(
+    '/v1/vms/:vm/msi-sweeps',
+    { schema: { ...recordList('sweeps', 'vm'), params: VmParams } },
+    async (request, reply) => {
+      const { vm } = request.params;
+      const { device, semantics, installed, misroutedBeforeFix } = request.query;
+      await loadVm(stores, vm);
+      await sendRecords(
+        request,
+        reply,
+        'sweeps',
+        { vm, device, semantics, installed, misroutedBeforeFix },
+        request.query,
+      );
     },
   );
 

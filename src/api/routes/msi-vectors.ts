@@ -8,12 +8,26 @@ import { executeCommand } from '../../app/execute-command.js';
 import { liveRoute } from '../../app/resolve-msi.js';
 import { resolutionPicture } from '../../pictures/resolution-picture.js';
 import type { ResolutionView } from '../../pictures/resolution-view.js';
-import { commandContext, sendAnswer, sendJsonText, sendSvg, u64, type RouteOptions } from '../http.js';
+import { loadVm } from '../../app/load-vm.js';
+import { DomainError } from '../../domain/errors.js';
+import { getDevice } from '../../domain/topology/decide.js';
+import { commandContext, sendAnswer, sendJson, sendJsonText, sendSvg, u64, type RouteOptions } from '../http.js';
+import { ListQueryOf, listResponses, sendCollection } from '../lists.js';
 import { baseUrlOf } from '../links.js';
 import { svgResponses } from '../schemas/picture.js';
 import { RouteQuery } from '../schemas/resolution.js';
 import { vectorResource } from '../representations.js';
-import { CommandHeaders, commandResponses, errorResponses } from '../schemas/common.js';
+import {
+  AsOfQuery,
+  CommandHeaders,
+  commandResponses,
+  DeviceParams,
+  errorResponses,
+  Query,
+  readResponses,
+} from '../schemas/common.js';
+
+const VectorRef = Type.Ref('MsiVector');
 import { VectorBody, VectorParams } from '../schemas/device.js';
 
 const ROUTE_DESCRIPTION =
@@ -26,6 +40,51 @@ export const msiVectorRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (a
     { semantics, asOf }: Static<typeof RouteQuery>,
     request: FastifyRequest,
   ) => liveRoute(stores, { vmId: vm, device: dev, vector: n, semantics, asOf, baseUrl: baseUrlOf(request, publicUrl) });
+
+  app.get(
+    '/v1/vms/:vm/devices/:dev/msi-vectors',
+    {
+      schema: {
+        operationId: 'listMsiVectors',
+        tags: ['msi-vectors'],
+        summary: "A device's programmed MSI-X vectors",
+        params: DeviceParams,
+        querystring: ListQueryOf({ ...AsOfQuery }, ['vector', 'address', 'data']),
+        response: listResponses(VectorRef, 'a page of vectors', { etag: true }),
+      },
+    },
+    async (request, reply) => {
+      const { vm, dev } = request.params;
+      const state = await loadVm(stores, vm, request.query.asOf);
+      const base = baseUrlOf(request, publicUrl);
+      const items = [...getDevice(state, dev).vectors.values()].map((v) => vectorResource(base, state.id, dev, v));
+      sendCollection(reply, request, publicUrl, items, request.query, 'vector', { version: state.version });
+    },
+  );
+
+  app.get(
+    '/v1/vms/:vm/devices/:dev/msi-vectors/:n',
+    {
+      schema: {
+        operationId: 'getMsiVector',
+        tags: ['msi-vectors'],
+        summary: 'Read a programmed MSI-X vector: its address and data as the guest wrote them',
+        params: VectorParams,
+        querystring: Query({ ...AsOfQuery }),
+        response: readResponses(VectorRef, 'the vector'),
+      },
+    },
+    async (request, reply) => {
+      const { vm, dev, n } = request.params;
+      const state = await loadVm(stores, vm, request.query.asOf);
+      const vector = getDevice(state, dev).vectors.get(n);
+      if (vector === undefined)
+        throw new DomainError('VECTOR_NOT_FOUND', `vector ${n} of device ${dev} is not programmed in VM ${state.id}`);
+      return sendJson(reply, vectorResource(baseUrlOf(request, publicUrl), state.id, dev, vector), {
+        version: state.version,
+      });
+    },
+  );
 
   app.get(
     '/v1/vms/:vm/devices/:dev/msi-vectors/:n/route',
@@ -97,7 +156,9 @@ export const msiVectorRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (a
           data: u64(request.body.data),
         },
         status: 200,
-        represent: ({ state }) => ({ body: vectorResource(dev, state.devices.get(dev)!.vectors.get(n)!) }),
+        represent: ({ state }) => ({
+          body: vectorResource(baseUrlOf(request, publicUrl), vm, dev, state.devices.get(dev)!.vectors.get(n)!),
+        }),
         ...commandContext(request),
       });
       return sendAnswer(reply, answer);

@@ -6,6 +6,8 @@ import { executeCommand } from '../../app/execute-command.js';
 import { loadVm } from '../../app/load-vm.js';
 import { getSmmu } from '../../domain/topology/decide.js';
 import { commandContext, sendAnswer, sendJson, type RouteOptions } from '../http.js';
+import { baseUrlOf } from '../links.js';
+import { ListQueryOf, listResponses, sendCollection } from '../lists.js';
 import { smmuResource } from '../representations.js';
 import {
   AsOfQuery,
@@ -20,7 +22,7 @@ import { AccelBody, AddSmmuBody, GuestStateBody } from '../schemas/smmu.js';
 
 const SmmuRef = Type.Ref('Smmu');
 
-export const smmuRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { stores }) => {
+export const smmuRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { stores, publicUrl }) => {
   app.post(
     '/v1/vms/:vm/smmus',
     {
@@ -49,12 +51,41 @@ export const smmuRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, {
         },
         status: 201,
         represent: ({ state }) => ({
-          body: smmuResource(state.smmus.get(b.id)!),
+          body: smmuResource(baseUrlOf(request, publicUrl), vm, state.smmus.get(b.id)!),
           location: `/v1/vms/${vm}/smmus/${b.id}`,
         }),
         ...commandContext(request),
       });
       return sendAnswer(reply, answer);
+    },
+  );
+
+  app.get(
+    '/v1/vms/:vm/smmus',
+    {
+      schema: {
+        operationId: 'listSmmus',
+        tags: ['smmus'],
+        summary: "A VM's SMMUs; filter accel",
+        params: VmParams,
+        querystring: ListQueryOf(
+          {
+            accel: Type.Optional(Type.Boolean({ description: 'only SMMUs with accel on (true) or off (false)' })),
+            ...AsOfQuery,
+          },
+          ['id', 'primaryBus'],
+        ),
+        response: listResponses(SmmuRef, 'a page of SMMUs', { etag: true }),
+      },
+    },
+    async (request, reply) => {
+      const { accel, asOf } = request.query;
+      const state = await loadVm(stores, request.params.vm, asOf);
+      const base = baseUrlOf(request, publicUrl);
+      const items = [...state.smmus.values()]
+        .filter((smmu) => accel === undefined || smmu.accel.value === accel)
+        .map((smmu) => smmuResource(base, state.id, smmu));
+      sendCollection(reply, request, publicUrl, items, request.query, 'id', { version: state.version });
     },
   );
 
@@ -72,7 +103,11 @@ export const smmuRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, {
     },
     async (request, reply) => {
       const state = await loadVm(stores, request.params.vm, request.query.asOf);
-      return sendJson(reply, smmuResource(getSmmu(state, request.params.smmu)), { version: state.version });
+      return sendJson(
+        reply,
+        smmuResource(baseUrlOf(request, publicUrl), state.id, getSmmu(state, request.params.smmu)),
+        { version: state.version },
+      );
     },
   );
 
@@ -95,7 +130,9 @@ export const smmuRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, {
         vmId: vm,
         command: { type: 'SetSmmuAccel', smmuId: smmu, enabled: request.body.enabled },
         status: 200,
-        represent: ({ state }) => ({ body: smmuResource(state.smmus.get(smmu)!) }),
+        represent: ({ state }) => ({
+          body: smmuResource(baseUrlOf(request, publicUrl), state.id, state.smmus.get(smmu)!),
+        }),
         ...commandContext(request),
       });
       return sendAnswer(reply, answer);
@@ -121,7 +158,9 @@ export const smmuRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, {
         vmId: vm,
         command: { type: 'SetSmmuGuestState', smmuId: smmu, changes: request.body },
         status: 200,
-        represent: ({ state }) => ({ body: smmuResource(state.smmus.get(smmu)!) }),
+        represent: ({ state }) => ({
+          body: smmuResource(baseUrlOf(request, publicUrl), state.id, state.smmus.get(smmu)!),
+        }),
         ...commandContext(request),
       });
       return sendAnswer(reply, answer);

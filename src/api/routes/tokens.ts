@@ -4,15 +4,15 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { issueToken, revokeToken, tokenView } from '../../app/tokens.js';
-import type { Stores } from '../../db/stores.js';
-import { page, sendJson } from '../http.js';
+import { page, type RouteOptions, sendJson } from '../http.js';
+import { listLink } from '../lists.js';
 import { errorResponses, ListQuery, Page, Query } from '../schemas/common.js';
 import { CreateTokenBody, NewTokenSchema, TokenParams } from '../schemas/token.js';
 
 const TokenRef = Type.Ref('Token');
 const json = (schema: object, description: string) => ({ description, content: { 'application/json': { schema } } });
 
-export const tokenRoutes: FastifyPluginAsyncTypebox<{ stores: Stores }> = async (app, { stores }) => {
+export const tokenRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { stores, publicUrl }) => {
   app.post(
     '/v1/tokens',
     {
@@ -49,7 +49,7 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<{ stores: Stores }> = async 
     async (request, reply) => {
       const { limit = 50, offset = 0 } = request.query;
       const { rows, total } = await stores.tokens.live(limit, offset);
-      return sendJson(reply, page(rows.map(tokenView), total, limit, offset, '/v1/tokens'));
+      return sendJson(reply, page(rows.map(tokenView), total, limit, offset, listLink(request, publicUrl)));
     },
   );
 

@@ -4,13 +4,15 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { executeCommand } from '../../app/execute-command.js';
+import { STREAM_STATUSES } from '../../db/event-store.js';
 import { topologyPicture } from '../../pictures/topology-picture.js';
 import type { VmView } from '../../pictures/topology-view.js';
 import { bigintsToHex } from '../../domain/address.js';
 import { baseUrlOf } from '../links.js';
+import { ListQueryOf, listParameters, listResponses, sendPage } from '../lists.js';
 import { etagOf } from '../../errors/problem.js';
 import { loadVm } from '../../app/load-vm.js';
-import { commandContext, optionalU64, page, sendAnswer, sendJson, sendSvg, type RouteOptions } from '../http.js';
+import { commandContext, optionalU64, sendAnswer, sendJson, sendSvg, type RouteOptions } from '../http.js';
 import { svgResponses } from '../schemas/picture.js';
 import { QemuBody } from '../schemas/qemu-build.js';
 import { vmResource } from '../representations.js';
@@ -18,8 +20,7 @@ import {
   AsOfQuery,
   CommandHeaders,
   commandResponses,
-  ListQuery,
-  Page,
+  OneOf,
   Query,
   readResponses,
   VmParams,
@@ -75,19 +76,60 @@ export const vmRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { s
       schema: {
         operationId: 'listVms',
         tags: ['vms'],
-        summary: 'List VMs with their projected topology',
-        querystring: Query({ ...ListQuery }),
-        response: readResponses(Page(VmRef, 'a page of VMs'), 'VMs by id', { etag: false }),
+        summary: 'List VMs with their projected topology (in service only, unless status says otherwise)',
+        querystring: ListQueryOf(
+          {
+            status: Type.Optional(
+              OneOf(
+                STREAM_STATUSES,
+                'active (default): VMs in service; decommissioned: those taken out of service; all: both',
+              ),
+            ),
+          },
+          ['id', 'version'],
+        ),
+        response: listResponses(VmRef, 'a page of VMs'),
       },
     },
     async (request, reply) => {
-      const { limit = 50, offset = 0 } = request.query;
-      const streams = await stores.events.streams(limit, offset);
+      const { status = 'active' } = request.query;
+      const { limit, offset, brief, ordering } = listParameters(request.query, 'id');
+      const base = baseUrlOf(request, publicUrl);
+      const streams = await stores.events.streams(limit, offset, {
+        status,
+        orderBy: ordering.field as 'id' | 'version',
+        descending: ordering.descending,
+      });
       const states = await Promise.all(streams.map((s) => stores.vms.load(s.streamId)));
-      const vms = states.flatMap((state) =>
-        state === undefined ? [] : [vmResource(state, baseUrlOf(request, publicUrl))],
-      );
-      return sendJson(reply, page(vms, await stores.events.streamCount(), limit, offset, '/v1/vms'));
+      const vms = states.flatMap((state) => (state === undefined ? [] : [vmResource(state, base)]));
+      const total = await stores.events.streamCount(status);
+      sendPage(reply, request, publicUrl, { items: vms, total, limit, offset, brief });
+    },
+  );
+
+  app.delete(
+    '/v1/vms/:vm',
+    {
+      schema: {
+        operationId: 'decommissionVm',
+        tags: ['vms'],
+        summary: 'Decommission a VM (VmDecommissioned): it takes no more commands; history and records stay readable',
+        description:
+          'Afterwards every command on the VM is a 409 VM_DECOMMISSIONED, and so is defining a VM with its id again (the id stays bound to its history). GET of the VM, its parts, events and resolution records still answer; GET /v1/vms lists it only with status=decommissioned or status=all.',
+        params: VmParams,
+        headers: CommandHeaders,
+        response: commandResponses(200, VmRef, 'the VM as decommissioned'),
+      },
+    },
+    async (request, reply) => {
+      const answer = await executeCommand(stores, {
+        vmId: request.params.vm,
+        command: { type: 'DecommissionVm' },
+        status: 200,
+        represent: ({ state }) => ({ body: vmResource(state, baseUrlOf(request, publicUrl)) }),
+        ...commandContext(request),
+      });
+      return sendAnswer(reply, answer);
     },
   );
 

@@ -2,7 +2,7 @@
 
 import { Type } from '@sinclair/typebox';
 import { ADDABLE_BUS_TYPES } from '../../domain/topology/types.js';
-import { Body, Id, Nullable, OneOf } from './common.js';
+import { Body, Id, Listed, Nullable, OneOf } from './common.js';
 
 const BusNumber = (description: string) => Type.Integer({ minimum: 0, maximum: 255, description });
 
@@ -33,6 +33,7 @@ export const BusParams = Type.Object({ vm: Id('VM id', 'vm1'), bus: Id('bus id',
 export const BusSchema = Type.Object(
   {
     id: Type.String(),
+    ...Listed,
     type: OneOf(['pcie-root', ...ADDABLE_BUS_TYPES], 'bus type'),
     busNumber: Type.Integer({ description: 'pcie.0: 0; pxb-pcie: bus_nr; root port: its secondary bus number' }),
     bus: Nullable(Type.String({ description: 'the bus it sits on' })),

@@ -18,6 +18,12 @@ export const Hex = (description: string, example: string) =>
 /** A 64-bit value as the service writes it: lowercase, no leading zeros. */
 export const HexOut = (description: string) => Type.String({ pattern: '^0x[0-9a-f]{1,16}$', description });
 
+/** What every resource carries besides its own fields (contract v1.1): where to read it, and a label. */
+export const Listed = {
+  url: Type.String({ format: 'uri', description: 'absolute URL of this resource (readable with GET)' }),
+  display: Type.String({ description: 'a short human label' }),
+};
+
 export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
 /** One of the domain's constants, as a plain `enum` (what client generators turn into a type). */

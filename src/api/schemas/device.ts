@@ -3,7 +3,7 @@
 import { Type } from '@sinclair/typebox';
 import { ADDRESS_SIZES } from '../../domain/topology/defaults.js';
 import { GRANULES, PERMS, STAGES, STE_CONFIGS } from '../../domain/topology/types.js';
-import { Body, Hex, HexOut, Id, NestedBody, Nullable, OneOf } from './common.js';
+import { Body, Hex, HexOut, Id, Listed, NestedBody, Nullable, OneOf } from './common.js';
 
 /** PCI host address as vfio-pci's host= takes it. */
 const HOST_PATTERN = '^[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-1][0-9a-fA-F]\\.[0-7]$';
@@ -156,6 +156,7 @@ const S2 = Type.Object({ granule: Granule, t0sz: Type.Integer(), ps: Type.Intege
 export const DeviceSchema = Type.Object(
   {
     id: Type.String(),
+    ...Listed,
     driver: Type.String(),
     bus: Type.String(),
     slot: Type.Integer(),
@@ -187,6 +188,11 @@ export const DeviceSchema = Type.Object(
 
 export const MappingSchema = Type.Object(
   {
+    id: Type.String({
+      description: '<stage>/<iova>: the path of the mapping under the device',
+      examples: ['1/0x8000000'],
+    }),
+    ...Listed,
     device: Type.String(),
     stage: StageNumber,
     iova: HexOut('input address'),
@@ -201,6 +207,8 @@ export const MappingSchema = Type.Object(
 
 export const VectorSchema = Type.Object(
   {
+    id: Type.Integer({ description: 'the vector number' }),
+    ...Listed,
     device: Type.String(),
     vector: Type.Integer(),
     address: HexOut('message address'),

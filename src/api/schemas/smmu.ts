@@ -2,7 +2,7 @@
 
 import { Type } from '@sinclair/typebox';
 import { SMMU_STAGES, STREAM_TABLE_FORMATS } from '../../domain/topology/types.js';
-import { Body, Id, OneOf } from './common.js';
+import { Body, Id, Listed, OneOf } from './common.js';
 
 export const AddSmmuBody = Body(
   {
@@ -60,6 +60,7 @@ export const GuestStateBody = Type.Object(GuestStateFields, {
 export const SmmuSchema = Type.Object(
   {
     id: Type.String(),
+    ...Listed,
     primaryBus: Type.String(),
     accel: Type.Boolean(),
     stage: OneOf(SMMU_STAGES, 'stage property'),

@@ -3,7 +3,7 @@
 import { Type } from '@sinclair/typebox';
 import { GIC_VERSIONS } from '../../domain/topology/types.js';
 import { MSI_CONTROLLERS } from '../../domain/virt-board.js';
-import { Body, Hex, HexOut, Id, Nullable, OneOf } from './common.js';
+import { Body, Hex, HexOut, Id, Listed, Nullable, OneOf } from './common.js';
 import { QemuField, VmQemuSchema } from './qemu-build.js';
 
 export const DefineVmBody = Body(
@@ -45,6 +45,9 @@ export const DefineVmBody = Body(
 export const VmSchema = Type.Object(
   {
     id: Type.String(),
+    ...Listed,
+    status: OneOf(['active', 'decommissioned'], 'decommissioned once DELETE /v1/vms/{vm} took it out of service'),
+    decommissionedBy: Nullable(Type.Integer({ description: 'position of the VmDecommissioned event, if any' })),
     version: Type.Integer({ description: 'number of events in the VM stream' }),
     picture: Type.String({ description: 'absolute URL of the topology picture (image/svg+xml)' }),
     qemu: VmQemuSchema,

@@ -9,16 +9,19 @@
 // order, to one dedicated LISTEN connection per node, which wakes the node's feeds; a poll every
 // 2 s is the fallback when a notification is lost (a dropped connection, a restart).
 
-import { and, asc, count, countDistinct, eq, gt, lte, max } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gt, inArray, lte, max, type SQL, sql } from 'drizzle-orm';
 import pg from 'pg';
 import type { DomainEvent, EventType, RecordedEvent } from '../../domain/topology/types.js';
 import { decodeEventData } from '../event-codec.js';
 import {
   AppendListeners,
+  type EventFilter,
   type EventMetadata,
   type EventRow,
   eventRowsFor,
   type StoredEvent,
+  type StreamListOptions,
+  type StreamStatus,
   toStoredEvent,
 } from '../event-store.js';
 import type { AppendPlanner, EventStorePort } from '../port.js';
@@ -30,6 +33,24 @@ export const APPEND_CHANNEL = 'doorbell_events';
 export const POLL_MS = 2_000;
 const RECONNECT_MS = 1_000;
 const NO_UPPER_VERSION = 2_147_483_647;
+
+/** true when a stream (grouped by stream_id) holds a VmDecommissioned event. */
+const DECOMMISSIONED = sql<boolean>`bool_or(${events.type} = 'VmDecommissioned')`;
+
+function havingStatus(status: StreamStatus): SQL | undefined {
+  if (status === 'all') return undefined;
+  return status === 'decommissioned' ? sql`${DECOMMISSIONED}` : sql`NOT ${DECOMMISSIONED}`;
+}
+
+/** The WHERE clause of a filtered read of the log after `after` (and up to `upTo`, when given). */
+function filtered(after: number, filter: EventFilter, upTo?: number): SQL | undefined {
+  return and(
+    gt(events.position, after),
+    upTo === undefined ? undefined : lte(events.position, upTo),
+    filter.vm === undefined ? undefined : eq(events.streamId, filter.vm),
+    filter.types === undefined || filter.types.length === 0 ? undefined : inArray(events.type, [...filter.types]),
+  );
+}
 
 export class PgEventStore implements EventStorePort {
   private readonly listeners = new AppendListeners();
@@ -213,19 +234,59 @@ export class PgEventStore implements EventStorePort {
     return Number(row?.n ?? 0);
   }
 
-  async streams(limit: number, offset: number): Promise<{ streamId: string; version: number }[]> {
+  async readAfter(
+    after: number,
+    filter: EventFilter,
+    page: { limit: number; offset?: number; upTo?: number },
+  ): Promise<StoredEvent[]> {
     const rows = await this.db
-      .select({ streamId: events.streamId, version: max(events.streamVersion) })
+      .select()
       .from(events)
-      .groupBy(events.streamId)
-      .orderBy(asc(events.streamId))
-      .limit(limit)
-      .offset(offset);
-    return rows.map((r) => ({ streamId: r.streamId, version: Number(r.version ?? 0) }));
+      .where(filtered(after, filter, page.upTo))
+      .orderBy(asc(events.position))
+      .limit(page.limit)
+      .offset(page.offset ?? 0);
+    return rows.map(toStoredEvent);
   }
 
-  async streamCount(): Promise<number> {
-    const [row] = await this.db.select({ n: countDistinct(events.streamId) }).from(events);
+  async countAfter(after: number, filter: EventFilter): Promise<number> {
+    const [row] = await this.db.select({ n: count() }).from(events).where(filtered(after, filter));
+    return Number(row?.n ?? 0);
+  }
+
+  async streams(
+    limit: number,
+    offset: number,
+    options: StreamListOptions = {},
+  ): Promise<{ streamId: string; version: number; decommissioned: boolean }[]> {
+    const { status = 'all', orderBy = 'id', descending = false } = options;
+    const version = max(events.streamVersion);
+    const direction = descending ? desc : asc;
+    const order =
+      orderBy === 'version' ? [direction(version), direction(events.streamId)] : [direction(events.streamId)];
+    const rows = await this.db
+      .select({ streamId: events.streamId, version, decommissioned: DECOMMISSIONED })
+      .from(events)
+      .groupBy(events.streamId)
+      .having(havingStatus(status))
+      .orderBy(...order)
+      .limit(limit)
+      .offset(offset);
+    return rows.map((r) => ({
+      streamId: r.streamId,
+      version: Number(r.version ?? 0),
+      decommissioned: r.decommissioned === true,
+    }));
+  }
+
+  async streamCount(status: StreamStatus = 'all'): Promise<number> {
+    const streams = this.db
+      .select({ streamId: events.streamId })
+      .from(events)
+      .groupBy(events.streamId)
+      .having(havingStatus(status))
+      .as('streams');
+    const [row] = await this.db.select({ n: count() }).from(streams);
     return Number(row?.n ?? 0);
   }
 

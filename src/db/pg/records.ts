@@ -3,7 +3,7 @@
 // alone when the group fails), read back byte for byte. The same rows as on SQLite: bodies
 // shared by hash and compressed (records/codec.mjs), immutable (migrations/postgres/0001).
 
-import { asc, count, eq } from 'drizzle-orm';
+import { and, asc, count, desc, eq, exists, gt, type SQL, sql } from 'drizzle-orm';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import type pg from 'pg';
 import type { IdempotentEntry } from '../idempotency-store.js';
@@ -11,7 +11,15 @@ import type { IdempotencyPort, ResolutionPort } from '../port.js';
 import { pack, RECORD_CODEC } from '../records/codec.mjs';
 import { RecordWriter } from '../record-writer/index.js';
 import type { IdempotencyWrite, RecordWrite } from '../record-writer/types.js';
-import { RecordTexts, type StoredSweep } from '../resolution-store.js';
+import {
+  type ListedRecord,
+  type RECORD_ORDERINGS,
+  type RecordFilter,
+  type RecordOrder,
+  RecordTexts,
+  type StoredSweep,
+  type SWEEP_ORDERINGS,
+} from '../resolution-store.js';
 import type { OpenPg, PgDb } from './database.js';
 import { fleetSweeps, idempotencyKeys, msiResolutions, msiSweeps, resolutionBodies } from './schema.js';
 
@@ -34,8 +42,10 @@ async function apply(tx: NodePgDatabase, write: RecordWrite): Promise<void> {
       .insert(resolutionBodies)
       .values([...bodies].map(([hash, json]) => ({ hash, codec: RECORD_CODEC, packed: pack(json) })))
       .onConflictDoNothing();
-  if (write.sweep !== undefined)
-    await tx.insert(msiSweeps).values({ ...write.sweep, body: write.sweep.head, format: 'head' });
+  if (write.sweep !== undefined) {
+    const { head, ...sweep } = write.sweep;
+    await tx.insert(msiSweeps).values({ ...sweep, body: head, format: 'head' });
+  }
   if (write.fleetSweep !== undefined) await tx.insert(fleetSweeps).values(write.fleetSweep);
   if (resolutions.length > 0)
     await tx.insert(msiResolutions).values(
@@ -48,6 +58,10 @@ async function apply(tx: NodePgDatabase, write: RecordWrite): Promise<void> {
         bodyHash: r.bodyHash,
         picture: r.picture ?? null,
         createdAt: r.createdAt,
+        device: r.device ?? null,
+        semantics: r.semantics ?? null,
+        installed: r.installed === undefined ? null : r.installed === 1,
+        misroutedBeforeFix: r.misroutedBeforeFix === undefined ? null : r.misroutedBeforeFix === 1,
       })),
     );
   if (write.idempotency !== undefined) await tx.insert(idempotencyKeys).values(idempotencyRow(write.idempotency));
@@ -158,12 +172,16 @@ export class PgResolutionStore implements ResolutionPort {
     return row;
   }
 
-  async listFleetSweeps(limit: number, offset: number): Promise<{ bodies: string[]; total: number }> {
+  async listFleetSweeps(
+    limit: number,
+    offset: number,
+    descending = false,
+  ): Promise<{ bodies: string[]; total: number }> {
     const [rows, [size]] = await Promise.all([
       this.db
         .select({ body: fleetSweeps.body })
         .from(fleetSweeps)
-        .orderBy(asc(fleetSweeps.seq))
+        .orderBy((descending ? desc : asc)(fleetSweeps.seq))
         .limit(limit)
         .offset(offset),
       this.db.select({ n: count() }).from(fleetSweeps),
@@ -179,4 +197,92 @@ export class PgResolutionStore implements ResolutionPort {
     ]);
     return { bodies: rows.map((r) => this.texts.textOf(r)), total: Number(size?.n ?? 0) };
   }
+  async listResolutionRecords(
+    filter: RecordFilter,
+    order: RecordOrder<(typeof RECORD_ORDERINGS)[number]>,
+    limit: number,
+    offset: number,
+  ): Promise<{ records: ListedRecord[]; total: number }> {
+    const where = resolutionWhere(filter);
+    const direction = order.descending ? desc : asc;
+    const column = {
+      created: msiResolutions.seq,
+      vm: msiResolutions.vmId,
+      device: msiResolutions.device,
+      semantics: msiResolutions.semantics,
+    }[order.field];
+    const [rows, [size]] = await Promise.all([
+      this.db
+        .select({ ...recordColumns, device: msiResolutions.device, semantics: msiResolutions.semantics })
+        .from(msiResolutions)
+        .leftJoin(resolutionBodies, eq(resolutionBodies.hash, msiResolutions.bodyHash))
+        .where(where)
+        .orderBy(direction(column), direction(msiResolutions.seq))
+        .limit(limit)
+        .offset(offset),
+      this.db.select({ n: count() }).from(msiResolutions).where(where),
+    ]);
+    const records = rows.map((r) => ({
+      id: r.id,
+      vm: r.vmId,
+      device: r.device,
+      semantics: r.semantics,
+      text: this.texts.textOf(r),
+    }));
+    return { records, total: Number(size?.n ?? 0) };
+  }
+
+  async listSweepRecords(
+    filter: RecordFilter,
+    order: RecordOrder<(typeof SWEEP_ORDERINGS)[number]>,
+    limit: number,
+    offset: number,
+  ): Promise<{ records: ListedRecord[]; total: number }> {
+    const where = sweepWhere(this.db, filter);
+    const direction = order.descending ? desc : asc;
+    const column = { created: msiSweeps.seq, vm: msiSweeps.vmId, semantics: msiSweeps.semantics }[order.field];
+    const [rows, [size]] = await Promise.all([
+      this.db
+        .select({ id: msiSweeps.id, vmId: msiSweeps.vmId, semantics: msiSweeps.semantics, body: msiSweeps.body })
+        .from(msiSweeps)
+        .where(where)
+        .orderBy(direction(column), direction(msiSweeps.seq))
+        .limit(limit)
+        .offset(offset),
+      this.db.select({ n: count() }).from(msiSweeps).where(where),
+    ]);
+    const records = rows.map((r) => ({ id: r.id, vm: r.vmId, device: null, semantics: r.semantics, text: r.body }));
+    return { records, total: Number(size?.n ?? 0) };
+  }
+}
+
+/** The filters of the record lists, as on SQLite (src/db/resolution-store.ts). */
+function resolutionWhere(f: RecordFilter): SQL | undefined {
+  return and(
+    f.vm === undefined ? undefined : eq(msiResolutions.vmId, f.vm),
+    f.device === undefined ? undefined : eq(msiResolutions.device, f.device),
+    f.semantics === undefined ? undefined : eq(msiResolutions.semantics, f.semantics),
+    f.installed === undefined ? undefined : eq(msiResolutions.installed, f.installed),
+    f.misroutedBeforeFix === undefined ? undefined : eq(msiResolutions.misroutedBeforeFix, f.misroutedBeforeFix),
+  );
+}
+
+/** A sweep matches `device` when it resolved a vector of it, `installed` when every route was installed. */
+function sweepWhere(db: PgDb, f: RecordFilter): SQL | undefined {
+  const some = (column: typeof msiSweeps.routesMissing | typeof msiSweeps.misroutedBeforeFix, wanted: boolean) =>
+    wanted ? gt(column, 0) : eq(column, 0);
+  return and(
+    f.vm === undefined ? undefined : eq(msiSweeps.vmId, f.vm),
+    f.semantics === undefined ? undefined : eq(msiSweeps.semantics, f.semantics),
+    f.installed === undefined ? undefined : some(msiSweeps.routesMissing, !f.installed),
+    f.misroutedBeforeFix === undefined ? undefined : some(msiSweeps.misroutedBeforeFix, f.misroutedBeforeFix),
+    f.device === undefined
+      ? undefined
+      : exists(
+          db
+            .select({ one: sql`1` })
+            .from(msiResolutions)
+            .where(and(eq(msiResolutions.sweepId, msiSweeps.id), eq(msiResolutions.device, f.device))),
+        ),
+  );
 }

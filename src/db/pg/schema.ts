@@ -7,7 +7,7 @@
 // JSON is kept as text, not jsonb: a record is returned byte for byte as it was first answered.
 
 import { sql } from 'drizzle-orm';
-import { bigint, customType, index, integer, pgTable, smallint, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import { bigint, boolean, customType, index, integer, pgTable, smallint, text, uniqueIndex } from 'drizzle-orm/pg-core';
 
 const bytea = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () => 'bytea' });
 
@@ -28,7 +28,11 @@ export const events = pgTable(
     metadata: text('metadata').notNull(),
     occurredAt: text('occurred_at').notNull(),
   },
-  (t) => [uniqueIndex('events_stream_version').on(t.streamId, t.streamVersion)],
+  (t) => [
+    uniqueIndex('events_stream_version').on(t.streamId, t.streamVersion),
+    // GET /v1/events?type= and the change feed's filtered reads, without scanning the whole log.
+    index('events_type_position').on(t.type, t.position),
+  ],
 );
 
 /** One row (id 1): the log's last position. Appends serialise on it; that is what orders them. */
@@ -63,8 +67,17 @@ export const msiResolutions = pgTable(
     bodyHash: text('body_hash').references(() => resolutionBodies.hash),
     picture: text('picture'),
     createdAt: text('created_at').notNull(),
+    // What lists filter on (GET /v1/msi-resolutions), copied from the body when the record is written.
+    device: text('device'),
+    semantics: text('semantics'),
+    installed: boolean('installed'),
+    misroutedBeforeFix: boolean('misrouted_before_fix'),
   },
-  (t) => [index('msi_resolutions_vm').on(t.vmId, t.seq), index('msi_resolutions_sweep').on(t.sweepId, t.seq)],
+  (t) => [
+    index('msi_resolutions_vm').on(t.vmId, t.seq),
+    index('msi_resolutions_sweep').on(t.sweepId, t.seq),
+    index('msi_resolutions_device').on(t.device, t.seq),
+  ],
 );
 
 export const msiSweeps = pgTable(
@@ -76,6 +89,10 @@ export const msiSweeps = pgTable(
     body: text('body').notNull(),
     format: text('format').notNull().default('json'),
     createdAt: text('created_at').notNull(),
+    // What lists filter on (GET /v1/msi-sweeps), copied from the head when the sweep is written.
+    semantics: text('semantics'),
+    misroutedBeforeFix: integer('misrouted_before_fix'),
+    routesMissing: integer('routes_missing'),
   },
   (t) => [index('msi_sweeps_vm').on(t.vmId, t.seq)],
 );

@@ -28,11 +28,28 @@ export function recordStatements(db: Db): RecordStatements {
       db.insert(fleetSweeps).values({ id: p('id'), body: p('body'), results: p('results'), createdAt: p('createdAt') }),
     ),
     resolution: named(
-      db
-        .insert(msiResolutions)
-        .values({ ...row, sweepId: p('sweepId'), body: p('body'), bodyHash: p('bodyHash'), picture: p('picture') }),
+      db.insert(msiResolutions).values({
+        ...row,
+        sweepId: p('sweepId'),
+        body: p('body'),
+        bodyHash: p('bodyHash'),
+        picture: p('picture'),
+        device: p('device'),
+        semantics: p('semantics'),
+        installed: p('installed'),
+        misroutedBeforeFix: p('misroutedBeforeFix'),
+      }),
     ),
-    sweep: named(db.insert(msiSweeps).values({ ...row, body: p('head'), format: p('format') })),
+    sweep: named(
+      db.insert(msiSweeps).values({
+        ...row,
+        body: p('head'),
+        format: p('format'),
+        semantics: p('semantics'),
+        misroutedBeforeFix: p('misroutedBeforeFix'),
+        routesMissing: p('routesMissing'),
+      }),
+    ),
     body: named(db.insert(resolutionBodies).values({ hash: p('hash'), codec: p('codec'), packed: p('packed') })),
     bodyExists: named(
       db

@@ -15,6 +15,11 @@ export interface ResolutionRecordRow {
   /** The absolute URL of the record's picture, as the answer gave it. */
   picture?: string;
   createdAt: string;
+  /** What lists filter on, from the resolution (booleans as 0 and 1: what SQLite stores); absent: NULL. */
+  device?: string;
+  semantics?: string;
+  installed?: 0 | 1;
+  misroutedBeforeFix?: 0 | 1;
 }
 
 /** A sweep record: the sweep's JSON with empty results (its resolutions are records of their own). */
@@ -23,6 +28,10 @@ export interface SweepRecordRow {
   vmId: string;
   head: string;
   createdAt: string;
+  /** What lists filter on, from the head; absent: NULL. */
+  semantics?: string;
+  misroutedBeforeFix?: number;
+  routesMissing?: number;
 }
 
 /** A fleet sweep: the 201's JSON (its first page) and every VM's result. */

@@ -25,7 +25,15 @@ const MSI_DATA_MAX = 0xffff_ffffn;
 export function decide(command: Command, state: VmState | undefined): DomainEvent[] {
   if (command.type === 'DefineVm') return defineVm(command, state);
   if (state === undefined) throw new DomainError('VM_NOT_FOUND', 'the VM does not exist');
+  if (state.decommissioned !== null) {
+    throw new DomainError(
+      'VM_DECOMMISSIONED',
+      `VM ${state.id} was decommissioned (event ${state.decommissioned.position}): it takes no more commands; its history and records stay readable`,
+    );
+  }
   switch (command.type) {
+    case 'DecommissionVm':
+      return [{ type: 'VmDecommissioned', data: { vmId: state.id } }];
     case 'DeclareQemuBuild':
       return declareQemuBuild(command, state);
     case 'AddBus':
@@ -86,6 +94,13 @@ function smmuMode(smmu: Smmu, accel = smmu.accel.value) {
 // ---- VM and buses -----------------------------------------------------------------------
 
 function defineVm(command: CommandOf<'DefineVm'>, state: VmState | undefined): DomainEvent[] {
+  // A decommissioned VM's id stays taken: its history and records still answer to it.
+  if (state?.decommissioned)
+    throw new DomainError(
+      'VM_DECOMMISSIONED',
+      `id: VM ${command.vmId} was decommissioned; its id is not reused`,
+      '/id',
+    );
   if (state !== undefined) throw new DomainError('VM_EXISTS', `id: VM ${command.vmId} already exists`, '/id');
   const gicVersion = command.gicVersion ?? 3;
   const its = command.its ?? gicVersion === 3;

@@ -142,6 +142,8 @@ export function evolve(state: VmState | undefined, event: RecordedEvent): VmStat
         ...advance(state, event, state.buses, state.smmus, state.devices),
         qemu: { declared: event.data.qemu, classification: classificationOf(event.data.qemu), setBy: ref },
       };
+    case 'VmDecommissioned':
+      return { ...advance(state, event, state.buses, state.smmus, state.devices), decommissioned: ref };
     case 'MsiVectorProgrammed': {
       const { deviceId, vector, address, data } = event.data;
       const device = mustGet(state.devices, deviceId, 'device', event);
@@ -166,6 +168,7 @@ function advance(
     position: event.position,
     board: state.board,
     qemu: state.qemu,
+    decommissioned: state.decommissioned,
     buses,
     smmus,
     devices,
@@ -223,6 +226,7 @@ function definedVm(event: Extract<RecordedEvent, { type: 'VmDefined' }>, ref: Ev
       setBy: ref,
     },
     qemu: null,
+    decommissioned: null,
     buses: new Map([
       [
         PCIE_ROOT_BUS,

@@ -142,7 +142,9 @@ export type Command =
       accessFlag?: boolean;
     }
   | { type: 'UnmapIova'; deviceId: string; stage: Stage; iova: bigint }
-  | { type: 'ProgramMsiVector'; deviceId: string; vector: number; address: bigint; data: bigint };
+  | { type: 'ProgramMsiVector'; deviceId: string; vector: number; address: bigint; data: bigint }
+  /** Take the VM out of service (contract v1.1): its stream refuses every command afterwards. */
+  | { type: 'DecommissionVm' };
 
 export type CommandOf<T extends Command['type']> = Extract<Command, { type: T }>;
 
@@ -188,6 +190,8 @@ export interface EventDataByType {
   MsiVectorProgrammed: { deviceId: string; vector: number; address: bigint; data: bigint };
   /** The declared build's evidence, canonical (canonicalDeclaration); the classification is derived on folding. */
   QemuBuildDeclared: { qemu: QemuDeclarationJson };
+  /** The VM is out of service: its history and records stay, its stream takes no more commands. */
+  VmDecommissioned: { vmId: string };
 }
 
 export type EventType = keyof EventDataByType;
@@ -324,6 +328,8 @@ export interface VmState {
   board: Board;
   /** null until a build is declared (rule Q8: unknown). */
   qemu: QemuBuildFact | null;
+  /** The VmDecommissioned event, once the VM is out of service (null while it is in service). */
+  decommissioned: EventRef | null;
   buses: ReadonlyMap<string, Bus>;
   smmus: ReadonlyMap<string, Smmu>;
   devices: ReadonlyMap<string, Device>;

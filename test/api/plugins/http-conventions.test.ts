@@ -59,12 +59,12 @@ describe('URLs and methods', () => {
   it('PATCH on a resource is a 405 with Allow', async () => {
     const response = await t.http.patch('/v1/vms/vm1').send({});
     expectProblem(response, 405, 'METHOD_NOT_ALLOWED');
-    expect(response.headers.allow).toBe('GET, HEAD, OPTIONS');
+    expect(response.headers.allow).toBe('DELETE, GET, HEAD, OPTIONS');
   });
 
   it('OPTIONS answers 204 with the methods of the path', async () => {
     const response = await t.http.options('/v1/vms/vm1/buses').expect(204);
-    expect(response.headers.allow).toBe('POST, OPTIONS');
+    expect(response.headers.allow).toBe('GET, HEAD, POST, OPTIONS');
   });
 
   it('HEAD answers the headers of GET without a body', async () => {

@@ -103,17 +103,20 @@ describe('OpenAPI', () => {
         | [string, { content: Record<string, { schema?: object }> }]
         | undefined;
       expect(success, `${at}: a 2xx response`).toBeDefined();
-      // JSON everywhere, except the Prometheus text of GET /metrics, the pictures (image/svg+xml)
-      // and the exports (a command line as text/plain, a libvirt domain as application/xml).
+      // JSON everywhere, except the Prometheus text of GET /metrics, the pictures (image/svg+xml),
+      // the exports (a command line as text/plain, a libvirt domain as application/xml) and the
+      // change feed (text/event-stream).
       const content = success?.[1].content;
       const media =
         at === 'GET /metrics' || at === 'GET /v1/vms/{vm}/qemu-cmdline'
           ? 'text/plain'
           : at === 'GET /v1/vms/{vm}/libvirt-xml'
             ? 'application/xml'
-            : content?.['image/svg+xml']
-              ? 'image/svg+xml'
-              : 'application/json';
+            : at === 'GET /v1/events/stream'
+              ? 'text/event-stream'
+              : content?.['image/svg+xml']
+                ? 'image/svg+xml'
+                : 'application/json';
       expect(content?.[media]?.schema, `${at}: a 2xx schema`).toBeDefined();
       const body = operation.requestBody?.content['application/json'];
       if (body !== undefined) {

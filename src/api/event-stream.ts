@@ -1,0 +1,150 @@
+// GET /v1/events/stream at the HTTP edge: each connection is a subscriber of the node's change
+// feed (src/app/change-feed.ts) written as Server-Sent Events. What is queued for a connection is
+// bounded: a client that reads slower than events arrive is cut off once more than
+// `maxQueuedBytes` wait in its socket's buffer, and resumes with Last-Event-ID. On server close
+// every stream ends, so that close() does not wait for clients that never hang up.
+
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { OutgoingHttpHeaders } from 'node:http';
+import { ChangeFeed, DEFAULT_CHANGE_FEED, type FeedEvent, type FeedSource } from '../app/change-feed.js';
+import type { EventFilter, StoredEvent } from '../db/event-store.js';
+import { bigintsToHex } from '../domain/address.js';
+import type { Metrics } from '../metrics/registry.js';
+import { eventResource } from './representations.js';
+
+export interface EventStreamOptions {
+  /** A comment line is sent this often when nothing else was (the contract asks for at most 15 s). */
+  heartbeatMs: number;
+  /** A connection with more than this still queued and unread when the next batch comes is cut off. */
+  maxQueuedBytes: number;
+  /** How often the log is polled for commits of other processes. */
+  pollIntervalMs: number;
+  /** Events per read, by the fan-out and by a stream catching up. */
+  batchSize: number;
+}
+
+export const DEFAULT_EVENT_STREAM: EventStreamOptions = {
+  heartbeatMs: 10_000,
+  maxQueuedBytes: 4 * 1024 * 1024,
+  ...DEFAULT_CHANGE_FEED,
+};
+
+/** How long an EventSource waits before it reconnects after a cut (the SSE `retry:` field). */
+const RETRY_MS = 2000;
+
+const frameOf = (e: FeedEvent) => `id: ${e.position}\nevent: ${e.type}\ndata: ${e.json}\n\n`;
+
+export function openEventStream(
+  app: FastifyInstance,
+  events: FeedSource,
+  metrics: Metrics,
+  given: Partial<EventStreamOptions> = {},
+) {
+  const options = { ...DEFAULT_EVENT_STREAM, ...given };
+  const cutOff = metrics.counter({
+    name: 'doorbell_event_stream_cutoffs_total',
+    help: 'Event streams cut off because the client read slower than events arrived',
+  });
+  const feed = new ChangeFeed(events, (event: StoredEvent) => JSON.stringify(bigintsToHex(eventResource(event))), {
+    pollIntervalMs: options.pollIntervalMs,
+    batchSize: options.batchSize,
+  });
+  const open = new Set<() => void>();
+  metrics.gauge({
+    name: 'doorbell_event_streams',
+    help: 'Open GET /v1/events/stream connections',
+    collect() {
+      this.set(open.size);
+    },
+  });
+  app.addHook('preClose', async () => {
+    feed.close();
+    for (const end of [...open]) end();
+  });
+
+  return {
+    feed,
+    /** Streams the events after `after` that pass `filter`, then each new one, until either side closes. */
+    serve(request: FastifyRequest, reply: FastifyReply, filter: EventFilter, after: number): void {
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, {
+        ...(reply.getHeaders() as OutgoingHttpHeaders),
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache',
+        // A stream is never reused for another request: its socket closes with it.
+        connection: 'close',
+        // Proxies such as nginx must not buffer the stream.
+        'x-accel-buffering': 'no',
+      });
+      res.socket?.setNoDelay(true);
+      res.write(`retry: ${RETRY_MS}\n\n`);
+
+      let ended = false;
+      let lastWrite = Date.now();
+      const write = (text: string) => {
+        lastWrite = Date.now();
+        res.write(text);
+      };
+      const heartbeat = setInterval(
+        () => {
+          // A client that reads nothing at all is cut off here too, however few events come.
+          if (res.writableLength > options.maxQueuedBytes) cut();
+          else if (Date.now() - lastWrite >= options.heartbeatMs / 2) write(': keep-alive\n\n');
+        },
+        Math.max(1, Math.floor(options.heartbeatMs / 2)),
+      );
+      const finish = (how: 'end' | 'cut') => {
+        if (ended) return;
+        ended = true;
+        clearInterval(heartbeat);
+        subscription.close();
+        open.delete(end);
+        if (how === 'end') res.end();
+        else res.destroy();
+      };
+      const end = () => finish('end');
+      const cut = () => {
+        request.log.warn(
+          { queuedBytes: res.writableLength },
+          'event stream cut off: the client reads slower than events arrive',
+        );
+        cutOff.inc();
+        finish('cut');
+      };
+
+      const subscription = feed.subscribe(filter, after, {
+        deliver(batch) {
+          if (ended) return false;
+          // Still more than the bound unread from earlier batches: this client cannot keep up.
+          // (So a connection holds at most the bound plus one batch.)
+          if (res.writableLength > options.maxQueuedBytes) {
+            cut();
+            return false;
+          }
+          write(batch.map(frameOf).join(''));
+          return !res.writableNeedDrain;
+        },
+        ready: () =>
+          new Promise<void>((resolve) => {
+            if (ended || !res.writableNeedDrain) return resolve();
+            // One pair of listeners per wait, both removed when either fires: a long catch-up
+            // waits thousands of times.
+            const done = () => {
+              res.off('drain', done);
+              res.off('close', done);
+              resolve();
+            };
+            res.on('drain', done);
+            res.on('close', done);
+          }),
+        end: (error) => {
+          if (error !== undefined) request.log.error({ err: error }, 'event stream ended by a failed read');
+          end();
+        },
+      });
+      open.add(end);
+      res.on('close', end);
+    },
+  };
+}

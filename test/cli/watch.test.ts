@@ -1,0 +1,45 @@
+// `doorbell watch` following the change feed of a listening service.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listenForCli, runCli } from '../helpers/cli';
+import { startTestApp, type TestApp } from '../helpers/test-app';
+
+let t: TestApp;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  t = await startTestApp();
+  env = await listenForCli(t);
+});
+afterAll(() => t.close());
+
+describe('doorbell watch', () => {
+  it('prints the events appended while it listens, one JSON line each, and exits after --count', async () => {
+    const watching = runCli(['--json', 'watch', '--vm', 'watched', '--count', '3'], env);
+    // The feed starts at "now": give the watcher a moment to connect before appending.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await t.http.post('/v1/vms').send({ id: 'watched' }).expect(201);
+    await t.http.post('/v1/vms').send({ id: 'not-watched' }).expect(201);
+    await t.http.post('/v1/vms/watched/buses').send({ id: 'pcie.1', type: 'pxb-pcie', busNr: 1, bus: 'pcie.0' });
+    await t.http.post('/v1/vms/watched/smmus').send({ id: 'smmuv3.0', primaryBus: 'pcie.1', accel: true });
+    const run = await watching;
+    expect(run.code).toBe(0);
+    const events = run.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { type: string; position: number });
+    expect(events.map((e) => e.type)).toEqual(['VmDefined', 'BusAdded', 'SmmuAdded']);
+    expect(events.map((e) => e.position)).toEqual([...events.map((e) => e.position)].sort((a, b) => a - b));
+  });
+
+  it('replays history after --after, exactly once each', async () => {
+    const history = (await t.http.get('/v1/vms/watched/events').expect(200)).body.results as { position: number }[];
+    const run = await runCli(['--json', 'watch', '--vm', 'watched', '--after', '0', '--count', '3'], env);
+    expect(run.code).toBe(0);
+    const positions = run.stdout
+      .trim()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as { position: number }).position);
+    expect(positions).toEqual(history.map((e) => e.position));
+  });
+});
