@@ -312,6 +312,20 @@ export function storageContract(engine: Engine, newDatabase: () => Promise<Contr
       expect(sweeps.body.count).toBe(1);
     });
 
+    it('tokens hold across instances: a name taken on one is refused on the other, a revoked token is refused by both', async () => {
+      const created = await a.http
+        .post('/v1/tokens')
+        .send({ name: 'contract-reader', scopes: ['read'] })
+        .expect(201);
+      const taken = await b.http.post('/v1/tokens').send({ name: 'contract-reader', scopes: ['read'] });
+      expect(taken.status).toBe(409);
+      expect(taken.body.code).toBe('TOKEN_NAME_TAKEN');
+      const token = created.body.token as string;
+      await b.anonymous.get('/v1/vms').set('Authorization', `Bearer ${token}`).expect(200);
+      await b.http.delete(`/v1/tokens/${created.body.id}`).expect(200);
+      for (const t of [a, b]) await t.anonymous.get('/v1/vms').set('Authorization', `Bearer ${token}`).expect(401);
+    });
+
     it('a new instance on the same database starts on what is stored (migrations already applied)', async () => {
       const third = await createStores(database.setting);
       try {

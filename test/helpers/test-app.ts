@@ -16,6 +16,7 @@ import { type AppOptions, doorbellApp, serverOptions } from '../../src/api/app';
 import { issueToken } from '../../src/app/tokens';
 import { createStores, type Stores } from '../../src/db/stores';
 import { ERROR_CATALOGUE } from '../../src/errors/catalogue';
+import { createTestDatabase } from './pg';
 
 export interface TestApp {
   app: FastifyInstance;
@@ -96,6 +97,12 @@ async function start(dbPath: string, cleanup: () => void, options: TestAppOption
 }
 
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  // DOORBELL_TEST_ENGINE=postgres runs an HTTP suite on a fresh PostgreSQL database instead (a
+  // check of every route on that engine; tests that open the SQLite file themselves fail there).
+  if (process.env.DOORBELL_TEST_ENGINE === 'postgres') {
+    const database = await createTestDatabase();
+    return start(database.url, () => void database.drop(), options);
+  }
   const dir = mkdtempSync(join(tmpdir(), 'doorbell-test-'));
   return start(join(dir, 'doorbell.db'), () => rmSync(dir, { recursive: true, force: true }), options);
 }

@@ -45,7 +45,9 @@ export class PgTokenStore implements TokenPort {
       await this.db.insert(apiTokens).values(row);
       return true;
     } catch (error) {
-      if ((error as { code?: string }).code === UNIQUE_VIOLATION) return false;
+      // drizzle wraps the driver's error: the SQLSTATE is on it or on its cause.
+      const { code, cause } = error as { code?: string; cause?: { code?: string } };
+      if ((code ?? cause?.code) === UNIQUE_VIOLATION) return false;
       throw error;
     }
   }
