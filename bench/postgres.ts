@@ -5,6 +5,7 @@
 // one event a call, 50 concurrent callers on 50 streams). Each measurement gets a fresh database.
 
 import { randomBytes } from 'node:crypto';
+import { getPostgreSQLEventStore } from '@event-driven-io/emmett-postgresql';
 import type autocannon from 'autocannon';
 import pg from 'pg';
 import { createStores } from '../src/db/stores';
@@ -91,27 +92,13 @@ process.on('uncaughtException', (error) => {
   throw error;
 });
 
-interface EmmettStore {
-  appendToStream(stream: string, events: { type: string; data: object }[]): Promise<unknown>;
-  close(): Promise<void>;
-}
-
 /**
  * Emmett's PostgreSQL store under the same load: appendToStream, one event a call, a stream per
- * caller. undefined when @event-driven-io/emmett-postgresql is not installed.
+ * caller (a devDependency, pinned: @event-driven-io/emmett-postgresql 0.42.0).
  */
-export async function emmettAppends(seconds: number): Promise<number | undefined> {
-  const emmett = '@event-driven-io/emmett-postgresql';
-  let getStore: (url: string, options?: object) => EmmettStore;
-  try {
-    ({ getPostgreSQLEventStore: getStore } = (await import(emmett)) as {
-      getPostgreSQLEventStore: typeof getStore;
-    });
-  } catch {
-    return undefined;
-  }
+export async function emmettAppends(seconds: number): Promise<number> {
   const database = await freshDatabase();
-  const store = getStore(database.url, { connectionOptions: { pooled: true } });
+  const store = getPostgreSQLEventStore(database.url, { connectionOptions: { pooled: true } });
   try {
     // Creates Emmett's schema before the clock starts.
     await store.appendToStream('warm-up', [{ type: 'MsiVectorProgrammed', data: { vector: 0 } }]);

@@ -250,14 +250,12 @@ async function postgresTwoNodes() {
     const anchor = await insertPerTransaction(SECONDS);
     const doorbell = await twoNodesCommands();
     if (doorbell.non2xx > 0) throw new Error(`commands answered ${doorbell.non2xx} non-2xx`);
-    // Emmett is not a dependency (its peer commander ^12 conflicts with the CLI's commander 14):
-    // measured only when installed, e.g. npm install --no-save --legacy-peer-deps
-    // @event-driven-io/emmett-postgresql@0.42.0 @event-driven-io/emmett@0.42.0 @event-driven-io/pongo@0.16.11
     const emmett = await emmettAppends(SECONDS);
     return {
       commandsPerSecond: doorbell.requestsPerSecond,
       insertsPerSecond: anchor,
-      ...(emmett === undefined ? {} : { emmettAppendsPerSecond: emmett, emmettRatio: round(emmett / anchor) }),
+      emmettAppendsPerSecond: emmett,
+      emmettRatio: round(emmett / anchor),
       p99Ms: doorbell.p99Ms,
       ratio: round(doorbell.requestsPerSecond / anchor),
     };

@@ -10,7 +10,7 @@ import { ChangeFeed, DEFAULT_CHANGE_FEED, type FeedEvent, type FeedSource } from
 import type { EventFilter, StoredEvent } from '../db/event-store.js';
 import { bigintsToHex } from '../domain/address.js';
 import type { Metrics } from '../metrics/registry.js';
-import { eventResource } from './representations.js';
+import { eventBody, eventJson } from './representations.js';
 
 export interface EventStreamOptions {
   /** A comment line is sent this often when nothing else was (the contract asks for at most 15 s). */
@@ -32,7 +32,9 @@ export const DEFAULT_EVENT_STREAM: EventStreamOptions = {
 /** How long an EventSource waits before it reconnects after a cut (the SSE `retry:` field). */
 const RETRY_MS = 2000;
 
-const frameOf = (e: FeedEvent) => `id: ${e.position}\nevent: ${e.type}\ndata: ${e.json}\n\n`;
+/** One SSE message; `data` is the event as GET /v1/events shows it, with this connection's link base. */
+const frameOf = (e: FeedEvent, base: string) =>
+  `id: ${e.position}\nevent: ${e.type}\ndata: ${eventJson(base, e.position, e.json)}\n\n`;
 
 export function openEventStream(
   app: FastifyInstance,
@@ -45,7 +47,7 @@ export function openEventStream(
     name: 'doorbell_event_stream_cutoffs_total',
     help: 'Event streams cut off because the client read slower than events arrived',
   });
-  const feed = new ChangeFeed(events, (event: StoredEvent) => JSON.stringify(bigintsToHex(eventResource(event))), {
+  const feed = new ChangeFeed(events, (event: StoredEvent) => JSON.stringify(bigintsToHex(eventBody(event))), {
     pollIntervalMs: options.pollIntervalMs,
     batchSize: options.batchSize,
   });
@@ -65,7 +67,7 @@ export function openEventStream(
   return {
     feed,
     /** Streams the events after `after` that pass `filter`, then each new one, until either side closes. */
-    serve(request: FastifyRequest, reply: FastifyReply, filter: EventFilter, after: number): void {
+    serve(request: FastifyRequest, reply: FastifyReply, filter: EventFilter, after: number, base: string): void {
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, {
@@ -122,7 +124,7 @@ export function openEventStream(
             cut();
             return false;
           }
-          write(batch.map(frameOf).join(''));
+          write(batch.map((e) => frameOf(e, base)).join(''));
           return !res.writableNeedDrain;
         },
         ready: () =>

@@ -157,8 +157,15 @@ export function vmResource(state: VmState, base: string, asOf?: number) {
   };
 }
 
-export function eventResource(event: StoredEvent) {
+/** An event's link: the one-event page of the log that holds it (an event has no path of its own). */
+export const eventUrl = (base: string, position: number) => `${base}/v1/events?after=${position - 1}&limit=1`;
+
+export const eventDisplay = (e: StoredEvent) => `#${e.position} ${e.type} (${e.streamId}, version ${e.streamVersion})`;
+
+/** An event without its `url`: what every reader shares, so the change feed serializes it once per node. */
+export function eventBody(event: StoredEvent) {
   return {
+    display: eventDisplay(event),
     position: event.position,
     streamId: event.streamId,
     streamVersion: event.streamVersion,
@@ -169,3 +176,11 @@ export function eventResource(event: StoredEvent) {
     metadata: event.metadata,
   };
 }
+
+export function eventResource(event: StoredEvent, base: string) {
+  return { url: eventUrl(base, event.position), ...eventBody(event) };
+}
+
+/** The JSON of eventResource, built from the JSON of eventBody: the same bytes GET /v1/events sends. */
+export const eventJson = (base: string, position: number, bodyJson: string) =>
+  `{"url":${JSON.stringify(eventUrl(base, position))},${bodyJson.slice(1)}`;

@@ -21,7 +21,7 @@ export interface FeedSource {
   onAppended(listener: (lastPosition: number) => void): () => void;
 }
 
-/** One event as every subscriber receives it: serialized once, as GET /v1/events shows it. */
+/** One event as every subscriber receives it: serialized once, as GET /v1/events shows it but for its `url`. */
 export interface FeedEvent {
   position: number;
   type: string;

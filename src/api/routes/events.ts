@@ -12,7 +12,7 @@ import { sendJson, type RouteOptions } from '../http.js';
 import { baseUrlOf } from '../links.js';
 import { type BriefItem, listLink } from '../lists.js';
 import type { StoredEvent } from '../../db/event-store.js';
-import { eventResource } from '../representations.js';
+import { eventDisplay, eventResource, eventUrl } from '../representations.js';
 import {
   errorResponses,
   Id,
@@ -41,8 +41,8 @@ const Brief = {
 };
 const briefEvent = (base: string, e: StoredEvent): BriefItem => ({
   id: e.position,
-  url: `${base}/v1/events?after=${e.position - 1}&limit=1`,
-  display: `#${e.position} ${e.type} (${e.streamId}, version ${e.streamVersion})`,
+  url: eventUrl(base, e.position),
+  display: eventDisplay(e),
 });
 
 const MAX_POSITION = Number.MAX_SAFE_INTEGER - MAX_OFFSET;
@@ -79,7 +79,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, 
       // Stream versions run 1..version without gaps, so an offset is a version to read after.
       const events = (
         await stores.events.readStream(vm, { afterVersion: offset, toVersion: state.version, limit })
-      ).map((e) => (brief ? briefEvent(base, e) : eventResource(e)));
+      ).map((e) => (brief ? briefEvent(base, e) : eventResource(e, base)));
       return sendJson(reply, page(events, state.version, limit, offset, listLink(request, publicUrl)), {
         version: state.version,
       });
@@ -110,7 +110,10 @@ export const eventRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, 
       const filter = { vm, types: type };
       const total = await stores.events.countAfter(after, filter);
       const read = await stores.events.readAfter(after, filter, { limit, offset });
-      const events = read.map((e) => ({ position: e.position, item: brief ? briefEvent(base, e) : eventResource(e) }));
+      const events = read.map((e) => ({
+        position: e.position,
+        item: brief ? briefEvent(base, e) : eventResource(e, base),
+      }));
       const answer = cursorPage(events, total, limit, offset, after, listLink(request, publicUrl));
       return sendJson(reply, { ...answer, results: events.map((e) => e.item) });
     },
@@ -145,7 +148,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, 
                     'messages of three lines (id: <position>, event: <type>, data: <event JSON>) and `: keep-alive` comments',
                 }),
                 example:
-                  'id: 1\nevent: VmDefined\ndata: {"position":1,"streamId":"vm1","streamVersion":1,"type":"VmDefined",...}\n\n',
+                  'id: 1\nevent: VmDefined\ndata: {"url":"http://127.0.0.1:8080/v1/events?after=0&limit=1","display":"#1 VmDefined (vm1, version 1)","position":1,"streamId":"vm1","streamVersion":1,"type":"VmDefined",...}\n\n',
               },
             },
           },
@@ -156,7 +159,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, 
     async (request, reply) => {
       const { vm, type } = request.query;
       const after = request.headers['last-event-id'] ?? request.query.after ?? (await stores.events.lastPosition());
-      stream.serve(request, reply, { vm, types: type }, after);
+      stream.serve(request, reply, { vm, types: type }, after, baseUrlOf(request, publicUrl));
     },
   );
 };

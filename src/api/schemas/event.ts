@@ -4,6 +4,8 @@ import { Type } from '@sinclair/typebox';
 
 export const EventSchema = Type.Object(
   {
+    url: Type.String({ description: 'absolute link to the event: the one-event page of the log that holds it' }),
+    display: Type.String({ examples: ['#3 BusAdded (vm1, version 3)'] }),
     position: Type.Integer({ description: 'global, gap-free position across all VMs' }),
     streamId: Type.String({ description: 'the VM id' }),
     streamVersion: Type.Integer({ description: 'the version of the VM this event made' }),
