@@ -51,6 +51,12 @@ const SweepHead = Type.Object(
   { additionalProperties: true, description: 'a sweep without its results (GET its url for them)' },
 );
 
+/** A resolution in a list: its url and display, then the record as it was returned. */
+const ListedResolution = Type.Intersect(
+  [Type.Object({ url: Type.String({ format: 'uri' }), display: Type.String() }), Type.Ref('Resolution')],
+  { description: 'a stored resolution, after its url (GET it for the record alone) and display' },
+);
+
 const LocationHeader = { Location: { type: 'string', description: 'where the record can be read again' } };
 const created = (schema: 'Resolution' | 'Sweep', description: string) => ({
   201: { description, headers: LocationHeader, content: { 'application/json': { schema: Type.Ref(schema) } } },
@@ -159,7 +165,7 @@ export const resolutionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
       kind === 'resolutions' ? RECORD_ORDERINGS : SWEEP_ORDERINGS,
     ),
     response: listResponses(
-      kind === 'resolutions' ? Type.Ref('Resolution') : SweepHead,
+      kind === 'resolutions' ? ListedResolution : SweepHead,
       kind === 'resolutions' ? 'a page of resolutions' : 'a page of sweeps',
     ),
   });
@@ -185,8 +191,10 @@ export const resolutionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
     const items = brief
       ? records.map((r) => JSON.stringify({ id: r.id, url: urlOf(r.id), display: displayOf(r) }))
       : kind === 'resolutions'
-        ? // Each stays byte for byte the record that was returned.
-          records.map((r) => r.text)
+        ? // The record as it was returned, byte for byte, after its url and display.
+          records.map(
+            (r) => `${JSON.stringify({ url: urlOf(r.id), display: displayOf(r) }).slice(0, -1)},${r.text.slice(1)}`,
+          )
         : records.map((r) => {
             const { results: _results, ...head } = JSON.parse(r.text) as Record<string, unknown>;
             return JSON.stringify({ ...head, url: urlOf(r.id), display: displayOf(r) });
@@ -194,62 +202,30 @@ export const resolutionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
     sendJsonText(reply, `${envelope.slice(0, -2)}${items.join(',')}]}`);
   };
 
-  app.get('/v1/msi-resolutions', { schema: recordList('resolutions', 'all') }, async (request, reply) => {
-    const { vm, device, semantics, installed, misroutedBeforeFix } = request.query;
-    await sendRecords(
-      request,
-      reply,
-      'resolutions',
-      { vm, device, semantics, installed, misroutedBeforeFix },
-      request.query,
+  for (const kind of ['resolutions', 'sweeps'] as const) {
+    app.get(`/v1/msi-${kind}`, { schema: recordList(kind, 'all') }, async (request, reply) => {
+      const { vm, device, semantics, installed, misroutedBeforeFix } = request.query;
+      await sendRecords(request, reply, kind, { vm, device, semantics, installed, misroutedBeforeFix }, request.query);
+    });
+
+    app.get(
+      `/v1/vms/:vm/msi-${kind}`,
+      { schema: { ...recordList(kind, 'vm'), params: VmParams } },
+      async (request, reply) => {
+        const { vm } = request.params;
+        const { device, semantics, installed, misroutedBeforeFix } = request.query;
+        // An unknown VM is a 404, a decommissioned one still answers.
+        await loadVm(stores, vm);
+        await sendRecords(
+          request,
+          reply,
+          kind,
+          { vm, device, semantics, installed, misroutedBeforeFix },
+          request.query,
+        );
+      },
     );
-  });
-
-  app.get(
-    '/v1/vms/:vm/msi-resolutions',
-    { schema: { ...recordList('resolutions', 'vm'), params: VmParams } },
-    async (request, reply) => {
-      const { vm } = request.params;
-      const { device, semantics, installed, misroutedBeforeFix } = request.query;
-      // An unknown VM is a 404, a decommissioned one still answers.
-      await loadVm(stores, vm);
-      await sendRecords(
-        request,
-        reply,
-        'resolutions',
-        { vm, device, semantics, installed, misroutedBeforeFix },
-        request.query,
-      );
-    },
-  );
-
-  app.get('/v1/msi-sweeps', { schema: recordList('sweeps', 'all') }, async (request, reply) => {
-    const { vm, device, semantics, installed, misroutedBeforeFix } = request.query;
-    await sendRecords(
-      request,
-      reply,
-      'sweeps',
-      { vm, device, semantics, installed, misroutedBeforeFix },
-      request.query,
-    );
-  });
-
-  app.get(
-    '/v1/vms/:vm/msi-sweeps',
-    { schema: { ...recordList('sweeps', 'vm'), params: VmParams } },
-    async (request, reply) => {
-      const { vm } = request.params;
-      const { device, semantics, installed, misroutedBeforeFix } = request.query;
-      await loadVm(stores, vm);
-      await sendRecords(
-        request,
-        reply,
-        'sweeps',
-        { vm, device, semantics, installed, misroutedBeforeFix },
-        request.query,
-      );
-    },
-  );
+  }
 
   app.post(
     '/v1/vms/:vm/msi-sweeps',

@@ -74,7 +74,7 @@ describe('GET /v1/events/stream', () => {
     expect(received.map((m) => JSON.parse(m.data))).toEqual(listed);
     expect(received.map((m) => m.event)).toEqual(listed.map((e) => e.type));
     // An event's url reads it back: the one-event page of the log that holds it.
-    const fifth = listed[4] as { url: string; display: string; position: number };
+    const fifth = listed[4] as unknown as { url: string; display: string; position: number };
     expect(fifth.display).toMatch(/^#5 \w+ \(\S+, version \d+\)$/);
     const one = await t.http.get(new URL(fifth.url).pathname + new URL(fifth.url).search).expect(200);
     expect(one.body.results).toEqual([fifth]);
