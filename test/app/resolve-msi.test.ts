@@ -41,10 +41,14 @@ describe('resolution records', () => {
     const list = await t.http.get('/v1/vms/vm1/msi-resolutions?limit=1000').expect(200);
     expect(list.body.count).toBe(list.body.results.length);
     const listed = list.body.results.find((r: { id: string }) => r.id === first.body.id);
-    // Every response ends with a newline; the record is the JSON before it.
+    // Every response ends with a newline; the record is the JSON before it. A list item is the
+    // record as it was returned, after its url and display.
     expect(first.text.endsWith('}\n')).toBe(true);
-    expect(`${JSON.stringify(listed)}\n`).toBe(first.text);
-    expect(list.text).toContain(first.text.trimEnd());
+    const { url, display, ...record } = listed;
+    expect(url).toMatch(new RegExp(`/v1/msi-resolutions/${first.body.id}$`));
+    expect(display).toBe('resolution of hostdev0 in vm1 (pre-fix)');
+    expect(`${JSON.stringify(record)}\n`).toBe(first.text);
+    expect(list.text).toContain(`"display":"${display}",${first.text.trimEnd().slice(1)}`);
   });
 
   it('resolves asOf an earlier version with the facts of that version, citing only events up to it', async () => {
