@@ -3,9 +3,10 @@
 // are written by the record writer (record-writer/); resolution bodies are shared by hash and
 // compressed (records/codec.mjs), sweeps keep their head and point at their resolutions.
 
-import { and, asc, count, desc, eq, exists, gt, type SQL, sql } from 'drizzle-orm';
+import { asc, count, desc, eq, sql } from 'drizzle-orm';
 import type { Db } from './database.js';
 import { unpack } from './records/codec.mjs';
+import { type RecordFilter, resolutionWhere, sweepWhere } from './record-filters.js';
 import { recordText } from './records/record-text.js';
 import type { ResolutionPort } from './port.js';
 import { fleetSweeps, msiResolutions, msiSweeps, resolutionBodies } from './schema.js';
@@ -27,14 +28,7 @@ export type RecordColumns = {
   packed: Buffer | null;
 };
 
-/** The filters of the record lists (contract v1.1); absent: any. */
-export interface RecordFilter {
-  vm?: string;
-  device?: string;
-  semantics?: string;
-  installed?: boolean;
-  misroutedBeforeFix?: boolean;
-}
+export type { RecordFilter } from './record-filters.js';
 
 /** What record lists can be ordered by; `created` is the order they were stored in. */
 export const RECORD_ORDERINGS = ['created', 'vm', 'device', 'semantics'] as const;
@@ -51,39 +45,6 @@ export interface ListedRecord {
   device: string | null;
   semantics: string | null;
   text: string;
-}
-
-function resolutionWhere(f: RecordFilter): SQL | undefined {
-  return and(
-    f.vm === undefined ? undefined : eq(msiResolutions.vmId, f.vm),
-    f.device === undefined ? undefined : eq(msiResolutions.device, f.device),
-    f.semantics === undefined ? undefined : eq(msiResolutions.semantics, f.semantics),
-    f.installed === undefined ? undefined : eq(msiResolutions.installed, f.installed),
-    f.misroutedBeforeFix === undefined ? undefined : eq(msiResolutions.misroutedBeforeFix, f.misroutedBeforeFix),
-  );
-}
-
-/**
- * A sweep matches `device` when it resolved a vector of that device, `installed` when every route
- * was installed (true) or some was not (false), `misroutedBeforeFix` when some vector was.
- */
-function sweepWhere(db: Db, f: RecordFilter): SQL | undefined {
-  const some = (column: typeof msiSweeps.routesMissing | typeof msiSweeps.misroutedBeforeFix, wanted: boolean) =>
-    wanted ? gt(column, 0) : eq(column, 0);
-  return and(
-    f.vm === undefined ? undefined : eq(msiSweeps.vmId, f.vm),
-    f.semantics === undefined ? undefined : eq(msiSweeps.semantics, f.semantics),
-    f.installed === undefined ? undefined : some(msiSweeps.routesMissing, !f.installed),
-    f.misroutedBeforeFix === undefined ? undefined : some(msiSweeps.misroutedBeforeFix, f.misroutedBeforeFix),
-    f.device === undefined
-      ? undefined
-      : exists(
-          db
-            .select({ one: sql`1` })
-            .from(msiResolutions)
-            .where(and(eq(msiResolutions.sweepId, msiSweeps.id), eq(msiResolutions.device, f.device))),
-        ),
-  );
 }
 
 /** A stored sweep: whole (as answered, before sweeps were paged), or its head and a page of records. */
@@ -198,7 +159,7 @@ export class ResolutionStore implements ResolutionPort {
     limit: number,
     offset: number,
   ): Promise<{ records: ListedRecord[]; total: number }> {
-    const where = resolutionWhere(filter);
+    const where = resolutionWhere(msiResolutions, filter);
     const direction = order.descending ? desc : asc;
     const column = {
       created: msiResolutions.seq,
@@ -233,7 +194,7 @@ export class ResolutionStore implements ResolutionPort {
     limit: number,
     offset: number,
   ): Promise<{ records: ListedRecord[]; total: number }> {
-    const where = sweepWhere(this.db, filter);
+    const where = sweepWhere(msiSweeps, msiResolutions, filter);
     const direction = order.descending ? desc : asc;
     const column = { created: msiSweeps.seq, vm: msiSweeps.vmId, semantics: msiSweeps.semantics }[order.field];
     const rows = this.db

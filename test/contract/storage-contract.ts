@@ -310,6 +310,11 @@ export function storageContract(engine: Engine, newDatabase: () => Promise<Contr
       expect(installed.body.count).toBeLessThanOrEqual(all.body.count);
       const sweeps = await b.http.get('/v1/msi-sweeps?vm=fresh').expect(200);
       expect(sweeps.body.count).toBe(1);
+      // A sweep matches a device it resolved a vector of, and no other.
+      const ofDevice = await a.http.get('/v1/msi-sweeps?vm=fresh&device=hostdev0').expect(200);
+      expect(ofDevice.body.results.map((r: { id: string }) => r.id)).toEqual([sweeps.body.results[0].id]);
+      const ofOther = await a.http.get('/v1/msi-sweeps?vm=fresh&device=no-such-device').expect(200);
+      expect(ofOther.body.count).toBe(0);
     });
 
     it('tokens hold across instances: a name taken on one is refused on the other, a revoked token is refused by both', async () => {

@@ -3,11 +3,12 @@
 // alone when the group fails), read back byte for byte. The same rows as on SQLite: bodies
 // shared by hash and compressed (records/codec.mjs), immutable (migrations/postgres/0001).
 
-import { and, asc, count, desc, eq, exists, gt, type SQL, sql } from 'drizzle-orm';
+import { asc, count, desc, eq } from 'drizzle-orm';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import type pg from 'pg';
 import type { IdempotentEntry } from '../idempotency-store.js';
 import type { IdempotencyPort, ResolutionPort } from '../port.js';
+import { resolutionWhere, sweepWhere } from '../record-filters.js';
 import { pack, RECORD_CODEC } from '../records/codec.mjs';
 import { RecordWriter } from '../record-writer/index.js';
 import type { IdempotencyWrite, RecordWrite } from '../record-writer/types.js';
@@ -203,7 +204,7 @@ export class PgResolutionStore implements ResolutionPort {
     limit: number,
     offset: number,
   ): Promise<{ records: ListedRecord[]; total: number }> {
-    const where = resolutionWhere(filter);
+    const where = resolutionWhere(msiResolutions, filter);
     const direction = order.descending ? desc : asc;
     const column = {
       created: msiResolutions.seq,
@@ -238,7 +239,7 @@ export class PgResolutionStore implements ResolutionPort {
     limit: number,
     offset: number,
   ): Promise<{ records: ListedRecord[]; total: number }> {
-    const where = sweepWhere(this.db, filter);
+    const where = sweepWhere(msiSweeps, msiResolutions, filter);
     const direction = order.descending ? desc : asc;
     const column = { created: msiSweeps.seq, vm: msiSweeps.vmId, semantics: msiSweeps.semantics }[order.field];
     const [rows, [size]] = await Promise.all([
@@ -254,35 +255,4 @@ export class PgResolutionStore implements ResolutionPort {
     const records = rows.map((r) => ({ id: r.id, vm: r.vmId, device: null, semantics: r.semantics, text: r.body }));
     return { records, total: Number(size?.n ?? 0) };
   }
-}
-
-/** The filters of the record lists, as on SQLite (src/db/resolution-store.ts). */
-function resolutionWhere(f: RecordFilter): SQL | undefined {
-  return and(
-    f.vm === undefined ? undefined : eq(msiResolutions.vmId, f.vm),
-    f.device === undefined ? undefined : eq(msiResolutions.device, f.device),
-    f.semantics === undefined ? undefined : eq(msiResolutions.semantics, f.semantics),
-    f.installed === undefined ? undefined : eq(msiResolutions.installed, f.installed),
-    f.misroutedBeforeFix === undefined ? undefined : eq(msiResolutions.misroutedBeforeFix, f.misroutedBeforeFix),
-  );
-}
-
-/** A sweep matches `device` when it resolved a vector of it, `installed` when every route was installed. */
-function sweepWhere(db: PgDb, f: RecordFilter): SQL | undefined {
-  const some = (column: typeof msiSweeps.routesMissing | typeof msiSweeps.misroutedBeforeFix, wanted: boolean) =>
-    wanted ? gt(column, 0) : eq(column, 0);
-  return and(
-    f.vm === undefined ? undefined : eq(msiSweeps.vmId, f.vm),
-    f.semantics === undefined ? undefined : eq(msiSweeps.semantics, f.semantics),
-    f.installed === undefined ? undefined : some(msiSweeps.routesMissing, !f.installed),
-    f.misroutedBeforeFix === undefined ? undefined : some(msiSweeps.misroutedBeforeFix, f.misroutedBeforeFix),
-    f.device === undefined
-      ? undefined
-      : exists(
-          db
-            .select({ one: sql`1` })
-            .from(msiResolutions)
-            .where(and(eq(msiResolutions.sweepId, msiSweeps.id), eq(msiResolutions.device, f.device))),
-        ),
-  );
 }
