@@ -1,16 +1,26 @@
 // API tokens (admin scope): make one (its secret is in this answer only), list the live ones,
-// revoke one.
+// read one (a revoked one too: the events it signed still name it), revoke one.
 
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { issueToken, revokeToken, tokenView } from '../../app/tokens.js';
-import { page, type RouteOptions, sendJson } from '../http.js';
-import { listLink } from '../lists.js';
-import { errorResponses, ListQuery, Page, Query } from '../schemas/common.js';
-import { CreateTokenBody, NewTokenSchema, TokenParams } from '../schemas/token.js';
+import { issueToken, revokeToken, type TokenView, tokenView } from '../../app/tokens.js';
+import { ServiceError } from '../../errors/problem.js';
+import { type RouteOptions, sendJson } from '../http.js';
+import { baseUrlOf } from '../links.js';
+import { ListQueryOf, listResponses, sendCollection } from '../lists.js';
+import { errorResponses } from '../schemas/common.js';
+import { CreateTokenBody, NewTokenSchema, TOKEN_ORDERINGS, TokenParams } from '../schemas/token.js';
 
 const TokenRef = Type.Ref('Token');
 const json = (schema: object, description: string) => ({ description, content: { 'application/json': { schema } } });
+
+/** A token as answered: its id, its own url and a display label first. */
+const tokenResource = <T extends TokenView>(base: string, { id, ...view }: T) => ({
+  id,
+  url: `${base}/v1/tokens/${id}`,
+  display: `${view.name} (${view.scopes.join(', ')})`,
+  ...view,
+});
 
 export const tokenRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { stores, publicUrl }) => {
   app.post(
@@ -28,7 +38,8 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, 
         },
       },
     },
-    async (request, reply) => sendJson(reply.code(201), await issueToken(stores, request.body)),
+    async (request, reply) =>
+      sendJson(reply.code(201), tokenResource(baseUrlOf(request, publicUrl), await issueToken(stores, request.body))),
   );
 
   app.get(
@@ -39,17 +50,35 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, 
         operationId: 'listTokens',
         tags: ['tokens'],
         summary: 'List the live API tokens (admin), without their secrets',
-        querystring: Query({ ...ListQuery }),
-        response: {
-          200: json(Page(TokenRef, 'a page of tokens'), 'live tokens, oldest first'),
-          ...errorResponses(400),
-        },
+        querystring: ListQueryOf({}, TOKEN_ORDERINGS),
+        response: listResponses(TokenRef, 'live tokens, oldest first'),
       },
     },
     async (request, reply) => {
-      const { limit = 50, offset = 0 } = request.query;
-      const { rows, total } = await stores.tokens.live(limit, offset);
-      return sendJson(reply, page(rows.map(tokenView), total, limit, offset, listLink(request, publicUrl)));
+      // Live tokens are few (one per person or automation): ordered and paged in memory.
+      const { rows } = await stores.tokens.live(Number.MAX_SAFE_INTEGER, 0);
+      const base = baseUrlOf(request, publicUrl);
+      const items = rows.map((row) => tokenResource(base, tokenView(row)));
+      return sendCollection(reply, request, publicUrl, items, request.query, TOKEN_ORDERINGS[0]);
+    },
+  );
+
+  app.get(
+    '/v1/tokens/:id',
+    {
+      config: { scope: 'admin' },
+      schema: {
+        operationId: 'getToken',
+        tags: ['tokens'],
+        summary: 'Read an API token (admin), live or revoked, without its secret',
+        params: TokenParams,
+        response: { 200: json(TokenRef, 'the token'), ...errorResponses(400, 404) },
+      },
+    },
+    async (request, reply) => {
+      const row = await stores.tokens.find(request.params.id);
+      if (row === undefined) throw new ServiceError('TOKEN_NOT_FOUND', `no token ${JSON.stringify(request.params.id)}`);
+      return sendJson(reply, tokenResource(baseUrlOf(request, publicUrl), tokenView(row)));
     },
   );
 
@@ -66,6 +95,7 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, 
         response: { 200: json(TokenRef, 'the revoked token'), ...errorResponses(400, 404, 409) },
       },
     },
-    async (request, reply) => sendJson(reply, await revokeToken(stores, request.params.id)),
+    async (request, reply) =>
+      sendJson(reply, tokenResource(baseUrlOf(request, publicUrl), await revokeToken(stores, request.params.id))),
   );
 };

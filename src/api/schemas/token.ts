@@ -43,9 +43,14 @@ export const TokenParams = Type.Object({
   id: Type.String({ pattern: '^[0-9a-f]{16}$', description: 'token id', examples: ['0123456789abcdef'] }),
 });
 
+/** What a token list can be ordered by (the first is the default). */
+export const TOKEN_ORDERINGS = ['createdAt', 'name', 'expiresAt', 'lastUsedAt'] as const;
+
 export const TokenSchema = Type.Object(
   {
     id: Type.String({ description: 'the token id (also the part after dbt_ in the token)' }),
+    url: Type.String({ format: 'uri', description: 'where to GET it (admin)' }),
+    display: Type.String({ examples: ['inventory-sync (write)'] }),
     name: Type.String({ description: 'the actor of the events the token appends' }),
     scopes: Type.Array(OneOf(SCOPES, 'scope')),
     createdAt: Type.String({ format: 'date-time' }),

@@ -285,3 +285,33 @@ describe('DELETE /v1/vms/{vm}: decommission', () => {
     expect((await t.http.delete('/v1/vms/never').expect(404)).body.code).toBe('VM_NOT_FOUND');
   });
 });
+
+describe('API tokens as a list', () => {
+  it('lists live tokens with url and display, brief and ordering; a token, revoked too, reads at its url', async () => {
+    const made: Record<string, string> = {};
+    for (const name of ['zeta-sync', 'alpha-dashboard']) {
+      const created = await t.http
+        .post('/v1/tokens')
+        .send({ name, scopes: ['read'] })
+        .expect(201);
+      expect(created.body).toMatchObject({ name, display: `${name} (read)` });
+      expect(created.body.url).toMatch(ABSOLUTE);
+      made[name] = created.body.id as string;
+    }
+    const byName = await list('/v1/tokens?ordering=name');
+    const names = byName.results.map((r) => r.name as string);
+    expect(names).toEqual([...names].sort());
+    expect(ids(await list('/v1/tokens?ordering=-createdAt&limit=1'))).toEqual([made['alpha-dashboard']]);
+    const brief = await list('/v1/tokens?brief=true');
+    for (const item of brief.results) expect(Object.keys(item).sort()).toEqual(['display', 'id', 'url']);
+
+    const revoked = await t.http.delete(`/v1/tokens/${made['zeta-sync']}`).expect(200);
+    const read = await follow(revoked.body.url as string);
+    expect(read).toMatchObject({ id: made['zeta-sync'], name: 'zeta-sync' });
+    expect((read as unknown as { revokedAt: string | null }).revokedAt).not.toBeNull();
+    expect(ids(await list('/v1/tokens?limit=1000'))).not.toContain(made['zeta-sync']);
+    const missing = await t.http.get('/v1/tokens/0123456789abcdef').expect(404);
+    expect(missing.body.code).toBe('TOKEN_NOT_FOUND');
+    await expect400('/v1/tokens?ordering=secret', '/query/ordering');
+  });
+});
