@@ -43,3 +43,26 @@ describe('doorbell watch', () => {
     expect(positions).toEqual(history.map((e) => e.position));
   });
 });
+
+describe('doorbell watch across a dropped connection', () => {
+  it('resumes with Last-Event-ID: every event once, in order', async () => {
+    const watching = runCli(['--json', 'watch', '--vm', 'cut', '--count', '5'], env);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await t.http.post('/v1/vms').send({ id: 'cut' }).expect(201);
+    await t.http.post('/v1/vms/cut/buses').send({ id: 'pcie.1', type: 'pxb-pcie', busNr: 1, bus: 'pcie.0' });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // The server drops every connection, the stream's included; then more events come.
+    t.app.server.closeAllConnections();
+    await t.http.post('/v1/vms/cut/buses').send({ id: 'pcie.2', type: 'pxb-pcie', busNr: 8, bus: 'pcie.0' });
+    await t.http.post('/v1/vms/cut/smmus').send({ id: 'smmuv3.0', primaryBus: 'pcie.1' });
+    await t.http.post('/v1/vms/cut/smmus').send({ id: 'smmuv3.1', primaryBus: 'pcie.2' });
+    const run = await watching;
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/resuming/);
+    const events = run.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { streamVersion: number });
+    expect(events.map((e) => e.streamVersion)).toEqual([1, 2, 3, 4, 5]);
+  });
+});
