@@ -123,4 +123,21 @@ describe('Swagger UI, first session (S10)', () => {
     expect(vm.version).toBe(7);
     expect(vm.devices[0]).toMatchObject({ id: 'hostdev0', streamId: '0x200', smmu: 'smmuv3.0' });
   });
+
+  it('imports the two example topologies and exports the first session as a command line and a libvirt domain', async () => {
+    // Still authorized from the first session (the same page).
+    for (const example of ['qemu', 'libvirt']) {
+      const result = await execute('vms', 'importVm', example);
+      expect(result.status, `importVm ${example}: ${result.body.slice(0, 300)}`).toBe(201);
+      const imported = JSON.parse(result.body) as { devices: { streamId: string }[]; report: { ignored: unknown[] } };
+      // Part B of the fidelity notes: the first passthrough device behind pxb bus 1 is at 0x200.
+      expect(imported.devices[0]?.streamId).toBe('0x200');
+    }
+    const qemu = await execute('vms', 'exportQemuCmdline');
+    expect(qemu.status).toBe(200);
+    expect(qemu.body).toMatch(/^qemu-system-aarch64 /);
+    const libvirt = await execute('vms', 'exportLibvirtXml');
+    expect(libvirt.status).toBe(200);
+    expect(libvirt.body).toContain("<domain type='kvm'>");
+  });
 });
