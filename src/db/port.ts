@@ -2,7 +2,7 @@
 // Two adapters implement it: SQLite (better-sqlite3; sync calls wrapped in promises, the embedded
 // default) and PostgreSQL (pg through drizzle's node-postgres driver, for several nodes on one
 // database). A new store query goes here first, then into both adapters (src/db/*.ts for SQLite,
-// src/db/pg/*.ts for PostgreSQL) and into the shared contract tests (test/db/contract/).
+// src/db/pg/*.ts for PostgreSQL) and into the shared contract tests (test/contract/).
 
 import type { DomainEvent, RecordedEvent } from '../domain/topology/types.js';
 import type {
