@@ -62,6 +62,16 @@ export interface StreamListOptions {
   descending?: boolean;
 }
 
+/** What a projection needs of a stored row: no ids, no metadata. */
+export function toRecordedEvent(row: Pick<EventRow, 'type' | 'data' | 'position' | 'streamVersion'>): RecordedEvent {
+  return {
+    type: row.type,
+    data: decodeEventData(row.type as EventType, row.data),
+    position: row.position,
+    streamVersion: row.streamVersion,
+  } as RecordedEvent;
+}
+
 export function toStoredEvent(row: EventRow): StoredEvent {
   const type = row.type as EventType;
   return {
@@ -285,15 +295,7 @@ export class EventStore implements EventStorePort {
   ): Promise<RecordedEvent[]> {
     return this.queries.readRecorded
       .all({ streamId, afterVersion: range.afterVersion ?? 0, toVersion: range.toVersion ?? NO_UPPER_VERSION })
-      .map(
-        (row) =>
-          ({
-            type: row.type,
-            data: decodeEventData(row.type as EventType, row.data),
-            position: row.position,
-            streamVersion: row.streamVersion,
-          }) as RecordedEvent,
-      );
+      .map(toRecordedEvent);
   }
 
   async readAll(after: number, limit: number): Promise<StoredEvent[]> {

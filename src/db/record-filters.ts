@@ -1,7 +1,7 @@
 // The WHERE clauses of the record lists (contract v1.1), written once for both engines: drizzle's
 // operators and sql templates take the columns of either dialect's tables.
 
-import { and, type Column, eq, gt, type SQL, sql, type Table } from 'drizzle-orm';
+import { and, asc, type Column, desc, eq, gt, type SQL, sql, type Table } from 'drizzle-orm';
 
 /** The filters of the record lists; absent: any. */
 export interface RecordFilter {
@@ -14,6 +14,7 @@ export interface RecordFilter {
 
 /** The columns of msi_resolutions the filters read, in either dialect's table. */
 export interface ResolutionColumns extends Table {
+  seq: Column;
   vmId: Column;
   sweepId: Column;
   device: Column;
@@ -24,6 +25,7 @@ export interface ResolutionColumns extends Table {
 
 /** The columns of msi_sweeps the filters read. */
 export interface SweepColumns extends Table {
+  seq: Column;
   id: Column;
   vmId: Column;
   semantics: Column;
@@ -56,4 +58,26 @@ export function sweepWhere(s: SweepColumns, r: ResolutionColumns, f: RecordFilte
       ? undefined
       : sql`exists (select 1 from ${r} where ${r.sweepId} = ${s.id} and ${r.device} = ${f.device})`,
   );
+}
+
+/** What record lists can be ordered by; `created` is the order they were stored in. */
+export const RECORD_ORDERINGS = ['created', 'vm', 'device', 'semantics'] as const;
+export const SWEEP_ORDERINGS = ['created', 'vm', 'semantics'] as const;
+export interface RecordOrder<F extends string> {
+  field: F;
+  descending: boolean;
+}
+
+/** ORDER BY of a resolution list: the field asked for, then the order of storage. */
+export function resolutionOrder(r: ResolutionColumns, order: RecordOrder<(typeof RECORD_ORDERINGS)[number]>): SQL[] {
+  const direction = order.descending ? desc : asc;
+  const column = { created: r.seq, vm: r.vmId, device: r.device, semantics: r.semantics }[order.field];
+  return [direction(column), direction(r.seq)];
+}
+
+/** ORDER BY of a sweep list. */
+export function sweepOrder(s: SweepColumns, order: RecordOrder<(typeof SWEEP_ORDERINGS)[number]>): SQL[] {
+  const direction = order.descending ? desc : asc;
+  const column = { created: s.seq, vm: s.vmId, semantics: s.semantics }[order.field];
+  return [direction(column), direction(s.seq)];
 }

@@ -6,7 +6,16 @@
 import { asc, count, desc, eq, sql } from 'drizzle-orm';
 import type { Db } from './database.js';
 import { unpack } from './records/codec.mjs';
-import { type RecordFilter, resolutionWhere, sweepWhere } from './record-filters.js';
+import {
+  type RECORD_ORDERINGS,
+  type RecordFilter,
+  type RecordOrder,
+  resolutionOrder,
+  resolutionWhere,
+  type SWEEP_ORDERINGS,
+  sweepOrder,
+  sweepWhere,
+} from './record-filters.js';
 import { recordText } from './records/record-text.js';
 import type { ResolutionPort } from './port.js';
 import { fleetSweeps, msiResolutions, msiSweeps, resolutionBodies } from './schema.js';
@@ -30,13 +39,7 @@ export type RecordColumns = {
 
 export type { RecordFilter } from './record-filters.js';
 
-/** What record lists can be ordered by; `created` is the order they were stored in. */
-export const RECORD_ORDERINGS = ['created', 'vm', 'device', 'semantics'] as const;
-export const SWEEP_ORDERINGS = ['created', 'vm', 'semantics'] as const;
-export interface RecordOrder<F extends string> {
-  field: F;
-  descending: boolean;
-}
+export { RECORD_ORDERINGS, type RecordOrder, SWEEP_ORDERINGS } from './record-filters.js';
 
 /** A record of a list: its id and VM (for a brief item) and its stored JSON. */
 export interface ListedRecord {
@@ -160,19 +163,12 @@ export class ResolutionStore implements ResolutionPort {
     offset: number,
   ): Promise<{ records: ListedRecord[]; total: number }> {
     const where = resolutionWhere(msiResolutions, filter);
-    const direction = order.descending ? desc : asc;
-    const column = {
-      created: msiResolutions.seq,
-      vm: msiResolutions.vmId,
-      device: msiResolutions.device,
-      semantics: msiResolutions.semantics,
-    }[order.field];
     const rows = this.db
       .select({ ...recordColumns, device: msiResolutions.device, semantics: msiResolutions.semantics })
       .from(msiResolutions)
       .leftJoin(resolutionBodies, eq(resolutionBodies.hash, msiResolutions.bodyHash))
       .where(where)
-      .orderBy(direction(column), direction(msiResolutions.seq))
+      .orderBy(...resolutionOrder(msiResolutions, order))
       .limit(limit)
       .offset(offset)
       .all();
@@ -195,13 +191,11 @@ export class ResolutionStore implements ResolutionPort {
     offset: number,
   ): Promise<{ records: ListedRecord[]; total: number }> {
     const where = sweepWhere(msiSweeps, msiResolutions, filter);
-    const direction = order.descending ? desc : asc;
-    const column = { created: msiSweeps.seq, vm: msiSweeps.vmId, semantics: msiSweeps.semantics }[order.field];
     const rows = this.db
       .select({ id: msiSweeps.id, vmId: msiSweeps.vmId, semantics: msiSweeps.semantics, body: msiSweeps.body })
       .from(msiSweeps)
       .where(where)
-      .orderBy(direction(column), direction(msiSweeps.seq))
+      .orderBy(...sweepOrder(msiSweeps, order))
       .limit(limit)
       .offset(offset)
       .all();

@@ -11,8 +11,7 @@
 
 import { and, asc, count, desc, eq, gt, inArray, lte, max, type SQL, sql } from 'drizzle-orm';
 import pg from 'pg';
-import type { DomainEvent, EventType, RecordedEvent } from '../../domain/topology/types.js';
-import { decodeEventData } from '../event-codec.js';
+import type { DomainEvent, RecordedEvent } from '../../domain/topology/types.js';
 import {
   AppendListeners,
   type EventFilter,
@@ -22,6 +21,7 @@ import {
   type StoredEvent,
   type StreamListOptions,
   type StreamStatus,
+  toRecordedEvent,
   toStoredEvent,
 } from '../event-store.js';
 import type { AppendPlanner, EventStorePort } from '../port.js';
@@ -208,15 +208,7 @@ export class PgEventStore implements EventStorePort {
         ),
       )
       .orderBy(asc(events.streamVersion));
-    return rows.map(
-      (row) =>
-        ({
-          type: row.type,
-          data: decodeEventData(row.type as EventType, row.data),
-          position: row.position,
-          streamVersion: row.streamVersion,
-        }) as RecordedEvent,
-    );
+    return rows.map(toRecordedEvent);
   }
 
   async readAll(after: number, limit: number): Promise<StoredEvent[]> {

@@ -8,7 +8,7 @@ import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import type pg from 'pg';
 import type { IdempotentEntry } from '../idempotency-store.js';
 import type { IdempotencyPort, ResolutionPort } from '../port.js';
-import { resolutionWhere, sweepWhere } from '../record-filters.js';
+import { resolutionOrder, resolutionWhere, sweepOrder, sweepWhere } from '../record-filters.js';
 import { pack, RECORD_CODEC } from '../records/codec.mjs';
 import { RecordWriter } from '../record-writer/index.js';
 import type { IdempotencyWrite, RecordWrite } from '../record-writer/types.js';
@@ -205,20 +205,13 @@ export class PgResolutionStore implements ResolutionPort {
     offset: number,
   ): Promise<{ records: ListedRecord[]; total: number }> {
     const where = resolutionWhere(msiResolutions, filter);
-    const direction = order.descending ? desc : asc;
-    const column = {
-      created: msiResolutions.seq,
-      vm: msiResolutions.vmId,
-      device: msiResolutions.device,
-      semantics: msiResolutions.semantics,
-    }[order.field];
     const [rows, [size]] = await Promise.all([
       this.db
         .select({ ...recordColumns, device: msiResolutions.device, semantics: msiResolutions.semantics })
         .from(msiResolutions)
         .leftJoin(resolutionBodies, eq(resolutionBodies.hash, msiResolutions.bodyHash))
         .where(where)
-        .orderBy(direction(column), direction(msiResolutions.seq))
+        .orderBy(...resolutionOrder(msiResolutions, order))
         .limit(limit)
         .offset(offset),
       this.db.select({ n: count() }).from(msiResolutions).where(where),
@@ -240,14 +233,12 @@ export class PgResolutionStore implements ResolutionPort {
     offset: number,
   ): Promise<{ records: ListedRecord[]; total: number }> {
     const where = sweepWhere(msiSweeps, msiResolutions, filter);
-    const direction = order.descending ? desc : asc;
-    const column = { created: msiSweeps.seq, vm: msiSweeps.vmId, semantics: msiSweeps.semantics }[order.field];
     const [rows, [size]] = await Promise.all([
       this.db
         .select({ id: msiSweeps.id, vmId: msiSweeps.vmId, semantics: msiSweeps.semantics, body: msiSweeps.body })
         .from(msiSweeps)
         .where(where)
-        .orderBy(direction(column), direction(msiSweeps.seq))
+        .orderBy(...sweepOrder(msiSweeps, order))
         .limit(limit)
         .offset(offset),
       this.db.select({ n: count() }).from(msiSweeps).where(where),
