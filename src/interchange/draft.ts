@@ -24,9 +24,23 @@ interface Placed {
 
 export interface DraftPxb extends Placed {
   busNr: number;
+  /** pxb-pcie bypass_iommu=on: no IOMMU translates the buses below it. */
+  bypassIommu?: boolean;
 }
 
 export interface DraftRootPort extends Placed {
+  busReserve: number;
+}
+
+/**
+ * A bridge that owns a secondary bus below a root port or on pcie.0 (QEMU driver names): the
+ * upstream and downstream ports of a PCIe switch, a PCIe-to-PCI bridge, a PCI-to-PCI bridge.
+ */
+export const BRIDGE_TYPES = ['x3130-upstream', 'xio3130-downstream', 'pcie-pci-bridge', 'pci-bridge'] as const;
+export type BridgeType = (typeof BRIDGE_TYPES)[number];
+
+export interface DraftBridge extends Placed {
+  type: BridgeType;
   busReserve: number;
 }
 
@@ -46,9 +60,21 @@ export interface DraftSmmu {
 }
 
 export interface Draft {
-  board: { ramSize?: bigint; gicVersion?: GicVersion; its?: boolean; kvm?: boolean; at: SourceRef };
+  board: {
+    ramSize?: bigint;
+    gicVersion?: GicVersion;
+    its?: boolean;
+    kvm?: boolean;
+    /** -machine acpi=off (libvirt: no <acpi/>); undefined: on. */
+    acpi?: boolean;
+    /** -machine default_bus_bypass_iommu=on: pcie.0 is not translated. */
+    defaultBusBypassIommu?: boolean;
+    at: SourceRef;
+  };
   pxbs: DraftPxb[];
   rootPorts: DraftRootPort[];
+  /** Switch ports and PCI bridges (see BRIDGE_TYPES); absent or empty: none. */
+  bridges?: DraftBridge[];
   smmus: DraftSmmu[];
   devices: DraftDevice[];
   report: ImportReport;
@@ -105,6 +131,13 @@ function order(a: SourceRef, b: SourceRef): number {
 }
 
 export function planImport(vmId: string, draft: Draft, busNumbers: Readonly<Record<string, number>> = {}): ImportPlan {
+  const bridge = draft.bridges?.[0];
+  if (bridge !== undefined)
+    throw new InterchangeError(
+      'IMPORT_NOT_SUPPORTED',
+      `${bridge.id}: a ${bridge.type} takes bus numbers below a root port, and doorbell models root ports with endpoints behind them only`,
+      bridge.at,
+    );
   const known = new Set([PCIE_ROOT, ...draft.pxbs.map((p) => p.id), ...draft.rootPorts.map((p) => p.id)]);
   for (const item of [...draft.pxbs, ...draft.rootPorts, ...draft.devices]) {
     if (!known.has(item.bus))

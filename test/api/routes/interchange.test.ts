@@ -1,4 +1,4 @@
-// Import and export over HTTP: the two examples of qemu-fidelity-and-import.md Part B give the
+// Import and export over HTTP: the two example topologies (B1, B2 in test/fixtures/import/) give the
 // device stream id 0x200; the same topology from both formats is the same VM; every malformed or
 // rule-breaking source is refused with its status and a pointer into the source, and appends
 // nothing; exports answer with the VM's ETag and 304 on If-None-Match.
@@ -7,10 +7,14 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventCount, startTestApp, type TestApp } from '../../helpers/test-app';
 
-const PART_B = readFileSync(new URL('../../../../shared/domain/qemu-fidelity-and-import.md', import.meta.url), 'utf8');
-/** The command line of B1 and the domain of B2, as the reference prints them. */
-const B1 = /\*\*Complete example\.\*\*[\s\S]*?```\n([\s\S]*?)```/.exec(PART_B)![1]!;
-const B2 = /\*\*Complete example\*\* \(accel[\s\S]*?```xml\n([\s\S]*?)```/.exec(PART_B)![1]!;
+/**
+ * B1: two pxb-pcie buses (bus_nr 1 and 8), each with an accelerated SMMUv3 and a root port with one
+ * VFIO function (dev0, dev1). B2: the first half of it as a libvirt domain (hostdev0 behind
+ * controller 2). Written for these tests in test/fixtures/import/.
+ */
+const fixture = (name: string) => readFileSync(new URL(`../../fixtures/import/${name}`, import.meta.url), 'utf8');
+const B1 = fixture('two-accel-smmus.cmdline');
+const B2 = fixture('one-accel-smmu.xml');
 
 let t: TestApp;
 beforeAll(async () => {
