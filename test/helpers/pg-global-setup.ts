@@ -1,8 +1,11 @@
-// Vitest global setup: says once, in one line, when the PostgreSQL suites will be skipped
-// because no server answers (each suite checks for itself, see pg.ts).
+// Vitest global setup: says once, in one line each, when the PostgreSQL suites will be skipped
+// because no server answers (each suite checks for itself, see pg.ts), and when the corpus
+// suites will be skipped because ../shared/corpus is not beside the clone (see corpus.ts).
 
+import { CORPUS_SKIPPED, corpusAvailable } from './corpus';
 import { PG_SKIPPED, pgAvailable } from './pg';
 
 export default async function setup(): Promise<void> {
   if (!(await pgAvailable())) console.log(PG_SKIPPED);
+  if (!corpusAvailable()) console.log(CORPUS_SKIPPED);
 }
