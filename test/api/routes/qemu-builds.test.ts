@@ -171,6 +171,21 @@ describe('accel=on on a build without accel mode (§10: QEMU refuses it)', () =>
   });
 });
 
+describe('what the declared build can create (issue 18: 7.2 has no -device arm-smmuv3)', () => {
+  it('QEMU 7.2.22 (Debian 12): POST .../smmus with primaryBus pcie.1 is a 422 QEMU_BUILD_LACKS_CAPABILITY, pcie.0 a 201', async () => {
+    const text = 'QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)';
+    await command(t, 'post', '/v1/vms', { id: 'deb12', qemu: { versionText: text } });
+    await command(t, 'post', '/v1/vms/deb12/buses', { id: 'pcie.1', type: 'pxb-pcie', busNr: 1 });
+    const before = await eventCount(t);
+    const refused = await t.http.post('/v1/vms/deb12/smmus').send({ id: 'smmuv3.1', primaryBus: 'pcie.1' }).expect(422);
+    expect(refused.body).toMatchObject({ code: 'QEMU_BUILD_LACKS_CAPABILITY', errors: [{ pointer: '/primaryBus' }] });
+    expect(refused.body.detail).toContain('7.2.22');
+    expect(refused.body.detail).toContain('device-smmuv3');
+    expect(await eventCount(t)).toBe(before);
+    await command(t, 'post', '/v1/vms/deb12/smmus', { id: 'smmuv3.0', primaryBus: 'pcie.0' });
+  });
+});
+
 describe('the declared build picks the semantics', () => {
   it('says where the semantics came from: request, declared-qemu, or default with QEMU_BUILD_UNKNOWN', async () => {
     await acceleratedS10(t, 'pick-nv', { qemu: { package: NVIDIA_10_1 } });
