@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // doorbell, the command line. Talks to a running service (--server or DOORBELL_URL, token from
-// --token or DOORBELL_TOKEN) except `record show`, which reads the database directly, and
-// `db copy`, which moves a SQLite database into PostgreSQL.
+// --token or DOORBELL_TOKEN) except `record show`, which reads the database directly,
+// `db copy`, which moves a SQLite database into PostgreSQL, and `probe-qemu` without --vm, which
+// only asks a local QEMU binary.
 // Exit codes, the same for every command: src/cli/exit-codes.ts.
 
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
@@ -10,6 +11,7 @@ import { copyDb } from './cli/db-copy.js';
 import { CliError, EXIT } from './cli/exit-codes.js';
 import { EXPORT_PATHS, exportVm } from './cli/export.js';
 import { importFiles } from './cli/import.js';
+import { DEFAULT_QEMU_BINARY, probeQemu } from './cli/probe-qemu.js';
 import { showRecord } from './cli/record.js';
 import { sweepVm } from './cli/sweep.js';
 import { watchEvents } from './cli/watch.js';
@@ -41,7 +43,8 @@ function program(run: (code: Promise<number> | number) => void): Command {
     .addHelpText(
       'after',
       '\nExit codes: 0 ok, 1 the server refused a request (or a record is missing), 2 wrong usage,\n' +
-        '3 the server cannot be reached, 4 (sweep) some vector loses its interrupts.',
+        '3 the server cannot be reached, 4 (sweep) some vector loses its interrupts;\n' +
+        'probe-qemu: 2 the binary cannot be run, 1 it gave no usable answer in time.',
     );
   const client = () => {
     const { server, token } = root.opts<{ server: string; token?: string }>();
@@ -97,6 +100,21 @@ function program(run: (code: Promise<number> | number) => void): Command {
       process.once('SIGTERM', () => stop.abort());
       run(watchEvents(client(), { ...options, json: json(), signal: stop.signal }));
     });
+
+  root
+    .command('probe-qemu')
+    .description(
+      'ask a QEMU binary what it is (--version, QMP query-version and device-list-properties arm-smmuv3), ' +
+        'print its classification and what it can create; with --vm, declare it on that VM',
+    )
+    .argument('[binary]', 'the QEMU binary (a name on PATH or a path)', DEFAULT_QEMU_BINARY)
+    .option('--vm <id>', 'declare the probed build on this VM (PUT /v1/vms/{vm}/qemu)')
+    .addOption(
+      new Option('--timeout <seconds>', 'how long the binary may take to answer, per run')
+        .argParser(positiveInteger('--timeout'))
+        .default(10),
+    )
+    .action((binary: string, options) => run(probeQemu(client, binary, { ...options, json: json() })));
 
   root
     .command('record')

@@ -7,6 +7,7 @@ import type { Bus, Device, Mapping, MsiVector, Smmu, VmState } from '../domain/t
 import type { StoredEvent } from '../db/event-store.js';
 import { pictureUrls, resourcePaths, vmPath } from '../app/links.js';
 import { hex } from '../domain/address.js';
+import { CAPABILITY_RULES, capabilitiesOf, QEMU_CAPABILITIES } from '../domain/qemu-build/capabilities.js';
 import type { QemuBuildClassification } from '../domain/qemu-build/classify.js';
 import { qemuBuildOf } from '../domain/topology/decide.js';
 
@@ -115,6 +116,7 @@ export function deviceResource(base: string, state: VmState, device: Device) {
 
 /** What §10 makes of a declared build (POST /v1/qemu-builds/classify, a VM's qemu). */
 export function classificationResource(c: QemuBuildClassification) {
+  const capabilities = capabilitiesOf(c);
   return {
     version: c.version,
     package: c.package,
@@ -124,6 +126,7 @@ export function classificationResource(c: QemuBuildClassification) {
     basis: c.basis,
     sources: c.sources,
     conflicts: c.conflicts,
+    capabilities: QEMU_CAPABILITIES.map((name) => ({ ...capabilities[name], since: CAPABILITY_RULES[name].since })),
   };
 }
 

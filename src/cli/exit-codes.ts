@@ -3,9 +3,12 @@
 
 export const EXIT = {
   ok: 0,
-  /** The server refused at least one request (a 4xx or 5xx answer), or a record is missing. */
+  /**
+   * The server refused at least one request (a 4xx or 5xx answer), or a record is missing, or
+   * (probe-qemu) the QEMU binary gave no usable answer in time.
+   */
   refused: 1,
-  /** The command line is wrong: unknown command or option, missing argument, unreadable file. */
+  /** The command line is wrong: unknown command or option, missing argument, unreadable file, a binary that cannot be run. */
   usage: 2,
   /** No answer from the server: nothing listens at --server, DNS, connection reset. */
   unreachable: 3,

@@ -35,6 +35,7 @@ export const DOMAIN_ERRORS = {
   ACCEL_STAGE_NOT_1: { status: 422, title: 'R15: accel=on supports stage 1 only' },
   ACCEL_WITHOUT_KVM: { status: 422, title: 'R16: accel=on needs KVM with an in-kernel irqchip' },
   ACCEL_NOT_IN_QEMU_BUILD: { status: 422, title: "The VM's QEMU build has no accel mode" },
+  QEMU_BUILD_LACKS_CAPABILITY: { status: 422, title: "The VM's QEMU build cannot create this" },
   OAS_NOT_SUPPORTED: { status: 422, title: 'Output address size not supported' },
   NO_SMMU_FOR_DEVICE: { status: 422, title: 'Device is not behind an SMMU' },
   STAGE_NOT_SUPPORTED: { status: 422, title: 'Stage not supported by the SMMU' },

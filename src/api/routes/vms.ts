@@ -160,7 +160,7 @@ export const vmRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { s
         tags: ['vms'],
         summary: 'Declare the QEMU build the VM runs now: an upgrade, a downgrade, a probe result (QemuBuildDeclared)',
         description:
-          'Classified by the rules Q1-Q8 (GET /v1/qemu-builds). A build without accel mode while an SMMU of the VM has accel=on is refused (422 ACCEL_NOT_IN_QEMU_BUILD). The same evidence again appends nothing. Resolutions without semantics then use the new behaviour; with asOf, the build declared at that version.',
+          'Classified by the rules Q1-Q8 (GET /v1/qemu-builds). A build that cannot create what the VM has is refused: an SMMU with accel=on on a build without accel mode (422 ACCEL_NOT_IN_QEMU_BUILD), an SMMU that must be a -device arm-smmuv3 (on a pxb-pcie, or beside another) on a build before 10.2, virtio-iommu-pci on a build before 7.0 (422 QEMU_BUILD_LACKS_CAPABILITY). The same evidence again appends nothing. Resolutions without semantics then use the new behaviour; with asOf, the build declared at that version.',
         params: VmParams,
         body: QemuBody,
         headers: CommandHeaders,

@@ -4,6 +4,7 @@
 // the OpenAPI document and refuses what is plainly not a qemu object.
 
 import { type TSchema, Type } from '@sinclair/typebox';
+import { CAPABILITY_RULES, QEMU_CAPABILITIES } from '../../domain/qemu-build/capabilities.js';
 import { QEMU_BUILD_RULES } from '../../domain/qemu-build/rules.js';
 import { SEMANTICS_SOURCES } from '../../domain/qemu-build/semantics.js';
 import { Nullable, OneOf } from './common.js';
@@ -15,6 +16,10 @@ const BEHAVIOURS_TEXT =
   'upstream: get_msi_direct_gpa (series v6/v7), QEMU 11.0.0 and later, its rcs 10.2.90-10.2.94, NVIDIA 1:11.0.0+nvidiaN; ' +
   "address-space: get_msi_address_space (series v3-v5), NVIDIA's Debian 1:10.1.0+nvidia1-unstable and its earlier evaluation trees; " +
   'none: no accel mode at all (upstream 10.2.x and earlier, distribution builds); unknown: not enough declared (a 10.2.50 development build, or nothing)';
+
+const CAPABILITIES_TEXT = QEMU_CAPABILITIES.map(
+  (c) => `${c}: ${CAPABILITY_RULES[c].creates} (${CAPABILITY_RULES[c].since})`,
+).join('; ');
 
 const qemuFields = {
   version: Type.Optional(
@@ -111,6 +116,18 @@ const classificationFields = {
   conflicts: Type.Array(Type.Object({}, { additionalProperties: true }), {
     description: 'forms that disagreed with the one used (reported, not refused)',
   }),
+  capabilities: Type.Array(
+    Type.Object({
+      capability: OneOf(QEMU_CAPABILITIES, CAPABILITIES_TEXT),
+      can: Nullable(Type.Boolean({ description: 'true: the build creates it; false: QEMU refuses it; null: unknown' })),
+      since: Type.String({ description: 'the first upstream release that has it' }),
+      basis: Type.String({ description: 'what the answer rests on: the property probe, the version, the behaviour' }),
+    }),
+    {
+      description:
+        'what the build can create; a command that needs what it cannot is a 422 QEMU_BUILD_LACKS_CAPABILITY (accel: ACCEL_NOT_IN_QEMU_BUILD)',
+    },
+  ),
 };
 
 export const QemuClassificationSchema = Type.Object(classificationFields, {

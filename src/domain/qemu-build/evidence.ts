@@ -13,6 +13,10 @@
 //      Proxmox name their builds (qemu-versions.md §4, §7); a git-describe package
 //      ("v10.2.0-989-g5cfb672a711") names the last tag, not the version (§3: that binary is
 //      10.2.50), so it is never read for a version.
+// A package that names only a release series ("Debian 1:7.2+dfsg-7+deb12u18+b3": 7.2) agrees with
+// any version of that series: Debian's bookworm package 1:7.2+dfsg-… carries the 7.2.x stable
+// updates, and its binary prints "QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)"
+// (qemu-system-aarch64 --version on Debian 12). Alone, such a package stands for X.Y.0.
 // smmuProperties come from one form only and need no reconciling.
 
 import type { DeclaredQemuBuild } from './declaration.js';
@@ -41,13 +45,34 @@ export interface BuildFacts {
 // A 'v' before it (git describe) does not qualify.
 const PACKAGE_UPSTREAM_VERSION = /(?:^|[\s:_-])(\d{1,4}\.\d{1,4}(?:\.\d{1,4})?)(?=$|[\s+~_-])/;
 
-/** The upstream version a distribution package string carries, if it carries one. */
+/** The upstream version a distribution package string carries, if it carries one ("X.Y" reads as X.Y.0). */
 export function upstreamVersionOfPackage(pkg: string): QemuVersion | undefined {
+  return upstreamOfPackage(pkg)?.version;
+}
+
+/** A version as one form gives it; `seriesOnly` when the form named X.Y without a micro. */
+interface StatedVersion {
+  readonly version: QemuVersion;
+  readonly seriesOnly: boolean;
+}
+
+function upstreamOfPackage(pkg: string): StatedVersion | undefined {
   const match = PACKAGE_UPSTREAM_VERSION.exec(pkg);
   if (match === null) return undefined;
   const [major, minor, micro] = match[1]!.split('.').map(Number);
-  return { major: major!, minor: minor!, micro: micro ?? 0 };
+  return { version: { major: major!, minor: minor!, micro: micro ?? 0 }, seriesOnly: micro === undefined };
 }
+
+const exactly = (version: QemuVersion): StatedVersion => ({ version, seriesOnly: false });
+
+/** Two forms agree when they name one version, or when one names only the series the other is in. */
+function agree(a: StatedVersion, b: StatedVersion): boolean {
+  if (a.seriesOnly || b.seriesOnly) return a.version.major === b.version.major && a.version.minor === b.version.minor;
+  return sameVersion(a.version, b.version);
+}
+
+const showStated = (v: StatedVersion) =>
+  v.seriesOnly ? `${v.version.major}.${v.version.minor}` : formatVersion(v.version);
 
 export function factsOf(declared: DeclaredQemuBuild = {}): BuildFacts {
   const packages: Candidate<PackageSource, string | null>[] = [];
@@ -62,17 +87,18 @@ export function factsOf(declared: DeclaredQemuBuild = {}): BuildFacts {
     (v) => v,
   );
 
-  const versions: Candidate<VersionSource, QemuVersion>[] = [];
+  const versions: Candidate<VersionSource, StatedVersion>[] = [];
   if (declared.queryVersion !== undefined)
-    versions.push({ from: 'queryVersion', value: declared.queryVersion.version });
-  if (declared.version !== undefined) versions.push({ from: 'version', value: declared.version });
-  if (declared.versionText !== undefined) versions.push({ from: 'versionText', value: declared.versionText.version });
-  const packageVersion = pkg.used?.value == null ? undefined : upstreamVersionOfPackage(pkg.used.value);
+    versions.push({ from: 'queryVersion', value: exactly(declared.queryVersion.version) });
+  if (declared.version !== undefined) versions.push({ from: 'version', value: exactly(declared.version) });
+  if (declared.versionText !== undefined)
+    versions.push({ from: 'versionText', value: exactly(declared.versionText.version) });
+  const packageVersion = pkg.used?.value == null ? undefined : upstreamOfPackage(pkg.used.value);
   if (packageVersion !== undefined) versions.push({ from: 'package', value: packageVersion });
-  const version = pick('version', versions, sameVersion, formatVersion);
+  const version = pick('version', versions, agree, showStated);
 
   return {
-    version: version.used?.value ?? null,
+    version: version.used?.value.version ?? null,
     versionFrom: version.used?.from ?? null,
     package: pkg.used?.value ?? null,
     packageFrom: pkg.used?.from ?? null,

@@ -5,7 +5,6 @@ import { fitsIn64Bits, hex, isAligned } from '../address.js';
 import { DomainError } from '../errors.js';
 import { classifyQemuBuild, type QemuBuildClassification } from '../qemu-build/classify.js';
 import { canonicalDeclaration, parseQemuDeclaration } from '../qemu-build/declaration.js';
-import { describeBuild } from '../qemu-build/semantics.js';
 import { isVfio, devicesOnRootBus, rootBusOf, smmuOnRootBus } from '../translation/topology-facts.js';
 import { DEFAULT_OAS, DEFAULT_RAM_SIZE, ITS_FRAME_SIZE, KVM_ITS_MMIO_SIZE, RAM_BASE } from '../virt-board.js';
 import {
@@ -17,6 +16,7 @@ import {
   usesStage1,
   usesStage2,
 } from './defaults.js';
+import { deviceNeeds, type Need, requireCapabilities, smmuNeeds } from './build-capabilities.js';
 import { checkDeviceBehindSmmu, checkSmmuSettings } from './rules.js';
 import type { CommandOf, Command, Device, DomainEvent, Smmu, SmmuGuestState, Stage, Ste, VmState } from './types.js';
 
@@ -160,27 +160,26 @@ export function qemuBuildOf(state: VmState): QemuBuildClassification {
   return state.qemu?.classification ?? classifyQemuBuild();
 }
 
-/**
- * §10: with behaviour "none" QEMU refuses accel=on (arm-smmuv3 has no accel property), so no SMMU
- * of the VM may be in accel mode.
- */
-function requireAccelInBuild(build: QemuBuildClassification, smmuId: string, pointer: string, state: VmState): void {
-  if (build.behaviour !== 'none') return;
-  const build_ = `${describeBuild(build)}, which has no accel mode (${build.basis})`;
-  throw new DomainError(
-    'ACCEL_NOT_IN_QEMU_BUILD',
-    pointer === ''
-      ? `VM ${state.id} has ${smmuId} with accel=on; declaring ${build_} would leave it in place, but QEMU refuses arm-smmuv3,accel=on there (turn accel off first, or declare the build the VM runs)`
-      : `${pointer.slice(1)}: VM ${state.id} runs ${build_}: QEMU refuses arm-smmuv3,accel=on, so ${smmuId} cannot be accel`,
-    pointer,
-  );
+/** Every part of the VM the build must be able to create, with what each needs. */
+function partsNeeding(state: VmState): Need[] {
+  const smmus = [...state.smmus.values()].map((smmu) => ({
+    part: `${smmu.id} on ${smmu.primaryBus}${smmu.accel.value ? ' with accel=on' : ''}`,
+    needs: smmuNeeds({ primaryBus: smmu.primaryBus, accel: smmu.accel.value }, state.smmus.size),
+    pointer: '',
+  }));
+  const devices = [...state.devices.values()].map((device) => ({
+    part: `${device.id} (${device.driver})`,
+    needs: deviceNeeds(device.driver),
+    pointer: '',
+  }));
+  return [...smmus, ...devices];
 }
 
 function declareQemuBuild(command: CommandOf<'DeclareQemuBuild'>, state: VmState): DomainEvent[] {
   const declared = canonicalDeclaration(parseQemuDeclaration(command.qemu));
   const build = classifyQemuBuild(parseQemuDeclaration(declared));
-  // A declaration that would leave an accel SMMU on a build without accel is refused.
-  for (const smmu of state.smmus.values()) if (smmu.accel.value) requireAccelInBuild(build, smmu.id, '', state);
+  // A declaration that would leave in place what the build cannot create is refused.
+  for (const need of partsNeeding(state)) requireCapabilities(state.id, build, need);
   // The same evidence again changes nothing (as a command that sets a value already set).
   if (state.qemu !== null && JSON.stringify(state.qemu.declared) === JSON.stringify(declared)) return [];
   return [{ type: 'QemuBuildDeclared', data: { qemu: declared } }];
@@ -275,7 +274,16 @@ function addSmmu(command: CommandOf<'AddSmmu'>, state: VmState): DomainEvent[] {
     stage: command.stage ?? '1',
     oas: command.oas ?? DEFAULT_OAS,
   };
-  if (mode.accel) requireAccelInBuild(qemuBuildOf(state), mode.id, '/accel', state);
+  // What the build must create: accel asked for by /accel, the SMMU form by /primaryBus.
+  const needs = smmuNeeds({ primaryBus: bus.id, accel: mode.accel }, state.smmus.size + 1);
+  const part = `${mode.id} on ${bus.id}`;
+  const build = qemuBuildOf(state);
+  requireCapabilities(state.id, build, { part, needs: needs.filter((n) => n === 'smmuv3-accel'), pointer: '/accel' });
+  requireCapabilities(state.id, build, {
+    part,
+    needs: needs.filter((n) => n !== 'smmuv3-accel'),
+    pointer: '/primaryBus',
+  });
   checkSmmuSettings(mode, state.board, SMMU_POINTERS);
   for (const device of devicesOnRootBus(state, bus.id)) checkDeviceBehindSmmu(device, mode, '/accel');
   return [
@@ -290,7 +298,10 @@ function setSmmuAccel(command: CommandOf<'SetSmmuAccel'>, state: VmState): Domai
   const smmu = getSmmu(state, command.smmuId);
   if (smmu.accel.value === command.enabled) return [];
   const mode = smmuMode(smmu, command.enabled);
-  if (mode.accel) requireAccelInBuild(qemuBuildOf(state), smmu.id, '/enabled', state);
+  if (mode.accel) {
+    const needs = smmuNeeds({ primaryBus: smmu.primaryBus, accel: true }, state.smmus.size);
+    requireCapabilities(state.id, qemuBuildOf(state), { part: smmu.id, needs, pointer: '/enabled' });
+  }
   checkSmmuSettings(mode, state.board, { accel: '/enabled', stage: '/enabled', oas: '/enabled' });
   for (const device of devicesOnRootBus(state, smmu.primaryBus)) checkDeviceBehindSmmu(device, mode, '/enabled');
   return [{ type: 'SmmuAccelModeChanged', data: { smmuId: smmu.id, enabled: command.enabled } }];
@@ -357,6 +368,11 @@ function attachDevice(command: CommandOf<'AttachDevice'>, state: VmState): Domai
         '/iommufd',
       );
   }
+  requireCapabilities(state.id, qemuBuildOf(state), {
+    part: `${command.deviceId} (${command.driver})`,
+    needs: deviceNeeds(command.driver),
+    pointer: '/driver',
+  });
   const device = { id: command.deviceId, driver: command.driver, iommufd: command.iommufd ?? null };
   const smmu = coveringSmmu(state, { bus: bus.id });
   if (smmu !== undefined)

@@ -30,7 +30,7 @@ export function checkSmmuSettings(
   if (smmu.accel && !board.kvm) {
     throw new DomainError(
       'ACCEL_WITHOUT_KVM',
-      `R16: ${smmu.id} has accel=on but the VM has no KVM in-kernel irqchip (kvm=false): "SMMUv3 accel=on requires KVM with kernel-irqchip=on support" (virt pre_plug)`,
+      `R16: ${smmu.id} has accel=on but the VM has no KVM in-kernel irqchip (kvm=false): "SMMUv3 accel=on requires KVM with kernel-irqchip=on support" (hw/arm/virt.c virt_machine_device_pre_plug_cb)`,
       pointers.accel,
     );
   }

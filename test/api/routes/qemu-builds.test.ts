@@ -171,6 +171,41 @@ describe('accel=on on a build without accel mode (§10: QEMU refuses it)', () =>
   });
 });
 
+describe('what the declared build can create (issue 18: 7.2 has no -device arm-smmuv3)', () => {
+  it('QEMU 7.2.22 (Debian 12): POST .../smmus with primaryBus pcie.1 is a 422 QEMU_BUILD_LACKS_CAPABILITY, pcie.0 a 201', async () => {
+    const text = 'QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)';
+    await command(t, 'post', '/v1/vms', { id: 'deb12', qemu: { versionText: text } });
+    await command(t, 'post', '/v1/vms/deb12/buses', { id: 'pcie.1', type: 'pxb-pcie', busNr: 1 });
+    const before = await eventCount(t);
+    const refused = await t.http.post('/v1/vms/deb12/smmus').send({ id: 'smmuv3.1', primaryBus: 'pcie.1' }).expect(422);
+    expect(refused.body).toMatchObject({ code: 'QEMU_BUILD_LACKS_CAPABILITY', errors: [{ pointer: '/primaryBus' }] });
+    expect(refused.body.detail).toContain('7.2.22');
+    expect(refused.body.detail).toContain('device-smmuv3');
+    expect(await eventCount(t)).toBe(before);
+    await command(t, 'post', '/v1/vms/deb12/smmus', { id: 'smmuv3.0', primaryBus: 'pcie.0' });
+  });
+
+  it('POST /v1/qemu-builds/classify says what the build can create, each with its release and basis', async () => {
+    const text = 'QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)';
+    const answer = (await t.http.post('/v1/qemu-builds/classify').send({ versionText: text }).expect(200)).body;
+    // 7.2.22: after 3.0.0 (machine SMMU), 5.0.0 and 7.0.0 (virtio-iommu); before 10.2.0; Q7 none (no accel).
+    expect(
+      answer.capabilities.map((c: { capability: string; can: boolean; since: string }) => [
+        c.capability,
+        c.can,
+        c.since,
+      ]),
+    ).toEqual([
+      ['machine-smmuv3', true, '3.0.0'],
+      ['device-smmuv3', false, '10.2.0'],
+      ['smmuv3-accel', false, '11.0.0'],
+      ['virtio-iommu', true, '5.0.0'],
+      ['virtio-iommu-acpi', true, '7.0.0'],
+    ]);
+    expect(answer.capabilities[1].basis).toBe('version 7.2.22: before 10.2.0');
+  });
+});
+
 describe('the declared build picks the semantics', () => {
   it('says where the semantics came from: request, declared-qemu, or default with QEMU_BUILD_UNKNOWN', async () => {
     await acceleratedS10(t, 'pick-nv', { qemu: { package: NVIDIA_10_1 } });

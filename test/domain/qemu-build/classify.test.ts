@@ -316,6 +316,43 @@ describe('forms that disagree: the one closest to the running VM wins, and the d
     ]);
   });
 
+  it('Debian 12: the package names the 7.2 series, so 7.2.22 from --version agrees with it (no conflict)', () => {
+    // The text qemu-system-aarch64 --version prints on Debian 12 (bookworm): 1:7.2+dfsg-… is the
+    // 7.2 series with its stable updates; 7.2.22 is one of them. Q7: 7.2.22 < 10.2.50, no vendor.
+    const r = classify({ versionText: 'QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)' });
+    expect(r).toMatchObject({
+      version: '7.2.22',
+      package: 'Debian 1:7.2+dfsg-7+deb12u18+b3',
+      behaviour: 'none',
+      rule: 'Q7',
+      sources: { version: 'versionText', package: 'versionText' },
+    });
+    expect(r.conflicts).toEqual([]);
+  });
+
+  it('a package series agrees only with its own series; a package X.Y.Z only with X.Y.Z', () => {
+    // Series 7.2 against the text's 8.0.0: another series, so a conflict naming "7.2" as the package said it.
+    const otherSeries = classify({ versionText: 'QEMU emulator version 8.0.0 (Debian 1:7.2+dfsg-7)' });
+    expect(otherSeries.conflicts).toEqual([
+      {
+        field: 'version',
+        used: { from: 'versionText', value: '8.0.0' },
+        ignored: [{ from: 'package', value: '7.2' }],
+      },
+    ]);
+    // Ubuntu's 1:10.2.1+ds names 10.2.1 exactly: a text that says 10.2.2 disagrees with it.
+    const otherMicro = classify({ versionText: 'QEMU emulator version 10.2.2 (Debian 1:10.2.1+ds-1ubuntu3.1)' });
+    expect(otherMicro.conflicts).toEqual([
+      {
+        field: 'version',
+        used: { from: 'versionText', value: '10.2.2' },
+        ignored: [{ from: 'package', value: '10.2.1' }],
+      },
+    ]);
+    // Alone, the series stands for X.Y.0.
+    expect(classify({ package: 'Debian 1:7.2+dfsg-7+deb12u18+b3' })).toMatchObject({ version: '7.2.0', rule: 'Q7' });
+  });
+
   it('forms that agree report no conflict ("11.0" and "11.0.0" are one version)', () => {
     const r = classify({
       version: '11.0',
