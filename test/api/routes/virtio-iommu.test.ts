@@ -86,6 +86,15 @@ describe('virtio-iommu through HTTP', () => {
     expect(r.route).toMatchObject({ installed: true, address: '0x8090040', data: '0x1' });
   });
 
+  it("the exports keep it: -device virtio-iommu-pci and <iommu model='virtio'> at 00:01.0", async () => {
+    const cmdline = (await t.http.get('/v1/vms/vi1/qemu-cmdline').expect(200)).text;
+    expect(cmdline).toMatch(/-device virtio-iommu-pci,[^ ]*id=viommu/);
+    const xml = (await t.http.get('/v1/vms/vi1/libvirt-xml').expect(200)).text;
+    expect(xml).toMatch(
+      /<iommu model='virtio'>\s*<alias name='ua-viommu'\/>\s*<address type='pci' domain='0x0000' bus='0x00' slot='0x01' function='0x0'\/>\s*<\/iommu>/,
+    );
+  });
+
   it('the fleet view names it', async () => {
     const fleet = (
       await t.http
