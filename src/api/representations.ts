@@ -2,7 +2,8 @@
 // writer turns them into canonical hex (bigintsToHex), the one conversion at the edge.
 
 import { msiControllerOf, msiGpaOf, RAM_BASE } from '../domain/virt-board.js';
-import { placementOf } from '../domain/translation/topology-facts.js';
+import { placementOf, translatedByVirtioIommu, virtioIommuOf } from '../domain/translation/topology-facts.js';
+import { virtioIommuReservedRegions } from '../domain/resolve/virtio-iommu.js';
 import type { Bus, Device, Mapping, MsiVector, Smmu, VmState } from '../domain/topology/types.js';
 import type { StoredEvent } from '../db/event-store.js';
 import { pictureUrls, resourcePaths, vmPath } from '../app/links.js';
@@ -24,6 +25,7 @@ export function busResource(base: string, vm: string, bus: Bus) {
     busNumber: bus.number,
     bus: bus.parent,
     rootBus: bus.rootBus,
+    bypassIommu: bus.bypassIommu,
   };
 }
 
@@ -96,6 +98,7 @@ export function deviceResource(base: string, state: VmState, device: Device) {
     streamId: placement.streamId,
     devid: placement.streamId,
     smmu: placement.smmu?.id ?? null,
+    virtioIommu: translatedByVirtioIommu(placement) ? placement.virtioIommu!.id : null,
     ste:
       placement.smmu === undefined
         ? null
@@ -111,6 +114,28 @@ export function deviceResource(base: string, state: VmState, device: Device) {
     vectors: [...device.vectors.values()]
       .sort((a, b) => a.vector - b.vector)
       .map((v) => ({ vector: v.vector, address: v.address, data: v.data })),
+  };
+}
+
+/**
+ * The VM's virtio-iommu: where it sits, the reserved regions virt gives it, which devices it
+ * translates and which root buses bypass it; null without one.
+ */
+export function virtioIommuResource(state: VmState) {
+  const viommu = virtioIommuOf(state);
+  if (viommu === undefined) return null;
+  const placement = placementOf(state, viommu);
+  return {
+    device: viommu.id,
+    bus: viommu.bus,
+    streamId: placement.streamId,
+    reservedRegions: virtioIommuReservedRegions(msiControllerOf(state.board)),
+    covers: [...state.devices.values()]
+      .filter((d) => translatedByVirtioIommu(placementOf(state, d)))
+      .map((d) => d.id)
+      .sort(),
+    bypassedBuses: [...state.buses.values()].filter((b) => b.bypassIommu).map((b) => b.id),
+    setBy: viommu.attachedBy.position,
   };
 }
 
@@ -152,6 +177,8 @@ export function vmResource(state: VmState, base: string, asOf?: number) {
     kvm: state.board.kvm,
     hostItsBase: state.board.hostItsBase,
     rmrHonoured: state.board.rmrHonoured,
+    defaultBusBypassIommu: state.board.defaultBusBypassIommu,
+    virtioIommu: virtioIommuResource(state),
     msiController: controller,
     msiGpa: msiGpaOf(controller),
     buses: [...state.buses.values()].map((b) => busResource(base, state.id, b)),

@@ -12,6 +12,7 @@ import { chooseSemantics, describeBuild } from '../domain/qemu-build/semantics.j
 import type { Resolution, Semantics } from '../domain/resolve/types.js';
 import { qemuBuildOf } from '../domain/topology/decide.js';
 import type { VmState } from '../domain/topology/types.js';
+import { virtioIommuOf } from '../domain/translation/topology-facts.js';
 import { DomainError } from '../domain/errors.js';
 import type { Stores } from '../db/stores.js';
 import { ServiceError } from '../errors/problem.js';
@@ -56,6 +57,15 @@ interface VmResult {
   counts: ReturnType<typeof fleetCountsOf>;
   countsUnderTarget: ReturnType<typeof fleetCountsOf>;
   verdict: FleetVerdict;
+  /** Which IOMMU the VM has, so that a virtio-iommu VM is never read as one without an IOMMU. */
+  iommu: { kind: 'none' | 'smmuv3' | 'virtio-iommu'; ids: string[] };
+}
+
+function iommuOf(state: VmState): VmResult['iommu'] {
+  const viommu = virtioIommuOf(state);
+  if (viommu !== undefined) return { kind: 'virtio-iommu', ids: [viommu.id] };
+  const smmus = [...state.smmus.keys()].sort();
+  return smmus.length > 0 ? { kind: 'smmuv3', ids: smmus } : { kind: 'none', ids: [] };
 }
 
 /** One VM, under its own behaviour and the target's; a vector is resolved once when they are the same. */
@@ -77,6 +87,7 @@ export function sweepOneVm(state: VmState, targetSemantics: Semantics): VmResult
     counts,
     countsUnderTarget,
     verdict: fleetVerdictOf(build.behaviour, counts.interruptsLost, countsUnderTarget.interruptsLost),
+    iommu: iommuOf(state),
   };
 }
 

@@ -45,6 +45,10 @@ export const DOMAIN_ERRORS = {
   MSI_DATA_OUT_OF_RANGE: { status: 422, title: 'MSI data is 32 bits' },
   STE_FIELD_NOT_USED: { status: 422, title: 'STE field not used by this config' },
   GUEST_STATE_OUT_OF_RANGE: { status: 422, title: 'Guest state value does not fit its register field' },
+  IOMMU_CONFLICT: { status: 422, title: 'The virt machine has one kind of IOMMU' },
+  VIRTIO_IOMMU_BUS_NOT_VALID: { status: 422, title: 'virtio-iommu-pci must sit on pcie.0' },
+  SMMU_BUS_BYPASSES_IOMMU: { status: 422, title: 'SMMU on a root bus that bypasses the IOMMU' },
+  DEVICE_NOT_UNPLUGGABLE: { status: 422, title: 'The virt machine cannot unplug this device' },
 } as const;
 
 export type DomainErrorCode = keyof typeof DOMAIN_ERRORS;

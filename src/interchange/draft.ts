@@ -187,7 +187,17 @@ export function planImport(vmId: string, draft: Draft, busNumbers: Readonly<Reco
   const { at: boardAt, ...board } = draft.board;
   add({ type: 'DefineVm', vmId, ...board }, boardAt);
   for (const pxb of draft.pxbs)
-    add({ type: 'AddBus', busId: pxb.id, busType: 'pxb-pcie', busNr: pxb.busNr, bus: pxb.bus }, pxb.at);
+    add(
+      {
+        type: 'AddBus',
+        busId: pxb.id,
+        busType: 'pxb-pcie',
+        busNr: pxb.busNr,
+        bus: pxb.bus,
+        bypassIommu: pxb.bypassIommu,
+      },
+      pxb.at,
+    );
   for (const port of draft.rootPorts) {
     const secondaryBusNr = numbers.get(port.id);
     add({ type: 'AddBus', busId: port.id, busType: 'pcie-root-port', bus: port.bus, secondaryBusNr }, port.at);

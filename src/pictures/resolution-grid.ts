@@ -97,6 +97,8 @@ function rowOfTrailStep(step: TrailStepView, previous: Row | undefined): Row | '
   const out = step.output;
   if ('delivered' in out) return 'hardware';
   if ('streamId' in out) return 'device';
+  // The virtio-iommu's one translation (VI2-VI5) is drawn in the stage-1 row.
+  if (step.rule !== undefined && /^VI[2-5]$/.test(step.rule)) return 'stage-1';
   const walk = /\bstage-([12]) walk\b/.exec(step.action);
   if (walk) return walk[1] === '1' ? 'stage-1' : 'stage-2';
   if ('fault' in out) return faultRow(out.fault, out.stage);
@@ -187,6 +189,8 @@ function resolvedColumn(r: ResolutionView): Column {
 }
 
 function faultHeadline(r: ResolutionView, row: Row): string {
+  const vfault = r.virtioIommuFault;
+  if (vfault) return `${r.virtioIommu ?? 'virtio-iommu'}: ${vfault.reason} at ${vfault.address ?? r.input.address}`;
   if (r.fault !== null)
     return `${r.fault.type}${r.fault.code ? ` (${r.fault.code})` : ''} at ${r.fault.inputAddress ?? r.input.address}`;
   if (row === 'its') return `${r.route.installed ? r.route.address : 'doorbell'}: not a vITS doorbell`;
@@ -197,6 +201,7 @@ function faultHeadline(r: ResolutionView, row: Row): string {
 
 /** The SMMU event in words first: why it faulted, and whether the guest sees it. */
 function faultDetails(r: ResolutionView): string[] {
+  if (r.virtioIommuFault) return [r.virtioIommuFault.message ?? '', 'queued on the event virtqueue'].filter(Boolean);
   if (r.fault === null) return [];
   const recorded =
     r.fault.recorded === undefined
@@ -212,9 +217,10 @@ function okHeadline(r: ResolutionView, row: Row, steps: readonly TrailStepView[]
     case 'msix':
       return `${r.vector === undefined ? 'given' : `vector ${r.vector}`}: ${r.input.address} data ${r.input.data}`;
     case 'address-space':
-      return r.addressSpace;
+      return r.addressSpace === 'virtio-iommu' && r.virtioIommu ? `virtio-iommu ${r.virtioIommu}` : r.addressSpace;
     case 'stage-1':
     case 'stage-2': {
+      if (row === 'stage-1' && r.addressSpace === 'virtio-iommu') return virtioIommuHeadline(r, steps);
       const walk = steps.map((s) => /walk: (.*)$/.exec(s.action)?.[1]).find((w) => w !== undefined);
       return walk ?? steps[0]!.action;
     }
@@ -228,7 +234,18 @@ function okHeadline(r: ResolutionView, row: Row, steps: readonly TrailStepView[]
   }
 }
 
+/** The virtio-iommu's translation in words: MSI region identity, the guest's MAP, or its own bypass. */
+function virtioIommuHeadline(r: ResolutionView, steps: readonly TrailStepView[]): string {
+  const rule = steps.find((s) => s.rule !== undefined && /^VI[2-5]$/.test(s.rule))?.rule;
+  const name = r.virtioIommu ?? 'virtio-iommu';
+  if (rule === 'VI2') return `${name}: MSI region, identity`;
+  if (rule === 'VI3') return `${name}: the guest's MAP`;
+  if (rule === 'VI5') return `${name} itself: bypass, identity`;
+  return steps[0]?.action ?? name;
+}
+
 function unusedHeadline(row: Row, addressSpace: string): string {
+  if (addressSpace === 'virtio-iommu' && row === 'stage-2') return 'none (virtio-iommu has one stage)';
   if (row === 'stage-1' || row === 'stage-2')
     return addressSpace === 'smmu-iommu' ? 'not walked' : `not walked (${addressSpace})`;
   return '—';

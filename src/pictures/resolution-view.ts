@@ -57,6 +57,14 @@ export interface ResolutionView {
     readonly recorded?: boolean;
     readonly reason?: string;
   };
+  /** The VM's virtio-iommu and its fault (model version 4, VMs with one). */
+  readonly virtioIommu?: string;
+  readonly virtioIommuFault?: null | {
+    readonly reason: string;
+    readonly flags?: readonly string[];
+    readonly address?: string;
+    readonly message?: string;
+  };
   readonly doorbell: null | { readonly its: boolean; readonly frame?: string | null; readonly offset?: string | null };
   readonly hardwarePath: null | {
     readonly deviceWrites: string;

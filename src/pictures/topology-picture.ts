@@ -6,7 +6,7 @@
 
 import { INK, MUTED, RULE } from './palette.js';
 import { GROUP_GAP, MARGIN, SLOT_WIDTH, topologyLayout, type RootGroup } from './topology-layout.js';
-import type { BusView, DeviceView, SmmuView, VmView } from './topology-view.js';
+import type { BusView, DeviceView, SmmuView, VirtioIommuView, VmView } from './topology-view.js';
 import { el, fittedText, svgDocument, type SvgChild, type SvgElement } from './svg.js';
 
 const FONT = 11;
@@ -27,6 +27,7 @@ const LEVEL_B_Y = LEVEL_A_Y + NODE_HEIGHT + 34;
 
 const ACCEL = { fill: '#ede7f6', stroke: '#4527a0' };
 const EMULATED = { fill: '#e3f2fd', stroke: '#1565c0' };
+const VIRTIO_IOMMU = { fill: '#e8f5e9', stroke: '#2e7d32' };
 
 export function topologyPicture(vm: VmView): string {
   const layout = topologyLayout(vm);
@@ -50,7 +51,7 @@ export function topologyPicture(vm: VmView): string {
     }),
     msiController(vm, width - MARGIN - ITS_WIDTH, TITLE_Y),
     hostBridgeRail(layout.groups),
-    ...layout.groups.map(rootGroup),
+    ...layout.groups.map((group) => rootGroup(group, vm.virtioIommu ?? undefined)),
   ];
   return svgDocument({ title, desc: describeTopology(vm, layout.groups), width, height, body });
 }
@@ -128,9 +129,19 @@ function hostBridgeRail(groups: readonly RootGroup[]): SvgChild {
   );
 }
 
-function rootGroup(group: RootGroup): SvgElement {
+function rootGroup(group: RootGroup, viommu: VirtioIommuView | undefined): SvgElement {
   const { bus, smmu } = group;
-  const colours = smmu === undefined ? undefined : smmu.accel ? ACCEL : EMULATED;
+  const translatedByViommu = viommu !== undefined && bus.bypassIommu !== true;
+  const colours =
+    bus.bypassIommu === true
+      ? undefined
+      : smmu !== undefined
+        ? smmu.accel
+          ? ACCEL
+          : EMULATED
+        : translatedByViommu
+          ? VIRTIO_IOMMU
+          : undefined;
   const children: SvgChild[] = [
     el(
       'g',
@@ -158,7 +169,7 @@ function rootGroup(group: RootGroup): SvgElement {
         { x: group.x + PAD, y: BAR_Y + 31, 'font-size': 10, fill: MUTED },
       ),
     ),
-    smmuBand(group, smmu),
+    viommu !== undefined ? virtioIommuBand(group, viommu) : smmuBand(group, smmu),
   ];
   const top = BAND_Y + BAND_HEIGHT;
   for (const { device, x } of group.devices) {
@@ -179,7 +190,10 @@ function rootGroup(group: RootGroup): SvgElement {
 function smmuBand(group: RootGroup, smmu: SmmuView | undefined): SvgElement {
   const textWidth = group.width - 2 * PAD;
   const line = (i: number) => BAND_Y + PAD + FONT + i * LINE - 1;
-  const covered = `covers ${group.covered.map((b) => b.id).join(', ')} (bus ${[...new Set(group.covered.map((b) => b.busNumber))].join(', ')})`;
+  const covered =
+    group.bus.bypassIommu === true
+      ? `bypass_iommu=on: translates none of ${group.covered.map((b) => b.id).join(', ')}`
+      : `covers ${group.covered.map((b) => b.id).join(', ')} (bus ${[...new Set(group.covered.map((b) => b.busNumber))].join(', ')})`;
   if (smmu === undefined) {
     return el(
       'g',
@@ -262,6 +276,53 @@ function smmuBand(group: RootGroup, smmu: SmmuView | undefined): SvgElement {
   );
 }
 
+/**
+ * A root bus under the VM's virtio-iommu: the band names it, its reserved MSI region and what it
+ * covers, or says that the bus bypasses it (bypass_iommu=on).
+ */
+function virtioIommuBand(group: RootGroup, viommu: VirtioIommuView): SvgElement {
+  const textWidth = group.width - 2 * PAD;
+  const line = (i: number) => BAND_Y + PAD + FONT + i * LINE - 1;
+  const bypass = group.bus.bypassIommu === true;
+  const msi = viommu.reservedRegions.find((r) => r.type === 'msi');
+  const covered = group.covered.map((b) => b.id).join(', ');
+  const lines = bypass
+    ? ['bypass_iommu=on', `not translated by ${viommu.device}`, 'MSIs reach the doorbell as written']
+    : [
+        `${viommu.device} (virtio-iommu)`,
+        msi ? `MSI region ${msi.start}-${msi.end}: identity` : 'no MSI region (no MSI controller)',
+        `covers ${covered}`,
+      ];
+  return el(
+    'g',
+    {
+      'data-kind': bypass ? 'iommu-bypass' : 'virtio-iommu',
+      'data-id': viommu.device,
+      'data-covers': bypass ? '' : group.covered.map((b) => b.id).join(' '),
+    },
+    el('rect', {
+      x: group.x,
+      y: BAND_Y,
+      width: group.width,
+      height: BAND_HEIGHT,
+      rx: 4,
+      fill: bypass ? '#ffffff' : VIRTIO_IOMMU.fill,
+      stroke: bypass ? RULE : VIRTIO_IOMMU.stroke,
+      'stroke-width': 1.5,
+      ...(bypass ? { 'stroke-dasharray': '4 3' } : {}),
+    }),
+    lines.map((text, i) =>
+      fittedText(text, textWidth, {
+        x: group.x + PAD,
+        y: line(i),
+        'font-size': i === 0 ? 12 : 10,
+        'font-weight': i === 0 ? 'bold' : undefined,
+        fill: i === 0 ? INK : MUTED,
+      }),
+    ),
+  );
+}
+
 function portNode(port: BusView, x: number, y: number): SvgElement {
   return box({ 'data-kind': 'root-port', 'data-id': port.id }, x, y, '#f5f5f5', '#616161', [
     port.id,
@@ -276,7 +337,15 @@ function deviceNode(device: DeviceView, x: number, y: number, smmuColour: string
     device.id,
     device.driver,
     `SID ${device.streamId} · ${bdf}`,
-    device.host ? `host ${device.host}` : device.smmu ? `behind ${device.smmu}` : 'no vIOMMU',
+    device.host
+      ? `host ${device.host}`
+      : device.smmu
+        ? `behind ${device.smmu}`
+        : device.virtioIommu
+          ? `behind ${device.virtioIommu}`
+          : device.driver === 'virtio-iommu-pci'
+            ? 'the virtio-iommu'
+            : 'no vIOMMU',
   ];
   return box(
     { 'data-kind': 'device', 'data-id': device.id, 'data-stream-id': device.streamId },
@@ -326,12 +395,19 @@ function elbow(x1: number, y1: number, x2: number, y2: number): SvgElement {
 function describeTopology(vm: VmView, groups: readonly RootGroup[]): string {
   const smmus = vm.smmus.map((s) => `${s.id} on ${s.primaryBus}${s.accel ? ' (accel)' : ''}`);
   const devices = vm.devices.map(
-    (d) => `${d.id} (${d.driver}) on ${d.bus}, stream id ${d.streamId}${d.smmu ? `, behind ${d.smmu}` : ''}`,
+    (d) =>
+      `${d.id} (${d.driver}) on ${d.bus}, stream id ${d.streamId}${d.smmu ? `, behind ${d.smmu}` : d.virtioIommu ? `, behind ${d.virtioIommu}` : ''}`,
   );
+  const viommu = vm.virtioIommu;
   return [
     `VM ${vm.id} at version ${vm.version}: ${groups.length} root bus${groups.length === 1 ? '' : 'es'} (${groups.map((g) => g.bus.id).join(', ')}).`,
-    smmus.length > 0 ? `SMMUs: ${smmus.join('; ')}.` : 'No SMMU.',
+    smmus.length > 0 ? `SMMUs: ${smmus.join('; ')}.` : viommu ? '' : 'No SMMU.',
+    viommu
+      ? `virtio-iommu ${viommu.device} translates ${viommu.covers.join(', ') || 'no device'}${viommu.bypassedBuses.length > 0 ? ` (bypassed: ${viommu.bypassedBuses.join(', ')})` : ''}.`
+      : '',
     devices.length > 0 ? `Devices: ${devices.join('; ')}.` : 'No devices.',
     vm.its ? `MSIs go to the vITS doorbell ${vm.msiGpa ?? ''}.`.replace(' .', '.') : 'No ITS.',
-  ].join(' ');
+  ]
+    .filter((part) => part !== '')
+    .join(' ');
 }

@@ -9,6 +9,8 @@ export interface BusView {
   /** The bus this one sits on; null for pcie.0. */
   readonly bus: string | null;
   readonly rootBus: string;
+  /** The host bridge's bypass_iommu (absent in representations before virtio-iommu: false). */
+  readonly bypassIommu?: boolean;
 }
 
 export interface SmmuView {
@@ -30,6 +32,16 @@ export interface DeviceView {
   readonly busNumber: number;
   readonly streamId: string;
   readonly smmu: string | null;
+  /** The virtio-iommu that translates it (absent before virtio-iommu was modelled). */
+  readonly virtioIommu?: string | null;
+}
+
+/** The VM's virtio-iommu as the representation shows it. */
+export interface VirtioIommuView {
+  readonly device: string;
+  readonly reservedRegions: readonly { readonly start: string; readonly end: string; readonly type: string }[];
+  readonly covers: readonly string[];
+  readonly bypassedBuses: readonly string[];
 }
 
 export interface VmView {
@@ -45,6 +57,7 @@ export interface VmView {
   readonly buses: readonly BusView[];
   readonly smmus: readonly SmmuView[];
   readonly devices: readonly DeviceView[];
+  readonly virtioIommu?: VirtioIommuView | null;
   /** v1.2: the declared QEMU build, when the representation carries it. */
   readonly qemu?: {
     readonly version?: string | null;

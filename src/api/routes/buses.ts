@@ -49,6 +49,7 @@ export const busRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { 
           busNr: b.busNr,
           bus: b.bus,
           secondaryBusNr: b.secondaryBusNr,
+          bypassIommu: b.bypassIommu,
         },
         status: 201,
         represent: ({ state }) => ({

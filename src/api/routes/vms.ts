@@ -57,6 +57,7 @@ export const vmRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { s
           kvm: b.kvm,
           hostItsBase: optionalU64(b.hostItsBase),
           rmrHonoured: b.rmrHonoured,
+          defaultBusBypassIommu: b.defaultBusBypassIommu,
           qemu: b.qemu,
         },
         status: 201,

@@ -13,6 +13,11 @@ export const AddBusBody = Body(
     busNr: Type.Optional(BusNumber('pxb-pcie: its root bus number (bus_nr)')),
     bus: Type.Optional(Id('the bus it sits on: pcie.0 for a pxb-pcie (default), a root bus for a root port', 'pcie.1')),
     secondaryBusNr: Type.Optional(BusNumber('pcie-root-port: the number guest firmware gave its secondary bus')),
+    bypassIommu: Type.Optional(
+      Type.Boolean({
+        description: 'pxb-pcie bypass_iommu=on: no IOMMU translates the devices below it (default false)',
+      }),
+    ),
   },
   {
     examples: {
@@ -38,6 +43,10 @@ export const BusSchema = Type.Object(
     busNumber: Type.Integer({ description: 'pcie.0: 0; pxb-pcie: bus_nr; root port: its secondary bus number' }),
     bus: Nullable(Type.String({ description: 'the bus it sits on' })),
     rootBus: Type.String({ description: 'the root bus (pcie.0 or a pxb-pcie) it belongs to' }),
+    bypassIommu: Type.Boolean({
+      description:
+        "the host bridge's bypass_iommu: a pxb-pcie's own, pcie.0's default_bus_bypass_iommu; false for a root port (its root bus decides)",
+    }),
   },
   { $id: 'Bus', description: 'a PCIe bus of the VM' },
 );

@@ -13,7 +13,8 @@ export const AttachDeviceBody = Body(
     id: Id('device id (QEMU id), e.g. hostdev0', 'hostdev0'),
     driver: Type.String({
       pattern: '^[a-z0-9][a-z0-9-]{0,63}$',
-      description: 'vfio-pci, or an emulated model such as virtio-net-pci',
+      description:
+        "vfio-pci, or an emulated model such as virtio-net-pci; virtio-iommu-pci (or its alias virtio-iommu) is the VM's virtio-iommu, on pcie.0",
     }),
     bus: Id('pcie.0, a pxb-pcie or a pcie-root-port id', 'pcie.port1'),
     slot: Type.Integer({ minimum: 0, maximum: 31, description: 'PCI slot (device number)' }),
@@ -168,6 +169,7 @@ export const DeviceSchema = Type.Object(
     streamId: HexOut('bus << 8 | slot << 3 | function'),
     devid: HexOut('KVM devid (= stream id)'),
     smmu: Nullable(Type.String({ description: 'the SMMU in front of it' })),
+    virtioIommu: Nullable(Type.String({ description: 'the virtio-iommu that translates it' })),
     ste: Nullable(
       Type.Object({
         config: OneOf(STE_CONFIGS, 'STE.Config'),

@@ -78,6 +78,15 @@ export const FleetResultSchema = Type.Object({
   counts: Counts,
   countsUnderTarget: Counts,
   verdict: OneOf(FLEET_VERDICTS, VERDICTS_TEXT),
+  iommu: Type.Optional(
+    Type.Object(
+      {
+        kind: OneOf(['none', 'smmuv3', 'virtio-iommu'], "the VM's IOMMU: SMMUv3s, a virtio-iommu, or none"),
+        ids: Type.Array(Type.String(), { description: 'the SMMUs, or the virtio-iommu device' }),
+      },
+      { description: 'absent in fleet sweeps recorded before virtio-iommu was modelled' },
+    ),
+  ),
 });
 
 const countsBy = (keys: readonly string[], description: string) =>

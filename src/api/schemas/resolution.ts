@@ -154,9 +154,28 @@ const resolutionFields = {
     Type.Literal('smmu-iommu'),
     Type.Literal('direct-gpa'),
     Type.Literal('sysmem-alias'),
+    Type.Literal('virtio-iommu'),
   ]),
   route: Route,
   fault: Type.Union([Fault, Type.Null()]),
+  virtioIommu: Type.Optional(
+    Type.String({ description: "the VM's virtio-iommu (present when the VM has one; model version 4)" }),
+  ),
+  virtioIommuFault: Type.Optional(
+    Type.Union([
+      Type.Object(
+        {
+          reason: Type.Literal('R_MAPPING'),
+          flags: Type.Array(Type.Union([Type.Literal('F_ADDRESS'), Type.Literal('F_WRITE')])),
+          endpoint: HexString('the endpoint id (requester id)'),
+          address: HexString('the address that faulted'),
+          message: Type.String(),
+        },
+        { description: 'the event virtio_iommu_report_fault queues' },
+      ),
+      Type.Null(),
+    ]),
+  ),
   doorbell: Type.Union([
     Type.Object({
       its: Type.Boolean(),

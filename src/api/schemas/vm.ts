@@ -20,6 +20,12 @@ export const DefineVmBody = Body(
           'the guest honours the IORT RMR for the sw_msi window (default true: ACPI Linux; false for DT boot); each SMMU starts from it (§9.4)',
       }),
     ),
+    defaultBusBypassIommu: Type.Optional(
+      Type.Boolean({
+        description:
+          '-machine default_bus_bypass_iommu=on: no IOMMU (SMMU or virtio-iommu) translates the devices of pcie.0 (default false)',
+      }),
+    ),
     qemu: Type.Optional(QemuField),
   },
   {
@@ -42,6 +48,33 @@ export const DefineVmBody = Body(
   },
 );
 
+const VirtioIommuSchema = Type.Object(
+  {
+    device: Type.String({ description: 'the virtio-iommu-pci device (its resource under devices)' }),
+    bus: Type.String({ description: 'pcie.0, where virt lets it sit' }),
+    streamId: HexOut('its own BDF, which it does not translate'),
+    reservedRegions: Type.Array(
+      Type.Object({
+        start: HexOut('first address'),
+        end: HexOut('last address (inclusive, as QEMU writes reserved-regions)'),
+        type: OneOf(['msi', 'reserved'], 'VIRTIO_IOMMU_RESV_MEM_T_MSI (identity) or _T_RESERVED (fault)'),
+      }),
+      {
+        description:
+          "the reserved-regions virt's pre_plug sets: the vITS GITS_TRANSLATER page with an ITS, the GICv2m page, none without an MSI controller",
+      },
+    ),
+    covers: Type.Array(Type.String(), {
+      description: 'the devices it translates: every device of a root bus that does not bypass it, except itself',
+    }),
+    bypassedBuses: Type.Array(Type.String(), {
+      description: 'root buses with bypass_iommu=on, which it does not translate',
+    }),
+    setBy: Type.Integer({ description: 'position of the event that attached it' }),
+  },
+  { description: "the VM's virtio-iommu (-device virtio-iommu-pci, <iommu model='virtio'/>)" },
+);
+
 export const VmSchema = Type.Object(
   {
     id: Type.String(),
@@ -58,6 +91,10 @@ export const VmSchema = Type.Object(
     kvm: Type.Boolean(),
     hostItsBase: Nullable(HexOut('physical ITS base of the host')),
     rmrHonoured: Type.Boolean({ description: "the guest's RMR handling, the default of each SMMU (§9.4)" }),
+    defaultBusBypassIommu: Type.Boolean({
+      description: '-machine default_bus_bypass_iommu: pcie.0 bypasses the IOMMU (false unless set)',
+    }),
+    virtioIommu: Nullable(VirtioIommuSchema),
     msiController: OneOf(MSI_CONTROLLERS, 'what receives MSIs: the vITS, a GICv2m frame, or nothing'),
     msiGpa: HexOut('the vITS doorbell gPA that upstream QEMU (11.0.0 and later) hands KVM with accel (msi-gpa)'),
     buses: Type.Array(Type.Ref('Bus')),

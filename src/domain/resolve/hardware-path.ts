@@ -129,6 +129,25 @@ export function hostDomainPathOf(device: Device, board: Board): HardwarePath {
   return hostSide(steps, board, device, "the host's VFIO domain maps the sw_msi page to the physical GITS_TRANSLATER");
 }
 
+/**
+ * vfio-pci behind the virtio-iommu: not nested. QEMU shadows the guest's MAPs into the host VFIO
+ * domain (gIOVA = host IOVA; a MAP with VIRTIO_IOMMU_MAP_F_MMIO is not shadowed,
+ * virtio_iommu_notify_map), and the host gives that domain an MSI cookie at its sw_msi window
+ * (vfio_iommu_type1 iommu_get_msi_cookie, or iommufd_sw_msi): the device writes 0x08000040
+ * whatever the guest programmed (docs/domain/virtio-iommu.md).
+ */
+export function virtioIommuHostPathOf(device: Device, virtioIommu: Device, board: Board): HardwarePath {
+  const steps: HardwareStep[] = [
+    {
+      action: `not nested: the guest's MAPs to ${virtioIommu.id} are shadowed into the host VFIO domain, and the host programs the physical MSI-X entry with that domain's sw_msi IOVA (MSI_IOVA_BASE, pgoff 0)`,
+      input: DEVICE_MSI_WRITE,
+      output: DEVICE_MSI_WRITE,
+      events: [device.attachedBy, virtioIommu.attachedBy],
+    },
+  ];
+  return hostSide(steps, board, device, "the host's VFIO domain maps the sw_msi page to the physical GITS_TRANSLATER");
+}
+
 /** The host's stage 2 to the physical doorbell, then the interrupt into the guest's route. */
 function hostSide(steps: HardwareStep[], board: Board, device: Device, stage2: string): HardwarePath {
   const deviceWrites = DEVICE_MSI_WRITE;

@@ -6,12 +6,19 @@ import { DomainError } from '../errors.js';
 import { chooseSemantics, fallbackMessage } from '../qemu-build/semantics.js';
 import { getDevice, qemuBuildOf } from '../topology/decide.js';
 import type { Device, EventRef, VmState } from '../topology/types.js';
-import { isVfio, placementOf, type DevicePlacement } from '../translation/topology-facts.js';
+import {
+  isVfio,
+  placementOf,
+  translatedByVirtioIommu,
+  virtioIommuOf,
+  type DevicePlacement,
+} from '../translation/topology-facts.js';
 import { msiControllerOf, msiGpaOf, systemMemoryMap } from '../virt-board.js';
 import { checkDoorbell } from './doorbell.js';
-import { hardwarePathOf, hostDomainPathOf } from './hardware-path.js';
+import { hardwarePathOf, hostDomainPathOf, virtioIommuHostPathOf } from './hardware-path.js';
 import { translateThroughSmmu, type SmmuTarget, type Translation } from './smmu-translate.js';
 import { DiscardedTrail, Trail } from './trail.js';
+import { translateThroughVirtioIommu, type VirtioIommuFault } from './virtio-iommu.js';
 import {
   SEMANTICS,
   type AddressSpaceKind,
@@ -34,9 +41,9 @@ import {
  * record says which build that was (semanticsSource, qemu).
  */
 export const MODEL: ModelVersion = {
-  version: 3,
+  version: 4,
   reference:
-    'doorbell domain reference §0-§10 (§9: corrections of 2026-11-24, checked against QEMU 11.0; §10: QEMU builds, 2026-11-30)',
+    'doorbell domain reference §0-§10 (§9: corrections of 2026-11-24, checked against QEMU 11.0; §10: QEMU builds, 2026-11-30); virtio-iommu and bypass_iommu (docs/domain/virtio-iommu.md, 2026-12-07)',
 };
 
 interface Msi {
@@ -52,6 +59,7 @@ interface Routed {
   addressSpace: AddressSpaceKind;
   route: Route;
   fault: Fault | null;
+  virtioIommuFault: VirtioIommuFault | null;
   doorbell: DoorbellCheck | null;
   diagnostics: Diagnostic[];
 }
@@ -61,6 +69,7 @@ interface Routed {
  * behaviour when upstream or address-space, else upstream with a QEMU_BUILD_UNKNOWN diagnostic.
  */
 export function resolve(state: VmState, request: MsiRequest, requested?: Semantics): Resolution {
+  requireOneKindOfIommu(state);
   const build = qemuBuildOf(state);
   const { semantics, source } = chooseSemantics(build, requested);
   const device = getDevice(state, request.deviceId, '/device');
@@ -100,16 +109,26 @@ export function resolve(state: VmState, request: MsiRequest, requested?: Semanti
   }
 
   const placement = placementOf(state, device);
+  const viommu = placement.virtioIommu;
   trail.add({
     action:
-      'place the device: stream id = KVM devid = bus << 8 | slot << 3 | function; the SMMU whose primary bus is its root bus covers it',
-    source: 'smmu_get_sid, pci_requester_id',
+      viommu === undefined
+        ? `place the device: stream id = KVM devid = bus << 8 | slot << 3 | function; the SMMU whose primary bus is its root bus covers it${placement.untranslated === 'bus-bypass' ? `, unless the root bus bypasses the IOMMU (${placement.rootBus.id} has bypass_iommu=on)` : ''}`
+        : `place the device: requester id = KVM devid = virtio-iommu endpoint id = bus << 8 | slot << 3 | function; the virtio-iommu ${viommu.id} translates every device of a root bus that does not bypass it, except itself${placement.untranslated === 'bus-bypass' ? `, and ${placement.rootBus.id} has bypass_iommu=on` : placement.untranslated === 'self' ? `, and ${device.id} is ${viommu.id}` : ''}`,
+    source:
+      viommu === undefined
+        ? 'smmu_get_sid, pci_requester_id'
+        : 'pci_device_get_iommu_bus_devfn, pci_bus_bypass_iommu (hw/pci/pci.c); virtio_iommu_get_bdf; pci_requester_id',
     input: { bus: placement.bus.id, busNumber: placement.bus.number, slot: device.slot, function: device.function },
     output: {
       streamId: placement.streamId,
       rootBus: placement.rootBus.id,
       smmu: placement.smmu?.id ?? null,
       accel: placement.smmu?.accel.value ?? null,
+      ...(viommu === undefined
+        ? {}
+        : { virtioIommu: viommu.id, translatedByVirtioIommu: translatedByVirtioIommu(placement) }),
+      ...(placement.untranslated === null ? {} : { untranslated: placement.untranslated }),
     },
     events: [...placement.events, ...(placement.smmu ? [placement.smmu.accel.setBy] : [])],
   });
@@ -129,14 +148,18 @@ export function resolve(state: VmState, request: MsiRequest, requested?: Semanti
   diagnostics.push(...routed.diagnostics);
 
   const smmu = placement.smmu;
+  const behindVirtioIommu = translatedByVirtioIommu(placement) && isVfio(device.driver);
   const hardwarePath = smmu?.accel.value
     ? hardwarePathOf(target(msi), state.board)
-    : smmu === undefined && isVfio(device.driver)
-      ? hostDomainPathOf(device, state.board)
-      : null;
+    : behindVirtioIommu
+      ? virtioIommuHostPathOf(device, viommu!, state.board)
+      : smmu === undefined && isVfio(device.driver)
+        ? hostDomainPathOf(device, state.board)
+        : null;
   if (hardwarePath !== null) {
-    const rule =
-      smmu === undefined
+    const rule = behindVirtioIommu
+      ? 'VI7'
+      : smmu === undefined
         ? 'R1'
         : hardwarePath.delivered === false
           ? 'R11'
@@ -144,9 +167,15 @@ export function resolve(state: VmState, request: MsiRequest, requested?: Semanti
             ? 'R10'
             : 'R9';
     trail.add({
-      action: 'the hardware path: the device writes the host sw_msi window, not the gIOVA',
+      action: behindVirtioIommu
+        ? `the hardware path (not nested): the device writes the host sw_msi window of the VFIO domain that shadows ${viommu!.id}'s mappings, not the guest's address`
+        : 'the hardware path: the device writes the host sw_msi window, not the gIOVA',
       rule,
-      source: smmu === undefined ? 'vfio-pci, host VFIO domain (sw_msi)' : 'iommufd_sw_msi, IORT RMR (06c0c8fde786)',
+      source: behindVirtioIommu
+        ? 'virtio_iommu_notify_map -> VFIO MAP; vfio_iommu_type1 iommu_get_msi_cookie / iommufd_sw_msi (host sw_msi 0x8000000)'
+        : smmu === undefined
+          ? 'vfio-pci, host VFIO domain (sw_msi)'
+          : 'iommufd_sw_msi, IORT RMR (06c0c8fde786)',
       input: { deviceWrites: hardwarePath.deviceWrites },
       output: { delivered: hardwarePath.delivered },
       events: hardwarePath.steps.flatMap((s) => s.events),
@@ -192,12 +221,27 @@ export function resolve(state: VmState, request: MsiRequest, requested?: Semanti
     addressSpace: routed.addressSpace,
     route: routed.route,
     fault: routed.fault,
+    ...(viommu === undefined ? {} : { virtioIommu: viommu.id, virtioIommuFault: routed.virtioIommuFault }),
     doorbell: routed.doorbell,
     hardwarePath,
     diagnostics,
     comparison,
     trail: trail.toArray(),
   };
+}
+
+/**
+ * A VM whose history holds both an SMMU and a virtio-iommu (events stored before this model
+ * refused the mix) describes a machine QEMU does not build: no answer rather than a wrong one.
+ */
+function requireOneKindOfIommu(state: VmState): void {
+  const viommu = virtioIommuOf(state);
+  const smmu = [...state.smmus.values()][0];
+  if (viommu !== undefined && smmu !== undefined)
+    throw new DomainError(
+      'IOMMU_CONFLICT',
+      `VM ${state.id} has both the SMMUv3 ${smmu.id} and the virtio-iommu ${viommu.id} (recorded before doorbell refused the mix): QEMU's virt machine has one IOMMU ("virt machine does not support multiple IOMMUs"), so no route is modelled`,
+    );
 }
 
 function target(msi: Msi): SmmuTarget {
@@ -245,6 +289,9 @@ function describeRoute(route: Route): string {
 /** The address space the MSI route is computed through (decision table, column "AS returned"). */
 function addressSpaceOf(semantics: Semantics, msi: Msi): AddressSpaceKind {
   const smmu = msi.placement.smmu;
+  // Every endpoint of the virtio-iommu's buses gets its IOMMU address space, its own included
+  // (virtio_iommu_find_add_as; checked with info mtree on QEMU 7.2).
+  if (translatedByVirtioIommu(msi.placement) || msi.placement.untranslated === 'self') return 'virtio-iommu';
   if (smmu === undefined) return 'system';
   if (!smmu.accel.value) return 'smmu-iommu';
   if (semantics === 'upstream') return 'direct-gpa';
@@ -270,6 +317,13 @@ const ADDRESS_SPACE_STEPS: Record<AddressSpaceKind, { rule: string; action: stri
     rule: 'R9',
     action: 'upstream (QEMU 11.0.0 and later): take the vITS doorbell (msi-gpa) directly and ignore the gIOVA',
     source: 'pci_device_iommu_msi_direct_gpa -> smmuv3_accel_get_msi_gpa (5c921b29c989, 3558c85392a4, 5ec2700dcbf7)',
+  },
+  'virtio-iommu': {
+    rule: 'VI1',
+    action:
+      "the device's address space is the virtio-iommu's, never &address_space_memory, so kvm_arch_fixup_msi_route translates the guest address through it (is_write=true); virtio_iommu_ops has no get_msi_direct_gpa, so every QEMU behaviour routes the same",
+    source:
+      'pci_device_iommu_address_space -> virtio_iommu_find_add_as (hw/virtio/virtio-iommu.c); kvm_arch_fixup_msi_route (target/arm/kvm.c) address_space_translate + memory_region_find',
   },
   'sysmem-alias': {
     rule: 'R9',
@@ -305,12 +359,13 @@ function routeUnder(semantics: Semantics, msi: Msi, trail: Trail): Routed {
       addressSpace,
       route: { installed: false, cause: gsiDirect ? 'gsi-direct' : 'no-msi-controller', reason },
       fault: null,
+      virtioIommuFault: null,
       doorbell: null,
       diagnostics: [diagnostic],
     };
   }
 
-  const step = ADDRESS_SPACE_STEPS[addressSpace];
+  const step = bypassedStep(msi) ?? ADDRESS_SPACE_STEPS[addressSpace];
   const accelEvents = smmu ? [smmu.accel.setBy] : [];
   const v4 = semantics === 'address-space' && smmu?.accel.value === true;
   trail.add({
@@ -334,18 +389,27 @@ function routeUnder(semantics: Semantics, msi: Msi, trail: Trail): Routed {
   const translation = translate(addressSpace, msi, trail);
   if (translation.kind !== 'translated') {
     const fault = translation.kind === 'fault' ? translation.fault : null;
+    const vfault = translation.kind === 'virtio-iommu-fault' ? translation.fault : null;
     const reason =
       translation.kind === 'fault'
         ? `${fault!.type} (${hex(fault!.code)})${whereFaulted(fault!)}: ${fault!.reason}; the fixup returns 1 and kvm_irqchip_add_msi_route fails with -EINVAL`
-        : translation.kind === 'aborted'
-          ? `${translation.reason}; the translation has no permission, the fixup returns 1 and no route is added`
-          : translation.reason;
+        : translation.kind === 'virtio-iommu-fault'
+          ? `virtio-iommu fault ${vfault!.reason} (${vfault!.flags.join('|')}) for endpoint ${hex(vfault!.endpoint)}: ${vfault!.message}; the fixup returns 1 and kvm_irqchip_add_msi_route fails with -EINVAL`
+          : translation.kind === 'aborted'
+            ? `${translation.reason}; the translation has no permission, the fixup returns 1 and no route is added`
+            : translation.reason;
     const diagnostics: Diagnostic[] = [];
     if (fault)
       diagnostics.push({
         code: 'SMMU_FAULT',
         severity: 'error',
         message: `${fault.type} (${hex(fault.code)})${whereFaulted(fault)}, input ${hex(fault.inputAddress)}, ${fault.recorded ? 'recorded in the guest EVENTQ' : 'not recorded (the guest sees no event)'}: ${fault.reason}`,
+      });
+    if (vfault)
+      diagnostics.push({
+        code: 'VIRTIO_IOMMU_FAULT',
+        severity: 'error',
+        message: `VIRTIO_IOMMU_FAULT_${vfault.reason} (${vfault.flags.join('|')}), endpoint ${hex(vfault.endpoint)}, address ${hex(vfault.address)}, queued on the event virtqueue: ${vfault.message}`,
       });
     diagnostics.push({ code: 'INTERRUPTS_LOST', severity: 'error', message: `no KVM route: ${fallbackOf(msi)}` });
     trail.add({
@@ -357,8 +421,13 @@ function routeUnder(semantics: Semantics, msi: Msi, trail: Trail): Routed {
     });
     return {
       addressSpace,
-      route: { installed: false, cause: translation.kind, reason },
+      route: {
+        installed: false,
+        cause: vfault ? 'fault' : (translation.kind as 'fault' | 'aborted' | 'unassigned'),
+        reason,
+      },
       fault,
+      virtioIommuFault: vfault,
       doorbell: null,
       diagnostics,
     };
@@ -386,6 +455,7 @@ function routeUnder(semantics: Semantics, msi: Msi, trail: Trail): Routed {
       addressSpace,
       route: { installed: false, cause: 'no-kvm-irqchip', reason },
       fault: null,
+      virtioIommuFault: null,
       doorbell: verdict.doorbell,
       diagnostics: [{ code: 'NO_KVM_ROUTE', severity: 'info', message: reason }, ...verdict.diagnostics],
     };
@@ -398,7 +468,26 @@ function routeUnder(semantics: Semantics, msi: Msi, trail: Trail): Routed {
     output: { address: gpa, data, devid: placement.streamId },
     events: placement.events,
   });
-  return { addressSpace, route, fault: null, doorbell: verdict.doorbell, diagnostics: verdict.diagnostics };
+  return {
+    addressSpace,
+    route,
+    fault: null,
+    virtioIommuFault: null,
+    doorbell: verdict.doorbell,
+    diagnostics: verdict.diagnostics,
+  };
+}
+
+/** A device whose root bus bypasses the VM's IOMMU: system memory, as with no vIOMMU (R1), said so. */
+function bypassedStep(msi: Msi): { rule: string; action: string; source: string } | undefined {
+  if (msi.placement.untranslated !== 'bus-bypass') return undefined;
+  const iommu = msi.placement.virtioIommu?.id ?? 'the SMMU';
+  return {
+    rule: 'VI6',
+    action: `${msi.placement.rootBus.id} has bypass_iommu=on: ${iommu} does not translate ${msi.device.id}, its address space is system memory, the fixup returns at once and the guest address is the doorbell`,
+    source:
+      'pci_device_get_iommu_bus_devfn: pci_bus_bypass_iommu(bus) -> no IOMMU bus (hw/pci/pci.c); kvm_arch_fixup_msi_route early return',
+  };
 }
 
 /**
@@ -407,12 +496,19 @@ function routeUnder(semantics: Semantics, msi: Msi, trail: Trail): Routed {
  * fallback applies. Both end in pci_msi_trigger writing through the bus-master address space.
  */
 function fallbackOf(msi: Msi): string {
+  if (translatedByVirtioIommu(msi.placement))
+    return isVfio(msi.device.driver)
+      ? "vfio-pci falls back to QEMU signalling (QEMU's eventfd handler -> msix_notify -> pci_msi_trigger), which writes the guest address through the device's bus-master address space, the virtio-iommu's: the same translation faults again on every interrupt"
+      : "the emulated device signals through msix_notify -> pci_msi_trigger, whose write goes through the virtio-iommu's address space: the same translation faults again on every interrupt";
   return isVfio(msi.device.driver)
     ? "vfio-pci falls back to QEMU signalling (vfio_connect_kvm_msi_virq skips the irqfd; QEMU's eventfd handler -> msix_notify -> pci_msi_trigger), which writes the guest address through the device's bus-master address space, the system-memory alias (smmuv3_accel_find_add_as): it reaches the vITS only if that address is the doorbell, and is dropped where nothing backs it"
     : "the emulated device signals through msix_notify -> pci_msi_trigger, whose write goes through its bus-master address space, the vSMMU's IOMMU address space: the same translation fails again on every interrupt (and records again when it faults)";
 }
 
-type Translated = Translation | { kind: 'unassigned'; reason: string };
+type Translated =
+  | Translation
+  | { kind: 'unassigned'; reason: string }
+  | { kind: 'virtio-iommu-fault'; fault: VirtioIommuFault };
 
 function translate(addressSpace: AddressSpaceKind, msi: Msi, trail: Trail): Translated {
   const { state, address } = msi;
@@ -421,6 +517,24 @@ function translate(addressSpace: AddressSpaceKind, msi: Msi, trail: Trail): Tran
       return { kind: 'translated', gpa: address };
     case 'smmu-iommu':
       return translateThroughSmmu(target(msi), address, trail);
+    case 'virtio-iommu': {
+      const { placement, device } = msi;
+      const translation = translateThroughVirtioIommu(
+        {
+          device,
+          virtioIommu: placement.virtioIommu!,
+          endpoint: placement.streamId,
+          board: state.board,
+          self: placement.untranslated === 'self',
+          placementEvents: placement.events,
+        },
+        address,
+        trail,
+      );
+      return translation.kind === 'fault'
+        ? { kind: 'virtio-iommu-fault', fault: translation.fault }
+        : { kind: 'translated', gpa: translation.gpa };
+    }
     case 'direct-gpa': {
       const gpa = msiGpaOf(msiControllerOf(state.board));
       trail.add({

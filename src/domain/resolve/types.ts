@@ -4,6 +4,7 @@
 import type { QemuBehaviour, QemuBuildRuleId } from '../qemu-build/rules.js';
 import type { SemanticsSource } from '../qemu-build/semantics.js';
 import type { EventRef } from '../topology/types.js';
+import type { VirtioIommuFault } from './virtio-iommu.js';
 
 /** The three QEMU behaviours a resolution can be asked for (contract, "MSI doorbell resolution"). */
 export const SEMANTICS = ['pre-fix', 'address-space', 'upstream'] as const;
@@ -14,7 +15,7 @@ export type Semantics = (typeof SEMANTICS)[number];
  * memory), the emulated vSMMU's IOMMU address space, the vITS doorbell handed over directly
  * (`get_msi_direct_gpa`), or the accel system-memory alias ("smmuv3-accel-as-sysmem").
  */
-export type AddressSpaceKind = 'system' | 'smmu-iommu' | 'direct-gpa' | 'sysmem-alias';
+export type AddressSpaceKind = 'system' | 'smmu-iommu' | 'direct-gpa' | 'sysmem-alias' | 'virtio-iommu';
 
 /** Why no KVM MSI route exists. */
 export type RouteMissingCause =
@@ -159,6 +160,10 @@ export interface Resolution {
   addressSpace: AddressSpaceKind;
   route: Route;
   fault: Fault | null;
+  /** The VM's virtio-iommu (present only when the VM has one, model version 4). */
+  virtioIommu?: string;
+  /** The virtio-iommu fault of the translation (present only when the VM has a virtio-iommu). */
+  virtioIommuFault?: VirtioIommuFault | null;
   doorbell: DoorbellCheck | null;
   hardwarePath: HardwarePath | null;
   diagnostics: Diagnostic[];

@@ -7,6 +7,7 @@ import { DomainError, type DomainErrorCode } from '../errors.js';
 import { CAPABILITY_RULES, capabilitiesOf, type QemuCapability } from '../qemu-build/capabilities.js';
 import type { QemuBuildClassification } from '../qemu-build/classify.js';
 import { describeBuild } from '../qemu-build/semantics.js';
+import { isVirtioIommu } from '../translation/topology-facts.js';
 import { PCIE_ROOT_BUS } from './defaults.js';
 
 /**
@@ -22,9 +23,10 @@ export function smmuNeeds(smmu: { primaryBus: string; accel: boolean }, smmuCoun
   return needs;
 }
 
-/** virtio-iommu-pci (alias virtio-iommu, qdev_alias_table): the VM boots EDK2 with ACPI (§9), so VIOT. */
-export const isVirtioIommu = (driver: string) => driver === 'virtio-iommu-pci' || driver === 'virtio-iommu';
-
+/**
+ * A virtio-iommu-pci (decide has already turned the alias virtio-iommu into it): the VM boots
+ * EDK2 with ACPI (§9), so it needs VIOT.
+ */
 export function deviceNeeds(driver: string): QemuCapability[] {
   return isVirtioIommu(driver) ? ['virtio-iommu-acpi'] : [];
 }

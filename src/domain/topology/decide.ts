@@ -5,7 +5,17 @@ import { fitsIn64Bits, hex, isAligned } from '../address.js';
 import { DomainError } from '../errors.js';
 import { classifyQemuBuild, type QemuBuildClassification } from '../qemu-build/classify.js';
 import { canonicalDeclaration, parseQemuDeclaration } from '../qemu-build/declaration.js';
-import { isVfio, devicesOnRootBus, rootBusOf, smmuOnRootBus } from '../translation/topology-facts.js';
+import {
+  VIRTIO_IOMMU_DRIVER,
+  devicesOnRootBus,
+  isVfio,
+  isVirtioIommu,
+  placementOf,
+  rootBusOf,
+  smmuOnRootBus,
+  translatedByVirtioIommu,
+  virtioIommuOf,
+} from '../translation/topology-facts.js';
 import { DEFAULT_OAS, DEFAULT_RAM_SIZE, ITS_FRAME_SIZE, KVM_ITS_MMIO_SIZE, RAM_BASE } from '../virt-board.js';
 import {
   DEFAULT_CD,
@@ -47,8 +57,7 @@ export function decide(command: Command, state: VmState | undefined): DomainEven
     case 'AttachDevice':
       return attachDevice(command, state);
     case 'DetachDevice':
-      getDevice(state, command.deviceId);
-      return [{ type: 'DeviceDetached', data: { deviceId: command.deviceId } }];
+      return detachDevice(command, state);
     case 'ConfigureSte':
       return configureSte(command, state);
     case 'MapIova':
@@ -82,9 +91,10 @@ function requireFreeId(state: VmState, id: string, pointer: string): void {
   }
 }
 
+/** The SMMU that translates a device on this bus: none when the root bus bypasses the IOMMU. */
 function coveringSmmu(state: VmState, device: Pick<Device, 'bus'>): Smmu | undefined {
   const rootBus = rootBusOf(state, device.bus);
-  return rootBus === undefined ? undefined : smmuOnRootBus(state, rootBus.id);
+  return rootBus === undefined || rootBus.bypassIommu ? undefined : smmuOnRootBus(state, rootBus.id);
 }
 
 function smmuMode(smmu: Smmu, accel = smmu.accel.value) {
@@ -134,6 +144,9 @@ function defineVm(command: CommandOf<'DefineVm'>, state: VmState | undefined): D
   }
   // rmrHonoured is written only when given, so a VM defined without it reads as every VM before §9 did.
   const rmr = command.rmrHonoured === undefined ? {} : { rmrHonoured: command.rmrHonoured };
+  // Likewise defaultBusBypassIommu: absent reads as false, as in every VM defined before it.
+  const bypass =
+    command.defaultBusBypassIommu === undefined ? {} : { defaultBusBypassIommu: command.defaultBusBypassIommu };
   // A build declared with the VM is a declaration like any later one: its own event.
   const qemu: DomainEvent[] =
     command.qemu === undefined
@@ -147,7 +160,7 @@ function defineVm(command: CommandOf<'DefineVm'>, state: VmState | undefined): D
   return [
     {
       type: 'VmDefined',
-      data: { vmId: command.vmId, ramSize, gicVersion, its, kvm: command.kvm ?? true, hostItsBase, ...rmr },
+      data: { vmId: command.vmId, ramSize, gicVersion, its, kvm: command.kvm ?? true, hostItsBase, ...rmr, ...bypass },
     },
     ...qemu,
   ];
@@ -230,6 +243,12 @@ function addBus(command: CommandOf<'AddBus'>, state: VmState): DomainEvent[] {
         `bus: a pcie-root-port sits on a root bus (${PCIE_ROOT_BUS} or a pxb-pcie), and ${bus.id} is a root port`,
         '/bus',
       );
+    if (command.bypassIommu !== undefined)
+      throw new DomainError(
+        'FIELD_NOT_ALLOWED',
+        'bypassIommu applies to pxb-pcie only (a host bridge property, pxb_dev_realize_common); a root port bypasses when its root bus does',
+        '/bypassIommu',
+      );
     parent = bus.id;
     busNumber = command.secondaryBusNr;
   }
@@ -242,7 +261,10 @@ function addBus(command: CommandOf<'AddBus'>, state: VmState): DomainEvent[] {
         pointer,
       );
   }
-  return [{ type: 'BusAdded', data: { busId: command.busId, busType: command.busType, bus: parent, busNumber } }];
+  const bypass = command.bypassIommu === undefined ? {} : { bypassIommu: command.bypassIommu };
+  return [
+    { type: 'BusAdded', data: { busId: command.busId, busType: command.busType, bus: parent, busNumber, ...bypass } },
+  ];
 }
 
 // ---- SMMUs ------------------------------------------------------------------------------
@@ -268,6 +290,16 @@ function addSmmu(command: CommandOf<'AddSmmu'>, state: VmState): DomainEvent[] {
   const taken = smmuOnRootBus(state, bus.id);
   if (taken !== undefined)
     throw new DomainError('SMMU_BUS_TAKEN', `primaryBus: ${bus.id} already has SMMU ${taken.id}`, '/primaryBus');
+  requireNoVirtioIommu(state, command.smmuId);
+  // Only a user-created arm-smmuv3 can sit on a pxb-pcie, and virt refuses one on a bypassing bus.
+  // (The machine SMMU on pcie.0 is accepted with default_bus_bypass_iommu; it then translates
+  // none of pcie.0's devices, see placementOf.)
+  if (bus.type === 'pxb-pcie' && bus.bypassIommu)
+    throw new DomainError(
+      'SMMU_BUS_BYPASSES_IOMMU',
+      `primaryBus: ${bus.id} has bypass_iommu=on: "Bypass option cannot be set for SMMUv3 associated PCIe RC" (hw/arm/virt.c virt_machine_device_plug_cb, QEMU 10.2)`,
+      '/primaryBus',
+    );
   const mode = {
     id: command.smmuId,
     accel: command.accel ?? false,
@@ -285,7 +317,8 @@ function addSmmu(command: CommandOf<'AddSmmu'>, state: VmState): DomainEvent[] {
     pointer: '/primaryBus',
   });
   checkSmmuSettings(mode, state.board, SMMU_POINTERS);
-  for (const device of devicesOnRootBus(state, bus.id)) checkDeviceBehindSmmu(device, mode, '/accel');
+  if (!bus.bypassIommu)
+    for (const device of devicesOnRootBus(state, bus.id)) checkDeviceBehindSmmu(device, mode, '/accel');
   return [
     {
       type: 'SmmuAdded',
@@ -303,7 +336,8 @@ function setSmmuAccel(command: CommandOf<'SetSmmuAccel'>, state: VmState): Domai
     requireCapabilities(state.id, qemuBuildOf(state), { part: smmu.id, needs, pointer: '/enabled' });
   }
   checkSmmuSettings(mode, state.board, { accel: '/enabled', stage: '/enabled', oas: '/enabled' });
-  for (const device of devicesOnRootBus(state, smmu.primaryBus)) checkDeviceBehindSmmu(device, mode, '/enabled');
+  if (state.buses.get(smmu.primaryBus)?.bypassIommu !== true)
+    for (const device of devicesOnRootBus(state, smmu.primaryBus)) checkDeviceBehindSmmu(device, mode, '/enabled');
   return [{ type: 'SmmuAccelModeChanged', data: { smmuId: smmu.id, enabled: command.enabled } }];
 }
 
@@ -333,11 +367,84 @@ function setSmmuGuestState(command: CommandOf<'SetSmmuGuestState'>, state: VmSta
 
 // ---- devices ----------------------------------------------------------------------------
 
+/**
+ * QEMU's alias of virtio-iommu-pci on virt (qdev_alias_table in system/qdev-monitor.c:
+ * { "virtio-iommu-pci", "virtio-iommu", QEMU_ARCH_VIRTIO_PCI }): libvirt writes the short name.
+ */
+function canonicalDriver(driver: string): string {
+  return driver === 'virtio-iommu' ? VIRTIO_IOMMU_DRIVER : driver;
+}
+
+/**
+ * The virt machine has one IOMMU (hw/arm/virt.c virt_machine_device_pre_plug_cb): a virtio-iommu
+ * refuses any other IOMMU already there, "virt machine does not support multiple IOMMUs" (QEMU 7.0,
+ * 80d28ccdb99d). The machine SMMU (-machine iommu=smmuv3) is created before any -device, so it is
+ * always there first. A -device arm-smmuv3 before the virtio-iommu is not caught by QEMU (its
+ * pre_plug branch never sets vms->iommu), and two IOMMUs would then split or overwrite pcie.0's
+ * IOMMU ops: the model refuses that order too.
+ */
+function requireNoOtherIommu(state: VmState, deviceId: string): void {
+  const other = virtioIommuOf(state);
+  if (other !== undefined)
+    throw new DomainError(
+      'IOMMU_CONFLICT',
+      `driver: VM ${state.id} already has the virtio-iommu ${other.id}, so ${deviceId} cannot be one: "virt machine does not support multiple IOMMUs" (hw/arm/virt.c virt_machine_device_pre_plug_cb)`,
+      '/driver',
+    );
+  const smmu = [...state.smmus.values()][0];
+  if (smmu === undefined) return;
+  const machine = smmu.primaryBus === PCIE_ROOT_BUS;
+  throw new DomainError(
+    'IOMMU_CONFLICT',
+    machine
+      ? `driver: VM ${state.id} has the SMMUv3 ${smmu.id} on pcie.0 (-machine iommu=smmuv3), so ${deviceId} cannot be a virtio-iommu: "virt machine does not support multiple IOMMUs" (hw/arm/virt.c virt_machine_device_pre_plug_cb)`
+      : `driver: VM ${state.id} has the SMMUv3 ${smmu.id} on ${smmu.primaryBus} (-device arm-smmuv3), so ${deviceId} cannot be a virtio-iommu: QEMU's virt_machine_device_pre_plug_cb does not catch this order, but the two IOMMUs would share the buses, and doorbell refuses every mixed configuration`,
+    '/driver',
+  );
+}
+
+/** An SMMU after a virtio-iommu (hw/arm/virt.c virt_machine_device_pre_plug_cb, TYPE_ARM_SMMUV3, QEMU 10.2). */
+function requireNoVirtioIommu(state: VmState, smmuId: string): void {
+  const viommu = virtioIommuOf(state);
+  if (viommu !== undefined)
+    throw new DomainError(
+      'IOMMU_CONFLICT',
+      `id: VM ${state.id} has the virtio-iommu ${viommu.id}, so ${smmuId} cannot be added: "virt machine already has virtio-iommu set. Doesn't support incompatible iommus" (hw/arm/virt.c virt_machine_device_pre_plug_cb)`,
+      '/id',
+    );
+}
+
+/**
+ * Where a virtio-iommu-pci may sit: on a root bus (virtio_iommu_pci_realize, hw/virtio/virtio-iommu-pci.c:
+ * "virtio-iommu-pci must be plugged on the root bus"), and a pxb-pcie's root bus takes bridges only
+ * (do_pci_register_device, hw/pci/pci.c: "PCI: Only PCI/PCIe bridges can be plugged into pxb-pcie"),
+ * so pcie.0. Both checked on Debian's QEMU 7.2.
+ */
+function requireVirtioIommuBus(bus: { id: string; type: string }): void {
+  if (bus.type === 'pcie-root-port')
+    throw new DomainError(
+      'VIRTIO_IOMMU_BUS_NOT_VALID',
+      `bus: ${bus.id} is a root port: "virtio-iommu-pci must be plugged on the root bus" (virtio_iommu_pci_realize)`,
+      '/bus',
+    );
+  if (bus.type === 'pxb-pcie')
+    throw new DomainError(
+      'VIRTIO_IOMMU_BUS_NOT_VALID',
+      `bus: ${bus.id} is a pxb-pcie: "PCI: Only PCI/PCIe bridges can be plugged into pxb-pcie" (do_pci_register_device); a virtio-iommu-pci sits on ${PCIE_ROOT_BUS}`,
+      '/bus',
+    );
+}
+
 function attachDevice(command: CommandOf<'AttachDevice'>, state: VmState): DomainEvent[] {
   requireFreeId(state, command.deviceId, '/id');
   const bus = state.buses.get(command.bus);
   if (bus === undefined)
     throw new DomainError('BUS_NOT_FOUND', `bus: ${command.bus} does not exist in VM ${state.id}`, '/bus');
+  const driver = canonicalDriver(command.driver);
+  if (isVirtioIommu(driver)) {
+    requireNoOtherIommu(state, command.deviceId);
+    requireVirtioIommuBus(bus);
+  }
   const fn = command.function ?? 0;
   if (bus.type === 'pcie-root-port' && command.slot !== 0) {
     throw new DomainError(
@@ -369,20 +476,19 @@ function attachDevice(command: CommandOf<'AttachDevice'>, state: VmState): Domai
       );
   }
   requireCapabilities(state.id, qemuBuildOf(state), {
-    part: `${command.deviceId} (${command.driver})`,
-    needs: deviceNeeds(command.driver),
+    part: `${command.deviceId} (${driver})`,
+    needs: deviceNeeds(driver),
     pointer: '/driver',
   });
-  const device = { id: command.deviceId, driver: command.driver, iommufd: command.iommufd ?? null };
+  const device = { id: command.deviceId, driver, iommufd: command.iommufd ?? null };
   const smmu = coveringSmmu(state, { bus: bus.id });
-  if (smmu !== undefined)
-    checkDeviceBehindSmmu(device, smmuMode(smmu), isVfio(command.driver) ? '/iommufd' : '/driver');
+  if (smmu !== undefined) checkDeviceBehindSmmu(device, smmuMode(smmu), isVfio(driver) ? '/iommufd' : '/driver');
   return [
     {
       type: 'DeviceAttached',
       data: {
         deviceId: command.deviceId,
-        driver: command.driver,
+        driver,
         bus: bus.id,
         slot: command.slot,
         function: fn,
@@ -393,13 +499,30 @@ function attachDevice(command: CommandOf<'AttachDevice'>, state: VmState): Domai
   ];
 }
 
+/**
+ * A virt machine unplugs neither IOMMU: the machine is the virtio-iommu's hotplug handler
+ * (virt_machine_get_hotplug_handler) and virt_machine_device_unplug_request_cb refuses it.
+ */
+function detachDevice(command: CommandOf<'DetachDevice'>, state: VmState): DomainEvent[] {
+  const device = getDevice(state, command.deviceId);
+  if (isVirtioIommu(device.driver))
+    throw new DomainError(
+      'DEVICE_NOT_UNPLUGGABLE',
+      `device ${device.id} is the VM's virtio-iommu: "device unplug request for unsupported device type: virtio-iommu-pci" (hw/arm/virt.c virt_machine_device_unplug_request_cb)`,
+    );
+  return [{ type: 'DeviceDetached', data: { deviceId: command.deviceId } }];
+}
+
 function requireSmmu(state: VmState, device: Device): Smmu {
   const smmu = coveringSmmu(state, device);
   if (smmu === undefined) {
-    throw new DomainError(
-      'NO_SMMU_FOR_DEVICE',
-      `device ${device.id} sits on root bus ${rootBusOf(state, device.bus)?.id} that no SMMU covers, so it has no STE and no IOVA mappings`,
-    );
+    const placement = placementOf(state, device);
+    const why = translatedByVirtioIommu(placement)
+      ? `the virtio-iommu ${placement.virtioIommu!.id} translates it, which has no STE`
+      : placement.untranslated === 'bus-bypass'
+        ? `its root bus ${placement.rootBus.id} bypasses the IOMMU (bypass_iommu), so it has no STE and no IOVA mappings`
+        : `it sits on root bus ${placement.rootBus.id} that no SMMU covers, so it has no STE and no IOVA mappings`;
+    throw new DomainError('NO_SMMU_FOR_DEVICE', `device ${device.id}: ${why}`);
   }
   return smmu;
 }
@@ -453,11 +576,28 @@ function configureSte(command: CommandOf<'ConfigureSte'>, state: VmState): Domai
   return [{ type: 'SteConfigured', data: { deviceId: device.id, ...ste } }];
 }
 
+/**
+ * The guest's MAPs into a virtio-iommu domain are the device's stage-1 mappings (the IOVA ->
+ * gPA pairs virtio_iommu_map stores in the domain's mappings); a virtio-iommu has no stage 2.
+ */
+function requireVirtioIommuStage(state: VmState, device: Device, stage: Stage): boolean {
+  const placement = placementOf(state, device);
+  if (!translatedByVirtioIommu(placement)) return false;
+  if (stage !== 1)
+    throw new DomainError(
+      'STAGE_NOT_SUPPORTED',
+      `stage: the virtio-iommu ${placement.virtioIommu!.id} has one stage (VIRTIO_IOMMU_T_MAP maps IOVA to gPA), taken as stage 1; it has no stage 2`,
+      '/stage',
+    );
+  return true;
+}
+
 function mapIova(command: CommandOf<'MapIova'>, state: VmState): DomainEvent[] {
   const device = getDevice(state, command.deviceId);
-  const smmu = requireSmmu(state, device);
-  const advertised = command.stage === 1 ? smmu.stage !== '2' : smmu.stage !== '1';
-  if (!advertised) {
+  const viaVirtioIommu = requireVirtioIommuStage(state, device, command.stage);
+  const smmu = viaVirtioIommu ? undefined : requireSmmu(state, device);
+  const advertised = smmu === undefined || (command.stage === 1 ? smmu.stage !== '2' : smmu.stage !== '1');
+  if (smmu !== undefined && !advertised) {
     throw new DomainError(
       'STAGE_NOT_SUPPORTED',
       `stage: ${smmu.id} implements stage=${smmu.stage}${smmu.accel.value ? ' (accel=on: stage 2 belongs to the host)' : ''}, so it has no stage-${command.stage} tables`,

@@ -43,7 +43,16 @@ export function evolve(state: VmState | undefined, event: RecordedEvent): VmStat
       const d = event.data;
       const parent = mustGet(state.buses, d.bus, 'bus', event);
       const rootBus = d.busType === 'pxb-pcie' ? d.busId : parent.rootBus;
-      const bus = { id: d.busId, type: d.busType, number: d.busNumber, parent: d.bus, rootBus, setBy: ref };
+      const bypassIommu = d.busType === 'pxb-pcie' && d.bypassIommu === true;
+      const bus = {
+        id: d.busId,
+        type: d.busType,
+        number: d.busNumber,
+        parent: d.bus,
+        rootBus,
+        bypassIommu,
+        setBy: ref,
+      };
       return advance(state, event, withEntry(state.buses, d.busId, bus), state.smmus, state.devices);
     }
     case 'SmmuAdded': {
@@ -223,6 +232,7 @@ function definedVm(event: Extract<RecordedEvent, { type: 'VmDefined' }>, ref: Ev
       kvm: d.kvm,
       hostItsBase: d.hostItsBase,
       rmrHonoured: d.rmrHonoured ?? true,
+      defaultBusBypassIommu: d.defaultBusBypassIommu ?? false,
       setBy: ref,
     },
     qemu: null,
@@ -230,7 +240,15 @@ function definedVm(event: Extract<RecordedEvent, { type: 'VmDefined' }>, ref: Ev
     buses: new Map([
       [
         PCIE_ROOT_BUS,
-        { id: PCIE_ROOT_BUS, type: 'pcie-root', number: 0, parent: null, rootBus: PCIE_ROOT_BUS, setBy: ref },
+        {
+          id: PCIE_ROOT_BUS,
+          type: 'pcie-root',
+          number: 0,
+          parent: null,
+          rootBus: PCIE_ROOT_BUS,
+          bypassIommu: d.defaultBusBypassIommu ?? false,
+          setBy: ref,
+        },
       ],
     ]),
     smmus: new Map(),

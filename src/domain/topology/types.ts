@@ -101,12 +101,23 @@ export type Command =
       kvm?: boolean;
       hostItsBase?: bigint;
       rmrHonoured?: boolean;
+      /** -machine default_bus_bypass_iommu=on: no IOMMU translates pcie.0's devices (default false). */
+      defaultBusBypassIommu?: boolean;
       /** The `qemu` object of the request, as sent: decide parses it (a malformed one is a QemuBuildInputError). */
       qemu?: unknown;
     }
   /** The VM now runs this QEMU build (contract v1.2); `qemu` is the request's object, parsed by decide. */
   | { type: 'DeclareQemuBuild'; qemu: unknown }
-  | { type: 'AddBus'; busId: string; busType: AddableBusType; busNr?: number; bus?: string; secondaryBusNr?: number }
+  | {
+      type: 'AddBus';
+      busId: string;
+      busType: AddableBusType;
+      busNr?: number;
+      bus?: string;
+      secondaryBusNr?: number;
+      /** pxb-pcie bypass_iommu=on: no IOMMU translates the devices below it (default false). */
+      bypassIommu?: boolean;
+    }
   | { type: 'AddSmmu'; smmuId: string; primaryBus: string; accel?: boolean; stage?: SmmuStage; oas?: number }
   | { type: 'SetSmmuAccel'; smmuId: string; enabled: boolean }
   | { type: 'SetSmmuGuestState'; smmuId: string; changes: Partial<SmmuGuestState> }
@@ -160,8 +171,11 @@ export interface EventDataByType {
     kvm: boolean;
     hostItsBase: bigint | null;
     rmrHonoured?: boolean;
+    /** Written only when the command gave it (absent: false, as in events stored before virtio-iommu). */
+    defaultBusBypassIommu?: boolean;
   };
-  BusAdded: { busId: string; busType: AddableBusType; bus: string; busNumber: number };
+  /** bypassIommu is written only when the command gave it (absent: false). */
+  BusAdded: { busId: string; busType: AddableBusType; bus: string; busNumber: number; bypassIommu?: boolean };
   SmmuAdded: { smmuId: string; primaryBus: string; accel: boolean; stage: SmmuStage; oas: number };
   SmmuAccelModeChanged: { smmuId: string; enabled: boolean };
   SmmuGuestStateChanged: { smmuId: string } & Partial<SmmuGuestState>;
@@ -223,6 +237,8 @@ export interface Board {
   hostItsBase: bigint | null;
   /** The VM-wide default of the guest's RMR handling (reference §9.4); each SMMU starts from it. */
   rmrHonoured: boolean;
+  /** -machine default_bus_bypass_iommu: pcie.0's host bridge bypasses every IOMMU (pci_bus_bypass_iommu). */
+  defaultBusBypassIommu: boolean;
   setBy: EventRef;
 }
 
@@ -235,6 +251,11 @@ export interface Bus {
   parent: string | null;
   /** The root bus (pcie.0 or a pxb-pcie) this bus belongs to. */
   rootBus: string;
+  /**
+   * The host bridge's bypass_iommu: a pxb-pcie's own property, pcie.0's the board's
+   * default_bus_bypass_iommu; false for a root port (its root bus decides, pci_bus_bypass_iommu).
+   */
+  bypassIommu: boolean;
   setBy: EventRef;
 }
 

@@ -8,6 +8,28 @@ export function isVfio(driver: string): boolean {
   return driver === 'vfio-pci';
 }
 
+/** QEMU's virtio-iommu on PCI (hw/virtio/virtio-iommu-pci.c, TYPE_VIRTIO_IOMMU_PCI). */
+export const VIRTIO_IOMMU_DRIVER = 'virtio-iommu-pci';
+
+export function isVirtioIommu(driver: string): boolean {
+  return driver === VIRTIO_IOMMU_DRIVER;
+}
+
+/** The VM's virtio-iommu, if it has one (decide allows at most one: "virt machine does not support multiple IOMMUs"). */
+export function virtioIommuOf(state: Pick<VmState, 'devices'>): Device | undefined {
+  for (const device of state.devices.values()) if (isVirtioIommu(device.driver)) return device;
+  return undefined;
+}
+
+/**
+ * Whether the device's root bus bypasses every IOMMU: its host bridge's bypass_iommu
+ * (pci_bus_bypass_iommu, hw/pci/pci.c), which pci_device_get_iommu_bus_devfn checks before it
+ * hands out an IOMMU's address space.
+ */
+export function bypassesIommu(state: VmState, busId: string): boolean {
+  return rootBusOf(state, busId)?.bypassIommu === true;
+}
+
 export function rootBusOf(state: VmState, busId: string): Bus | undefined {
   const bus = state.buses.get(busId);
   return bus === undefined ? undefined : state.buses.get(bus.rootBus);
@@ -26,11 +48,21 @@ export function devicesOnRootBus(state: VmState, rootBusId: string): Device[] {
 export interface DevicePlacement {
   bus: Bus;
   rootBus: Bus;
-  /** `PCI_BUILD_BDF(bus, devfn)` = bus << 8 | slot << 3 | function; also the KVM devid. */
+  /** `PCI_BUILD_BDF(bus, devfn)` = bus << 8 | slot << 3 | function; also the KVM devid (and the virtio-iommu endpoint id). */
   streamId: bigint;
+  /** The SMMU that translates the device (none when its root bus bypasses the IOMMU). */
   smmu: Smmu | undefined;
-  /** The events the placement rests on: the device, its bus chain and the SMMU. */
+  /** The VM's virtio-iommu, when it has one, whether or not it translates this device. */
+  virtioIommu: Device | undefined;
+  /** Why no IOMMU of the VM translates the device: its root bus bypasses it, or it is the virtio-iommu itself. */
+  untranslated: 'bus-bypass' | 'self' | null;
+  /** The events the placement rests on: the device, its bus chain and the IOMMU. */
   events: EventRef[];
+}
+
+/** The virtio-iommu translates the device (every device of a non-bypassing root bus but itself). */
+export function translatedByVirtioIommu(placement: DevicePlacement): boolean {
+  return placement.virtioIommu !== undefined && placement.untranslated === null;
 }
 
 export function placementOf(
@@ -42,10 +74,27 @@ export function placementOf(
   if (bus === undefined || rootBus === undefined) {
     throw new Error(`projection invariant broken: device ${device.id} sits on unknown bus ${device.bus}`);
   }
-  const smmu = smmuOnRootBus(state, rootBus.id);
+  // An SMMU on a bypassing root bus translates none of its devices: only the machine SMMU can sit
+  // there (virt_machine_device_plug_cb refuses -device arm-smmuv3 on one), and
+  // pci_device_get_iommu_bus_devfn gives its devices system memory.
+  const bypass = rootBus.bypassIommu;
+  const smmu = bypass ? undefined : smmuOnRootBus(state, rootBus.id);
+  const virtioIommu = virtioIommuOf(state);
+  const untranslated =
+    virtioIommu?.id === device.id
+      ? 'self'
+      : bypass && (virtioIommu || smmuOnRootBus(state, rootBus.id))
+        ? 'bus-bypass'
+        : null;
   const streamId = (BigInt(bus.number) << 8n) | (BigInt(device.slot) << 3n) | BigInt(device.function);
-  const events = uniqueRefs([device.attachedBy, bus.setBy, rootBus.setBy, ...(smmu ? [smmu.addedBy] : [])]);
-  return { bus, rootBus, streamId, smmu, events };
+  const events = uniqueRefs([
+    device.attachedBy,
+    bus.setBy,
+    rootBus.setBy,
+    ...(smmu ? [smmu.addedBy] : []),
+    ...(virtioIommu ? [virtioIommu.attachedBy] : []),
+  ]);
+  return { bus, rootBus, streamId, smmu, virtioIommu, untranslated, events };
 }
 
 /** Event references in position order without repeats. */

@@ -36,6 +36,8 @@ function emulatedElement(driver: string): { open: string; inner: string[]; close
       close: '</rng>',
     };
   if (driver === 'virtio-gpu-pci') return { open: '<video>', inner: ["<model type='virtio'/>"], close: '</video>' };
+  // libvirt's <iommu model='virtio'> is -device virtio-iommu (docs/formatdomain.rst, since 8.3.0): never dropped.
+  if (driver === 'virtio-iommu-pci') return { open: "<iommu model='virtio'>", inner: [], close: '</iommu>' };
   if (driver === 'virtio-serial-pci')
     return { open: "<controller type='virtio-serial'>", inner: [], close: '</controller>' };
   const controller = Object.entries(CONTROLLER_MODELS).find(([, d]) => d === driver)?.[0];

@@ -123,6 +123,6 @@ describe('§9 through HTTP', () => {
     // S10: pre-fix installs a route to the gIOVA 0xfffff040 (RAM): misrouted, not missing.
     const r = await resolve('rmr', { device: 'hostdev0', vector: 0 });
     expect(r.comparison).toMatchObject({ misroutedBeforeFix: true, missingBeforeFix: false });
-    expect(r.model).toMatchObject({ version: 3, reference: expect.stringContaining('§9') });
+    expect(r.model).toMatchObject({ version: 4, reference: expect.stringContaining('§9') });
   });
 });

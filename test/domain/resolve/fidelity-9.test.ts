@@ -525,10 +525,10 @@ describe('§9.10 presentation', () => {
 });
 
 describe('model version (item 9)', () => {
-  it('every resolution names the model that produced it, version 3 (the §9 corrections, then §10 builds)', () => {
+  it('every resolution names the model that produced it, version 4 (the §9 corrections, §10 builds, then virtio-iommu)', () => {
     const r = run(given(...accel()), hostdev());
     expect(r.model).toEqual(MODEL);
-    expect(r.model.version).toBe(3);
+    expect(r.model.version).toBe(4);
     expect(r.model.reference).toContain('§9');
     expect(r.model.reference).toContain('§10');
   });
