@@ -2,7 +2,7 @@
 // writer turns them into canonical hex (bigintsToHex), the one conversion at the edge.
 
 import { msiControllerOf, msiGpaOf, RAM_BASE } from '../domain/virt-board.js';
-import { placementOf } from '../domain/translation/topology-facts.js';
+import { opensConventionalBus, placementOf } from '../domain/translation/topology-facts.js';
 import type { Bus, Device, Mapping, MsiVector, Smmu, VmState } from '../domain/topology/types.js';
 import type { StoredEvent } from '../db/event-store.js';
 import { pictureUrls, resourcePaths, vmPath } from '../app/links.js';
@@ -23,6 +23,8 @@ export function busResource(base: string, vm: string, bus: Bus) {
     busNumber: bus.number,
     bus: bus.parent,
     rootBus: bus.rootBus,
+    ...(bus.slot === undefined ? {} : { slot: bus.slot, function: bus.function ?? 0 }),
+    ...(opensConventionalBus(bus) ? { conventional: true } : {}),
   };
 }
 
@@ -94,6 +96,16 @@ export function deviceResource(base: string, state: VmState, device: Device) {
     busNumber: placement.bus.number,
     streamId: placement.streamId,
     devid: placement.streamId,
+    ...(placement.requesterAlias === null
+      ? {}
+      : {
+          requesterId: {
+            id: placement.requesterAlias.requesterId,
+            ownId: placement.ownId,
+            bridge: placement.requesterAlias.bridge.id,
+            rule: placement.requesterAlias.rule,
+          },
+        }),
     smmu: placement.smmu?.id ?? null,
     ste:
       placement.smmu === undefined

@@ -6,7 +6,7 @@ import { DomainError } from '../errors.js';
 import { chooseSemantics, fallbackMessage } from '../qemu-build/semantics.js';
 import { getDevice, qemuBuildOf } from '../topology/decide.js';
 import type { Device, EventRef, VmState } from '../topology/types.js';
-import { isVfio, placementOf, type DevicePlacement } from '../translation/topology-facts.js';
+import { isVfio, placementOf, type DevicePlacement, type RequesterAlias } from '../translation/topology-facts.js';
 import { msiControllerOf, msiGpaOf, systemMemoryMap } from '../virt-board.js';
 import { checkDoorbell } from './doorbell.js';
 import { hardwarePathOf, hostDomainPathOf } from './hardware-path.js';
@@ -100,13 +100,21 @@ export function resolve(state: VmState, request: MsiRequest, requested?: Semanti
   }
 
   const placement = placementOf(state, device);
+  const alias = placement.requesterAlias;
   trail.add({
     action:
-      'place the device: stream id = KVM devid = bus << 8 | slot << 3 | function; the SMMU whose primary bus is its root bus covers it',
-    source: 'smmu_get_sid, pci_requester_id',
+      'place the device: stream id = KVM devid = bus << 8 | slot << 3 | function; the SMMU whose primary bus is its root bus covers it' +
+      (alias === null ? '' : `; ${aliasText(alias, placement.ownId)}`),
+    source:
+      alias === null
+        ? 'smmu_get_sid, pci_requester_id'
+        : 'smmu_get_sid, pci_requester_id; the alias: pci_device_iommu_address_space (pci_device_get_iommu_bus_devfn), pci_req_id_cache_get',
     input: { bus: placement.bus.id, busNumber: placement.bus.number, slot: device.slot, function: device.function },
     output: {
       streamId: placement.streamId,
+      ...(alias === null
+        ? {}
+        : { ownId: placement.ownId, requesterAlias: { bridge: alias.bridge.id, rule: alias.rule } }),
       rootBus: placement.rootBus.id,
       smmu: placement.smmu?.id ?? null,
       accel: placement.smmu?.accel.value ?? null,
@@ -456,4 +464,12 @@ function translate(addressSpace: AddressSpaceKind, msi: Msi, trail: Trail): Tran
       return { kind: 'translated', gpa: address };
     }
   }
+}
+
+/** How a bridge aliases a device's requester id, in words for the trail. */
+function aliasText(alias: RequesterAlias, ownId: bigint): string {
+  const own = `its own id ${hex(ownId)}`;
+  return alias.rule === 'secondary-bus'
+    ? `behind the PCIe-to-PCI bridge ${alias.bridge.id}, whose secondary bus is conventional PCI, QEMU translates it by that bus and devfn 00.0 (PCI_REQ_ID_SECONDARY_BUS): requester id ${hex(alias.requesterId)}, not ${own}`
+    : `behind the PCI-to-PCI bridge ${alias.bridge.id}, QEMU translates it by the bridge's own BDF (PCI_REQ_ID_BDF): requester id ${hex(alias.requesterId)}, not ${own}`;
 }

@@ -43,7 +43,8 @@ export function evolve(state: VmState | undefined, event: RecordedEvent): VmStat
       const d = event.data;
       const parent = mustGet(state.buses, d.bus, 'bus', event);
       const rootBus = d.busType === 'pxb-pcie' ? d.busId : parent.rootBus;
-      const bus = { id: d.busId, type: d.busType, number: d.busNumber, parent: d.bus, rootBus, setBy: ref };
+      const place = d.slot === undefined ? {} : { slot: d.slot, function: d.function ?? 0 };
+      const bus = { id: d.busId, type: d.busType, number: d.busNumber, parent: d.bus, rootBus, ...place, setBy: ref };
       return advance(state, event, withEntry(state.buses, d.busId, bus), state.smmus, state.devices);
     }
     case 'SmmuAdded': {
