@@ -46,7 +46,7 @@ const addr = (slot: number) => `0x${slot.toString(16)}`;
 /** The command line: -device options in the order of the parts, each with the chassis QEMU needs. */
 function deviceOptions(parts: Part[]): string[] {
   let chassis = 0;
-  return parts.map((p) => {
+  return parts.map((p): string => {
     switch (p.kind) {
       case 'pxb':
         return `pxb-pcie,id=${p.id},bus_nr=${p.busNr},bus=pcie.0,addr=${addr(p.slot)}`;
@@ -58,7 +58,7 @@ function deviceOptions(parts: Part[]): string[] {
         if (needs !== undefined) chassis += 1;
         return `${p.type},id=${p.id},bus=${p.bus},addr=${addr(p.slot)}${needs ? `,${needs}=${chassis}` : ''}${p.busReserve ? `,bus-reserve=${p.busReserve}` : ''}`;
       }
-      case 'device':
+      default:
         return `virtio-rng-pci,id=${p.id},bus=${p.bus},addr=${addr(p.slot)}`;
     }
   });
@@ -77,7 +77,10 @@ function cmdline(topology: Topology): string {
 /** The draft of the same topology, for bridges the command-line parser does not read yet. */
 function draftOf(topology: Topology): Draft {
   let token = 0;
-  const at = () => ({ token: (token += 2) });
+  const at = () => {
+    token += 2;
+    return { token };
+  };
   const draft: Draft = {
     board: { kvm: false, acpi: topology.acpi, at: { token: 1 } },
     pxbs: [],
