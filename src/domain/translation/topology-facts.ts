@@ -56,7 +56,7 @@ export function bdf(busNumber: number, slot: number, fn: number): bigint {
 
 /**
  * The requester id the IOMMU sees for a device on `busId` (QEMU hw/pci/pci.c: the walk of
- * pci_device_iommu_address_space in 7.2, pci_device_get_iommu_bus_devfn from 9.0, the same rule
+ * pci_device_iommu_address_space in 7.2, factored out as pci_device_get_iommu_bus_devfn later, the same rule
  * as pci_req_id_cache_get for the MSI requester id): going up from the device's bus to its root
  * bus, every conventional bus crossed replaces the id (by its PCIe-to-PCI bridge's secondary bus
  * and devfn 0, or by the pci-bridge's own BDF), so the topmost one wins. null: the device's own
