@@ -2,8 +2,13 @@
 // writer turns them into canonical hex (bigintsToHex), the one conversion at the edge.
 
 import { msiControllerOf, msiGpaOf, RAM_BASE } from '../domain/virt-board.js';
-import { placementOf, translatedByVirtioIommu, virtioIommuOf } from '../domain/translation/topology-facts.js';
 import { virtioIommuReservedRegions } from '../domain/resolve/virtio-iommu.js';
+import {
+  opensConventionalBus,
+  placementOf,
+  translatedByVirtioIommu,
+  virtioIommuOf,
+} from '../domain/translation/topology-facts.js';
 import type { Bus, Device, Mapping, MsiVector, Smmu, VmState } from '../domain/topology/types.js';
 import type { StoredEvent } from '../db/event-store.js';
 import { pictureUrls, resourcePaths, vmPath } from '../app/links.js';
@@ -26,6 +31,8 @@ export function busResource(base: string, vm: string, bus: Bus) {
     bus: bus.parent,
     rootBus: bus.rootBus,
     bypassIommu: bus.bypassIommu,
+    ...(bus.slot === undefined ? {} : { slot: bus.slot, function: bus.function ?? 0 }),
+    ...(opensConventionalBus(bus) ? { conventional: true } : {}),
   };
 }
 
@@ -97,6 +104,16 @@ export function deviceResource(base: string, state: VmState, device: Device) {
     busNumber: placement.bus.number,
     streamId: placement.streamId,
     devid: placement.streamId,
+    ...(placement.requesterAlias === null
+      ? {}
+      : {
+          requesterId: {
+            id: placement.requesterAlias.requesterId,
+            ownId: placement.ownId,
+            bridge: placement.requesterAlias.bridge.id,
+            rule: placement.requesterAlias.rule,
+          },
+        }),
     smmu: placement.smmu?.id ?? null,
     virtioIommu: translatedByVirtioIommu(placement) ? placement.virtioIommu!.id : null,
     ste:

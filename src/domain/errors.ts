@@ -29,6 +29,7 @@ export const DOMAIN_ERRORS = {
   BUS_NOT_ROOT: { status: 422, title: 'Not a root bus' },
   SMMU_BUS_NOT_ROOT: { status: 422, title: 'SMMU not on a root complex' },
   SLOT_NOT_VALID: { status: 422, title: 'Slot not valid on this bus' },
+  BUS_TAKES_BRIDGES_ONLY: { status: 422, title: 'Only bridges plug into a pxb-pcie' },
   VFIO_BEHIND_EMULATED_SMMU: { status: 422, title: 'R8: vfio-pci behind an emulated SMMUv3' },
   ACCEL_EMULATED_ENDPOINT: { status: 422, title: 'R12: emulated endpoint behind accel=on' },
   ACCEL_VFIO_WITHOUT_IOMMUFD: { status: 422, title: 'R13: vfio-pci without iommufd behind accel=on' },

@@ -98,7 +98,9 @@ function placeAll(draft: Draft): Map<Placed, { slot: number; function: number }>
   // pcie.0 00.0 is the host bridge (gpex-root).
   occupy(PCIE_ROOT, 0, 'the host bridge');
   const placed = new Map<Placed, { slot: number; function: number }>();
-  const items: Placed[] = [...draft.pxbs, ...draft.rootPorts, ...draft.devices].sort((a, b) => order(a.at, b.at));
+  const items: Placed[] = [...draft.pxbs, ...draft.rootPorts, ...(draft.bridges ?? []), ...draft.devices].sort((a, b) =>
+    order(a.at, b.at),
+  );
   for (const item of items) {
     const slots = taken.get(item.bus);
     let slot = item.slot;
@@ -131,15 +133,15 @@ function order(a: SourceRef, b: SourceRef): number {
 }
 
 export function planImport(vmId: string, draft: Draft, busNumbers: Readonly<Record<string, number>> = {}): ImportPlan {
-  const bridge = draft.bridges?.[0];
-  if (bridge !== undefined)
-    throw new InterchangeError(
-      'IMPORT_NOT_SUPPORTED',
-      `${bridge.id}: a ${bridge.type} takes bus numbers below a root port, and doorbell models root ports with endpoints behind them only`,
-      bridge.at,
-    );
-  const known = new Set([PCIE_ROOT, ...draft.pxbs.map((p) => p.id), ...draft.rootPorts.map((p) => p.id)]);
-  for (const item of [...draft.pxbs, ...draft.rootPorts, ...draft.devices]) {
+  const bridges = draft.bridges ?? [];
+  refuseDeviceTreePxbs(draft);
+  const known = new Set([
+    PCIE_ROOT,
+    ...draft.pxbs.map((p) => p.id),
+    ...draft.rootPorts.map((p) => p.id),
+    ...bridges.map((b) => b.id),
+  ]);
+  for (const item of [...draft.pxbs, ...draft.rootPorts, ...bridges, ...draft.devices]) {
     if (!known.has(item.bus))
       throw new InterchangeError(
         'IMPORT_SOURCE_MALFORMED',
@@ -155,7 +157,7 @@ export function planImport(vmId: string, draft: Draft, busNumbers: Readonly<Reco
         smmu.at,
       );
   }
-  for (const item of [...draft.pxbs, ...draft.rootPorts, ...draft.smmus, ...draft.devices]) {
+  for (const item of [...draft.pxbs, ...draft.rootPorts, ...bridges, ...draft.smmus, ...draft.devices]) {
     if (!ID.test(item.id))
       throw new InterchangeError(
         'IMPORT_SOURCE_MALFORMED',
@@ -165,15 +167,22 @@ export function planImport(vmId: string, draft: Draft, busNumbers: Readonly<Reco
   }
   const placed = placeAll(draft);
   const where = (item: Placed) => placed.get(item) ?? { slot: 0, function: 0 };
-  const rootOf = new Map<string, string>(draft.rootPorts.map((p) => [p.id, p.bus]));
+  const orderedBridges = parentsFirst(draft, bridges);
+  // The root bus of every bus: a pxb counts as found by the firmware when anything sits below it.
+  const rootOf = new Map<string, string>([[PCIE_ROOT, PCIE_ROOT], ...draft.pxbs.map((p) => [p.id, p.id] as const)]);
+  for (const bus of [...draft.rootPorts, ...orderedBridges]) rootOf.set(bus.id, rootOf.get(bus.bus) ?? bus.bus);
   const populated = new Set<string>();
-  for (const item of [...draft.rootPorts, ...draft.devices]) populated.add(rootOf.get(item.bus) ?? item.bus);
+  for (const item of [...draft.rootPorts, ...bridges, ...draft.devices])
+    populated.add(rootOf.get(item.bus) ?? item.bus);
   const { numbers, notes } = assignBusNumbers(
     [
       { id: PCIE_ROOT, busNr: 0, populated: true },
       ...draft.pxbs.map((p) => ({ ...p, populated: populated.has(p.id) })),
     ],
-    draft.rootPorts.map((p) => ({ ...p, ...where(p) })),
+    [
+      ...draft.rootPorts.map((p) => ({ ...p, type: 'pcie-root-port', ...where(p) })),
+      ...bridges.map((b) => ({ ...b, ...where(b) })),
+    ],
     busNumbers,
   );
   draft.report.busNumbers = notes;
@@ -202,6 +211,21 @@ export function planImport(vmId: string, draft: Draft, busNumbers: Readonly<Reco
     const secondaryBusNr = numbers.get(port.id);
     add({ type: 'AddBus', busId: port.id, busType: 'pcie-root-port', bus: port.bus, secondaryBusNr }, port.at);
   }
+  for (const bridge of orderedBridges) {
+    const { slot, function: fn } = where(bridge);
+    add(
+      {
+        type: 'AddBus',
+        busId: bridge.id,
+        busType: bridge.type,
+        bus: bridge.bus,
+        slot,
+        function: fn,
+        secondaryBusNr: numbers.get(bridge.id),
+      },
+      bridge.at,
+    );
+  }
   for (const smmu of draft.smmus) {
     const { at: from, id, ...mode } = smmu;
     add({ type: 'AddSmmu', smmuId: id, ...mode }, from);
@@ -223,4 +247,52 @@ export function planImport(vmId: string, draft: Draft, busNumbers: Readonly<Reco
     );
   }
   return { commands, at, report: draft.report };
+}
+
+/**
+ * Bridges in an order where each comes after the bus it plugs into (AddBus needs its parent), in
+ * source order otherwise. A bridge whose chain never reaches a root port, pxb-pcie or pcie.0 (two
+ * bridges on each other) is malformed.
+ */
+function parentsFirst(draft: Draft, bridges: readonly DraftBridge[]): DraftBridge[] {
+  const done = new Set<string>([PCIE_ROOT, ...draft.pxbs.map((p) => p.id), ...draft.rootPorts.map((p) => p.id)]);
+  const ordered: DraftBridge[] = [];
+  let pending = [...bridges].sort((a, b) => order(a.at, b.at));
+  while (pending.length > 0) {
+    const ready = pending.filter((b) => done.has(b.bus));
+    if (ready.length === 0) {
+      const stuck = pending[0]!;
+      throw new InterchangeError(
+        'IMPORT_SOURCE_MALFORMED',
+        `${stuck.id}: its bus ${stuck.bus} never reaches pcie.0 or a pxb-pcie (bridges plugged into each other)`,
+        stuck.at,
+      );
+    }
+    for (const b of ready) {
+      ordered.push(b);
+      done.add(b.id);
+    }
+    pending = pending.filter((b) => !done.has(b.id));
+  }
+  return ordered;
+}
+
+/**
+ * -machine acpi=off: the guest boots from the device tree, and QEMU's device tree describes one
+ * PCIe host bridge, pcie.0 (hw/arm/virt.c create_pcie: one pcie@10000000 node, checked with QEMU
+ * 7.2 dumpdtb). EDK2 still numbers the pxb-pcie buses exactly as with ACPI (QEMU publishes
+ * etc/extra-pci-roots whatever acpi, virt_machine_done; ArmVirtQemu's FdtPciHostBridgeLib scans
+ * them through PciHostBridgeUtilityGetRootBridges; a boot of Debian's 7.2 with its 2022.11
+ * firmware gives the same numbers with acpi=on and acpi=off), but a DT-booted guest has no host
+ * bridge for them: it never finds a device below a pxb-pcie, so none of their MSIs is the guest's.
+ * The model cannot say so, so the import refuses the pxb-pcie rather than build a VM it is not.
+ */
+function refuseDeviceTreePxbs(draft: Draft): void {
+  const pxb = draft.pxbs[0];
+  if (draft.board.acpi !== false || pxb === undefined) return;
+  throw new InterchangeError(
+    'IMPORT_NOT_SUPPORTED',
+    `${pxb.id}: with acpi=off the guest boots from QEMU's device tree, which describes pcie.0 only (hw/arm/virt.c create_pcie), so it never sees pxb-pcie ${pxb.id} (bus_nr ${pxb.busNr}) or anything below it, although EDK2 numbers its buses as with ACPI; doorbell models ACPI guests here`,
+    pxb.at,
+  );
 }

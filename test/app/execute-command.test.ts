@@ -259,10 +259,11 @@ describe('Location headers', () => {
     await post('/v1/vms', { id: 'vm1' });
     await post('/v1/vms/vm1/buses', { id: 'pcie.1', type: 'pxb-pcie', busNr: 1 });
     await post('/v1/vms/vm1/smmus', { id: 'smmuv3.0', primaryBus: 'pcie.1', accel: true });
+    await post('/v1/vms/vm1/buses', { id: 'pcie.port1', type: 'pcie-root-port', bus: 'pcie.1', secondaryBusNr: 2 });
     await post('/v1/vms/vm1/devices', {
       id: 'hostdev0',
       driver: 'vfio-pci',
-      bus: 'pcie.1',
+      bus: 'pcie.port1',
       slot: 0,
       host: '0019:06:00.0',
       iommufd: 'iommufd0',
@@ -279,7 +280,7 @@ describe('Location headers', () => {
       const response = await t.http.get(location);
       expect(response.status, location).toBe(200);
     }
-    const mapping = (await t.http.get(locations[4]!).expect(200)).body;
+    const mapping = (await t.http.get(locations[5]!).expect(200)).body;
     expect(mapping).toMatchObject({ iova: '0xfffff000', output: '0x8090000', size: '0x1000', stage: 1 });
   });
 });

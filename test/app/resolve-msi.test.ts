@@ -146,10 +146,16 @@ describe('sweeps', () => {
     await command(t, 'put', '/v1/vms/lab/devices/net0/msi-vectors/1', { address: '0xFFFFE040', data: '0x1' }); // F_TRANSLATION
     await command(t, 'post', '/v1/vms/lab/buses', { id: 'pcie.1', type: 'pxb-pcie', busNr: 1 });
     await command(t, 'post', '/v1/vms/lab/smmus', { id: 'smmuv3.1', primaryBus: 'pcie.1', accel: true });
+    await command(t, 'post', '/v1/vms/lab/buses', {
+      id: 'pcie.port1',
+      type: 'pcie-root-port',
+      bus: 'pcie.1',
+      secondaryBusNr: 2,
+    });
     await command(t, 'post', '/v1/vms/lab/devices', {
       id: 'hostdev0',
       driver: 'vfio-pci',
-      bus: 'pcie.1',
+      bus: 'pcie.port1',
       slot: 0,
       host: '0019:06:00.0',
       iommufd: 'iommufd0',
@@ -158,8 +164,9 @@ describe('sweeps', () => {
     await command(t, 'post', '/v1/vms/lab/devices', {
       id: 'hostdev1',
       driver: 'vfio-pci',
-      bus: 'pcie.1',
-      slot: 1,
+      bus: 'pcie.port1',
+      slot: 0,
+      function: 1,
       host: '0019:07:00.0',
       iommufd: 'iommufd0',
     });

@@ -137,11 +137,13 @@ const PRELUDE: Command[] = [
   { type: 'AddBus', busId: 'pxb1', busType: 'pxb-pcie', busNr: 200 },
   { type: 'AddSmmu', smmuId: 'smmuA', primaryBus: 'pxb1', accel: true },
   { type: 'AttachDevice', deviceId: 'net0', driver: 'virtio-net-pci', bus: 'pcie.0', slot: 2 },
+  // A pxb-pcie takes bridges only (QEMU do_pci_register_device): the VF sits behind a root port.
+  { type: 'AddBus', busId: 'port1', busType: 'pcie-root-port', bus: 'pxb1', secondaryBusNr: 201 },
   {
     type: 'AttachDevice',
     deviceId: 'hostdev0',
     driver: 'vfio-pci',
-    bus: 'pxb1',
+    bus: 'port1',
     slot: 0,
     host: '0019:06:00.0',
     iommufd: 'iommufd0',

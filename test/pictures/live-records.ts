@@ -97,11 +97,18 @@ export async function buildLiveRecords(): Promise<LiveRecords> {
       iommufd: 'iommufd0',
     });
     await command(t, 'post', '/v1/vms/mixed/buses', { id: 'pcie.8', type: 'pxb-pcie', busNr: 8, bus: 'pcie.0' });
+    // A pxb-pcie takes bridges only (QEMU do_pci_register_device): hostdev2 sits behind a root port.
+    await command(t, 'post', '/v1/vms/mixed/buses', {
+      id: 'pcie.port8',
+      type: 'pcie-root-port',
+      bus: 'pcie.8',
+      secondaryBusNr: 9,
+    });
     await command(t, 'post', '/v1/vms/mixed/devices', {
       id: 'hostdev2',
       driver: 'vfio-pci',
-      bus: 'pcie.8',
-      slot: 1,
+      bus: 'pcie.port8',
+      slot: 0,
       host: '0002:01:00.0',
       iommufd: 'iommufd0',
     });

@@ -63,8 +63,8 @@ describe('topology picture', () => {
       ['net0', '0x10'],
       ['hostdev0', '0x200'],
       ['hostdev1', '0x300'],
-      // bus_nr 8, slot 1, function 0: 8 << 8 | 1 << 3 = 0x808 (contract: stream id).
-      ['hostdev2', '0x808'],
+      // Behind pcie.port8, whose secondary bus is 9: 9 << 8 | 0 = 0x900 (contract: stream id).
+      ['hostdev2', '0x900'],
     ]);
     // Geometry: each device box lies inside the horizontal span of the SMMU band (or no-SMMU band) of its root bus.
     const bandOf = (rootBus: string) =>

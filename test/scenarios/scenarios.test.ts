@@ -214,13 +214,13 @@ describe('domain reference §5 scenarios, through HTTP', () => {
     const cases: [string, Record<string, unknown>, string, string][] = [
       [
         '/v1/vms/s14/devices',
-        { id: 'net0', driver: 'virtio-net-pci', bus: 'pcie.1', slot: 5 },
+        { id: 'net0', driver: 'virtio-net-pci', bus: 'pcie.port1', slot: 0, function: 1 },
         'ACCEL_EMULATED_ENDPOINT',
         'Emulated endpoint devices are not allowed',
       ],
       [
         '/v1/vms/s14/devices',
-        { id: 'hostdev1', driver: 'vfio-pci', bus: 'pcie.1', slot: 6, host: '0019:07:00.0' },
+        { id: 'hostdev1', driver: 'vfio-pci', bus: 'pcie.port1', slot: 0, function: 2, host: '0019:07:00.0' },
         'ACCEL_VFIO_WITHOUT_IOMMUFD',
         'vfio-pci endpoint devices without an iommufd backend not allowed',
       ],

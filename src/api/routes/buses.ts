@@ -1,4 +1,4 @@
-// Buses: pxb-pcie root complexes and PCIe root ports (BusAdded).
+// Buses: pxb-pcie root complexes, PCIe root ports, switch ports and PCI bridges (BusAdded).
 
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
@@ -30,7 +30,7 @@ export const busRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { 
       schema: {
         operationId: 'addBus',
         tags: ['buses'],
-        summary: 'Add a pxb-pcie or pcie-root-port (BusAdded)',
+        summary: 'Add a pxb-pcie, pcie-root-port, switch port or PCI bridge (BusAdded)',
         params: VmParams,
         body: AddBusBody,
         headers: CommandHeaders,
@@ -50,6 +50,8 @@ export const busRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { 
           bus: b.bus,
           secondaryBusNr: b.secondaryBusNr,
           bypassIommu: b.bypassIommu,
+          slot: b.slot,
+          function: b.function,
         },
         status: 201,
         represent: ({ state }) => ({
@@ -68,7 +70,7 @@ export const busRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { 
       schema: {
         operationId: 'listBuses',
         tags: ['buses'],
-        summary: "A VM's buses (pcie.0, pxb-pcie, root ports); filter type",
+        summary: "A VM's buses (pcie.0, pxb-pcie, root ports, switch ports, bridges); filter type",
         params: VmParams,
         querystring: ListQueryOf(
           { type: Type.Optional(OneOf(['pcie-root', ...ADDABLE_BUS_TYPES], 'only buses of this type')), ...AsOfQuery },

@@ -166,8 +166,22 @@ export const DeviceSchema = Type.Object(
     iommufd: Nullable(Type.String()),
     rootBus: Type.String(),
     busNumber: Type.Integer(),
-    streamId: HexOut('bus << 8 | slot << 3 | function'),
+    streamId: HexOut('bus << 8 | slot << 3 | function, of the device or of requesterId.bridge when an alias applies'),
     devid: HexOut('KVM devid (= stream id)'),
+    requesterId: Type.Optional(
+      Type.Object(
+        {
+          id: HexOut('the requester id the SMMU and ITS see (= streamId)'),
+          ownId: HexOut("the device's own bus << 8 | slot << 3 | function"),
+          bridge: Type.String({ description: 'the bridge whose conventional bus gives the alias' }),
+          rule: OneOf(
+            ['secondary-bus', 'bridge-bdf'],
+            "secondary-bus: behind a pcie-pci-bridge, its secondary bus and devfn 00.0 (PCI_REQ_ID_SECONDARY_BUS); bridge-bdf: behind a pci-bridge, the bridge's own BDF (PCI_REQ_ID_BDF)",
+          ),
+        },
+        { description: 'present when QEMU translates the device by a requester id other than its own BDF' },
+      ),
+    ),
     smmu: Nullable(Type.String({ description: 'the SMMU in front of it' })),
     virtioIommu: Nullable(Type.String({ description: 'the virtio-iommu that translates it' })),
     ste: Nullable(

@@ -12,6 +12,7 @@ import {
   translatedByVirtioIommu,
   virtioIommuOf,
   type DevicePlacement,
+  type RequesterAlias,
 } from '../translation/topology-facts.js';
 import { msiControllerOf, msiGpaOf, systemMemoryMap } from '../virt-board.js';
 import { checkDoorbell } from './doorbell.js';
@@ -110,18 +111,27 @@ export function resolve(state: VmState, request: MsiRequest, requested?: Semanti
 
   const placement = placementOf(state, device);
   const viommu = placement.virtioIommu;
+  const alias = placement.requesterAlias;
+  const aliasNote = alias === null ? '' : `; ${aliasText(alias, placement.ownId)}`;
+  const aliasSource =
+    alias === null
+      ? ''
+      : '; the alias: pci_device_iommu_address_space (pci_device_get_iommu_bus_devfn), pci_req_id_cache_get';
   trail.add({
     action:
       viommu === undefined
-        ? `place the device: stream id = KVM devid = bus << 8 | slot << 3 | function; the SMMU whose primary bus is its root bus covers it${placement.untranslated === 'bus-bypass' ? `, unless the root bus bypasses the IOMMU (${placement.rootBus.id} has bypass_iommu=on)` : ''}`
-        : `place the device: requester id = KVM devid = virtio-iommu endpoint id = bus << 8 | slot << 3 | function; the virtio-iommu ${viommu.id} translates every device of a root bus that does not bypass it, except itself${placement.untranslated === 'bus-bypass' ? `, and ${placement.rootBus.id} has bypass_iommu=on` : placement.untranslated === 'self' ? `, and ${device.id} is ${viommu.id}` : ''}`,
+        ? `place the device: stream id = KVM devid = bus << 8 | slot << 3 | function; the SMMU whose primary bus is its root bus covers it${placement.untranslated === 'bus-bypass' ? `, unless the root bus bypasses the IOMMU (${placement.rootBus.id} has bypass_iommu=on)` : ''}${aliasNote}`
+        : `place the device: requester id = KVM devid = virtio-iommu endpoint id = bus << 8 | slot << 3 | function; the virtio-iommu ${viommu.id} translates every device of a root bus that does not bypass it, except itself${placement.untranslated === 'bus-bypass' ? `, and ${placement.rootBus.id} has bypass_iommu=on` : placement.untranslated === 'self' ? `, and ${device.id} is ${viommu.id}` : ''}${aliasNote}`,
     source:
       viommu === undefined
-        ? 'smmu_get_sid, pci_requester_id'
-        : 'pci_device_get_iommu_bus_devfn, pci_bus_bypass_iommu (hw/pci/pci.c); virtio_iommu_get_bdf; pci_requester_id',
+        ? `smmu_get_sid, pci_requester_id${aliasSource}`
+        : `pci_device_get_iommu_bus_devfn, pci_bus_bypass_iommu (hw/pci/pci.c); virtio_iommu_get_bdf; pci_requester_id${aliasSource}`,
     input: { bus: placement.bus.id, busNumber: placement.bus.number, slot: device.slot, function: device.function },
     output: {
       streamId: placement.streamId,
+      ...(alias === null
+        ? {}
+        : { ownId: placement.ownId, requesterAlias: { bridge: alias.bridge.id, rule: alias.rule } }),
       rootBus: placement.rootBus.id,
       smmu: placement.smmu?.id ?? null,
       accel: placement.smmu?.accel.value ?? null,
@@ -570,4 +580,12 @@ function translate(addressSpace: AddressSpaceKind, msi: Msi, trail: Trail): Tran
       return { kind: 'translated', gpa: address };
     }
   }
+}
+
+/** How a bridge aliases a device's requester id, in words for the trail. */
+function aliasText(alias: RequesterAlias, ownId: bigint): string {
+  const own = `its own id ${hex(ownId)}`;
+  return alias.rule === 'secondary-bus'
+    ? `behind the PCIe-to-PCI bridge ${alias.bridge.id}, whose secondary bus is conventional PCI, QEMU translates it by that bus and devfn 00.0 (PCI_REQ_ID_SECONDARY_BUS): requester id ${hex(alias.requesterId)}, not ${own}`
+    : `behind the PCI-to-PCI bridge ${alias.bridge.id}, QEMU translates it by the bridge's own BDF (PCI_REQ_ID_BDF): requester id ${hex(alias.requesterId)}, not ${own}`;
 }

@@ -8,8 +8,10 @@ import { canonicalDeclaration, parseQemuDeclaration } from '../qemu-build/declar
 import {
   VIRTIO_IOMMU_DRIVER,
   devicesOnRootBus,
+  isRootBus,
   isVfio,
   isVirtioIommu,
+  opensConventionalBus,
   placementOf,
   rootBusOf,
   smmuOnRootBus,
@@ -28,7 +30,20 @@ import {
 } from './defaults.js';
 import { deviceNeeds, type Need, requireCapabilities, smmuNeeds } from './build-capabilities.js';
 import { checkDeviceBehindSmmu, checkSmmuSettings } from './rules.js';
-import type { CommandOf, Command, Device, DomainEvent, Smmu, SmmuGuestState, Stage, Ste, VmState } from './types.js';
+import {
+  BRIDGE_BUS_TYPES,
+  type BridgeBusType,
+  type Bus,
+  type CommandOf,
+  type Command,
+  type Device,
+  type DomainEvent,
+  type Smmu,
+  type SmmuGuestState,
+  type Stage,
+  type Ste,
+  type VmState,
+} from './types.js';
 
 const MSI_DATA_MAX = 0xffff_ffffn;
 
@@ -200,6 +215,15 @@ function declareQemuBuild(command: CommandOf<'DeclareQemuBuild'>, state: VmState
 
 function addBus(command: CommandOf<'AddBus'>, state: VmState): DomainEvent[] {
   requireFreeId(state, command.busId, '/id');
+  if (isBridgeType(command.busType)) return addBridge(command, command.busType, state);
+  for (const field of ['slot', 'function'] as const) {
+    if (command[field] !== undefined)
+      throw new DomainError(
+        'FIELD_NOT_ALLOWED',
+        `${field} applies to the bridge types (${BRIDGE_BUS_TYPES.join(', ')}); the model does not hold a ${command.busType}'s place`,
+        `/${field}`,
+      );
+  }
   let parent: string;
   let busNumber: number;
   if (command.busType === 'pxb-pcie') {
@@ -237,10 +261,10 @@ function addBus(command: CommandOf<'AddBus'>, state: VmState): DomainEvent[] {
     const bus = state.buses.get(command.bus);
     if (bus === undefined)
       throw new DomainError('BUS_NOT_FOUND', `bus: ${command.bus} does not exist in VM ${state.id}`, '/bus');
-    if (bus.type === 'pcie-root-port')
+    if (!isRootBus(bus))
       throw new DomainError(
         'BUS_NOT_ROOT',
-        `bus: a pcie-root-port sits on a root bus (${PCIE_ROOT_BUS} or a pxb-pcie), and ${bus.id} is a root port`,
+        `bus: a pcie-root-port sits on a root bus (${PCIE_ROOT_BUS} or a pxb-pcie), and ${bus.id} is a ${bus.type === 'pcie-root-port' ? 'root port' : bus.type}`,
         '/bus',
       );
     if (command.bypassIommu !== undefined)
@@ -253,6 +277,18 @@ function addBus(command: CommandOf<'AddBus'>, state: VmState): DomainEvent[] {
     busNumber = command.secondaryBusNr;
   }
   const pointer = command.busType === 'pxb-pcie' ? '/busNr' : '/secondaryBusNr';
+  requireFreeBusNumber(state, busNumber, pointer);
+  const bypass = command.bypassIommu === undefined ? {} : { bypassIommu: command.bypassIommu };
+  return [
+    { type: 'BusAdded', data: { busId: command.busId, busType: command.busType, bus: parent, busNumber, ...bypass } },
+  ];
+}
+
+function isBridgeType(type: string): type is BridgeBusType {
+  return (BRIDGE_BUS_TYPES as readonly string[]).includes(type);
+}
+
+function requireFreeBusNumber(state: VmState, busNumber: number, pointer: string): void {
   for (const bus of state.buses.values()) {
     if (bus.number === busNumber)
       throw new DomainError(
@@ -261,10 +297,114 @@ function addBus(command: CommandOf<'AddBus'>, state: VmState): DomainEvent[] {
         pointer,
       );
   }
-  const bypass = command.bypassIommu === undefined ? {} : { bypassIommu: command.bypassIommu };
-  return [
-    { type: 'BusAdded', data: { busId: command.busId, busType: command.busType, bus: parent, busNumber, ...bypass } },
+}
+
+/** The PCIe bridge types: their PCIe capability makes QEMU apply the slot-0 rule below a port (pci-bridge is conventional). */
+const EXPRESS_BRIDGES: ReadonlySet<string> = new Set(['x3130-upstream', 'xio3130-downstream', 'pcie-pci-bridge']);
+
+/**
+ * A switch port or PCI bridge: at a slot and function of its parent bus, with the secondary bus
+ * number firmware gave it. QEMU's placement rules are checked by checkSlot; QEMU itself accepts
+ * a switch port on any PCIe bus (7.2 starts with x3130-upstream on pcie.0 and xio3130-downstream
+ * on a root port), and so does the model.
+ */
+function addBridge(command: CommandOf<'AddBus'>, type: BridgeBusType, state: VmState): DomainEvent[] {
+  if (command.busNr !== undefined)
+    throw new DomainError(
+      'FIELD_NOT_ALLOWED',
+      `busNr applies to pxb-pcie only; a ${type} takes secondaryBusNr`,
+      '/busNr',
+    );
+  if (command.bypassIommu !== undefined)
+    throw new DomainError(
+      'FIELD_NOT_ALLOWED',
+      `bypassIommu applies to pxb-pcie only (a host bridge property, pxb_dev_realize_common); a ${type} bypasses when its root bus does`,
+      '/bypassIommu',
+    );
+  const required: [keyof typeof command, string][] = [
+    ['bus', 'the bus it plugs into'],
+    ['slot', 'its slot on that bus'],
+    ['secondaryBusNr', 'the number guest firmware gave its secondary bus'],
   ];
+  for (const [field, what] of required) {
+    if (command[field] === undefined)
+      throw new DomainError('FIELD_REQUIRED', `${field} is required for a ${type} (${what})`, `/${field}`);
+  }
+  const parent = state.buses.get(command.bus!);
+  if (parent === undefined)
+    throw new DomainError('BUS_NOT_FOUND', `bus: ${command.bus} does not exist in VM ${state.id}`, '/bus');
+  const slot = command.slot!;
+  const fn = command.function ?? 0;
+  checkSlot(state, parent, slot, fn, { id: command.busId, express: EXPRESS_BRIDGES.has(type), bridge: true });
+  requireFreeBusNumber(state, command.secondaryBusNr!, '/secondaryBusNr');
+  return [
+    {
+      type: 'BusAdded',
+      data: {
+        busId: command.busId,
+        busType: type,
+        bus: parent.id,
+        busNumber: command.secondaryBusNr!,
+        slot,
+        function: fn,
+      },
+    },
+  ];
+}
+
+/**
+ * Where QEMU lets a PCI function plug in (hw/pci/pci.c do_pci_register_device, hw/pci/shpc.c
+ * shpc_device_get_slot), checked for devices and bridges alike:
+ *  - an extra root bus (pxb-pcie) takes bridges only;
+ *  - below a root port or a switch downstream port, only slot 0 (for a PCIe function; the model
+ *    applies it to every device, as it always has below a root port);
+ *  - on the secondary bus of a pcie-pci-bridge or pci-bridge, whose standard hot-plug controller
+ *    (SHPC, on by default) has slots 1 to 31, slot 0 is refused;
+ *  - a slot and function in use.
+ */
+function checkSlot(
+  state: VmState,
+  bus: Bus,
+  slot: number,
+  fn: number,
+  what: { id: string; express: boolean; bridge: boolean },
+): void {
+  if (bus.type === 'pxb-pcie' && !what.bridge)
+    throw new DomainError(
+      'BUS_TAKES_BRIDGES_ONLY',
+      `bus: ${bus.id} is a pxb-pcie, an extra root bus: "PCI: Only PCI/PCIe bridges can be plugged into pxb-pcie" (do_pci_register_device); put ${what.id} behind a root port`,
+      '/bus',
+    );
+  const port =
+    bus.type === 'pcie-root-port'
+      ? 'a root port'
+      : bus.type === 'xio3130-downstream'
+        ? 'a switch downstream port'
+        : null;
+  if (port !== null && slot !== 0 && (what.express || !what.bridge))
+    throw new DomainError(
+      'SLOT_NOT_VALID',
+      `slot: ${bus.id} is ${port}, whose secondary bus only has slot 0 (QEMU: "parent device only allows plugging into slot 0")`,
+      '/slot',
+    );
+  if (opensConventionalBus(bus) && slot === 0)
+    throw new DomainError(
+      'SLOT_NOT_VALID',
+      `slot: ${bus.id} is a ${bus.type} whose secondary bus has a standard hot-plug controller: "Unsupported PCI slot 0 for standard hotplug controller. Valid slots are between 1 and 31." (shpc_device_get_slot)`,
+      '/slot',
+    );
+  const taken = occupantAt(state, bus.id, slot, fn);
+  if (taken !== undefined)
+    throw new DomainError('SLOT_TAKEN', `slot: ${bus.id} ${slot}.${fn} is already used by ${taken}`, '/slot');
+}
+
+/** What sits at a slot and function of a bus: a device, or a bridge (the model holds no root port's place). */
+function occupantAt(state: VmState, busId: string, slot: number, fn: number): string | undefined {
+  for (const other of state.devices.values())
+    if (other.bus === busId && other.slot === slot && other.function === fn) return other.id;
+  for (const other of state.buses.values())
+    if (other.parent === busId && other.slot === slot && (other.function ?? 0) === fn) return other.id;
+  return undefined;
 }
 
 // ---- SMMUs ------------------------------------------------------------------------------
@@ -280,10 +420,10 @@ function addSmmu(command: CommandOf<'AddSmmu'>, state: VmState): DomainEvent[] {
       `primaryBus: ${command.primaryBus} does not exist in VM ${state.id}`,
       '/primaryBus',
     );
-  if (bus.type === 'pcie-root-port') {
+  if (!isRootBus(bus)) {
     throw new DomainError(
       'SMMU_BUS_NOT_ROOT',
-      `primaryBus: ${bus.id} is a root port; "SMMU should be attached to a default PCIe root complex(pcie.0) or a pxb-pcie based root complex" (smmu_base_realize)`,
+      `primaryBus: ${bus.id} is a ${bus.type === 'pcie-root-port' ? 'root port' : bus.type}; "SMMU should be attached to a default PCIe root complex(pcie.0) or a pxb-pcie based root complex" (smmu_base_realize)`,
       '/primaryBus',
     );
   }
@@ -446,22 +586,7 @@ function attachDevice(command: CommandOf<'AttachDevice'>, state: VmState): Domai
     requireVirtioIommuBus(bus);
   }
   const fn = command.function ?? 0;
-  if (bus.type === 'pcie-root-port' && command.slot !== 0) {
-    throw new DomainError(
-      'SLOT_NOT_VALID',
-      `slot: ${bus.id} is a root port, whose secondary bus only has slot 0 (QEMU: "parent device only allows plugging into slot 0")`,
-      '/slot',
-    );
-  }
-  for (const other of state.devices.values()) {
-    if (other.bus === bus.id && other.slot === command.slot && other.function === fn) {
-      throw new DomainError(
-        'SLOT_TAKEN',
-        `slot: ${bus.id} ${command.slot}.${fn} is already used by ${other.id}`,
-        '/slot',
-      );
-    }
-  }
+  checkSlot(state, bus, command.slot, fn, { id: command.deviceId, express: true, bridge: false });
   if (isVfio(command.driver)) {
     if (command.host === undefined)
       throw new DomainError('FIELD_REQUIRED', 'host is required for vfio-pci (the host BDF, DDDD:BB:DD.F)', '/host');

@@ -44,6 +44,7 @@ export function evolve(state: VmState | undefined, event: RecordedEvent): VmStat
       const parent = mustGet(state.buses, d.bus, 'bus', event);
       const rootBus = d.busType === 'pxb-pcie' ? d.busId : parent.rootBus;
       const bypassIommu = d.busType === 'pxb-pcie' && d.bypassIommu === true;
+      const place = d.slot === undefined ? {} : { slot: d.slot, function: d.function ?? 0 };
       const bus = {
         id: d.busId,
         type: d.busType,
@@ -51,6 +52,7 @@ export function evolve(state: VmState | undefined, event: RecordedEvent): VmStat
         parent: d.bus,
         rootBus,
         bypassIommu,
+        ...place,
         setBy: ref,
       };
       return advance(state, event, withEntry(state.buses, d.busId, bus), state.smmus, state.devices);

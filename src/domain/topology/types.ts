@@ -12,8 +12,14 @@ export const GRANULES = ['4K', '16K', '64K'] as const;
 export const STE_CONFIGS = ['invalid', 'abort', 'bypass', 's1', 's2', 'nested'] as const;
 export const PERMS = ['rw', 'ro'] as const;
 export const STAGES = [1, 2] as const;
+/**
+ * Bridges that own a secondary bus and sit at a slot and function of their parent bus (QEMU
+ * driver names): a PCIe switch's upstream and downstream ports, a PCIe-to-PCI bridge (its
+ * secondary bus is conventional PCI) and a PCI-to-PCI bridge (likewise).
+ */
+export const BRIDGE_BUS_TYPES = ['x3130-upstream', 'xio3130-downstream', 'pcie-pci-bridge', 'pci-bridge'] as const;
 /** The bus types a client adds; pcie.0 (pcie-root) is always there. */
-export const ADDABLE_BUS_TYPES = ['pxb-pcie', 'pcie-root-port'] as const;
+export const ADDABLE_BUS_TYPES = ['pxb-pcie', 'pcie-root-port', ...BRIDGE_BUS_TYPES] as const;
 
 export type GicVersion = (typeof GIC_VERSIONS)[number];
 export type SmmuStage = (typeof SMMU_STAGES)[number];
@@ -22,6 +28,7 @@ export type SteConfig = (typeof STE_CONFIGS)[number];
 export type Perm = (typeof PERMS)[number];
 export type Stage = (typeof STAGES)[number];
 export type AddableBusType = (typeof ADDABLE_BUS_TYPES)[number];
+export type BridgeBusType = (typeof BRIDGE_BUS_TYPES)[number];
 export type BusType = 'pcie-root' | AddableBusType;
 
 /** The stage-1 context descriptor fields the model uses. */
@@ -117,6 +124,9 @@ export type Command =
       secondaryBusNr?: number;
       /** pxb-pcie bypass_iommu=on: no IOMMU translates the devices below it (default false). */
       bypassIommu?: boolean;
+      /** A bridge's own place on its parent bus (bridge types only). */
+      slot?: number;
+      function?: number;
     }
   | { type: 'AddSmmu'; smmuId: string; primaryBus: string; accel?: boolean; stage?: SmmuStage; oas?: number }
   | { type: 'SetSmmuAccel'; smmuId: string; enabled: boolean }
@@ -174,8 +184,19 @@ export interface EventDataByType {
     /** Written only when the command gave it (absent: false, as in events stored before virtio-iommu). */
     defaultBusBypassIommu?: boolean;
   };
-  /** bypassIommu is written only when the command gave it (absent: false). */
-  BusAdded: { busId: string; busType: AddableBusType; bus: string; busNumber: number; bypassIommu?: boolean };
+  /**
+   * bypassIommu is written only when the command gave it (absent: false); slot and function are
+   * written for the bridge types only (events stored before have neither).
+   */
+  BusAdded: {
+    busId: string;
+    busType: AddableBusType;
+    bus: string;
+    busNumber: number;
+    bypassIommu?: boolean;
+    slot?: number;
+    function?: number;
+  };
   SmmuAdded: { smmuId: string; primaryBus: string; accel: boolean; stage: SmmuStage; oas: number };
   SmmuAccelModeChanged: { smmuId: string; enabled: boolean };
   SmmuGuestStateChanged: { smmuId: string } & Partial<SmmuGuestState>;
@@ -256,6 +277,9 @@ export interface Bus {
    * default_bus_bypass_iommu; false for a root port (its root bus decides, pci_bus_bypass_iommu).
    */
   bypassIommu: boolean;
+  /** A bridge's own slot and function on its parent bus (bridge types only; the model does not hold a root port's). */
+  slot?: number;
+  function?: number;
   setBy: EventRef;
 }
 

@@ -1,6 +1,6 @@
 // A VM's topology -> a libvirt <domain> that imports back to the same buses, SMMUs, devices and
 // stream ids. Controllers are numbered pcie-root 0, then the pxb-pcie in bus_nr order, then the
-// root ports; ids travel as user aliases (<alias name='ua-ID'/>). libvirt has one iommufd object
+// root ports, then switch ports and bridges (each after its parent); ids travel as user aliases (<alias name='ua-ID'/>). libvirt has one iommufd object
 // (iommufd0) and no bus-reserve: what cannot be said in the XML is said in a comment, and root
 // port numbers the firmware rule cannot give are returned for the import's busNumbers.
 
@@ -48,6 +48,23 @@ function emulatedElement(driver: string): { open: string; inner: string[]; close
   return undefined;
 }
 
+/**
+ * libvirt's controller model for each bridge type and the <target> it needs (libvirt
+ * src/conf/domain_conf.c, the enums virDomainControllerModelPCI and
+ * virDomainControllerPCIModelName: pcie-switch-upstream-port is x3130-upstream,
+ * pcie-switch-downstream-port xio3130-downstream with a chassis, pcie-to-pci-bridge
+ * pcie-pci-bridge, pci-bridge pci-bridge with a chassisNr).
+ */
+const BRIDGE_CONTROLLERS = {
+  'x3130-upstream': { model: 'pcie-switch-upstream-port', target: undefined },
+  'xio3130-downstream': {
+    model: 'pcie-switch-downstream-port',
+    target: (chassis: number) => `<target chassis='${chassis}' port='0x0'/>`,
+  },
+  'pcie-pci-bridge': { model: 'pcie-to-pci-bridge', target: undefined },
+  'pci-bridge': { model: 'pci-bridge', target: (chassis: number) => `<target chassisNr='${chassis}'/>` },
+} as const;
+
 export interface LibvirtExport {
   text: string;
   busNumbers: Record<string, number>;
@@ -57,7 +74,7 @@ export function writeLibvirtXml(state: VmState): LibvirtExport {
   const { board } = state;
   const layout = layoutOf(state, { reserves: false });
   const index = new Map<string, number>([[PCIE_ROOT, 0]]);
-  for (const bus of [...layout.pxbs, ...layout.rootPorts]) index.set(bus.id, index.size);
+  for (const bus of [...layout.pxbs, ...layout.rootPorts, ...layout.bridges]) index.set(bus.id, index.size);
   const out: string[] = [];
   const line = (depth: number, text: string) => out.push(`${'  '.repeat(depth)}${text}`);
   const alias = (id: string) => `<alias name='ua-${esc(id)}'/>`;
@@ -85,6 +102,19 @@ export function writeLibvirtXml(state: VmState): LibvirtExport {
     line(3, `<target chassis='${n + 1}' port='${hex(n, 1)}'/>`);
     line(3, alias(port.id));
     line(3, pciAddress(index.get(port.parent ?? PCIE_ROOT)!, layout.slotOf.get(port.id)!, 0));
+    line(2, '</controller>');
+  }
+  let chassis = layout.rootPorts.length;
+  for (const bridge of layout.bridges) {
+    const { model, target } = BRIDGE_CONTROLLERS[bridge.type as keyof typeof BRIDGE_CONTROLLERS];
+    line(2, `<controller type='pci' index='${index.get(bridge.id)}' model='${model}'>`);
+    line(3, `<model name='${bridge.type}'/>`);
+    if (target !== undefined) {
+      chassis += 1;
+      line(3, target(chassis));
+    }
+    line(3, alias(bridge.id));
+    line(3, pciAddress(index.get(bridge.parent ?? PCIE_ROOT)!, bridge.slot ?? 0, bridge.function ?? 0));
     line(2, '</controller>');
   }
   for (const d of state.devices.values()) writeDevice(d);

@@ -33,7 +33,7 @@ const addr = (slot: number, fn = 0) => `0x${slot.toString(16)}${fn === 0 ? '' : 
 
 export interface QemuExport {
   text: string;
-  /** Root ports whose numbers the firmware rule cannot give (import them with busNumbers). */
+  /** Root ports, switch ports and bridges whose numbers the firmware rule cannot give (import them with busNumbers). */
   busNumbers: Record<string, number>;
 }
 
@@ -67,6 +67,24 @@ export function writeQemuCmdline(state: VmState): QemuExport {
         ['chassis', n + 1],
         ['addr', addr(layout.slotOf.get(port.id)!)],
         reserve === undefined ? undefined : ['bus-reserve', reserve],
+      ])}`,
+    );
+  }
+  // Switch ports and bridges after the bus they plug into, at their own slot and function. Every
+  // port and pci-bridge needs a chassis of its own (a downstream port's chassis/slot pair is its
+  // hot-plug slot; a pci-bridge refuses chassis_nr 0).
+  let chassis = layout.rootPorts.length;
+  for (const bridge of layout.bridges) {
+    const needsChassis = bridge.type === 'xio3130-downstream' || bridge.type === 'pci-bridge';
+    if (needsChassis) chassis += 1;
+    lines.push(
+      `-device ${opts([
+        bridge.type,
+        ['id', bridge.id],
+        ['bus', bridge.parent ?? PCIE_ROOT],
+        ['addr', addr(bridge.slot ?? 0, bridge.function ?? 0)],
+        bridge.type === 'xio3130-downstream' ? ['chassis', chassis] : undefined,
+        bridge.type === 'pci-bridge' ? ['chassis_nr', chassis] : undefined,
       ])}`,
     );
   }

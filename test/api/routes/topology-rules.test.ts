@@ -222,7 +222,7 @@ const cases: RuleCase[] = [
     setup: accel,
     method: 'post',
     path: (vm) => `/v1/vms/${vm}/devices`,
-    body: { id: 'net0', driver: 'virtio-net-pci', bus: 'pcie.1', slot: 3 },
+    body: { id: 'net0', driver: 'virtio-net-pci', bus: 'pcie.port1', slot: 0, function: 1 },
     status: 422,
     code: 'ACCEL_EMULATED_ENDPOINT',
     pointer: '/driver',
@@ -242,7 +242,7 @@ const cases: RuleCase[] = [
     setup: accel,
     method: 'post',
     path: (vm) => `/v1/vms/${vm}/devices`,
-    body: { id: 'hostdev1', driver: 'vfio-pci', bus: 'pcie.1', slot: 3, host: '0019:07:00.0' },
+    body: { id: 'hostdev1', driver: 'vfio-pci', bus: 'pcie.port1', slot: 0, function: 1, host: '0019:07:00.0' },
     status: 422,
     code: 'ACCEL_VFIO_WITHOUT_IOMMUFD',
     pointer: '/iommufd',
@@ -252,10 +252,17 @@ const cases: RuleCase[] = [
     setup: async (vm) => {
       await vmOnly(vm);
       await command(t, 'post', `/v1/vms/${vm}/buses`, { id: 'pcie.1', type: 'pxb-pcie', busNr: 1 });
+      // An endpoint sits behind a root port: a pxb-pcie takes bridges only (do_pci_register_device).
+      await command(t, 'post', `/v1/vms/${vm}/buses`, {
+        id: 'pcie.port1',
+        type: 'pcie-root-port',
+        bus: 'pcie.1',
+        secondaryBusNr: 2,
+      });
       await command(t, 'post', `/v1/vms/${vm}/devices`, {
         id: 'hostdev0',
         driver: 'vfio-pci',
-        bus: 'pcie.1',
+        bus: 'pcie.port1',
         slot: 0,
         host: '0019:06:00.0',
       });
@@ -527,7 +534,7 @@ describe('a command that breaks a topology rule is refused and appends nothing',
     await accel('rules-detail');
     const response = await t.http
       .post('/v1/vms/rules-detail/devices')
-      .send({ id: 'net0', driver: 'virtio-net-pci', bus: 'pcie.1', slot: 3 });
+      .send({ id: 'net0', driver: 'virtio-net-pci', bus: 'pcie.port1', slot: 0, function: 1 });
     expect(response.body.detail).toContain('R12');
     expect(response.body.detail).toContain('Emulated endpoint devices are not allowed when using arm-smmuv3,accel=on');
   });
