@@ -37,6 +37,8 @@ export interface Option {
 
 export interface CommandLine {
   program: string | undefined;
+  /** Token of the program, or of the first option when the line names none. */
+  programAt: SourceRef;
   options: Option[];
   /** Words that are not options: leading VAR=value assignments, stray words, redirections. */
   strays: Option[];
@@ -54,6 +56,7 @@ export function commandLineOptions(words: string[]): CommandLine {
     i += 1;
   }
   let program: string | undefined;
+  const programAt = { token: Math.min(i, Math.max(0, words.length - 1)) };
   if (i < words.length && !words[i]!.startsWith('-')) {
     program = words[i];
     i += 1;
@@ -74,7 +77,7 @@ export function commandLineOptions(words: string[]): CommandLine {
       i += 2;
     }
   }
-  return { program, options, strays };
+  return { program, programAt, options, strays };
 }
 
 /** The option as written, for the report. */

@@ -1,10 +1,11 @@
 // The state one parse builds up, passed explicitly to every option handler and device kind:
 // the Draft's parts so far, the report, the ids in use and the ids still to generate.
 
-import type { Draft, DraftDevice, DraftPxb, DraftRootPort, DraftSmmu } from '../draft.js';
+import type { Draft, DraftBridge, DraftDevice, DraftPxb, DraftRootPort, DraftSmmu } from '../draft.js';
 import { PCIE_ROOT } from '../draft.js';
 import type { ImportReport, SourceRef } from '../report.js';
 import { type Option, optionText } from './argv.js';
+import type { OptionList } from './options.js';
 
 /** A part QEMU would leave without an id: named once every id of the source is known. */
 interface PendingId {
@@ -23,15 +24,30 @@ export interface ParseContext {
   iommufds: Set<string>;
   pxbs: DraftPxb[];
   rootPorts: DraftRootPort[];
+  bridges: DraftBridge[];
   smmus: DraftSmmu[];
   devices: DraftDevice[];
   /** Every id the source uses (so that a generated one never collides). */
   usedIds: Set<string>;
+  /** The ids of the -device options, which QEMU keeps unique (see device-order.ts). */
+  deviceIds: Map<string, Option>;
   pending: PendingId[];
+  /** Run once every part has its id (a bus chosen by QEMU may be a part named late). */
+  afterNaming: (() => void)[];
+  /** Token of the program (or of the first option when the line names none). */
+  programAt: SourceRef;
   /** The last -machine option (the board's report part points at it). */
   machine?: Option;
   /** -machine iommu=smmuv3, if given. */
   legacySmmu?: Option;
+  /** vl.c default_net: QEMU adds a NIC at board init unless an option below turns it off. */
+  defaultNet: boolean;
+  /** NICs of -nic and -net nic: created by the board (create_pcie), before any -device. */
+  boardNics: { option: Option; driver: string }[];
+  /** -device options, read once every other option is (QEMU creates devices after the machine). */
+  deviceOptions: { option: Option; opts: OptionList; json: boolean }[];
+  /** How many placed parts were created so far (QEMU's creation order, Placed.created). */
+  created: number;
 }
 
 export function newContext(): ParseContext {
@@ -43,9 +59,17 @@ export function newContext(): ParseContext {
     pxbs: [],
     rootPorts: [],
     smmus: [],
+    bridges: [],
     devices: [],
     usedIds: new Set([PCIE_ROOT]),
+    deviceIds: new Map(),
     pending: [],
+    afterNaming: [],
+    programAt: { token: 0 },
+    defaultNet: true,
+    boardNics: [],
+    deviceOptions: [],
+    created: 0,
   };
 }
 
@@ -78,7 +102,8 @@ export function nameNameless(ctx: ParseContext): void {
     ctx.usedIds.add(part.id);
     named(part.id);
   }
-  const parts = [...ctx.pxbs, ...ctx.rootPorts, ...ctx.smmus, ...ctx.devices];
+  for (const then of ctx.afterNaming) then();
+  const parts = [...ctx.pxbs, ...ctx.rootPorts, ...ctx.bridges, ...ctx.smmus, ...ctx.devices];
   for (const p of ctx.report.parts) {
     if (p.became.id === '') p.became.id = parts.find((item) => item.at === p.at)?.id ?? '';
   }

@@ -1,28 +1,40 @@
 // One -device's properties as a device kind reads them: each property taken once, the ones the
 // topology does not hold noted or listed as ignored, the part recorded in the report.
 
-import { PCIE_ROOT } from '../draft.js';
+import { qdevTypeName } from '../pci-drivers.js';
 import { malformed } from '../report.js';
 import type { Option } from './argv.js';
 import { type ParseContext, ignore, nameLater, recordPart } from './context.js';
+import { checkPxbTakesBridgesOnly, defaultBus, firstId } from './creation.js';
 import { type OptionList, parsePciAddr } from './options.js';
 
 export class DeviceProps {
   private readonly props: Map<string, string>;
   /** Notes for the device's report part. */
   readonly notes: string[] = [];
+  /** The QEMU type (an alias such as virtio-net resolved, see pci-drivers.ts qdevTypeName). */
   readonly driver: string;
+  /** The driver as written. */
+  readonly written: string;
   readonly id: string | undefined;
+  /** QEMU's creation order of this device (Placed.created). */
+  readonly created: number;
 
   constructor(
     readonly option: Option,
     opts: OptionList,
+    created: number,
   ) {
+    // A key repeated in key=value form: the last value is the one QEMU sets, but the id is the first.
     this.props = new Map(opts);
+    this.id = firstId(opts);
+    this.props.delete('id');
     const driver = this.take('driver');
     if (driver === undefined) throw malformed('-device without a driver', option.valueAt);
-    this.driver = driver;
-    this.id = this.take('id');
+    this.written = driver;
+    this.driver = qdevTypeName(driver);
+    if (this.driver !== driver) this.notes.push(`${driver} is QEMU's short name for ${this.driver} on arm64`);
+    this.created = created;
   }
 
   /** The property's value, once: a property taken is no longer left over. */
@@ -38,16 +50,31 @@ export class DeviceProps {
     if (v !== undefined) this.notes.push(`${key}=${v}: ${why}`);
   }
 
-  /** bus= (pcie.0 when absent) and addr= (slot and function). */
-  placement(): { bus: string; slot?: number; function?: number } {
-    const bus = this.take('bus') ?? PCIE_ROOT;
+  /**
+   * Where the device plugs: bus= or the bus QEMU picks without it (creation.ts defaultBus), addr=
+   * (slot and function) if given, and its place in QEMU's creation order. `isBridge`: whether a
+   * pxb-pcie bus may take it (creation.ts checkPxbTakesBridgesOnly).
+   */
+  place(
+    ctx: ParseContext,
+    part: { bus: string; slot?: number; function?: number; created?: number },
+    isBridge: boolean,
+  ): void {
+    const bus = this.take('bus');
     const addr = this.take('addr');
-    return { bus, ...(addr === undefined ? {} : parsePciAddr(addr, this.option.valueAt)) };
+    if (addr !== undefined) Object.assign(part, parsePciAddr(addr, this.option.valueAt));
+    part.created = this.created;
+    if (bus !== undefined) part.bus = bus;
+    else
+      defaultBus(ctx, (chosen) => {
+        part.bus = chosen;
+      });
+    checkPxbTakesBridgesOnly(ctx, part.bus, isBridge, this.option);
   }
 
   /** Every property no kind function took, as ignored items. */
   leftover(ctx: ParseContext, why: string): void {
-    for (const [k, v] of this.props) ignore(ctx, this.option, why, `-device ${this.driver} ${k}=${v}`);
+    for (const [k, v] of this.props) ignore(ctx, this.option, why, `-device ${this.written} ${k}=${v}`);
   }
 
   /** Names the part `${prefix}N` at the end of the parse when the source gave it no id. */

@@ -8,10 +8,7 @@ export const IGNORED_BECAUSE: Record<string, string> = {
   pflash: 'firmware image: the bus numbering assumes EDK2 (ArmVirtQemu) whatever the file',
   drive: 'a block backend: the PCI device that uses it (if any) is what the topology holds',
   blockdev: 'a block backend: the PCI device that uses it (if any) is what the topology holds',
-  netdev: 'a network backend: the PCI device that uses it (if any) is what the topology holds',
   chardev: 'a character backend, not part of the topology',
-  nic: 'creates a NIC in a slot QEMU picks: write it as -device to import it',
-  net: 'legacy network option: write the NIC as -device to import it',
   kernel: 'boot media, not part of the topology',
   initrd: 'boot media, not part of the topology',
   append: 'kernel command line, not part of the topology',
@@ -59,7 +56,6 @@ export const IGNORED_BECAUSE: Record<string, string> = {
   s: 'debugging',
   k: 'keyboard layout',
   'enable-fips': 'host security policy',
-  nodefaults: 'default devices are consoles and displays, not on the PCIe topology of arm64 virt',
   'no-user-config': 'configuration files, not part of the topology',
   readconfig: 'configuration files are not read by the import: inline their options',
 };

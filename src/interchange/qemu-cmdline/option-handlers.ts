@@ -5,8 +5,9 @@ import type { GicVersion } from '../../domain/topology/types.js';
 import { malformed } from '../report.js';
 import { type Option, optionText } from './argv.js';
 import { type ParseContext, ignore, recordPart } from './context.js';
-import { readDevice } from './device.js';
+import { claimDeviceId, firstId } from './creation.js';
 import { DEFAULT_REASON, IGNORED_BECAUSE } from './ignored.js';
+import { readNet, readNetdev, readNic, readNoDefaults } from './nics.js';
 import { jsonOptions, keyValues, type OptionList, parseBool, parseRamSize } from './options.js';
 
 type OptionHandler = (ctx: ParseContext, o: Option) => void;
@@ -70,6 +71,14 @@ const MACHINE_PROPERTIES: Record<string, MachineProperty> = {
   },
   'kernel-irqchip': readKernelIrqchip,
   kernel_irqchip: readKernelIrqchip,
+  // virt_is_acpi_enabled (hw/arm/virt.c): acpi is OnOffAuto, and only off turns ACPI off.
+  acpi: (ctx, o, v) => {
+    if (v !== 'auto') ctx.board.acpi = parseBool('acpi', v, o.valueAt);
+  },
+  // virt's default_bus_bypass_iommu: no IOMMU translates pcie.0 (its pxb-pcie buses have their own bypass_iommu).
+  default_bus_bypass_iommu: (ctx, o, v) => {
+    ctx.board.defaultBusBypassIommu = parseBool('default_bus_bypass_iommu', v, o.valueAt);
+  },
   iommu: (ctx, o, v) => {
     if (v === 'smmuv3') ctx.legacySmmu = o;
     else if (v !== 'none') ignore(ctx, o, `iommu=${v} is not an SMMUv3`, `-machine iommu=${v}`);
@@ -129,10 +138,16 @@ function readObject(ctx: ParseContext, o: Option): void {
   );
 }
 
+/**
+ * -device: its text is read now (a JSON one that does not parse, or a repeated key=value id, is
+ * refused while QEMU reads its options); the device is created later (parse.ts createDevices).
+ */
 function readDeviceOption(ctx: ParseContext, o: Option): void {
   const value = requiredValue(o, 'a value such as vfio-pci,host=...');
-  const opts = value.startsWith('{') ? jsonOptions(value, o.valueAt) : keyValues(value, 'driver');
-  readDevice(ctx, o, opts);
+  const json = value.startsWith('{');
+  const opts = json ? jsonOptions(value, o.valueAt) : keyValues(value, 'driver');
+  if (!json) claimDeviceId(ctx, firstId(opts), o, false);
+  ctx.deviceOptions.push({ option: o, opts, json });
 }
 
 const OPTION_HANDLERS: Record<string, OptionHandler> = {
@@ -143,4 +158,8 @@ const OPTION_HANDLERS: Record<string, OptionHandler> = {
   m: readMemory,
   object: readObject,
   device: readDeviceOption,
+  nodefaults: readNoDefaults,
+  netdev: readNetdev,
+  nic: readNic,
+  net: readNet,
 };
