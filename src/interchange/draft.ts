@@ -20,6 +20,11 @@ interface Placed {
   slot?: number;
   function?: number;
   at: SourceRef;
+  /**
+   * QEMU's creation order where it is not the source order (a command line: the NICs of board
+   * init, then every key=value -device, then the JSON ones); slots without addr= follow it.
+   */
+  created?: number;
 }
 
 export interface DraftPxb extends Placed {
@@ -98,8 +103,8 @@ function placeAll(draft: Draft): Map<Placed, { slot: number; function: number }>
   // pcie.0 00.0 is the host bridge (gpex-root).
   occupy(PCIE_ROOT, 0, 'the host bridge');
   const placed = new Map<Placed, { slot: number; function: number }>();
-  const items: Placed[] = [...draft.pxbs, ...draft.rootPorts, ...(draft.bridges ?? []), ...draft.devices].sort((a, b) =>
-    order(a.at, b.at),
+  const items: Placed[] = [...draft.pxbs, ...draft.rootPorts, ...(draft.bridges ?? []), ...draft.devices].sort(
+    (a, b) => (a.created ?? 0) - (b.created ?? 0) || order(a.at, b.at),
   );
   for (const item of items) {
     const slots = taken.get(item.bus);

@@ -11,7 +11,7 @@ import { startTestApp, type TestApp } from '../helpers/test-app';
 /** A command line in the shape of the domain reference's Part B example, with `ports` passthrough devices. */
 function commandLine(ports: number): string {
   const lines = [
-    'qemu-system-aarch64 -machine virt,gic-version=3,accel=kvm -cpu host -smp 4 -m 16G \\',
+    'qemu-system-aarch64 -machine virt,gic-version=3,accel=kvm -nodefaults -cpu host -smp 4 -m 16G \\',
     '  -object iommufd,id=iommufd0 \\',
     '  -device pxb-pcie,id=pcie.1,bus_nr=1,bus=pcie.0,addr=0x1 \\',
     '  -device arm-smmuv3,primary-bus=pcie.1,id=smmuv3.0,accel=on,oas=48 \\',

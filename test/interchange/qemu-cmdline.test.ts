@@ -8,7 +8,7 @@ import { writeQemuCmdline } from '../../src/interchange/qemu-cmdline/write';
 import { InterchangeError } from '../../src/interchange/report';
 import { replay } from '../../src/domain/topology/replay';
 
-const VIRT = 'qemu-system-aarch64 -machine virt,accel=kvm';
+const VIRT = 'qemu-system-aarch64 -machine virt,accel=kvm -nodefaults';
 const draft = (args: string) => parseQemuCmdline(`${VIRT} ${args}`);
 const state = (source: string, busNumbers?: Record<string, number>) =>
   replay(planImport('vm', parseQemuCmdline(source), busNumbers).commands)!;
@@ -34,7 +34,7 @@ describe('the board', () => {
       its: false,
       kvm: true,
     });
-    expect(parseQemuCmdline(`${VIRT},kernel-irqchip=off`).board.kvm).toBe(false);
+    expect(parseQemuCmdline('qemu-system-aarch64 -machine virt,accel=kvm,kernel-irqchip=off').board.kvm).toBe(false);
     expect(parseQemuCmdline('qemu-system-aarch64 -machine virt,gic-version=max').board.gicVersion).toBe(3);
   });
 
@@ -74,7 +74,7 @@ describe('devices', () => {
         '-device pcie-root-port,id=rp,bus=pcie.1,chassis=4,addr=0x2.0,bus-reserve=3',
         '-device vfio-pci,host=0019:06:00.0,bus=rp,addr=0x0.1,iommufd=fd0,id=d0',
         '-device virtio-net-pci,bus=pcie.0,addr=0x5,id=n0',
-        '-device nvme,id=nv,serial=x',
+        '-device nvme,id=nv,serial=x,bus=pcie.0',
       ].join(' '),
     );
     expect(d.pxbs).toEqual([expect.objectContaining({ id: 'pcie.1', busNr: 16, bus: 'pcie.0', slot: 3 })]);
@@ -92,6 +92,7 @@ describe('devices', () => {
     const kinds = d.report.parts.map((p) => `${p.became.kind}:${p.became.id}`);
     expect(kinds).toEqual([
       'vm:board',
+      'vm:nodefaults',
       'iommufd:fd0',
       'bus:pcie.1',
       'smmu:s1',
@@ -110,8 +111,8 @@ describe('devices', () => {
     const d = draft('-device e1000e -device arm-smmuv3,primary-bus=pcie.0');
     expect(d.devices[0]!.id).toBe('e1000e0');
     expect(d.smmus[0]!.id).toBe('smmuv3.0');
-    expect(d.report.parts.map((p) => p.became.id)).toEqual(['board', 'e1000e0', 'smmuv3.0']);
-    expect(d.report.parts[1]!.notes).toContain('no id given: named e1000e0');
+    expect(d.report.parts.map((p) => p.became.id)).toEqual(['board', 'nodefaults', 'e1000e0', 'smmuv3.0']);
+    expect(d.report.parts[2]!.notes).toContain('no id given: named e1000e0');
   });
 
   it('reads vfio-pci-nohotplug, a short host address and a sysfsdev as vfio-pci', () => {
@@ -141,8 +142,10 @@ describe('devices', () => {
     expect(draft('-device arm-smmuv3,primary-bus=pcie.0,ril=auto,ats=auto').smmus).toHaveLength(1);
   });
 
-  it('refuses switches and bridges, which take bus numbers the model does not hold', () => {
-    expect(refusal(`${VIRT} -device x3130-upstream,id=up,bus=pcie.0`).code).toBe('IMPORT_NOT_SUPPORTED');
+  it('reads switches and bridges into draft.bridges; planImport refuses them until the model holds them', () => {
+    const d = draft('-device x3130-upstream,id=up,bus=pcie.0');
+    expect(d.bridges).toEqual([expect.objectContaining({ type: 'x3130-upstream', id: 'up', bus: 'pcie.0' })]);
+    expect(() => planImport('vm', d)).toThrow(expect.objectContaining({ code: 'IMPORT_NOT_SUPPORTED' }));
   });
 
   it('refuses a vfio-pci iommufd= without its -object, and a -device without a driver', () => {
@@ -169,9 +172,10 @@ describe('what is ignored, and why', () => {
       '-serial mon:stdio',
       '-name my vm',
       '-object memory-backend-ram,id=m,size=1G',
+      '-frobnicate 3',
+      // -device options are created (and so ignored) after every other option is read.
       '-device virtio-blk-device,drive=fs',
       '-device usb-kbd',
-      '-frobnicate 3',
     ]);
     for (const reason of Object.values(reasons)) expect(reason.length).toBeGreaterThan(5);
     expect(reasons['-frobnicate 3']).toContain('not part of');
@@ -191,10 +195,10 @@ describe('what is ignored, and why', () => {
 
 describe('syntax', () => {
   it('splits as a shell does: quotes, backslash-newline continuations, escaped spaces', () => {
-    const source = `qemu-system-aarch64 \\\n  -machine "virt,accel=kvm" \\\n  -device 'e1000e,id=a' -device e1000e,id=b\\ c`;
+    const source = `qemu-system-aarch64 \\\n  -machine "virt,accel=kvm" \\\n  -device 'e1000e,id=a' -device e1000e,id=b\\ c -nodefaults`;
     const d = parseQemuCmdline(source);
     expect(d.devices.map((x) => x.id)).toEqual(['a', 'b c']);
-    expect(d.report.parts[1]!.at).toEqual({ token: 3 });
+    expect(d.report.parts.find((p) => p.became.id === 'a')!.at).toEqual({ token: 3 });
   });
 
   it('reads ,, as a literal comma and a bare property as =on', () => {
@@ -212,11 +216,11 @@ describe('syntax', () => {
   });
 
   it('points an unclosed quote, bad JSON, a bad addr or a bad boolean at its token', () => {
-    expect(refusal(`${VIRT} -device "e1000e,id=x`).at).toEqual({ token: 4 });
-    expect(refusal(`${VIRT} -device '{"driver":'`).at).toEqual({ token: 4 });
-    expect(refusal(`${VIRT} -device e1000e,addr=0x20`).at).toEqual({ token: 4 });
-    expect(refusal(`${VIRT} -device arm-smmuv3,primary-bus=pcie.0,accel=maybe`).at).toEqual({ token: 4 });
-    expect(refusal(`${VIRT} -m lots`).at).toEqual({ token: 4 });
+    expect(refusal(`${VIRT} -device "e1000e,id=x`).at).toEqual({ token: 5 });
+    expect(refusal(`${VIRT} -device '{"driver":'`).at).toEqual({ token: 5 });
+    expect(refusal(`${VIRT} -device e1000e,addr=0x20`).at).toEqual({ token: 5 });
+    expect(refusal(`${VIRT} -device arm-smmuv3,primary-bus=pcie.0,accel=maybe`).at).toEqual({ token: 5 });
+    expect(refusal(`${VIRT} -m lots`).at).toEqual({ token: 5 });
     expect(refusal('').code).toBe('IMPORT_SOURCE_MALFORMED');
   });
 });
@@ -233,7 +237,7 @@ describe('bus numbers and slots', () => {
 
   it('gives auto-assigned slots as QEMU does: the lowest free one, after pcie.0 00.0 and explicit addr=', () => {
     const s = state(
-      `${VIRT} -device e1000e,id=a,addr=1 -device e1000e,id=b -device pxb-pcie,id=p,bus_nr=2 -device e1000e,id=c`,
+      `${VIRT} -device e1000e,id=a,addr=1 -device e1000e,id=b -device pxb-pcie,id=p,bus_nr=2 -device e1000e,id=c,bus=pcie.0`,
     );
     expect([...s.devices.values()].map((d) => [d.id, d.slot])).toEqual([
       ['a', 1],
@@ -247,10 +251,10 @@ describe('bus numbers and slots', () => {
       planImport(
         'vm',
         draft(
-          '-device pxb-pcie,id=p,bus_nr=1 -device pcie-root-port,id=a,bus=p -device pcie-root-port,id=b,bus=p -device pxb-pcie,id=q,bus_nr=2 -device e1000e,bus=q',
+          '-device pxb-pcie,id=p,bus_nr=1 -device pcie-root-port,id=a,bus=p -device pcie-root-port,id=b,bus=p -device pxb-pcie,id=q,bus_nr=2,bus=pcie.0 -device pcie-root-port,id=c,bus=q',
         ),
       );
-    expect(plan).toThrow(expect.objectContaining({ code: 'IMPORT_BUS_NUMBERS_EXHAUSTED', at: { token: 5 } }));
+    expect(plan).toThrow(expect.objectContaining({ code: 'IMPORT_BUS_NUMBERS_EXHAUSTED', at: { token: 6 } }));
   });
 });
 

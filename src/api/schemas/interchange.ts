@@ -4,7 +4,7 @@ import { Type } from '@sinclair/typebox';
 import { IMPORT_FORMATS } from '../../interchange/report.js';
 import { Body, errorResponses, Id, ID_PATTERN, OneOf } from './common.js';
 
-const B1_CMDLINE = `qemu-system-aarch64 -machine virt,gic-version=3,accel=kvm -cpu host -smp 4 -m 16G \\
+const B1_CMDLINE = `qemu-system-aarch64 -machine virt,gic-version=3,accel=kvm -nodefaults -cpu host -smp 4 -m 16G \\
   -bios /usr/share/AAVMF/AAVMF_CODE.fd \\
   -object iommufd,id=iommufd0 \\
   -device pxb-pcie,id=pcie.1,bus_nr=1,bus=pcie.0,addr=0x1 \\

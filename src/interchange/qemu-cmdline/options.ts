@@ -30,6 +30,38 @@ export function keyValues(text: string, impliedKey: string): OptionList {
     });
 }
 
+/**
+ * The keys of a JSON object's top level, in order, duplicates kept (JSON.parse keeps only the
+ * last one, while QEMU's parser refuses the text: qobject/json-parser.c parse_pair, "duplicate key").
+ */
+function topLevelKeys(text: string): string[] {
+  const keys: string[] = [];
+  let depth = 0;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text[i];
+    if (c === '{' || c === '[') depth += 1;
+    else if (c === '}' || c === ']') depth -= 1;
+    else if (c === '"') {
+      let end = i + 1;
+      while (end < text.length && text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
+      const after = text.slice(end + 1).trimStart();
+      if (depth === 1 && after.startsWith(':')) keys.push(JSON.parse(text.slice(i, end + 1)) as string);
+      i = end;
+    }
+  }
+  return keys;
+}
+
+/**
+ * A JSON `addr` is a number only as the devfn itself (slot << 3 | function), -1 for "any": the
+ * integer branch of set_pci_devfn (hw/core/qdev-properties-system.c). Written back as slot.function.
+ */
+function jsonDevfn(value: number, at: SourceRef): string {
+  if (!Number.isInteger(value) || value < -1 || value > 255)
+    throw malformed(`addr=${value}: a JSON addr number is a devfn, a value between -1 and 255`, at);
+  return value === -1 ? '' : `${(value >> 3).toString(16)}.${value & 7}`;
+}
+
 /** -device '{"driver": ..., ...}' (JSON, as libvirt writes it): values become QemuOpts text. */
 export function jsonOptions(text: string, at: SourceRef): OptionList {
   let parsed: unknown;
@@ -40,11 +72,20 @@ export function jsonOptions(text: string, at: SourceRef): OptionList {
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
     throw malformed('-device JSON must be an object such as {"driver": "vfio-pci", ...}', at);
-  return Object.entries(parsed).map(([key, value]): [string, string] => {
-    if (typeof value === 'boolean') return [key, value ? 'on' : 'off'];
-    if (typeof value === 'string' || typeof value === 'number') return [key, String(value)];
-    throw malformed(`-device JSON property ${key} must be a string, a number or a boolean`, at);
-  });
+  const keys = topLevelKeys(text);
+  const duplicate = keys.find((key, i) => keys.indexOf(key) !== i);
+  if (duplicate !== undefined)
+    throw malformed(`JSON parse error, duplicate key (QEMU refuses the option): "${duplicate}" appears twice`, at);
+  const list: OptionList = [];
+  for (const [key, value] of Object.entries(parsed)) {
+    if (key === 'addr' && typeof value === 'number') {
+      const addr = jsonDevfn(value, at);
+      if (addr !== '') list.push([key, addr]);
+    } else if (typeof value === 'boolean') list.push([key, value ? 'on' : 'off']);
+    else if (typeof value === 'string' || typeof value === 'number') list.push([key, String(value)]);
+    else throw malformed(`-device JSON property ${key} must be a string, a number or a boolean`, at);
+  }
+  return list;
 }
 
 const TRUE = new Set(['on', 'yes', 'true', 'y']);
@@ -68,13 +109,22 @@ export function parseUint(key: string, value: string, at: SourceRef, max: number
   return n;
 }
 
-/** addr=SS[.F]: slot and function in hex (pci-devfn), 0x allowed. */
+/**
+ * addr= as QEMU's pci-devfn property reads a string (set_pci_devfn, hw/core/qdev-properties-system.c):
+ * slot, then optionally `.` and function, each by strtoul(..., 16), so hex with or without 0x
+ * (libvirt writes `0x1.0x1`); slot at most 0x1f, function at most 7, nothing after.
+ */
 export function parsePciAddr(value: string, at: SourceRef): { slot: number; function: number } {
-  const m = /^(?:0x)?([0-9a-f]{1,2})(?:\.([0-7]))?$/i.exec(value);
+  const hex = '\\s*\\+?(?:0x)?([0-9a-f]+)';
+  const m = new RegExp(`^${hex}(?:\\.${hex})?$`, 'i').exec(value);
   const slot = m === null ? Number.NaN : Number.parseInt(m[1]!, 16);
-  if (m === null || slot > 31)
-    throw malformed(`addr=${value} is not a PCI address: slot 0 to 1f in hex, then optionally .function (0-7)`, at);
-  return { slot, function: m[2] === undefined ? 0 : Number(m[2]) };
+  const fn = m?.[2] === undefined ? 0 : Number.parseInt(m[2], 16);
+  if (m === null || slot > 31 || fn > 7)
+    throw malformed(
+      `addr=${value} is not a PCI address: slot 0 to 1f, then optionally .function 0 to 7, each in hex with or without 0x`,
+      at,
+    );
+  return { slot, function: fn };
 }
 
 const SIZE_UNITS: Record<string, bigint> = {

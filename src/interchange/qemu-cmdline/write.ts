@@ -49,6 +49,8 @@ export function writeQemuCmdline(state: VmState): QemuExport {
       board.gicVersion === 3 && !board.its ? ['its', 'off'] : undefined,
     ])}`,
   );
+  // Without it QEMU adds a default NIC on pcie.0 (vl.c default_net): a device the VM does not have.
+  lines.push('-nodefaults');
   lines.push(`-m ${sizeText(board.ramSize)}`);
   const iommufds = new Set([...state.devices.values()].flatMap((d) => (d.iommufd === null ? [] : [d.iommufd])));
   for (const id of iommufds) lines.push(`-object ${opts(['iommufd', ['id', id]])}`);

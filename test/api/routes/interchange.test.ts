@@ -96,7 +96,7 @@ describe('POST /v1/vm-imports', () => {
   });
 
   it('gives the same VM from a command line and from a domain that describe the same topology', async () => {
-    const cmdline = `qemu-system-aarch64 -machine virt,gic-version=3,accel=kvm -m 16G \\
+    const cmdline = `qemu-system-aarch64 -machine virt,gic-version=3,accel=kvm -nodefaults -m 16G \\
       -object iommufd,id=iommufd0 \\
       -device pxb-pcie,id=pcie.1,bus_nr=1,bus=pcie.0,addr=0x1 \\
       -device arm-smmuv3,primary-bus=pcie.1,id=smmuv3.0,accel=on,oas=48 \\
