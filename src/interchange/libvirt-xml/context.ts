@@ -1,0 +1,84 @@
+// What the element readers share while one <domain> is read: the Draft being filled, the report,
+// libvirt's controller indexes and the ids taken. Passed explicitly to every reader.
+
+import { type Draft, type DraftBridge, PCIE_ROOT } from '../draft.js';
+import { type ImportReport, malformed, type PartKind } from '../report.js';
+import { atOf, attr, children, describe, type Element } from './xml.js';
+import { parseUint } from '../qemu-cmdline/options.js';
+
+export interface ParseContext {
+  readonly board: Draft['board'];
+  readonly pxbs: Draft['pxbs'];
+  readonly rootPorts: Draft['rootPorts'];
+  readonly bridges: DraftBridge[];
+  readonly smmus: Draft['smmus'];
+  readonly devices: Draft['devices'];
+  readonly report: ImportReport;
+  /** libvirt's controller index -> the bus id (an <address bus=> names an index, not a bus number). */
+  readonly controllers: Map<number, string>;
+  /** Ids taken, so that generated ones do not collide. */
+  readonly usedIds: Set<string>;
+  /** Parts without <alias name='ua-...'>: named once every element has been read. */
+  readonly unnamed: { item: { id: string }; prefix: string; notes: string[] }[];
+  /** <iommufd enabled='yes'> at domain level: the default of every <hostdev>. */
+  iommufdDefault: boolean;
+}
+
+export function newContext(board: Draft['board'], report: ImportReport): ParseContext {
+  return {
+    board,
+    pxbs: [],
+    rootPorts: [],
+    bridges: [],
+    smmus: [],
+    devices: [],
+    report,
+    controllers: new Map([[0, PCIE_ROOT]]),
+    usedIds: new Set([PCIE_ROOT]),
+    unnamed: [],
+    iommufdDefault: false,
+  };
+}
+
+export function ignore(ctx: ParseContext, e: Element, reason: string, text = `<${e.tagName}>`): void {
+  ctx.report.ignored.push({ at: atOf(e), text, reason });
+}
+
+export function addPart(
+  ctx: ParseContext,
+  e: Element,
+  kind: PartKind,
+  item: { id: string },
+  notes: string[] = [],
+  text = describe(e),
+): void {
+  ctx.report.parts.push({ at: atOf(e), text, became: { kind, id: item.id }, notes });
+}
+
+/** An item without a user alias gets `<prefix><n>` once every element has been read. */
+export function nameLater(ctx: ParseContext, item: { id: string }, prefix: string, notes: string[]): void {
+  if (item.id === '') ctx.unnamed.push({ item, prefix, notes });
+}
+
+/** libvirt names a controller pci.<index> and reads an alias ua-<name> as the user's own name. */
+export function aliasOf(e: Element): string | undefined {
+  const name = attr(children(e, 'alias')[0], 'name');
+  return name?.startsWith('ua-') ? name.slice(3) : undefined;
+}
+
+/** The element's <address type='pci'>, its bus resolved from libvirt's controller index. */
+export function pciAddress(ctx: ParseContext, e: Element): { bus: string; slot: number; function: number } | undefined {
+  const a = children(e, 'address').find((x) => attr(x, 'type') === 'pci');
+  if (a === undefined) return undefined;
+  const index = parseUint('bus', attr(a, 'bus') ?? '0', atOf(a), 255);
+  const bus = ctx.controllers.get(index);
+  if (bus === undefined)
+    throw malformed(`<address bus='${attr(a, 'bus')}'>: no pci controller has index ${index}`, atOf(a));
+  return {
+    bus,
+    slot: parseUint('slot', attr(a, 'slot') ?? '0', atOf(a), 31),
+    function: parseUint('function', attr(a, 'function') ?? '0', atOf(a), 7),
+  };
+}
+
+export const hasPciAddress = (e: Element): boolean => children(e, 'address').some((a) => attr(a, 'type') === 'pci');
