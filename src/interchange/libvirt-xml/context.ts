@@ -2,7 +2,7 @@
 // libvirt's controller indexes and the ids taken. Passed explicitly to every reader.
 
 import { type Draft, type DraftBridge, PCIE_ROOT } from '../draft.js';
-import { type ImportReport, malformed, type PartKind } from '../report.js';
+import { describeAt, type ImportReport, InterchangeError, type PartKind, type SourceRef } from '../report.js';
 import { atOf, attr, children, describe, type Element } from './xml.js';
 import { parseUint } from '../qemu-cmdline/options.js';
 
@@ -22,6 +22,10 @@ export interface ParseContext {
   readonly unnamed: { item: { id: string }; prefix: string; notes: string[] }[];
   /** <iommufd enabled='yes'> at domain level: the default of every <hostdev>. */
   iommufdDefault: boolean;
+  /** A <gic> that leaves the version to the host (no version, or version='host'). */
+  gicFromHost?: Element;
+  /** busNr of every pcie-expander-bus that names one (libvirt picks the others below them). */
+  readonly busNrs: number[];
 }
 
 export function newContext(board: Draft['board'], report: ImportReport): ParseContext {
@@ -37,6 +41,7 @@ export function newContext(board: Draft['board'], report: ImportReport): ParseCo
     usedIds: new Set([PCIE_ROOT]),
     unnamed: [],
     iommufdDefault: false,
+    busNrs: [],
   };
 }
 
@@ -55,9 +60,10 @@ export function addPart(
   ctx.report.parts.push({ at: atOf(e), text, became: { kind, id: item.id }, notes });
 }
 
-/** An item without a user alias gets `<prefix><n>` once every element has been read. */
+/** An item without a user alias gets `<prefix><n>` once every element has been read; an alias takes its id. */
 export function nameLater(ctx: ParseContext, item: { id: string }, prefix: string, notes: string[]): void {
   if (item.id === '') ctx.unnamed.push({ item, prefix, notes });
+  else ctx.usedIds.add(item.id);
 }
 
 /** libvirt names a controller pci.<index> and reads an alias ua-<name> as the user's own name. */
@@ -72,13 +78,44 @@ export function pciAddress(ctx: ParseContext, e: Element): { bus: string; slot: 
   if (a === undefined) return undefined;
   const index = parseUint('bus', attr(a, 'bus') ?? '0', atOf(a), 255);
   const bus = ctx.controllers.get(index);
-  if (bus === undefined)
-    throw malformed(`<address bus='${attr(a, 'bus')}'>: no pci controller has index ${index}`, atOf(a));
+  if (bus === undefined) throw missingController(attr(a, 'bus') ?? '0', index, atOf(a));
   return {
     bus,
     slot: parseUint('slot', attr(a, 'slot') ?? '0', atOf(a), 31),
     function: parseUint('function', attr(a, 'function') ?? '0', atOf(a), 7),
   };
 }
+
+/**
+ * An address on a controller index no <controller> defines is valid input: when libvirt defines
+ * the domain it adds the missing controllers (qemu_domain_address.c qemuDomainAssignPCIAddresses,
+ * virDomainDefMaybeAddController; on pcie-root, pcie-root-ports packed into the functions of one
+ * slot, plus one spare for hotplug). doorbell does not redo that placement.
+ */
+export function missingController(written: string, index: number, at: SourceRef): InterchangeError {
+  return new InterchangeError(
+    'IMPORT_NOT_SUPPORTED',
+    `${describeAt(at)}: <address bus='${written}'>: no <controller type='pci' index='${index}'>; libvirt adds the missing controllers and their addresses when it defines the domain (qemuDomainAssignPCIAddresses): import the domain XML libvirt wrote back (virsh dumpxml), which has them`,
+    at,
+  );
+}
+
+/**
+ * A PCI device or controller with no <address> at all is valid input: libvirt assigns it a slot
+ * when it defines the domain (qemu_domain_address.c qemuDomainAssignPCIAddresses: PCIe devices
+ * behind auto-added pcie-root-ports, conventional PCI devices behind an auto-added
+ * pcie-to-pci-bridge). doorbell does not redo that placement.
+ */
+export function addressRequired(e: Element, what: string): InterchangeError {
+  const at = atOf(e);
+  return new InterchangeError(
+    'IMPORT_NOT_SUPPORTED',
+    `${describeAt(at)}: ${describe(e)} (${what}) has no <address type='pci'>; libvirt assigns its PCI address (and adds the controllers it needs) when it defines the domain (qemuDomainAssignPCIAddresses): import the domain XML libvirt wrote back (virsh dumpxml), which has the address`,
+    at,
+  );
+}
+
+/** The type of the element's <address>, if it has one. */
+export const addressType = (e: Element): string | undefined => attr(children(e, 'address')[0], 'type');
 
 export const hasPciAddress = (e: Element): boolean => children(e, 'address').some((a) => attr(a, 'type') === 'pci');

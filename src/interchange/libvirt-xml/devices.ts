@@ -1,11 +1,21 @@
-// The <devices> children that become PCI functions or IOMMUs: <hostdev>, <iommu>, and the
+// The <devices> children that become PCI functions or IOMMUs: <hostdev>, <iommu>, <panic>, and the
 // emulated devices (<interface>, <disk>, <controller> other than pci, <memballoon>, <rng>,
-// <video>), each mapped to the QEMU driver libvirt gives it.
+// <video>, <serial>), each mapped to the QEMU driver libvirt gives it.
 
 import { type DraftDevice, type DraftSmmu, PCIE_ROOT } from '../draft.js';
 import { parseBool, parseHostAddress, parseUint } from '../qemu-cmdline/options.js';
-import { malformed } from '../report.js';
-import { addPart, aliasOf, hasPciAddress, ignore, nameLater, type ParseContext, pciAddress } from './context.js';
+import { describeAt, InterchangeError, malformed } from '../report.js';
+import {
+  addPart,
+  addressRequired,
+  addressType,
+  aliasOf,
+  hasPciAddress,
+  ignore,
+  nameLater,
+  type ParseContext,
+  pciAddress,
+} from './context.js';
 import { atOf, attr, child, type Element } from './xml.js';
 
 /** Emulated PCI devices from libvirt elements: the QEMU driver each model becomes. */
@@ -19,11 +29,135 @@ const INTERFACE_MODELS: Record<string, string> = {
   rtl8139: 'rtl8139',
   vmxnet3: 'vmxnet3',
 };
+/** USB and SCSI controller models whose QEMU driver doorbell writes back (libvirt-xml/write.ts). */
 export const CONTROLLER_MODELS: Record<string, string> = {
   'qemu-xhci': 'qemu-xhci',
   'nec-xhci': 'nec-usb-xhci',
   'virtio-scsi': 'virtio-scsi-pci',
 };
+/** qemu_command.c qemuBuildControllerSCSIDevProps: lsilogic is QEMU's lsi (lsi53c895a). */
+const READ_ONLY_CONTROLLER_MODELS: Record<string, string> = { lsilogic: 'lsi53c895a' };
+/** Controller types that are PCI functions themselves (the others are not on PCI, or are built in). */
+const PCI_CONTROLLER_TYPES = new Set(['usb', 'scsi', 'virtio-serial', 'sata']);
+
+/** What an element is on the PCI side: a function (driver undefined: a model doorbell does not map), or not on PCI. */
+type Mapping = { driver: string | undefined } | { notPci: string };
+
+const VIRTIO_MMIO =
+  "<address type='virtio-mmio'>: libvirt gives QEMU the virtio-*-device driver on the virt machine's virtio-mmio transport (qemu_command.c qemuBuildVirtioDevGetConfigDev), which is not on the PCIe topology";
+
+/**
+ * One emulated device: ignored with its reason when it is not on PCI, refused when libvirt would
+ * still have to assign its PCI address, and a Draft device named `<prefix><n>` otherwise.
+ */
+export function readEmulated(e: Element, ctx: ParseContext, mapping: Mapping, prefix: string): void {
+  const type = addressType(e);
+  const notPci =
+    type === 'virtio-mmio'
+      ? VIRTIO_MMIO
+      : 'notPci' in mapping
+        ? mapping.notPci
+        : type !== undefined && type !== 'pci'
+          ? `its <address type='${type}'> is not on the PCI bus`
+          : undefined;
+  if (notPci !== undefined) {
+    ignore(ctx, e, notPci);
+    return;
+  }
+  const driver = 'driver' in mapping ? mapping.driver : undefined;
+  const place = pciAddress(ctx, e);
+  if (place === undefined) throw addressRequired(e, driver ?? 'a PCI device');
+  if (driver === undefined) {
+    ignore(ctx, e, 'a PCI device of a model doorbell does not map to a QEMU driver: its slot stays free in the model');
+    return;
+  }
+  const device: DraftDevice = { id: aliasOf(e) ?? '', driver, ...place, at: atOf(e) };
+  const notes: string[] = [];
+  nameLater(ctx, device, prefix, notes);
+  ctx.devices.push(device);
+  addPart(ctx, e, 'device', device, notes);
+}
+
+/**
+ * <interface>: its <model type>; without one, virtio, libvirt's default NIC model on the ARM virt
+ * machine (qemu_domain.c qemuDomainDefaultNetModel).
+ */
+export function interfaceMapping(e: Element): Mapping {
+  const model = attr(child(e, 'model'), 'type') ?? 'virtio';
+  return { driver: INTERFACE_MODELS[model] };
+}
+
+/** <disk>: only bus='virtio' is a PCI function (virtio-blk-pci); the others sit on their controller. */
+export function diskMapping(e: Element): Mapping {
+  const bus = attr(child(e, 'target'), 'bus');
+  return bus === 'virtio'
+    ? { driver: 'virtio-blk-pci' }
+    : { notPci: `a <disk> on bus ${bus} sits on its controller, not on PCI` };
+}
+
+/** virtio, virtio-transitional and virtio-non-transitional models of <memballoon> and <rng>. */
+function virtioModel(model: string | undefined, driver: string, what: string): Mapping {
+  if (model === 'virtio') return { driver };
+  if (model === 'virtio-transitional' || model === 'virtio-non-transitional')
+    return { driver: `${driver}-${model.slice(7)}` };
+  return { notPci: `${what} of model ${model ?? '(none)'} is not a PCI device` };
+}
+
+export const memballoonMapping = (e: Element): Mapping =>
+  virtioModel(attr(e, 'model'), 'virtio-balloon-pci', 'a <memballoon>');
+
+export const rngMapping = (e: Element): Mapping => virtioModel(attr(e, 'model'), 'virtio-rng-pci', 'an <rng>');
+
+/**
+ * <video>: virtio is virtio-gpu-pci; without a <model>, libvirt's aarch64 default is virtio (its
+ * aarch64-virt-default-models test writes <video/> back as <model type='virtio'>); none and
+ * ramfb are not PCI devices.
+ */
+export function videoMapping(e: Element): Mapping {
+  const model = attr(child(e, 'model'), 'type') ?? 'virtio';
+  if (model === 'virtio') return { driver: 'virtio-gpu-pci' };
+  if (model === 'none' || model === 'ramfb') return { notPci: `a <video> of model ${model} is not a PCI device` };
+  return { driver: undefined };
+}
+
+/** A controller other than pci: usb, scsi, sata and virtio-serial controllers are PCI functions. */
+export function controllerMapping(e: Element): Mapping {
+  const type = attr(e, 'type') ?? '';
+  const model = attr(e, 'model');
+  if (!PCI_CONTROLLER_TYPES.has(type)) return { notPci: `a ${type} controller is not a PCI function` };
+  if (model === 'none') return { notPci: `<controller type='${type}' model='none'>: no controller` };
+  if (type === 'virtio-serial') return { driver: 'virtio-serial-pci' };
+  return { driver: CONTROLLER_MODELS[model ?? ''] ?? READ_ONLY_CONTROLLER_MODELS[model ?? ''] };
+}
+
+/**
+ * <panic model='pvpanic'> is QEMU's pvpanic-pci (qemu_command.c qemuBuildPanicCommandLine); libvirt
+ * accepts it only with a PCI address (qemu_validate.c qemuValidateDomainDefPanic). The other
+ * models are not PCI devices.
+ */
+export function panicMapping(e: Element): Mapping {
+  const model = attr(e, 'model');
+  return model === 'pvpanic'
+    ? { driver: 'pvpanic-pci' }
+    : { notPci: `a <panic> of model ${model ?? '(none)'} is not a PCI device` };
+}
+
+/** <serial> with <target type='pci-serial'> is QEMU's pci-serial (qemu_command.c); the others are not PCI. */
+export function serialMapping(e: Element): Mapping {
+  const target = attr(child(e, 'target'), 'type');
+  return target === 'pci-serial'
+    ? { driver: 'pci-serial' }
+    : { notPci: `a serial port of target type ${target ?? '(default)'} is not a PCI device` };
+}
+
+export const readInterface = (e: Element, ctx: ParseContext) => readEmulated(e, ctx, interfaceMapping(e), 'net');
+export const readDisk = (e: Element, ctx: ParseContext) => readEmulated(e, ctx, diskMapping(e), 'disk');
+export const readMemballoon = (e: Element, ctx: ParseContext) => readEmulated(e, ctx, memballoonMapping(e), 'balloon');
+export const readRng = (e: Element, ctx: ParseContext) => readEmulated(e, ctx, rngMapping(e), 'rng');
+export const readVideo = (e: Element, ctx: ParseContext) => readEmulated(e, ctx, videoMapping(e), 'video');
+export const readOtherController = (e: Element, ctx: ParseContext) => readEmulated(e, ctx, controllerMapping(e), 'ctl');
+export const readPanic = (e: Element, ctx: ParseContext) => readEmulated(e, ctx, panicMapping(e), 'panic');
+export const readSerial = (e: Element, ctx: ParseContext) => readEmulated(e, ctx, serialMapping(e), 'serial');
 
 export function readHostdev(e: Element, ctx: ParseContext): void {
   const at = atOf(e);
@@ -45,33 +179,72 @@ export function readHostdev(e: Element, ctx: ParseContext): void {
   const iommufdAttr = attr(child(e, 'driver'), 'iommufd');
   const iommufd = iommufdAttr === undefined ? ctx.iommufdDefault : parseBool('iommufd', iommufdAttr, at);
   const place = pciAddress(ctx, e);
-  const notes: string[] = [];
-  if (place === undefined) notes.push('no <address type=pci>: placed on pcie.0 at the lowest free slot');
+  if (place === undefined) throw addressRequired(e, 'vfio-pci');
   const device: DraftDevice = {
     id: aliasOf(e) ?? '',
     driver: 'vfio-pci',
-    bus: PCIE_ROOT,
     ...place,
     host,
     iommufd: iommufd ? 'iommufd0' : undefined,
     at,
   };
+  const notes: string[] = [];
   nameLater(ctx, device, 'hostdev', notes);
   ctx.devices.push(device);
   addPart(ctx, e, 'device', device, notes);
 }
 
+type IommuReader = (e: Element, ctx: ParseContext) => void;
+
+const IOMMU_MODELS: Record<string, IommuReader> = {
+  smmuv3: readSmmuv3,
+  virtio: readVirtioIommu,
+  intel: refuseX86Iommu,
+  amd: refuseX86Iommu,
+};
+
+/** An <iommu>, dispatched on its model: an IOMMU is read or refused, never dropped. */
 export function readIommu(e: Element, ctx: ParseContext): void {
-  const model = attr(e, 'model');
-  if (model !== 'smmuv3') {
-    ignore(ctx, e, `an IOMMU of model ${model} is not an SMMUv3`);
-    return;
-  }
-  readSmmuv3(e, ctx);
+  const model = attr(e, 'model') ?? '';
+  const reader = IOMMU_MODELS[model];
+  if (reader === undefined) throw malformed(`<iommu model='${model}'> is not a libvirt IOMMU model`, atOf(e));
+  reader(e, ctx);
+}
+
+/**
+ * qemu_validate.c qemuValidateDomainDeviceDefIOMMU: the intel IOMMU is only supported on Q35
+ * machines (and amd on x86 ones), so libvirt refuses either on aarch64 virt.
+ */
+export function refuseX86Iommu(e: Element): void {
+  throw new InterchangeError(
+    'IMPORT_NOT_SUPPORTED',
+    `${describeAt(atOf(e))}: <iommu model='${attr(e, 'model')}'>: libvirt supports this IOMMU only on x86 (intel: Q35) machines, not on the aarch64 virt machine (qemu_validate.c qemuValidateDomainDeviceDefIOMMU)`,
+    atOf(e),
+  );
+}
+
+/**
+ * <iommu model='virtio'> is QEMU's virtio-iommu-pci (libvirt writes its alias "virtio-iommu",
+ * qemu_command.c qemuBuildIOMMUCommandLine), a PCI function at its <address> (libvirt puts it on
+ * pcie.0).
+ */
+export function readVirtioIommu(e: Element, ctx: ParseContext): void {
+  const place = pciAddress(ctx, e);
+  if (place === undefined) throw addressRequired(e, 'virtio-iommu-pci');
+  const notes: string[] = [];
+  const awBits = attr(child(e, 'driver'), 'aw_bits');
+  if (awBits !== undefined)
+    notes.push(`aw_bits=${awBits}: the input address width (aw-bits); not part of the MSI path`);
+  const device: DraftDevice = { id: aliasOf(e) ?? '', driver: 'virtio-iommu-pci', ...place, at: atOf(e) };
+  nameLater(ctx, device, 'iommu', notes);
+  ctx.devices.push(device);
+  addPart(ctx, e, 'device', device, notes);
 }
 
 export function readSmmuv3(e: Element, ctx: ParseContext): void {
   const at = atOf(e);
+  // conf/domain_validate.c virDomainIOMMUDefValidate: "iommu model 'smmuv3' can't have address".
+  if (addressType(e) !== undefined) throw malformed("<iommu model='smmuv3'> can't have an <address>", at);
   const driver = child(e, 'driver');
   const pciBus = attr(driver, 'pciBus');
   const notes: string[] = [];
@@ -102,68 +275,15 @@ export function readSmmuv3(e: Element, ctx: ParseContext): void {
   addPart(ctx, e, 'smmu', smmu, notes);
 }
 
-/**
- * An emulated device whose model libvirt turns into `driver` (undefined: not a PCI function doorbell
- * maps), named `<prefix><n>` without a user alias.
- */
-export function readEmulated(e: Element, ctx: ParseContext, driver: string | undefined, prefix: string): void {
-  if (driver === undefined) {
-    ignore(
-      ctx,
-      e,
-      hasPciAddress(e)
-        ? 'a PCI device of a model doorbell does not map to a QEMU driver: its slot stays free in the model'
-        : 'not a PCI device (its model or bus is not one)',
-    );
-    return;
-  }
-  const place = pciAddress(ctx, e);
-  if (place === undefined) {
-    ignore(
-      ctx,
-      e,
-      `${driver} without <address type='pci'>: libvirt picks its slot when the domain is defined; import the XML libvirt wrote back`,
-    );
-    return;
-  }
-  const device: DraftDevice = { id: aliasOf(e) ?? '', driver, ...place, at: atOf(e) };
-  const notes: string[] = [];
-  nameLater(ctx, device, prefix, notes);
-  ctx.devices.push(device);
-  addPart(ctx, e, 'device', device, notes);
-}
-
-export const readInterface = (e: Element, ctx: ParseContext): void =>
-  readEmulated(e, ctx, INTERFACE_MODELS[attr(child(e, 'model'), 'type') ?? ''], 'net');
-
-export const readDisk = (e: Element, ctx: ParseContext): void =>
-  readEmulated(e, ctx, attr(child(e, 'target'), 'bus') === 'virtio' ? 'virtio-blk-pci' : undefined, 'disk');
-
-export const readMemballoon = (e: Element, ctx: ParseContext): void =>
-  readEmulated(e, ctx, attr(e, 'model') === 'virtio' ? 'virtio-balloon-pci' : undefined, 'balloon');
-
-export const readRng = (e: Element, ctx: ParseContext): void =>
-  readEmulated(e, ctx, attr(e, 'model') === 'virtio' ? 'virtio-rng-pci' : undefined, 'rng');
-
-export const readVideo = (e: Element, ctx: ParseContext): void =>
-  readEmulated(e, ctx, attr(child(e, 'model'), 'type') === 'virtio' ? 'virtio-gpu-pci' : undefined, 'video');
-
-/** A controller other than pci: usb, scsi and virtio-serial controllers are PCI functions. */
-export const readOtherController = (e: Element, ctx: ParseContext): void =>
-  readEmulated(
-    e,
-    ctx,
-    attr(e, 'type') === 'virtio-serial' ? 'virtio-serial-pci' : CONTROLLER_MODELS[attr(e, 'model') ?? ''],
-    'ctl',
-  );
-
 /** Any other <devices> child: not a function of the topology (a PCI one keeps its slot free). */
 export function readOtherDevice(e: Element, ctx: ParseContext): void {
   ignore(
     ctx,
     e,
-    hasPciAddress(e)
-      ? 'a PCI device doorbell does not map to a QEMU driver: its slot stays free in the model'
-      : 'not part of the IOMMU and MSI topology doorbell models',
+    addressType(e) === 'virtio-mmio'
+      ? VIRTIO_MMIO
+      : hasPciAddress(e)
+        ? 'a PCI device doorbell does not map to a QEMU driver: its slot stays free in the model'
+        : 'not part of the IOMMU and MSI topology doorbell models',
   );
 }

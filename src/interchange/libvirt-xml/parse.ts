@@ -15,10 +15,21 @@ import {
   readMemballoon,
   readOtherController,
   readOtherDevice,
+  readPanic,
   readRng,
+  readSerial,
   readVideo,
 } from './devices.js';
-import { readFeatures, readIommufd, readMemory, readName, readOs } from './domain.js';
+import {
+  type HostAssumptions,
+  readFeatures,
+  readIommufd,
+  readMemory,
+  readName,
+  readOs,
+  settleAcpi,
+  settleGic,
+} from './domain.js';
 import { atOf, attr, children, type Element, parseXml } from './xml.js';
 
 export { CONTROLLER_MODELS } from './devices.js';
@@ -44,9 +55,17 @@ const DEVICE_ELEMENTS: Record<string, ElementReader> = {
   memballoon: readMemballoon,
   rng: readRng,
   video: readVideo,
+  panic: readPanic,
+  serial: readSerial,
 };
 
-export function parseLibvirtXml(source: string): Draft {
+export type { HostAssumptions };
+
+/**
+ * `host`: what libvirt would have read from the host's capabilities, when the request says it
+ * (the GIC version); otherwise the import assumes an arm64 KVM host and the report says so.
+ */
+export function parseLibvirtXml(source: string, host: HostAssumptions = {}): Draft {
   const domain = parseXml(source).documentElement;
   if (domain === null || domain.tagName !== 'domain')
     throw malformed(`the root element is <${domain?.tagName}>, not <domain>`, domain ? atOf(domain) : null);
@@ -65,6 +84,8 @@ export function parseLibvirtXml(source: string): Draft {
     if (e.tagName === 'devices') devices = e;
     else (DOMAIN_ELEMENTS[e.tagName] ?? ignoreDomainElement)(e, ctx);
   }
+  settleGic(attr(domain, 'type'), ctx, host);
+  settleAcpi(ctx);
   const all = devices === undefined ? [] : children(devices);
   indexControllers(all, ctx);
   for (const e of all) (DEVICE_ELEMENTS[e.tagName] ?? readOtherDevice)(e, ctx);
