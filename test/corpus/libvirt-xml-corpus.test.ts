@@ -30,6 +30,8 @@ interface Facts {
   smmus?: [string, string, boolean | undefined][];
   /** [driver, bus, slot, function] (and the host address of a VFIO function) */
   devices?: (string | number)[][];
+  /** Device ids, where the .args shows the ids libvirt gives them (qemu_alias.c). */
+  ids?: string[];
   /** What planning the Draft gives: 'imports', the code it is refused with, or 'draft only' (not asserted). */
   plan: 'imports' | 'draft only' | string;
   /** Ignored parts whose reason says this, and how many. */
@@ -103,6 +105,7 @@ const OUTCOMES: Record<string, Outcome> = {
       rootPorts: slotOnePorts([1, 3]),
       bridges: [['pci.2', 'pcie-pci-bridge', 'pci.1', 0]],
       devices: [['pci-serial', 'pci.2', 1, 0]],
+      ids: ['serial0'],
       plan: 'IMPORT_NOT_SUPPORTED',
     },
   },
@@ -116,6 +119,7 @@ const OUTCOMES: Record<string, Outcome> = {
         ['nec-usb-xhci', 'pcie.0', 2, 0],
         ['qemu-xhci', 'pcie.0', 3, 0],
       ],
+      ids: ['usb', 'usb1', 'usb2'],
       plan: 'imports',
     },
   },
@@ -151,6 +155,7 @@ const OUTCOMES: Record<string, Outcome> = {
         ['virtio-gpu-pci', 'pci.4', 0, 0],
         ['pvpanic-pci', 'pcie.0', 2, 0],
       ],
+      ids: ['usb', 'scsi0', 'net0', 'video0', 'panic0'],
       plan: 'imports',
     },
   },
@@ -197,6 +202,7 @@ const OUTCOMES: Record<string, Outcome> = {
         ['virtio-balloon-pci', 'pci.5', 0, 0],
         ['virtio-rng-pci', 'pci.6', 0, 0],
       ],
+      ids: ['virtio-disk0', 'usb', 'virtio-serial0', 'net0', 'video0', 'balloon0', 'rng0'],
       plan: 'imports',
     },
   },
@@ -350,6 +356,7 @@ const OUTCOMES: Record<string, Outcome> = {
         ['vfio-pci', 'pci.1', 0, 0, '0000:06:12.5'],
         ['vfio-pci', 'pci.2', 0, 0, '0000:07:12.5'],
       ],
+      ids: ['hostdev0', 'hostdev1'],
       plan: 'imports',
     },
   },
@@ -399,6 +406,7 @@ function checkParsed(draft: Draft, facts: Facts): void {
   expect(draft.devices.map((d) => [d.driver, d.bus, d.slot, d.function, ...(d.host ? [d.host] : [])])).toEqual(
     facts.devices ?? [],
   );
+  if (facts.ids !== undefined) expect(draft.devices.map((d) => d.id)).toEqual(facts.ids);
   if (facts.ignoredBecause !== undefined) {
     const [says, count] = facts.ignoredBecause;
     expect(draft.report.ignored.filter((i) => i.reason.includes(says))).toHaveLength(count);

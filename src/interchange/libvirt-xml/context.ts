@@ -3,6 +3,7 @@
 
 import { type Draft, type DraftBridge, PCIE_ROOT } from '../draft.js';
 import { describeAt, type ImportReport, InterchangeError, type PartKind, type SourceRef } from '../report.js';
+import type { Naming } from './aliases.js';
 import { atOf, attr, children, describe, type Element } from './xml.js';
 import { parseUint } from '../qemu-cmdline/options.js';
 
@@ -19,7 +20,9 @@ export interface ParseContext {
   /** Ids taken, so that generated ones do not collide. */
   readonly usedIds: Set<string>;
   /** Parts without <alias name='ua-...'>: named once every element has been read. */
-  readonly unnamed: { item: { id: string }; prefix: string; notes: string[] }[];
+  readonly unnamed: { item: { id: string }; prefix: string; fixed?: string; notes: string[] }[];
+  /** How many <devices> children of each name have been read (libvirt numbers videos and serials by position). */
+  readonly ordinals: Map<string, number>;
   /** <iommufd enabled='yes'> at domain level: the default of every <hostdev>. */
   iommufdDefault: boolean;
   /** A <gic> that leaves the version to the host (no version, or version='host'). */
@@ -40,6 +43,7 @@ export function newContext(board: Draft['board'], report: ImportReport): ParseCo
     controllers: new Map([[0, PCIE_ROOT]]),
     usedIds: new Set([PCIE_ROOT]),
     unnamed: [],
+    ordinals: new Map(),
     iommufdDefault: false,
     busNrs: [],
   };
@@ -60,10 +64,21 @@ export function addPart(
   ctx.report.parts.push({ at: atOf(e), text, became: { kind, id: item.id }, notes });
 }
 
-/** An item without a user alias gets `<prefix><n>` once every element has been read; an alias takes its id. */
-export function nameLater(ctx: ParseContext, item: { id: string }, prefix: string, notes: string[]): void {
-  if (item.id === '') ctx.unnamed.push({ item, prefix, notes });
-  else ctx.usedIds.add(item.id);
+/**
+ * An item without a user alias gets its libvirt id once every element has been read: a fixed one
+ * (virtio-disk0, usb, scsi0) or the next free `<prefix><n>` (net0, hostdev1); an alias takes its id.
+ */
+export function nameLater(ctx: ParseContext, item: { id: string }, naming: Naming, notes: string[]): void {
+  if (item.id !== '') ctx.usedIds.add(item.id);
+  else if ('prefix' in naming) ctx.unnamed.push({ item, prefix: naming.prefix, notes });
+  else ctx.unnamed.push({ item, prefix: naming.id.replace(/\d+$/, ''), fixed: naming.id, notes });
+}
+
+/** The position of this element among the <devices> children of its name read so far (video0, serial1). */
+export function ordinal(ctx: ParseContext, e: Element): number {
+  const n = ctx.ordinals.get(e.tagName) ?? 0;
+  ctx.ordinals.set(e.tagName, n + 1);
+  return n;
 }
 
 /** libvirt names a controller pci.<index> and reads an alias ua-<name> as the user's own name. */

@@ -13,9 +13,11 @@ import {
   hasPciAddress,
   ignore,
   nameLater,
+  ordinal,
   type ParseContext,
   pciAddress,
 } from './context.js';
+import { controllerNaming, diskNaming, type Naming } from './aliases.js';
 import { atOf, attr, child, type Element } from './xml.js';
 
 /** Emulated PCI devices from libvirt elements: the QEMU driver each model becomes. */
@@ -50,7 +52,7 @@ const VIRTIO_MMIO =
  * One emulated device: ignored with its reason when it is not on PCI, refused when libvirt would
  * still have to assign its PCI address, and a Draft device named `<prefix><n>` otherwise.
  */
-export function readEmulated(e: Element, ctx: ParseContext, mapping: Mapping, prefix: string): void {
+export function readEmulated(e: Element, ctx: ParseContext, mapping: Mapping, naming: Naming): void {
   const type = addressType(e);
   const notPci =
     type === 'virtio-mmio'
@@ -73,7 +75,7 @@ export function readEmulated(e: Element, ctx: ParseContext, mapping: Mapping, pr
   }
   const device: DraftDevice = { id: aliasOf(e) ?? '', driver, ...place, at: atOf(e) };
   const notes: string[] = [];
-  nameLater(ctx, device, prefix, notes);
+  nameLater(ctx, device, naming, notes);
   ctx.devices.push(device);
   addPart(ctx, e, 'device', device, notes);
 }
@@ -150,14 +152,22 @@ export function serialMapping(e: Element): Mapping {
     : { notPci: `a serial port of target type ${target ?? '(default)'} is not a PCI device` };
 }
 
-export const readInterface = (e: Element, ctx: ParseContext) => readEmulated(e, ctx, interfaceMapping(e), 'net');
-export const readDisk = (e: Element, ctx: ParseContext) => readEmulated(e, ctx, diskMapping(e), 'disk');
-export const readMemballoon = (e: Element, ctx: ParseContext) => readEmulated(e, ctx, memballoonMapping(e), 'balloon');
-export const readRng = (e: Element, ctx: ParseContext) => readEmulated(e, ctx, rngMapping(e), 'rng');
-export const readVideo = (e: Element, ctx: ParseContext) => readEmulated(e, ctx, videoMapping(e), 'video');
-export const readOtherController = (e: Element, ctx: ParseContext) => readEmulated(e, ctx, controllerMapping(e), 'ctl');
-export const readPanic = (e: Element, ctx: ParseContext) => readEmulated(e, ctx, panicMapping(e), 'panic');
-export const readSerial = (e: Element, ctx: ParseContext) => readEmulated(e, ctx, serialMapping(e), 'serial');
+// Ids as qemu_alias.c qemuAssignDeviceAliases gives them: net<n>, <bus>-disk<n>, balloon0, rng<n>,
+// video<position>, <type><index> for controllers, panic<n> (pvpanic-pci has no id of libvirt's),
+// serial<position>.
+export const readInterface = (e: Element, ctx: ParseContext) =>
+  readEmulated(e, ctx, interfaceMapping(e), { prefix: 'net' });
+export const readDisk = (e: Element, ctx: ParseContext) => readEmulated(e, ctx, diskMapping(e), diskNaming(e));
+export const readMemballoon = (e: Element, ctx: ParseContext) =>
+  readEmulated(e, ctx, memballoonMapping(e), { prefix: 'balloon' });
+export const readRng = (e: Element, ctx: ParseContext) => readEmulated(e, ctx, rngMapping(e), { prefix: 'rng' });
+export const readVideo = (e: Element, ctx: ParseContext) =>
+  readEmulated(e, ctx, videoMapping(e), { id: `video${ordinal(ctx, e)}` });
+export const readOtherController = (e: Element, ctx: ParseContext) =>
+  readEmulated(e, ctx, controllerMapping(e), controllerNaming(e));
+export const readPanic = (e: Element, ctx: ParseContext) => readEmulated(e, ctx, panicMapping(e), { prefix: 'panic' });
+export const readSerial = (e: Element, ctx: ParseContext) =>
+  readEmulated(e, ctx, serialMapping(e), { id: `serial${ordinal(ctx, e)}` });
 
 export function readHostdev(e: Element, ctx: ParseContext): void {
   const at = atOf(e);
@@ -189,7 +199,7 @@ export function readHostdev(e: Element, ctx: ParseContext): void {
     at,
   };
   const notes: string[] = [];
-  nameLater(ctx, device, 'hostdev', notes);
+  nameLater(ctx, device, { prefix: 'hostdev' }, notes);
   ctx.devices.push(device);
   addPart(ctx, e, 'device', device, notes);
 }
@@ -236,7 +246,7 @@ export function readVirtioIommu(e: Element, ctx: ParseContext): void {
   if (awBits !== undefined)
     notes.push(`aw_bits=${awBits}: the input address width (aw-bits); not part of the MSI path`);
   const device: DraftDevice = { id: aliasOf(e) ?? '', driver: 'virtio-iommu-pci', ...place, at: atOf(e) };
-  nameLater(ctx, device, 'iommu', notes);
+  nameLater(ctx, device, { prefix: 'iommu' }, notes);
   ctx.devices.push(device);
   addPart(ctx, e, 'device', device, notes);
 }
@@ -270,7 +280,7 @@ export function readSmmuv3(e: Element, ctx: ParseContext): void {
     oas: oasText === undefined ? undefined : parseUint('oas', oasText, at, 64),
     at,
   };
-  nameLater(ctx, smmu, 'iommu', notes);
+  nameLater(ctx, smmu, { prefix: 'iommu' }, notes);
   ctx.smmus.push(smmu);
   addPart(ctx, e, 'smmu', smmu, notes);
 }

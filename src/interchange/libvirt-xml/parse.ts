@@ -99,12 +99,12 @@ function ignoreDomainElement(e: Element, ctx: ParseContext): void {
   ignore(ctx, e, 'not part of the IOMMU and MSI topology doorbell models');
 }
 
-/** Ids for parts without a user alias, as libvirt names them (hostdev0, net0, ...), avoiding ids taken. */
+/** Ids for parts without a user alias, as libvirt names them (aliases.ts), avoiding ids taken. */
 function nameUnnamed(ctx: ParseContext): void {
-  for (const { item, prefix, notes } of ctx.unnamed) {
+  for (const { item, prefix, fixed, notes } of ctx.unnamed) {
     let n = 0;
     while (ctx.usedIds.has(`${prefix}${n}`)) n += 1;
-    item.id = `${prefix}${n}`;
+    item.id = fixed !== undefined && !ctx.usedIds.has(fixed) ? fixed : `${prefix}${n}`;
     ctx.usedIds.add(item.id);
     notes.push(`no <alias name='ua-...'>: named ${item.id}`);
   }

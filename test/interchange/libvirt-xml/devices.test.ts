@@ -78,16 +78,16 @@ describe('<panic>', () => {
 });
 
 describe('emulated devices', () => {
-  it('maps each model to the QEMU driver libvirt gives it, at its PCI address', () => {
+  it('maps each model to the QEMU driver libvirt gives it, at its PCI address, named as qemuAssignDeviceAliases names it', () => {
     const d = parseLibvirtXml(
       domain(
         [
           `<interface type='network'><model type='virtio'/>${pciAt(0, 2)}</interface>`,
           `<interface type='network'><model type='e1000e'/>${pciAt(0, 3)}</interface>`,
           `<disk type='file' device='disk'><target dev='vda' bus='virtio'/>${pciAt(0, 4)}</disk>`,
-          `<controller type='usb' model='qemu-xhci'>${pciAt(0, 5)}</controller>`,
+          `<controller type='usb' index='0' model='qemu-xhci'>${pciAt(0, 5)}</controller>`,
           `<memballoon model='virtio'>${pciAt(0, 6)}</memballoon>`,
-          `<controller type='scsi' model='lsilogic'>${pciAt(0, 7)}</controller>`,
+          `<controller type='scsi' index='0' model='lsilogic'>${pciAt(0, 7)}</controller>`,
           `<rng model='virtio-non-transitional'>${pciAt(0, 8)}</rng>`,
           `<video><model type='virtio'/>${pciAt(0, 9)}</video>`,
         ].join('\n'),
@@ -96,12 +96,37 @@ describe('emulated devices', () => {
     expect(d.devices.map((x) => [x.id, x.driver, x.slot])).toEqual([
       ['net0', 'virtio-net-pci', 2],
       ['net1', 'e1000e', 3],
-      ['disk0', 'virtio-blk-pci', 4],
-      ['ctl0', 'qemu-xhci', 5],
+      ['virtio-disk0', 'virtio-blk-pci', 4],
+      ['usb', 'qemu-xhci', 5],
       ['balloon0', 'virtio-balloon-pci', 6],
-      ['ctl1', 'lsi53c895a', 7],
+      ['scsi0', 'lsi53c895a', 7],
       ['rng0', 'virtio-rng-pci-non-transitional', 8],
       ['video0', 'virtio-gpu-pci', 9],
+    ]);
+  });
+
+  it('names as qemu_alias.c does: <type><index> for controllers (usb for USB 0), <bus>-disk<n> from the target dev (virDiskNameToIndex), video and serial by position', () => {
+    const d = parseLibvirtXml(
+      domain(
+        [
+          `<controller type='usb' index='2' model='qemu-xhci'>${pciAt(0, 2)}</controller>`,
+          `<controller type='virtio-serial' index='0'>${pciAt(0, 3)}</controller>`,
+          `<disk type='file' device='disk'><target dev='vdb' bus='virtio'/>${pciAt(0, 4)}</disk>`,
+          `<disk type='file' device='disk'><target dev='vdaa' bus='virtio'/>${pciAt(0, 5)}</disk>`,
+          "<video><model type='none'/></video>",
+          `<video><model type='virtio'/>${pciAt(0, 6)}</video>`,
+          "<serial type='pty'><target type='system-serial' port='0'/></serial>",
+          `<serial type='pty'><target type='pci-serial' port='1'/>${pciAt(0, 7)}</serial>`,
+        ].join('\n'),
+      ),
+    );
+    expect(d.devices.map((x) => x.id)).toEqual([
+      'usb2',
+      'virtio-serial0',
+      'virtio-disk1',
+      'virtio-disk26',
+      'video1',
+      'serial1',
     ]);
   });
 
