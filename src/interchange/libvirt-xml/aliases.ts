@@ -4,8 +4,11 @@
 
 import { attr, child, type Element } from './xml.js';
 
-/** A fixed id, or the next free `<prefix><n>`. */
-export type Naming = { id: string } | { prefix: string };
+/**
+ * A fixed id, or the next free `<prefix><n>`; `early`: named before the others of its prefix
+ * (qemuAssignDeviceAliases names <interface type='hostdev'> as hostdev<n> before any <hostdev>).
+ */
+export type Naming = { id: string } | { prefix: string; early?: boolean };
 
 /** util/virutil.c virDiskNameToIndex: the letters after the prefix, in bijective base 26 (vda 0, vdz 25, vdaa 26). */
 export function diskNameToIndex(dst: string): number | undefined {

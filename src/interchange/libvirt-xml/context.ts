@@ -20,7 +20,7 @@ export interface ParseContext {
   /** Ids taken, so that generated ones do not collide. */
   readonly usedIds: Set<string>;
   /** Parts without <alias name='ua-...'>: named once every element has been read. */
-  readonly unnamed: { item: { id: string }; prefix: string; fixed?: string; notes: string[] }[];
+  readonly unnamed: { item: { id: string }; prefix: string; fixed?: string; early?: boolean; notes: string[] }[];
   /** How many <devices> children of each name have been read (libvirt numbers videos and serials by position). */
   readonly ordinals: Map<string, number>;
   /** <iommufd enabled='yes'> at domain level: the default of every <hostdev>. */
@@ -70,7 +70,7 @@ export function addPart(
  */
 export function nameLater(ctx: ParseContext, item: { id: string }, naming: Naming, notes: string[]): void {
   if (item.id !== '') ctx.usedIds.add(item.id);
-  else if ('prefix' in naming) ctx.unnamed.push({ item, prefix: naming.prefix, notes });
+  else if ('prefix' in naming) ctx.unnamed.push({ item, prefix: naming.prefix, early: naming.early, notes });
   else ctx.unnamed.push({ item, prefix: naming.id.replace(/\d+$/, ''), fixed: naming.id, notes });
 }
 

@@ -155,8 +155,6 @@ export function serialMapping(e: Element): Mapping {
 // Ids as qemu_alias.c qemuAssignDeviceAliases gives them: net<n>, <bus>-disk<n>, balloon0, rng<n>,
 // video<position>, <type><index> for controllers, panic<n> (pvpanic-pci has no id of libvirt's),
 // serial<position>.
-export const readInterface = (e: Element, ctx: ParseContext) =>
-  readEmulated(e, ctx, interfaceMapping(e), { prefix: 'net' });
 export const readDisk = (e: Element, ctx: ParseContext) => readEmulated(e, ctx, diskMapping(e), diskNaming(e));
 export const readMemballoon = (e: Element, ctx: ParseContext) =>
   readEmulated(e, ctx, memballoonMapping(e), { prefix: 'balloon' });
@@ -170,14 +168,24 @@ export const readSerial = (e: Element, ctx: ParseContext) =>
   readEmulated(e, ctx, serialMapping(e), { id: `serial${ordinal(ctx, e)}` });
 
 export function readHostdev(e: Element, ctx: ParseContext): void {
-  const at = atOf(e);
   if (attr(e, 'type') !== 'pci') {
     ignore(ctx, e, `a ${attr(e, 'type')} hostdev is not a PCI passthrough device`);
     return;
   }
+  readPassthrough(e, ctx, []);
+}
+
+/**
+ * A PCI function passed through with VFIO: a <hostdev type='pci'>, or an <interface type='hostdev'>
+ * (an SR-IOV VF as a NIC; libvirt starts it as vfio-pci, qemu_command.c qemuBuildPCIHostdevDevProps,
+ * and names it hostdev<n>, qemu_alias.c qemuAssignDeviceNetAlias). Its host address is
+ * <source><address domain bus slot function>.
+ */
+export function readPassthrough(e: Element, ctx: ParseContext, notes: string[], early = false): void {
+  const at = atOf(e);
   const source = child(child(e, 'source') ?? e, 'address');
   if (source === undefined || child(e, 'source') === undefined)
-    throw malformed('<hostdev> needs <source><address .../></source>', at);
+    throw malformed(`<${e.tagName}> needs <source><address .../></source>`, at);
   const hex = (name: string, width: number) =>
     parseUint(name, attr(source, name) ?? '0', atOf(source), 0xffff)
       .toString(16)
@@ -198,10 +206,16 @@ export function readHostdev(e: Element, ctx: ParseContext): void {
     iommufd: iommufd ? 'iommufd0' : undefined,
     at,
   };
-  const notes: string[] = [];
-  nameLater(ctx, device, { prefix: 'hostdev' }, notes);
+  nameLater(ctx, device, { prefix: 'hostdev', early }, notes);
   ctx.devices.push(device);
   addPart(ctx, e, 'device', device, notes);
+}
+
+/** <interface type='hostdev'> is a VFIO passthrough; any other interface is an emulated NIC. */
+export function readInterface(e: Element, ctx: ParseContext): void {
+  if (attr(e, 'type') === 'hostdev')
+    readPassthrough(e, ctx, ["<interface type='hostdev'>: an SR-IOV VF passed through as vfio-pci"], true);
+  else readEmulated(e, ctx, interfaceMapping(e), { prefix: 'net' });
 }
 
 type IommuReader = (e: Element, ctx: ParseContext) => void;

@@ -101,7 +101,8 @@ function ignoreDomainElement(e: Element, ctx: ParseContext): void {
 
 /** Ids for parts without a user alias, as libvirt names them (aliases.ts), avoiding ids taken. */
 function nameUnnamed(ctx: ParseContext): void {
-  for (const { item, prefix, fixed, notes } of ctx.unnamed) {
+  const inOrder = [...ctx.unnamed.filter((u) => u.early), ...ctx.unnamed.filter((u) => !u.early)];
+  for (const { item, prefix, fixed, notes } of inOrder) {
     let n = 0;
     while (ctx.usedIds.has(`${prefix}${n}`)) n += 1;
     item.id = fixed !== undefined && !ctx.usedIds.has(fixed) ? fixed : `${prefix}${n}`;

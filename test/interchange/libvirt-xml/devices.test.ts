@@ -24,6 +24,18 @@ describe('<hostdev>', () => {
     expect(e.message).toContain('vfio-pci');
   });
 
+  it("<interface type='hostdev'> is an SR-IOV VF passed through: vfio-pci named hostdev<n> before any <hostdev> (qemuAssignDeviceAliases names nets first), never an emulated NIC", () => {
+    const d = parseLibvirtXml(
+      domain(
+        `${hostdev('')}\n<interface type='hostdev' managed='yes'><source><address type='pci' domain='0x0000' bus='0x03' slot='0x10' function='0x2'/></source>${pciAt(0, 2)}</interface>`,
+      ),
+    );
+    expect(d.devices.map((x) => [x.id, x.driver, x.host, x.slot])).toEqual([
+      ['hostdev1', 'vfio-pci', '0000:01:00.0', 1],
+      ['hostdev0', 'vfio-pci', '0000:03:10.2', 2],
+    ]);
+  });
+
   it('a hostdev that is not PCI is ignored with its reason', () => {
     const d = parseLibvirtXml(domain("<hostdev mode='subsystem' type='usb'/>"));
     expect(d.report.ignored[d.report.ignored.length - 1]!.reason).toContain('not a PCI passthrough device');
