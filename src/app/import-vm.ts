@@ -8,8 +8,9 @@ import type { EventMetadata } from '../db/event-store.js';
 import type { Stores } from '../db/stores.js';
 import type { Executed, Precondition } from '../db/vm-repository.js';
 import { CommandListError } from '../domain/topology/decide-all.js';
+import type { GicVersion } from '../domain/topology/types.js';
 import { planImport, type Draft } from '../interchange/draft.js';
-import { parseLibvirtXml } from '../interchange/libvirt-xml/parse.js';
+import { type HostAssumptions, parseLibvirtXml } from '../interchange/libvirt-xml/parse.js';
 import { parseQemuCmdline } from '../interchange/qemu-cmdline/parse.js';
 import { describeAt, type ImportFormat, type ImportReport, InterchangeError } from '../interchange/report.js';
 import { executeCommand } from './execute-command.js';
@@ -20,14 +21,16 @@ export interface ImportRequest {
   format: ImportFormat;
   source: string;
   busNumbers?: Record<string, number>;
+  /** libvirt-xml: the host's GIC version, for a domain that leaves it to the host. */
+  gicVersion?: GicVersion;
   represent: (executed: Executed, report: ImportReport & { sha256: string }) => { body: object; location: string };
   precondition?: Precondition;
   idempotency?: IdempotencyClaim;
   metadata: EventMetadata;
 }
 
-const PARSERS: Record<ImportFormat, (source: string) => Draft> = {
-  'qemu-cmdline': parseQemuCmdline,
+const PARSERS: Record<ImportFormat, (source: string, host: HostAssumptions) => Draft> = {
+  'qemu-cmdline': (source) => parseQemuCmdline(source),
   'libvirt-xml': parseLibvirtXml,
 };
 
@@ -37,7 +40,15 @@ export function sha256Of(text: string): string {
 
 export async function importVm(stores: Stores, request: ImportRequest): Promise<Answer> {
   const sha256 = sha256Of(request.source);
-  const plan = planImport(request.vmId, PARSERS[request.format](request.source), request.busNumbers);
+  if (request.gicVersion !== undefined && request.format !== 'libvirt-xml')
+    throw new InterchangeError(
+      'VALIDATION_FAILED',
+      'gicVersion: only a libvirt domain leaves the GIC version to the host; a command line names it (-machine gic-version)',
+      null,
+      '/gicVersion',
+    );
+  const draft = PARSERS[request.format](request.source, { gicVersion: request.gicVersion });
+  const plan = planImport(request.vmId, draft, request.busNumbers);
   const report = { ...plan.report, sha256 };
   try {
     return await executeCommand(stores, {

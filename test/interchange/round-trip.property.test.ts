@@ -37,9 +37,10 @@ function topology(g: Gen, format: ImportFormat, withBridges = false): Command[] 
   const gicVersion = bool() ? 3 : 2;
   const kvm = bool();
   const its = gicVersion === 3 && (libvirt || bool());
-  const commands: Command[] = [
-    { type: 'DefineVm', vmId: 'vm', gicVersion, its, kvm, ramSize: BigInt(int(1, 1 << 20)) * 4096n },
-  ];
+  // libvirt runs whole MiB of RAM (qemuDomainAlignMemorySizes rounds <memory> up), so only those
+  // survive its round trip; a command line keeps any multiple of 4 KiB.
+  const ramSize = libvirt ? BigInt(int(1, 1 << 12)) << 20n : BigInt(int(1, 1 << 20)) * 4096n;
+  const commands: Command[] = [{ type: 'DefineVm', vmId: 'vm', gicVersion, its, kvm, ramSize }];
   const iommufds = libvirt ? ['iommufd0'] : ['iommufd0', 'fd1'];
   let nextBus = 0;
   let devices = 0;

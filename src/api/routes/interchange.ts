@@ -52,6 +52,7 @@ export const interchangeRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async 
         format: b.format,
         source: b.source,
         busNumbers: b.busNumbers,
+        gicVersion: b.gicVersion,
         represent: ({ state }, report) => ({
           body: { ...vmResource(state, baseUrlOf(request, publicUrl)), report },
           location: `/v1/vms/${state.id}`,

@@ -1,6 +1,7 @@
 // Import and export of a VM's topology: a qemu-system-aarch64 command line or a libvirt domain.
 
 import { Type } from '@sinclair/typebox';
+import { GIC_VERSIONS } from '../../domain/topology/types.js';
 import { IMPORT_FORMATS } from '../../interchange/report.js';
 import { Body, errorResponses, Id, ID_PATTERN, OneOf } from './common.js';
 
@@ -58,6 +59,12 @@ export const ImportBody = Body(
       minLength: 1,
       description: 'the text: a command line as a shell reads it (quotes, line continuations), or the domain XML',
     }),
+    gicVersion: Type.Optional(
+      OneOf(
+        GIC_VERSIONS,
+        "libvirt-xml only: the host's GIC version, which libvirt uses when a KVM domain names none (no <gic>, or <gic version='host'>); without it the import assumes GICv3 with an ITS and says so in the report",
+      ),
+    ),
     busNumbers: Type.Optional(
       Type.Record(Type.String({ pattern: ID_PATTERN }), Type.Integer({ minimum: 1, maximum: 255 }), {
         description:

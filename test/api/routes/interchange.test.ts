@@ -255,10 +255,11 @@ describe('POST /v1/vm-imports', () => {
       { line: 26, column: 5 },
     ],
     [
-      'an address on an unknown controller',
+      // Valid libvirt input: libvirt would add the controller (qemuDomainAssignPCIAddresses).
+      'an address on a controller index the domain does not define',
       { format: 'libvirt-xml', source: B2.replace("bus='0x02' slot", "bus='0x09' slot") },
-      400,
-      'IMPORT_SOURCE_MALFORMED',
+      422,
+      'IMPORT_NOT_SUPPORTED',
       { line: 24 },
     ],
     [
@@ -280,6 +281,25 @@ describe('POST /v1/vm-imports', () => {
       await t.http.get(`/v1/vms/refused-${code.toLowerCase()}`).expect(404);
     },
   );
+
+  it("gicVersion: a KVM domain without <gic> gets the request's version; without it GICv3 is assumed and the report says so (qemuDomainDefEnableDefaultFeatures)", async () => {
+    const noGic = B2.replace(/<gic[^>]*\/>/, '');
+    expect(noGic).not.toContain('<gic');
+    const given = await importVm({ vm: 'gic-given', format: 'libvirt-xml', source: noGic, gicVersion: 2 }).expect(201);
+    expect(given.body.gicVersion).toBe(2);
+    const assumed = await importVm({ vm: 'gic-assumed', format: 'libvirt-xml', source: noGic }).expect(201);
+    expect(assumed.body.gicVersion).toBe(3);
+    expect(assumed.body.its).toBe(true);
+    expect(assumed.body.report.parts[0].notes.join('\n')).toContain('assumed GICv3 with an ITS');
+  });
+
+  it('gicVersion with a command line: 400 pointing at /gicVersion (a command line names its GIC)', async () => {
+    const response = await importVm({ vm: 'gic-cmdline', format: 'qemu-cmdline', source: B1, gicVersion: 3 }).expect(
+      400,
+    );
+    expect(response.body.errors[0].pointer).toBe('/gicVersion');
+    await t.http.get('/v1/vms/gic-cmdline').expect(404);
+  });
 
   it('refuses an existing VM id with 409 VM_EXISTS pointing at /vm', async () => {
     const before = await eventCount(t);
