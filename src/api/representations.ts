@@ -99,6 +99,7 @@ export function deviceResource(base: string, state: VmState, device: Device) {
     slot: device.slot,
     function: device.function,
     host: device.host,
+    hostFd: device.hostFd,
     iommufd: device.iommufd,
     rootBus: placement.rootBus.id,
     busNumber: placement.bus.number,

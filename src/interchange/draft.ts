@@ -52,6 +52,8 @@ export interface DraftBridge extends Placed {
 export interface DraftDevice extends Placed {
   driver: string;
   host?: string;
+  /** vfio-pci fd=: passed as an open file descriptor (the host address may be unknown). */
+  hostFd?: boolean;
   iommufd?: string;
 }
 
@@ -246,6 +248,7 @@ export function planImport(vmId: string, draft: Draft, busNumbers: Readonly<Reco
         slot,
         function: fn,
         host: device.host,
+        ...(device.hostFd === true ? { hostFd: true } : {}),
         iommufd: device.iommufd,
       },
       device.at,

@@ -4,6 +4,8 @@
 // QEMU (or a part the model does not hold, named). Skips when the corpus is not beside the clone.
 
 import { describe, expect, it } from 'vitest';
+import { DomainError } from '../../src/domain/errors';
+import { replay } from '../../src/domain/topology/replay';
 import { type Draft, planImport } from '../../src/interchange/draft';
 import { parseQemuCmdline } from '../../src/interchange/qemu-cmdline/parse';
 import { InterchangeError } from '../../src/interchange/report';
@@ -19,7 +21,7 @@ interface Parsed {
   devices: string[];
   /** What else the file shows (checked by the function). */
   also?: (d: Draft) => void;
-  /** planImport's refusal, when the Draft holds what the model does not take yet. */
+  /** The code the import refuses the VM with (planImport, then every command decided), when it does. */
   planRefused?: string;
 }
 interface Refused {
@@ -102,6 +104,12 @@ const QEMU: Record<string, Outcome> = {
 };
 
 const virtioSet = (...names: string[]) => names.map((n) => `virtio-${n}-pci`);
+/**
+ * libvirt's test lines say acpi=off: the guest boots from QEMU's device tree, which describes
+ * pcie.0 only, so it never sees a pxb-pcie or what sits below it; the import refuses that before
+ * the accel SMMUs under -accel tcg would be refused (ACCEL_WITHOUT_KVM), as QEMU refuses them.
+ */
+const PXB_WITHOUT_ACPI = 'IMPORT_NOT_SUPPORTED';
 const LIBVIRT: Record<string, Outcome> = {
   'aarch64-cpu-passthrough.aarch64-latest.args': {
     pxbs: 0,
@@ -124,7 +132,6 @@ const LIBVIRT: Record<string, Outcome> = {
     bridges: ['pcie-pci-bridge'],
     smmus: 0,
     devices: ['pci-serial'],
-    planRefused: 'IMPORT_NOT_SUPPORTED',
     also: (d) => expect(d.bridges![0]).toMatchObject({ id: 'pci.2', bus: 'pci.1', slot: 0 }),
   },
   'aarch64-usb-controller.aarch64-latest.args': {
@@ -187,6 +194,7 @@ const LIBVIRT: Record<string, Outcome> = {
   },
   // accel=on under -accel tcg: QEMU refuses it, a rule of the domain; the Draft carries kvm false.
   'iommu-smmuv3-pci-bus-accel-auto.aarch64-latest.args': {
+    planRefused: PXB_WITHOUT_ACPI,
     pxbs: 2,
     rootPorts: 2,
     smmus: 2,
@@ -197,6 +205,7 @@ const LIBVIRT: Record<string, Outcome> = {
     },
   },
   'iommu-smmuv3-pci-bus-accel.aarch64-latest.args': {
+    planRefused: PXB_WITHOUT_ACPI,
     pxbs: 2,
     rootPorts: 2,
     smmus: 2,
@@ -204,12 +213,19 @@ const LIBVIRT: Record<string, Outcome> = {
     also: (d) => expect(d.board.kvm).toBe(false),
   },
   'iommu-smmuv3-pci-bus-single.aarch64-latest.args': {
+    planRefused: PXB_WITHOUT_ACPI,
     pxbs: 2,
     rootPorts: 2,
     smmus: 1,
     devices: virtioSet('rng', 'rng'),
   },
-  'iommu-smmuv3-pci-bus.aarch64-latest.args': { pxbs: 2, rootPorts: 2, smmus: 2, devices: virtioSet('rng', 'rng') },
+  'iommu-smmuv3-pci-bus.aarch64-latest.args': {
+    planRefused: PXB_WITHOUT_ACPI,
+    pxbs: 2,
+    rootPorts: 2,
+    smmus: 2,
+    devices: virtioSet('rng', 'rng'),
+  },
   'iommu-smmuv3.aarch64-latest.args': {
     pxbs: 0,
     rootPorts: 0,
@@ -233,7 +249,13 @@ const LIBVIRT: Record<string, Outcome> = {
     devices: [vfio, vfio],
     also: (d) => expect(d.rootPorts.map((p) => `${p.slot}.${p.function}`)).toEqual(['1.0', '1.1', '1.2']),
   },
-  'pcie-expander-bus-aarch64.aarch64-latest.args': { pxbs: 1, rootPorts: 0, smmus: 0, devices: [] },
+  'pcie-expander-bus-aarch64.aarch64-latest.args': {
+    planRefused: PXB_WITHOUT_ACPI,
+    pxbs: 1,
+    rootPorts: 0,
+    smmus: 0,
+    devices: [],
+  },
   'pcihole64-virt.aarch64-latest.args': { pxbs: 0, rootPorts: 0, smmus: 0, devices: [] },
   'pvpanic-pci-aarch64.aarch64-latest.args': { pxbs: 0, rootPorts: 0, smmus: 0, devices: ['pvpanic-pci'] },
   // {"driver":"virtio-iommu"}: the alias of virtio-iommu-pci, the VM's IOMMU.
@@ -275,8 +297,18 @@ function check(folder: 'qemu' | 'libvirt', name: string, outcome: Outcome): void
     devices: outcome.devices,
   });
   outcome.also?.(d);
-  if (outcome.planRefused === undefined) expect(() => planImport('vm', d)).not.toThrow();
-  else expect(() => planImport('vm', d)).toThrow(expect.objectContaining({ code: outcome.planRefused }));
+  expect(importOutcome(d)).toBe(outcome.planRefused ?? 'imports');
+}
+
+/** What the import makes of a Draft: 'imports', or the code planning or a command's decision refuses it with. */
+function importOutcome(d: Draft): string {
+  try {
+    replay(planImport('vm', d).commands);
+    return 'imports';
+  } catch (error) {
+    if (error instanceof InterchangeError || error instanceof DomainError) return error.code;
+    throw error;
+  }
 }
 
 describe.skipIf(!corpusAvailable())('the corpus command lines, read as QEMU reads them', () => {

@@ -142,10 +142,21 @@ describe('devices', () => {
     expect(draft('-device arm-smmuv3,primary-bus=pcie.0,ril=auto,ats=auto').smmus).toHaveLength(1);
   });
 
-  it('reads switches and bridges into draft.bridges; planImport refuses them until the model holds them', () => {
+  it('reads switches and bridges into draft.bridges, and planImport adds them as buses', () => {
     const d = draft('-device x3130-upstream,id=up,bus=pcie.0');
     expect(d.bridges).toEqual([expect.objectContaining({ type: 'x3130-upstream', id: 'up', bus: 'pcie.0' })]);
-    expect(() => planImport('vm', d)).toThrow(expect.objectContaining({ code: 'IMPORT_NOT_SUPPORTED' }));
+    // -nodefaults: no NIC, so the port takes the first free slot of pcie.0 (00.0 is the host
+    // bridge), 1; EDK2 gives the first bridge it finds below bus 0 the secondary bus 1.
+    expect(planImport('vm', d).commands).toContainEqual(
+      expect.objectContaining({
+        type: 'AddBus',
+        busId: 'up',
+        busType: 'x3130-upstream',
+        bus: 'pcie.0',
+        slot: 1,
+        secondaryBusNr: 1,
+      }),
+    );
   });
 
   it('refuses a vfio-pci iommufd= without its -object, and a -device without a driver', () => {

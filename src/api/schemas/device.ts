@@ -19,7 +19,18 @@ export const AttachDeviceBody = Body(
     bus: Id('pcie.0, a pxb-pcie or a pcie-root-port id', 'pcie.port1'),
     slot: Type.Integer({ minimum: 0, maximum: 31, description: 'PCI slot (device number)' }),
     function: Type.Optional(Type.Integer({ minimum: 0, maximum: 7, description: 'PCI function (default 0)' })),
-    host: Type.Optional(Type.String({ pattern: HOST_PATTERN, description: 'vfio-pci: host PCI address DDDD:BB:DD.F' })),
+    host: Type.Optional(
+      Type.String({
+        pattern: HOST_PATTERN,
+        description: 'vfio-pci: host PCI address DDDD:BB:DD.F (required unless hostFd is true)',
+      }),
+    ),
+    hostFd: Type.Optional(
+      Type.Boolean({
+        description:
+          'vfio-pci: the host device is handed to QEMU as an open file descriptor (fd=, as libvirt passes an iommufd device), so host may be left out',
+      }),
+    ),
     iommufd: Type.Optional(Id('vfio-pci: the iommufd object id (required behind accel=on)', 'iommufd0')),
   },
   {
@@ -162,7 +173,12 @@ export const DeviceSchema = Type.Object(
     bus: Type.String(),
     slot: Type.Integer(),
     function: Type.Integer(),
-    host: Nullable(Type.String()),
+    host: Nullable(
+      Type.String({
+        description: 'the host PCI address; null when not known (an emulated device, or a vfio-pci passed by fd)',
+      }),
+    ),
+    hostFd: Type.Boolean({ description: 'vfio-pci passed to QEMU as an open file descriptor (fd=)' }),
     iommufd: Nullable(Type.String()),
     rootBus: Type.String(),
     busNumber: Type.Integer(),

@@ -588,9 +588,20 @@ function attachDevice(command: CommandOf<'AttachDevice'>, state: VmState): Domai
   const fn = command.function ?? 0;
   checkSlot(state, bus, command.slot, fn, { id: command.deviceId, express: true, bridge: false });
   if (isVfio(command.driver)) {
-    if (command.host === undefined)
-      throw new DomainError('FIELD_REQUIRED', 'host is required for vfio-pci (the host BDF, DDDD:BB:DD.F)', '/host');
+    // hw/vfio/pci.c vfio_realize: a vfio-pci needs host=, sysfsdev= or fd= ("No provided host device").
+    if (command.host === undefined && command.hostFd !== true)
+      throw new DomainError(
+        'FIELD_REQUIRED',
+        'host is required for vfio-pci (the host BDF, DDDD:BB:DD.F), unless hostFd is true (the device is passed as an open file descriptor)',
+        '/host',
+      );
   } else {
+    if (command.hostFd !== undefined)
+      throw new DomainError(
+        'FIELD_NOT_ALLOWED',
+        `hostFd applies to vfio-pci only, not to ${command.driver}`,
+        '/hostFd',
+      );
     if (command.host !== undefined)
       throw new DomainError('FIELD_NOT_ALLOWED', `host applies to vfio-pci only, not to ${command.driver}`, '/host');
     if (command.iommufd !== undefined)
@@ -618,6 +629,7 @@ function attachDevice(command: CommandOf<'AttachDevice'>, state: VmState): Domai
         slot: command.slot,
         function: fn,
         host: command.host ?? null,
+        ...(command.hostFd === true ? { hostFd: true } : {}),
         iommufd: command.iommufd ?? null,
       },
     },

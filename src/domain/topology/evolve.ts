@@ -94,6 +94,7 @@ export function evolve(state: VmState | undefined, event: RecordedEvent): VmStat
         slot: d.slot,
         function: d.function,
         host: d.host,
+        hostFd: d.hostFd === true,
         iommufd: d.iommufd,
         attachedBy: ref,
         ste: { ...ste, setBy: ref },

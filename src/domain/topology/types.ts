@@ -139,6 +139,11 @@ export type Command =
       slot: number;
       function?: number;
       host?: string;
+      /**
+       * vfio-pci only: the host device was handed to QEMU as an open file descriptor (fd=, as
+       * libvirt passes an iommufd device), so its address may be unknown (host absent).
+       */
+      hostFd?: boolean;
       iommufd?: string;
     }
   | { type: 'DetachDevice'; deviceId: string }
@@ -207,6 +212,8 @@ export interface EventDataByType {
     slot: number;
     function: number;
     host: string | null;
+    /** Written only when true (events stored before have none). */
+    hostFd?: boolean;
     iommufd: string | null;
   };
   DeviceDetached: { deviceId: string };
@@ -339,6 +346,8 @@ export interface Device {
   slot: number;
   function: number;
   host: string | null;
+  /** vfio-pci handed to QEMU as an open file descriptor (fd=): host may then be unknown (null). */
+  hostFd: boolean;
   iommufd: string | null;
   attachedBy: EventRef;
   /** setBy is the SteConfigured event, or the DeviceAttached event while the defaults apply. */

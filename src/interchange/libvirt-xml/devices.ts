@@ -203,6 +203,9 @@ export function readPassthrough(e: Element, ctx: ParseContext, notes: string[], 
     driver: 'vfio-pci',
     ...place,
     host,
+    // libvirt opens an iommufd hostdev itself and hands QEMU its file descriptor ("fd" beside
+    // "iommufd", qemu_command.c qemuBuildPCIHostdevDevProps), with no host= on the command line.
+    ...(iommufd ? { hostFd: true } : {}),
     iommufd: iommufd ? 'iommufd0' : undefined,
     at,
   };

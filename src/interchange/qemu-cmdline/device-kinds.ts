@@ -182,6 +182,7 @@ export function readVfio(ctx: ParseContext, d: DeviceProps): void {
     driver: 'vfio-pci',
     bus: '',
     host: hostAddress === undefined ? undefined : parseHostAddress(hostAddress, at),
+    ...(fd === undefined ? {} : { hostFd: true }),
     iommufd,
     at: d.option.at,
   };

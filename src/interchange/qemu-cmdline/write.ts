@@ -107,6 +107,8 @@ export function writeQemuCmdline(state: VmState): QemuExport {
       `-device ${opts([
         d.driver,
         d.host === null ? undefined : ['host', d.host],
+        // A device QEMU gets as an open file descriptor: libvirt's placeholder for the number.
+        d.hostFd ? ['fd', `@hostdev-${d.id}-fd@`] : undefined,
         ['bus', d.bus],
         ['addr', addr(d.slot, d.function)],
         d.iommufd === null ? undefined : ['iommufd', d.iommufd],

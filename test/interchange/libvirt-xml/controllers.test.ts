@@ -20,6 +20,8 @@ describe('pcie-root, pcie-expander-bus, pcie-root-port', () => {
           `<hostdev mode='subsystem' type='pci'><driver iommufd='yes'/><source><address domain='0x0002' bus='0x81' slot='0x00' function='0x1'/></source>${pciAt(5, 0)}</hostdev>`,
           "<iommu model='smmuv3'><driver pciBus='3' accel='on' ats='on'/><alias name='ua-smmu'/></iommu>",
         ].join('\n'),
+        // ACPI on: with acpi=off the guest would not see the pxb-pcie at all (planImport refuses).
+        '<features><acpi/></features>\n',
       ),
     );
     expect(d.pxbs).toEqual([expect.objectContaining({ id: 'pci.3', busNr: 20, slot: 2 })]);
