@@ -14,6 +14,7 @@ import type { EventStreamOptions } from './event-stream.js';
 import { registerHttpConventions } from './plugins/http-conventions.js';
 import { registerHttpMetrics } from './plugins/http-metrics.js';
 import { BriefSchema } from './lists.js';
+import { StorageAlarm } from './storage-alarm.js';
 import { registerOpenApi } from './plugins/openapi.js';
 import { clientErrorHandler, frameworkErrorHandler, registerProblemHandlers } from './plugins/problem.js';
 import { RouteTable } from './plugins/route-table.js';
@@ -173,10 +174,14 @@ export const doorbellApp = fp<AppOptions>(async (app, options) => {
   for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
   refuseUndeclaredQueries(app);
 
+  const storageAlarm = new StorageAlarm();
+  storageAlarm.watch(app);
+
   const typed = app.withTypeProvider<TypeBoxTypeProvider>();
+  const routeOptions = { stores, publicUrl, eventStream: options.eventStream };
+  await typed.register(metaRoutes, routeOptions);
+  await typed.register(healthRoutes, { stores, storageAlarm });
   for (const plugin of [
-    metaRoutes,
-    healthRoutes,
     tokenRoutes,
     vmRoutes,
     busRoutes,
@@ -190,7 +195,7 @@ export const doorbellApp = fp<AppOptions>(async (app, options) => {
     eventRoutes,
     interchangeRoutes,
   ]) {
-    await typed.register(plugin, { stores, publicUrl, eventStream: options.eventStream });
+    await typed.register(plugin, routeOptions);
   }
 });
 

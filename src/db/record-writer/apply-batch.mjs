@@ -5,6 +5,7 @@
 // JavaScript so that the worker can load it without a TypeScript loader.
 
 import { pack, RECORD_CODEC } from '../records/codec.mjs';
+import { failureText } from '../storage-full.mjs';
 
 const STALE_POSITION = 'STALE_POSITION';
 
@@ -73,7 +74,8 @@ export function batchApplier(db, statements) {
           applyOne.immediate(write);
           return null;
         } catch (error) {
-          return error instanceof Error ? error.message : String(error);
+          // SQLITE_FULL keeps its name across the thread: the client gets a 507, not a 500.
+          return failureText(error);
         }
       });
     }
