@@ -8,7 +8,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, PG_SKIPPED, pgAvailable, type TestDatabase } from '../helpers/pg';
+import { createTestDatabase, pgAbsentSuite, pgAvailable, type TestDatabase } from '../helpers/pg';
 import { openSse } from '../helpers/sse';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -291,8 +291,4 @@ if (await pgAvailable()) {
       );
     }, 120_000);
   });
-} else {
-  describe.skip('two nodes on one PostgreSQL database', () => {
-    it(PG_SKIPPED, () => undefined);
-  });
-}
+} else pgAbsentSuite('two nodes on one PostgreSQL database');
