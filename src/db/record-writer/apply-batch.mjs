@@ -81,3 +81,15 @@ export function batchApplier(db, statements) {
     }
   };
 }
+
+/**
+ * The durability settings a connection runs with: synchronous (2 = FULL) and journal_mode.
+ * @param {import('better-sqlite3').Database} db
+ * @returns {{ synchronous: number, journalMode: string }}
+ */
+export function connectionSettings(db) {
+  return {
+    synchronous: /** @type {number} */ (db.pragma('synchronous', { simple: true })),
+    journalMode: /** @type {string} */ (db.pragma('journal_mode', { simple: true })),
+  };
+}
