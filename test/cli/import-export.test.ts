@@ -140,4 +140,39 @@ describe('doorbell export', () => {
       ((await t.http.get(`/v1/vms/${vm}`).expect(200)).body.devices as { streamId: string }[]).map((d) => d.streamId);
     expect(await streamIds('round-trip')).toEqual(await streamIds('cmd-3'));
   });
+
+  it('prints a libvirt domain (--format libvirt) that imports back to the same devices', async () => {
+    const exported = await runCli(['export', 'xml-4', '--format', 'libvirt'], env);
+    expect(exported.code).toBe(0);
+    expect(exported.stdout).toMatch(/^<domain type='kvm'>/m);
+    const file = join(dir, 'round-trip.xml');
+    writeFileSync(file, exported.stdout);
+    expect((await runCli(['import', '--vm', 'round-trip-xml', file], env)).code).toBe(0);
+    const devices = async (vm: string) =>
+      ((await t.http.get(`/v1/vms/${vm}`).expect(200)).body.devices as { driver: string; streamId: string }[]).map(
+        (d) => [d.driver, d.streamId],
+      );
+    // Part B: the VF behind the root port on pxb bus 1 sits on bus 2, stream id 0x200.
+    expect(await devices('round-trip-xml')).toEqual([['vfio-pci', '0x200']]);
+    expect(await devices('round-trip-xml')).toEqual(await devices('xml-4'));
+  });
+
+  it('--as-of prints the VM as it was after that many events', async () => {
+    // cmd-0 has one root port and one device; its first events define the VM and its pxb.
+    const events = (await t.http.get('/v1/vms/cmd-0/events?limit=1000').expect(200)).body.results as {
+      streamVersion: number;
+      type: string;
+    }[];
+    const beforeDevices = events.find((e) => e.type === 'DeviceAttached')!.streamVersion - 1;
+    const then = await runCli(['export', 'cmd-0', '--format', 'qemu', '--as-of', String(beforeDevices)], env);
+    expect(then.code).toBe(0);
+    expect(then.stdout).toContain('pxb-pcie');
+    expect(then.stdout).not.toContain('vfio-pci');
+    const now = await runCli(['export', 'cmd-0', '--format', 'qemu'], env);
+    expect(now.stdout).toContain('vfio-pci');
+    // A version the VM never reached is refused with the server's problem on stderr, exit 1.
+    const never = await runCli(['export', 'cmd-0', '--as-of', '9999'], env);
+    expect(never.code).toBe(1);
+    expect(never.stderr).toMatch(/VERSION_NOT_FOUND/);
+  });
 });

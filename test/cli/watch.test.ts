@@ -44,6 +44,35 @@ describe('doorbell watch', () => {
   });
 });
 
+describe('doorbell watch --type', () => {
+  it('prints only the events of the types named (repeatable), from history after --after', async () => {
+    // The VM "watched" holds VmDefined, BusAdded, SmmuAdded (the first test): two types named.
+    const run = await runCli(
+      [
+        '--json',
+        'watch',
+        '--vm',
+        'watched',
+        '--type',
+        'SmmuAdded',
+        '--type',
+        'VmDefined',
+        '--after',
+        '0',
+        '--count',
+        '2',
+      ],
+      env,
+    );
+    expect(run.code).toBe(0);
+    const types = run.stdout
+      .trim()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as { type: string }).type);
+    expect(types).toEqual(['VmDefined', 'SmmuAdded']);
+  });
+});
+
 describe('doorbell watch across a dropped connection', () => {
   it('resumes with Last-Event-ID: every event once, in order', async () => {
     const watching = runCli(['--json', 'watch', '--vm', 'cut', '--count', '5'], env);
