@@ -340,6 +340,65 @@ export function storageContract(engine: Engine, newDatabase: () => Promise<Contr
       expect(ofOther.body.count).toBe(0);
     });
 
+    it('orders records and tokens by each field, both ways, as the other instance wrote them', async () => {
+      // Three VMs created in the order b, c, a, each with one record of its own semantics, so that
+      // every ordering has one answer, derived here by hand.
+      const semanticsOf = { 'order-b': 'upstream', 'order-c': 'address-space', 'order-a': 'pre-fix' } as const;
+      const resolutionOf: Record<string, string> = {};
+      const sweepOf: Record<string, string> = {};
+      for (const [vm, semantics] of Object.entries(semanticsOf)) {
+        await emulatedBaseline(a, vm, {}, 'net9');
+        await command(a, 'put', `/v1/vms/${vm}/devices/net9/msi-vectors/0`, { address: '0x8090040', data: '0x0' });
+        const body = { device: 'net9', vector: 0, semantics };
+        resolutionOf[vm] = (await command(a, 'post', `/v1/vms/${vm}/msi-resolutions`, body)).body.id;
+      }
+      const expected: [string, string[]][] = [
+        ['created', ['order-b', 'order-c', 'order-a']],
+        ['vm', ['order-a', 'order-b', 'order-c']],
+        // address-space < pre-fix < upstream
+        ['semantics', ['order-c', 'order-a', 'order-b']],
+      ];
+      const orderings = expected.flatMap(([field, vms]) => [
+        [field, vms] as const,
+        [`-${field}`, [...vms].reverse()] as const,
+      ]);
+      const idsOf = (response: { body: { results: { id: string }[] } }) => response.body.results.map((r) => r.id);
+      for (const [ordering, order] of orderings) {
+        const listed = await b.http.get(`/v1/msi-resolutions?device=net9&ordering=${ordering}`).expect(200);
+        expect(idsOf(listed), `resolutions ${ordering}`).toEqual(order.map((vm) => resolutionOf[vm]));
+      }
+      // Filters combine; a page of one keeps the count of all.
+      const one = await b.http.get('/v1/msi-resolutions?device=net9&semantics=pre-fix').expect(200);
+      expect(idsOf(one)).toEqual([resolutionOf['order-a']]);
+      const paged = await b.http.get('/v1/msi-resolutions?device=net9&ordering=vm&limit=1&offset=1').expect(200);
+      expect(paged.body.count).toBe(3);
+      expect(idsOf(paged)).toEqual([resolutionOf['order-b']]);
+
+      // Sweeps, made in the same order b, c, a (their resolutions join the list above, hence after it).
+      for (const [vm, semantics] of Object.entries(semanticsOf))
+        sweepOf[vm] = (await command(a, 'post', `/v1/vms/${vm}/msi-sweeps`, { semantics })).body.id;
+      for (const [ordering, order] of orderings) {
+        const listed = await b.http.get(`/v1/msi-sweeps?device=net9&ordering=${ordering}`).expect(200);
+        expect(idsOf(listed), `sweeps ${ordering}`).toEqual(order.map((vm) => sweepOf[vm]));
+      }
+
+      for (const name of ['ord-b', 'ord-a', 'ord-c'])
+        await a.http
+          .post('/v1/tokens')
+          .send({ name, scopes: ['read'] })
+          .expect(201);
+      for (const [ordering, names] of [
+        ['name', ['ord-a', 'ord-b', 'ord-c']],
+        ['-name', ['ord-c', 'ord-b', 'ord-a']],
+        ['createdAt', ['ord-b', 'ord-a', 'ord-c']],
+        ['-createdAt', ['ord-c', 'ord-a', 'ord-b']],
+      ] as const) {
+        const tokens = await b.http.get(`/v1/tokens?ordering=${ordering}&limit=1000`).expect(200);
+        const ours = (tokens.body.results as { name: string }[]).map((t) => t.name).filter((n) => n.startsWith('ord-'));
+        expect(ours, `tokens ${ordering}`).toEqual(names);
+      }
+    });
+
     it('tokens hold across instances: a name taken on one is refused on the other, a revoked token is refused by both', async () => {
       const created = await a.http
         .post('/v1/tokens')
