@@ -10,5 +10,8 @@ export default defineConfig({
     hookTimeout: 30_000,
     // One line when the PostgreSQL suites are skipped (no server at DOORBELL_TEST_PG).
     globalSetup: ['test/helpers/pg-global-setup.ts'],
+    // Every fast-check property ends at its first failure and within a time limit (a failing
+    // property must not hang the run while it shrinks).
+    setupFiles: ['test/helpers/fast-check.ts'],
   },
 });

@@ -387,13 +387,14 @@ async function fleetSweepBenchmark(vmCount = 1_000, vectors = 32) {
     }
     const baseUrl = 'http://localhost:8080';
     // Warm-up, on VMs of their own: both paths compiled before they are timed.
-    for (const id of warm.slice(0, 10)) await sweepVm(stores, { vmId: id, baseUrl, limit: DEFAULT_SWEEP_PAGE });
+    for (const id of warm.slice(0, 10))
+      await sweepVm(stores, { vmId: id, baseUrl, limit: DEFAULT_SWEEP_PAGE, offset: 0 });
     await fleetSweep(stores, { vm: warm.slice(10), baseUrl });
 
     // Single-VM sweeps, one VM after another, each VM resolved for the first time (no memo).
     const singles = ids.slice(0, 100);
     let start = process.hrtime.bigint();
-    for (const id of singles) await sweepVm(stores, { vmId: id, baseUrl, limit: DEFAULT_SWEEP_PAGE });
+    for (const id of singles) await sweepVm(stores, { vmId: id, baseUrl, limit: DEFAULT_SWEEP_PAGE, offset: 0 });
     const singleSeconds = Number(process.hrtime.bigint() - start) / 1e9;
     const singleRate = (singles.length * vectors) / singleSeconds;
 

@@ -8,6 +8,7 @@
 
 import type { IdempotentEntry } from '../db/idempotency-store.js';
 import { type EventAppend, STALE_POSITION } from '../db/record-writer/types.js';
+import { failureText } from '../db/storage-full.mjs';
 import type { Stores } from '../db/stores.js';
 import type { VmState } from '../domain/topology/types.js';
 import { answerOf, type CommandRequest } from './execute-command.js';
@@ -93,7 +94,8 @@ export class CommandWriter {
       }
     } catch (error) {
       if (planFailure !== undefined || plan === undefined) for (const item of batch) item.reject(error);
-      else this.retry(batch, error instanceof Error ? error.message : String(error));
+      // The failure's text keeps a full disk's mark (a 507 for the client, not a 500).
+      else this.retry(batch, failureText(error));
     } finally {
       this.scheduled = false;
       this.schedule();

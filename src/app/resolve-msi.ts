@@ -37,14 +37,18 @@ export interface ResolveRequest {
   baseUrl: string;
 }
 
-/** A sweep answers at most this many results unless asked for fewer; the rest are pages of GET. */
-export const DEFAULT_SWEEP_PAGE = 1000;
+/**
+ * A sweep answers one page of its results, the lists' default unless the query asks for another
+ * (contract v1.3, "Edges"); `next` and GET of the sweep page the rest.
+ */
+export const DEFAULT_SWEEP_PAGE = 50;
 
 export interface SweepRequest {
   vmId: string;
   semantics?: Semantics;
-  /** Results in the answer (its first page). */
+  /** The page of results the answer holds (the query's limit and offset). */
   limit: number;
+  offset: number;
   asOf?: number;
   idempotency?: IdempotencyClaim;
   baseUrl: string;
@@ -169,11 +173,10 @@ export async function sweepVm(stores: Stores, request: SweepRequest): Promise<An
   // The answer is the sweep's first page, exactly as GET of its Location reads it: the records
   // are spliced in as they are stored, so each stays byte for byte its record; the sweep's own
   // record keeps only the head.
-  const { limit } = request;
-  const texts = records.slice(0, limit).map((r) => r.text);
-  const body = sweepPageText(head, texts, records.length, sweepPath(id), limit, 0);
-  const location = limit === DEFAULT_SWEEP_PAGE ? sweepPath(id) : `${sweepPath(id)}?limit=${limit}`;
-  const response = { status: 201, headers: { location }, body };
+  const { limit, offset } = request;
+  const texts = records.slice(offset, offset + limit).map((r) => r.text);
+  const body = sweepPageText(head, texts, records.length, sweepPath(id), limit, offset);
+  const response = { status: 201, headers: { location: sweepPageLocation(id, limit, offset) }, body };
   const sweep = {
     id,
     vmId,
@@ -208,6 +211,15 @@ export async function liveRoute(
 
 export const routeEtag = (version: number, semantics: Semantics | undefined) =>
   `"${version}-${semantics ?? 'declared'}"`;
+
+/** Where GET reads the page a sweep answered: its path, with the page when it is not the default. */
+function sweepPageLocation(id: string, limit: number, offset: number): string {
+  const query = [
+    ...(limit === DEFAULT_SWEEP_PAGE ? [] : [`limit=${limit}`]),
+    ...(offset === 0 ? [] : [`offset=${offset}`]),
+  ];
+  return query.length === 0 ? sweepPath(id) : `${sweepPath(id)}?${query.join('&')}`;
+}
 
 /** A stored resolution or sweep, byte for byte; 404 when there is none. */
 export async function storedResolution(stores: Stores, id: string): Promise<string> {

@@ -5,11 +5,8 @@ import type { Client } from './client.js';
 import { EXIT } from './exit-codes.js';
 import { printJson, printTable } from './output.js';
 
-interface Route {
-  installed: boolean;
-  address?: string;
-  cause?: string;
-}
+/** The KVM route as the OpenAPI document describes it: a union discriminated by `installed`. */
+type Route = { installed: true; address: string } | { installed: false; cause: string };
 
 interface SweepResult {
   device: string;
@@ -31,7 +28,7 @@ interface SweepPage {
 
 export const isLost = (r: SweepResult) => r.diagnostics.some((d) => d.code === 'INTERRUPTS_LOST');
 
-const routeText = (route: Route) => (route.installed ? (route.address ?? 'installed') : `none (${route.cause})`);
+const routeText = (route: Route) => (route.installed ? route.address : `none (${route.cause})`);
 
 export async function sweepVm(
   client: Client,

@@ -49,6 +49,7 @@ export const SERVICE_ERRORS = {
   SHUTTING_DOWN: { status: 503, title: 'Service is shutting down' },
   OVERLOADED: { status: 503, title: 'Service overloaded' },
   NOT_READY: { status: 503, title: 'Service not ready' },
+  STORAGE_FULL: { status: 507, title: 'Insufficient storage' },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export const ERROR_CATALOGUE = { ...DOMAIN_ERRORS, ...SERVICE_ERRORS } as const satisfies Record<

@@ -225,7 +225,7 @@ describe('sweep pages', () => {
         data: `0x${n}`,
       });
     }
-    const first = await t.http.post('/v1/vms/paged/msi-sweeps').send({ limit: 2 }).expect(201);
+    const first = await t.http.post('/v1/vms/paged/msi-sweeps?limit=2').send({}).expect(201);
     // Five vectors counted, two answered; the Location reads this very page back.
     expect(first.body.counts.vectors).toBe(5);
     expect(first.body).toMatchObject({
@@ -246,4 +246,68 @@ describe('sweep pages', () => {
     const record = (await t.http.get(`/v1/msi-resolutions/${last.results[0].id}`).expect(200)).text;
     expect(record).toBe(`${JSON.stringify(last.results[0])}\n`);
   });
+
+  it('takes limit and offset in the query as every list does, and refuses them in the body (contract v1.3)', async () => {
+    // The VM "paged" has vectors 0 to 4: offset 3 with limit 1 is vector 3 alone.
+    const page = await t.http.post('/v1/vms/paged/msi-sweeps?limit=1&offset=3').send({}).expect(201);
+    expect(page.body.results.map((r: { vector: number }) => r.vector)).toEqual([3]);
+    expect(page.body).toMatchObject({
+      count: 5,
+      next: `/v1/msi-sweeps/${page.body.id}?limit=1&offset=4`,
+      previous: `/v1/msi-sweeps/${page.body.id}?limit=1&offset=2`,
+    });
+    expect(page.headers.location).toBe(`/v1/msi-sweeps/${page.body.id}?limit=1&offset=3`);
+    expect((await t.http.get(page.headers.location!).expect(200)).text).toBe(page.text);
+    // An unknown query parameter is a 400 naming it, as on every list; limit in the body too.
+    const unknown = await t.http.post('/v1/vms/paged/msi-sweeps?lmit=1').send({}).expect(400);
+    expect(unknown.body.errors).toEqual([
+      { pointer: '/query/lmit', in: 'query', detail: 'lmit is not a known query parameter' },
+    ]);
+    const inBody = await t.http.post('/v1/vms/paged/msi-sweeps').send({ limit: 2 }).expect(400);
+    expect(inBody.body.errors[0].pointer).toBe('/limit');
+    expect((await t.http.post('/v1/vms/paged/msi-sweeps?limit=1001').send({}).expect(400)).body.errors[0].pointer).toBe(
+      '/query/limit',
+    );
+  });
+
+  it("answers the lists' default page, 50 results, when the query names none (a 2,048-vector sweep is not 4.7 MB)", async () => {
+    await acceleratedS10(t, 'wide');
+    // Vector 0 is programmed by the topology; 60 more make 61, past one default page.
+    for (let n = 1; n <= 60; n++)
+      await command(t, 'put', `/v1/vms/wide/devices/hostdev0/msi-vectors/${n}`, {
+        address: '0xFFFFF040',
+        data: `0x${n.toString(16)}`,
+      });
+    const sweep = await t.http.post('/v1/vms/wide/msi-sweeps').send({}).expect(201);
+    expect(sweep.body.counts.vectors).toBe(61);
+    expect(sweep.body.count).toBe(61);
+    expect(sweep.body.results).toHaveLength(50);
+    expect(sweep.body.results.at(-1).vector).toBe(49);
+    expect(sweep.body.next).toBe(`/v1/msi-sweeps/${sweep.body.id}?limit=50&offset=50`);
+    // The plain Location reads this very first page back.
+    expect(sweep.headers.location).toBe(`/v1/msi-sweeps/${sweep.body.id}`);
+    expect((await t.http.get(sweep.headers.location!).expect(200)).text).toBe(sweep.text);
+    const rest = (await t.http.get(sweep.body.next).expect(200)).body;
+    expect(rest.results.map((r: { vector: number }) => r.vector)).toEqual(Array.from({ length: 11 }, (_, i) => 50 + i));
+  });
+});
+
+describe('query parameters on the writes', () => {
+  it.each([
+    ['post', '/v1/vms?dryRun=true', { id: 'never' }],
+    ['post', '/v1/fleet-sweeps?limit=20', {}],
+    ['post', '/v1/vms/vm1/msi-resolutions?semantics=pre-fix', { device: 'hostdev0', vector: 0 }],
+    ['put', '/v1/vms/vm1/devices/hostdev0/msi-vectors/7?asOf=1', { address: '0xFFFFF040', data: '0x7' }],
+  ] as const)(
+    '%s %s: a query parameter the write does not take is a 400 naming it, and nothing is written',
+    async (method, url, body) => {
+      const before = await eventCount(t);
+      const name = url.split('?')[1]!.split('=')[0]!;
+      const response = await t.http[method](url).send(body).expect(400);
+      expect(response.body.errors).toEqual([
+        { pointer: `/query/${name}`, in: 'query', detail: `${name} is not a known query parameter` },
+      ]);
+      expect(await eventCount(t)).toBe(before);
+    },
+  );
 });

@@ -98,22 +98,34 @@ describe('doorbell import', () => {
     const good = join(dir, 'good-one.sh');
     const bad = join(dir, 'bad-one.sh');
     writeFileSync(good, commandLine(2));
+    // A second device behind pcie.port1 without addr=: the lowest free slot is 1, and a PCIe root
+    // port's secondary bus takes device 0 only (QEMU, hw/pci/pci.c do_pci_register_device: "parent
+    // device only allows plugging into slot 0"): SLOT_NOT_VALID, 422.
     writeFileSync(
       bad,
       `${commandLine(1)} -device vfio-pci,host=0019:07:00.0,bus=pcie.port1,iommufd=iommufd0,id=dev9\n`,
     );
     const before = (await t.http.get('/v1/events?limit=1').expect(200)).body.count as number;
-    const run = await runCli(['--json', 'import', good, bad], env);
+    const run = await runCli(['import', good, bad], env);
     expect(run.code).toBe(1);
-    const outcomes = JSON.parse(run.stdout) as { vm: string; status: number }[];
-    expect(outcomes.map((o) => [o.vm, o.status])).toEqual([
-      ['good-one', 201],
-      ['bad-one', outcomes[1]!.status],
+    expect(run.stdout).toContain('1 imported, 1 refused');
+    // stderr names the refused file, its status and code, and nothing else.
+    expect(run.stderr.split('\n').filter((line) => line !== '')).toEqual([
+      expect.stringMatching(
+        new RegExp(`^doorbell: ${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: .*422 SLOT_NOT_VALID`),
+      ),
     ]);
-    expect(outcomes[1]!.status).toBeGreaterThanOrEqual(400);
-    const after = (await t.http.get('/v1/events?limit=1').expect(200)).body.count as number;
     const goodEvents = (await t.http.get('/v1/vms/good-one/events?limit=1').expect(200)).body.count as number;
-    expect(after - before).toBe(goodEvents);
+    expect(goodEvents).toBeGreaterThan(0);
+    expect((await t.http.get('/v1/events?limit=1').expect(200)).body.count - before).toBe(goodEvents);
+    await t.http.get('/v1/vms/bad-one').expect(404);
+
+    // --json: each outcome, the refused one with its status; nothing more is written.
+    const again = await runCli(['--json', 'import', '--vm', 'bad-two', bad], env);
+    expect(again.code).toBe(1);
+    expect((JSON.parse(again.stdout) as { vm: string; status: number }[]).map((o) => [o.vm, o.status])).toEqual([
+      ['bad-two', 422],
+    ]);
   });
 });
 
@@ -127,5 +139,40 @@ describe('doorbell export', () => {
     const streamIds = async (vm: string) =>
       ((await t.http.get(`/v1/vms/${vm}`).expect(200)).body.devices as { streamId: string }[]).map((d) => d.streamId);
     expect(await streamIds('round-trip')).toEqual(await streamIds('cmd-3'));
+  });
+
+  it('prints a libvirt domain (--format libvirt) that imports back to the same devices', async () => {
+    const exported = await runCli(['export', 'xml-4', '--format', 'libvirt'], env);
+    expect(exported.code).toBe(0);
+    expect(exported.stdout).toMatch(/^<domain type='kvm'>/m);
+    const file = join(dir, 'round-trip.xml');
+    writeFileSync(file, exported.stdout);
+    expect((await runCli(['import', '--vm', 'round-trip-xml', file], env)).code).toBe(0);
+    const devices = async (vm: string) =>
+      ((await t.http.get(`/v1/vms/${vm}`).expect(200)).body.devices as { driver: string; streamId: string }[]).map(
+        (d) => [d.driver, d.streamId],
+      );
+    // Part B: the VF behind the root port on pxb bus 1 sits on bus 2, stream id 0x200.
+    expect(await devices('round-trip-xml')).toEqual([['vfio-pci', '0x200']]);
+    expect(await devices('round-trip-xml')).toEqual(await devices('xml-4'));
+  });
+
+  it('--as-of prints the VM as it was after that many events', async () => {
+    // cmd-0 has one root port and one device; its first events define the VM and its pxb.
+    const events = (await t.http.get('/v1/vms/cmd-0/events?limit=1000').expect(200)).body.results as {
+      streamVersion: number;
+      type: string;
+    }[];
+    const beforeDevices = events.find((e) => e.type === 'DeviceAttached')!.streamVersion - 1;
+    const then = await runCli(['export', 'cmd-0', '--format', 'qemu', '--as-of', String(beforeDevices)], env);
+    expect(then.code).toBe(0);
+    expect(then.stdout).toContain('pxb-pcie');
+    expect(then.stdout).not.toContain('vfio-pci');
+    const now = await runCli(['export', 'cmd-0', '--format', 'qemu'], env);
+    expect(now.stdout).toContain('vfio-pci');
+    // A version the VM never reached is refused with the server's problem on stderr, exit 1.
+    const never = await runCli(['export', 'cmd-0', '--as-of', '9999'], env);
+    expect(never.code).toBe(1);
+    expect(never.stderr).toMatch(/VERSION_NOT_FOUND/);
   });
 });

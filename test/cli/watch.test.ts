@@ -13,11 +13,26 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
+/**
+ * Waits until the service has this many change feeds open (its own gauge), rather than guessing
+ * how long a CLI process takes to start on a busy machine.
+ */
+async function streamsOpen(count: number): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const metrics = (await t.http.get('/metrics').expect(200)).text;
+    const open = Number(/^doorbell_event_streams (\d+)$/m.exec(metrics)?.[1] ?? 0);
+    if (open >= count) return;
+    if (Date.now() > deadline) throw new Error(`${open} change feeds open after 20 s, waiting for ${count}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 describe('doorbell watch', () => {
   it('prints the events appended while it listens, one JSON line each, and exits after --count', async () => {
     const watching = runCli(['--json', 'watch', '--vm', 'watched', '--count', '3'], env);
-    // The feed starts at "now": give the watcher a moment to connect before appending.
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    // The feed starts at "now": append only once the watcher's stream is open.
+    await streamsOpen(1);
     await t.http.post('/v1/vms').send({ id: 'watched' }).expect(201);
     await t.http.post('/v1/vms').send({ id: 'not-watched' }).expect(201);
     await t.http.post('/v1/vms/watched/buses').send({ id: 'pcie.1', type: 'pxb-pcie', busNr: 1, bus: 'pcie.0' });
@@ -44,10 +59,39 @@ describe('doorbell watch', () => {
   });
 });
 
+describe('doorbell watch --type', () => {
+  it('prints only the events of the types named (repeatable), from history after --after', async () => {
+    // The VM "watched" holds VmDefined, BusAdded, SmmuAdded (the first test): two types named.
+    const run = await runCli(
+      [
+        '--json',
+        'watch',
+        '--vm',
+        'watched',
+        '--type',
+        'SmmuAdded',
+        '--type',
+        'VmDefined',
+        '--after',
+        '0',
+        '--count',
+        '2',
+      ],
+      env,
+    );
+    expect(run.code).toBe(0);
+    const types = run.stdout
+      .trim()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as { type: string }).type);
+    expect(types).toEqual(['VmDefined', 'SmmuAdded']);
+  });
+});
+
 describe('doorbell watch across a dropped connection', () => {
   it('resumes with Last-Event-ID: every event once, in order', async () => {
     const watching = runCli(['--json', 'watch', '--vm', 'cut', '--count', '5'], env);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await streamsOpen(1);
     await t.http.post('/v1/vms').send({ id: 'cut' }).expect(201);
     await t.http.post('/v1/vms/cut/buses').send({ id: 'pcie.1', type: 'pxb-pcie', busNr: 1, bus: 'pcie.0' });
     await new Promise((resolve) => setTimeout(resolve, 300));

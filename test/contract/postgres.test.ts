@@ -1,8 +1,7 @@
 // The storage contract on PostgreSQL: two instances on one fresh database, as two nodes would be.
 // Skipped, with one line saying so, when no server answers (see test/helpers/pg.ts).
 
-import { describe, it } from 'vitest';
-import { createTestDatabase, PG_SKIPPED, pgAvailable, rawClient } from '../helpers/pg';
+import { createTestDatabase, pgAbsentSuite, pgAvailable, rawClient } from '../helpers/pg';
 import { storageContract } from './storage-contract';
 
 if (await pgAvailable()) {
@@ -21,8 +20,4 @@ if (await pgAvailable()) {
       drop: database.drop,
     };
   });
-} else {
-  describe.skip('storage contract on postgres', () => {
-    it(PG_SKIPPED, () => undefined);
-  });
-}
+} else pgAbsentSuite('storage contract on postgres');

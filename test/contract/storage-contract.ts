@@ -22,6 +22,12 @@ export interface ContractDatabase {
   drop(): Promise<void>;
 }
 
+/**
+ * How long a test waits for an event to reach another node or listener: loose, so that a busy CI
+ * machine does not fail it. The target (within a second) is measured by the bench, not here.
+ */
+const LOOSE_DELIVERY_MS = 10_000;
+
 const metadata = () => ({ occurredAt: new Date().toISOString(), actor: 'contract', requestId: 'contract' });
 
 /** Appends through the port, planning again when another instance appended first (SQLite's refusal). */
@@ -211,7 +217,9 @@ export function storageContract(engine: Engine, newDatabase: () => Promise<Contr
       expect(fleetRead.text).toBe(fleet.text);
     });
 
-    it(`onAppended hears of appends ${engine === 'postgres' ? 'on every node within a second' : 'committed by this process'}`, async () => {
+    // Latency targets (a second) are the bench's (bench/run.ts); a test keeps a loose bound, so that
+    // a busy CI machine does not fail it, and a lost notification still does.
+    it(`onAppended hears of appends ${engine === 'postgres' ? 'on every node' : 'committed by this process'}`, async () => {
       const listening = engine === 'postgres' ? b : a;
       const heard: number[] = [];
       const stop = listening.stores.events.onAppended((last) => heard.push(last));
@@ -219,7 +227,7 @@ export function storageContract(engine: Engine, newDatabase: () => Promise<Contr
         await new Promise((r) => setTimeout(r, 200));
         const answer = await command(a, 'post', '/v1/vms', { id: 'heard-vm', ramSize: '0x40000000' });
         const position = (answer.body.events as { position: number }[])[0]!.position;
-        const deadline = Date.now() + 1_000;
+        const deadline = Date.now() + LOOSE_DELIVERY_MS;
         while (!heard.includes(position) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
         expect(heard).toContain(position);
       } finally {
@@ -262,7 +270,7 @@ export function storageContract(engine: Engine, newDatabase: () => Promise<Contr
       expect((await b.stores.vms.load('batch-vm'))!.version).toBe(version + 2);
     });
 
-    it('GET /v1/events/stream on one instance delivers an event appended on the other within a second', async () => {
+    it('GET /v1/events/stream on one instance delivers an event appended on the other', async () => {
       await b.app.listen({ host: '127.0.0.1', port: 0 });
       const after = await b.stores.events.lastPosition();
       const stream = await openSse(
@@ -273,9 +281,7 @@ export function storageContract(engine: Engine, newDatabase: () => Promise<Contr
         expect(stream.status).toBe(200);
         const appended = await command(a, 'post', '/v1/vms', { id: 'streamed-vm', ramSize: '0x40000000' });
         const position = (appended.body.events as { position: number }[])[0]!.position;
-        const started = Date.now();
-        await stream.waitFor((c) => c.messages.some((m) => Number(m.id) === position), 1_000);
-        expect(Date.now() - started).toBeLessThan(1_000);
+        await stream.waitFor((c) => c.messages.some((m) => Number(m.id) === position), LOOSE_DELIVERY_MS);
         expect(stream.messages.map((m) => Number(m.id))).toEqual([position]);
       } finally {
         stream.close();
@@ -305,9 +311,26 @@ export function storageContract(engine: Engine, newDatabase: () => Promise<Contr
       });
       const byDevice = await a.http.get('/v1/msi-resolutions?vm=fresh&device=hostdev0&semantics=pre-fix').expect(200);
       expect(byDevice.body.count).toBe(1);
-      const installed = await a.http.get('/v1/msi-resolutions?vm=fresh&installed=true').expect(200);
-      const all = await a.http.get('/v1/msi-resolutions?vm=fresh').expect(200);
-      expect(installed.body.count).toBeLessThanOrEqual(all.body.count);
+      // An MSI to an address stage 1 does not map: address-space walks it and faults, so KVM
+      // installs no route (domain reference §10): a record with installed false.
+      await command(b, 'post', '/v1/vms/fresh/msi-resolutions', {
+        device: 'hostdev0',
+        address: '0xffffe040',
+        data: '0x0',
+        semantics: 'address-space',
+      });
+      // installed=true and installed=false split the records exactly as each record's own route says.
+      const all = await a.http.get('/v1/msi-resolutions?vm=fresh&limit=1000').expect(200);
+      const idsWhere = (installed: boolean) =>
+        (all.body.results as { id: string; route: { installed: boolean } }[])
+          .filter((r) => r.route.installed === installed)
+          .map((r) => r.id);
+      for (const installed of [true, false]) {
+        const expected = idsWhere(installed);
+        expect(expected.length, `records with installed ${installed}`).toBeGreaterThan(0);
+        const filtered = await a.http.get(`/v1/msi-resolutions?vm=fresh&installed=${installed}&limit=1000`).expect(200);
+        expect(filtered.body.results.map((r: { id: string }) => r.id)).toEqual(expected);
+      }
       const sweeps = await b.http.get('/v1/msi-sweeps?vm=fresh').expect(200);
       expect(sweeps.body.count).toBe(1);
       // A sweep matches a device it resolved a vector of, and no other.
@@ -315,6 +338,65 @@ export function storageContract(engine: Engine, newDatabase: () => Promise<Contr
       expect(ofDevice.body.results.map((r: { id: string }) => r.id)).toEqual([sweeps.body.results[0].id]);
       const ofOther = await a.http.get('/v1/msi-sweeps?vm=fresh&device=no-such-device').expect(200);
       expect(ofOther.body.count).toBe(0);
+    });
+
+    it('orders records and tokens by each field, both ways, as the other instance wrote them', async () => {
+      // Three VMs created in the order b, c, a, each with one record of its own semantics, so that
+      // every ordering has one answer, derived here by hand.
+      const semanticsOf = { 'order-b': 'upstream', 'order-c': 'address-space', 'order-a': 'pre-fix' } as const;
+      const resolutionOf: Record<string, string> = {};
+      const sweepOf: Record<string, string> = {};
+      for (const [vm, semantics] of Object.entries(semanticsOf)) {
+        await emulatedBaseline(a, vm, {}, 'net9');
+        await command(a, 'put', `/v1/vms/${vm}/devices/net9/msi-vectors/0`, { address: '0x8090040', data: '0x0' });
+        const body = { device: 'net9', vector: 0, semantics };
+        resolutionOf[vm] = (await command(a, 'post', `/v1/vms/${vm}/msi-resolutions`, body)).body.id;
+      }
+      const expected: [string, string[]][] = [
+        ['created', ['order-b', 'order-c', 'order-a']],
+        ['vm', ['order-a', 'order-b', 'order-c']],
+        // address-space < pre-fix < upstream
+        ['semantics', ['order-c', 'order-a', 'order-b']],
+      ];
+      const orderings = expected.flatMap(([field, vms]) => [
+        [field, vms] as const,
+        [`-${field}`, [...vms].reverse()] as const,
+      ]);
+      const idsOf = (response: { body: { results: { id: string }[] } }) => response.body.results.map((r) => r.id);
+      for (const [ordering, order] of orderings) {
+        const listed = await b.http.get(`/v1/msi-resolutions?device=net9&ordering=${ordering}`).expect(200);
+        expect(idsOf(listed), `resolutions ${ordering}`).toEqual(order.map((vm) => resolutionOf[vm]));
+      }
+      // Filters combine; a page of one keeps the count of all.
+      const one = await b.http.get('/v1/msi-resolutions?device=net9&semantics=pre-fix').expect(200);
+      expect(idsOf(one)).toEqual([resolutionOf['order-a']]);
+      const paged = await b.http.get('/v1/msi-resolutions?device=net9&ordering=vm&limit=1&offset=1').expect(200);
+      expect(paged.body.count).toBe(3);
+      expect(idsOf(paged)).toEqual([resolutionOf['order-b']]);
+
+      // Sweeps, made in the same order b, c, a (their resolutions join the list above, hence after it).
+      for (const [vm, semantics] of Object.entries(semanticsOf))
+        sweepOf[vm] = (await command(a, 'post', `/v1/vms/${vm}/msi-sweeps`, { semantics })).body.id;
+      for (const [ordering, order] of orderings) {
+        const listed = await b.http.get(`/v1/msi-sweeps?device=net9&ordering=${ordering}`).expect(200);
+        expect(idsOf(listed), `sweeps ${ordering}`).toEqual(order.map((vm) => sweepOf[vm]));
+      }
+
+      for (const name of ['ord-b', 'ord-a', 'ord-c'])
+        await a.http
+          .post('/v1/tokens')
+          .send({ name, scopes: ['read'] })
+          .expect(201);
+      for (const [ordering, names] of [
+        ['name', ['ord-a', 'ord-b', 'ord-c']],
+        ['-name', ['ord-c', 'ord-b', 'ord-a']],
+        ['createdAt', ['ord-b', 'ord-a', 'ord-c']],
+        ['-createdAt', ['ord-c', 'ord-a', 'ord-b']],
+      ] as const) {
+        const tokens = await b.http.get(`/v1/tokens?ordering=${ordering}&limit=1000`).expect(200);
+        const ours = (tokens.body.results as { name: string }[]).map((t) => t.name).filter((n) => n.startsWith('ord-'));
+        expect(ours, `tokens ${ordering}`).toEqual(names);
+      }
     });
 
     it('tokens hold across instances: a name taken on one is refused on the other, a revoked token is refused by both', async () => {

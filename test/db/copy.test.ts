@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CopyError, copyDatabase } from '../../src/db/copy';
-import { createTestDatabase, PG_SKIPPED, pgAvailable, type TestDatabase } from '../helpers/pg';
+import { createTestDatabase, pgAbsentSuite, pgAvailable, type TestDatabase } from '../helpers/pg';
 import { startTestApp, startTestAppOn, type TestApp } from '../helpers/test-app';
 import { acceleratedS10, command } from '../helpers/topology';
 
@@ -104,8 +104,4 @@ if (await pgAvailable()) {
       await expect(copyDatabase(source.dbPath, target.url)).rejects.toThrow(/is not empty .*rows in events/);
     });
   });
-} else {
-  describe.skip('db copy from SQLite to PostgreSQL', () => {
-    it(PG_SKIPPED, () => undefined);
-  });
-}
+} else pgAbsentSuite('db copy from SQLite to PostgreSQL');

@@ -92,3 +92,16 @@ describe('record writer worker', () => {
     await writer.close();
   });
 });
+
+describe('durability settings', () => {
+  // A SIGKILL keeps the page cache, so the crash test cannot tell whether commits are fsynced:
+  // read what each connection runs with. PRAGMA synchronous answers 0 (OFF), 1 (NORMAL), 2 (FULL)
+  // or 3 (EXTRA) (SQLite's documentation of the pragma).
+  it('runs the main connection and the record writer thread in WAL mode with synchronous=FULL', async () => {
+    const s = await open('file');
+    expect(s.database!.sqlite.pragma('synchronous', { simple: true })).toBe(2);
+    expect(s.database!.sqlite.pragma('journal_mode', { simple: true })).toBe('wal');
+    // The record writer's own connection, on its thread: it commits every event and record.
+    expect(await s.records.settings()).toEqual({ synchronous: 2, journalMode: 'wal' });
+  });
+});

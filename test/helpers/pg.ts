@@ -5,6 +5,7 @@
 
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { describe, it } from 'vitest';
 
 export const PG_ADMIN_URL = process.env.DOORBELL_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -26,6 +27,29 @@ export function pgAvailable(): Promise<boolean> {
     }
   })();
   return available;
+}
+
+/**
+ * Whether the PostgreSQL suites must run: in CI, or when a server was named. Then a server that
+ * does not answer fails the run instead of skipping them (CI must not pass without them).
+ */
+export const PG_REQUIRED = Boolean(process.env.CI) || process.env.DOORBELL_TEST_PG !== undefined;
+
+/** What a required but absent server fails with. */
+export const PG_MISSING = `PostgreSQL is required (${process.env.CI ? 'CI is set' : 'DOORBELL_TEST_PG is set'}) but no server answers at ${PG_ADMIN_URL.replace(/:[^:@/]*@/, ':***@')}`;
+
+/**
+ * The suite a PostgreSQL test file has when no server answers: skipped, saying so in one line;
+ * failed when PostgreSQL is required (PG_REQUIRED).
+ */
+export function pgAbsentSuite(name: string): void {
+  if (PG_REQUIRED)
+    describe(name, () => {
+      it('has a PostgreSQL server to run on', () => {
+        throw new Error(PG_MISSING);
+      });
+    });
+  else describe.skip(name, () => it(PG_SKIPPED, () => undefined));
 }
 
 /** The line a suite prints when it skips PostgreSQL. */

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import supertest from 'supertest';
-import { expect } from 'vitest';
+import { expect, it } from 'vitest';
 import { type AppOptions, doorbellApp, serverOptions } from '../../src/api/app';
 import { issueToken } from '../../src/app/tokens';
 import { createStores, type Stores } from '../../src/db/stores';
@@ -96,10 +96,22 @@ async function start(dbPath: string, cleanup: () => void, options: TestAppOption
   };
 }
 
+/** DOORBELL_TEST_ENGINE=postgres: the HTTP suites run on PostgreSQL (startTestApp). */
+export const ON_POSTGRES = process.env.DOORBELL_TEST_ENGINE === 'postgres';
+
+/**
+ * A test that only SQLite can run (it opens the database file itself, or stops the record
+ * writer's thread): skipped on PostgreSQL, its name saying why.
+ */
+export function itOnSqlite(name: string, why: string, fn: () => Promise<void>, timeout?: number): void {
+  if (ON_POSTGRES) it.skip(`${name} (skipped on PostgreSQL: ${why})`, fn);
+  else it(name, fn, timeout);
+}
+
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   // DOORBELL_TEST_ENGINE=postgres runs an HTTP suite on a fresh PostgreSQL database instead (a
-  // check of every route on that engine; tests that open the SQLite file themselves fail there).
-  if (process.env.DOORBELL_TEST_ENGINE === 'postgres') {
+  // check of every route on that engine; tests that open the SQLite file themselves skip there).
+  if (ON_POSTGRES) {
     const database = await createTestDatabase();
     return start(database.url, () => void database.drop(), options);
   }

@@ -48,7 +48,10 @@ const TAGS = [
 
 const SECURITY_SCHEME = 'bearerToken';
 
-/** Every operation that needs a token can also answer 401, 403 and 429: said once here, not per route. */
+/**
+ * Every operation that needs a token can also answer 401, 403 and 429, and every write 507: said
+ * once here, not per route.
+ */
 function documentSecurity(document: Record<string, unknown>): Record<string, unknown> {
   const problem = (status: number) => ({
     description: `problem+json with code ${codesWithStatus(status).join(', ')}`,
@@ -60,6 +63,11 @@ function documentSecurity(document: Record<string, unknown>): Record<string, unk
       if (operation.security !== undefined && operation.security.length === 0) continue;
       operation.responses = { ...operation.responses, 401: problem(401), 403: problem(403), 429: problem(429) };
     }
+  // Every write can find the disk full (contract v1.3, "Edges").
+  for (const operations of Object.values(paths))
+    for (const [method, operation] of Object.entries(operations))
+      if (['post', 'put', 'patch', 'delete'].includes(method))
+        operation.responses = { ...operation.responses, 507: problem(507) };
   return document;
 }
 

@@ -10,6 +10,8 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { HEX_PATTERN } from '../../domain/address.js';
 import { ERROR_CATALOGUE, type ErrorCode } from '../../errors/catalogue.js';
 import { type FieldError, type Problem, problemBody, problemOfKnownError } from '../../errors/problem.js';
+import { isStorageFull } from '../../db/storage-full.mjs';
+import { storageFullProblem } from '../storage-alarm.js';
 import type { RouteTable } from './route-table.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
@@ -78,6 +80,11 @@ function problemOf(error: FastifyError, request: FastifyRequest): Problem {
   }
   const code = FASTIFY_CODES[error.code ?? ''];
   if (code !== undefined) return { body: problemBody(code, error.message), headers: {} };
+  // A full disk is not the server's bug: 507 with Retry-After (contract v1.3, "Edges").
+  if (isStorageFull(error)) {
+    request.log.error({ err: error }, 'write refused: storage full');
+    return storageFullProblem();
+  }
   const status = error.statusCode ?? 500;
   if (status >= 400 && status < 500)
     return {

@@ -7,6 +7,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Stores } from '../../db/stores.js';
 import { ServiceError } from '../../errors/problem.js';
 import { errorResponses, Query } from '../schemas/common.js';
+import type { StorageAlarm } from '../storage-alarm.js';
 
 const PROBE = { underPressure: false, rateLimit: false } as const;
 
@@ -17,10 +18,13 @@ const ReadinessSchema = Type.Object({
     description: 'the storage engine DOORBELL_DB chose',
   }),
   schemaVersion: Type.String({ description: 'the last migration applied' }),
-  checks: Type.Object({ database: Check, migrations: Check, recordWriter: Check }),
+  checks: Type.Object({ database: Check, migrations: Check, recordWriter: Check, storage: Check }),
 });
 
-export const healthRoutes: FastifyPluginAsyncTypebox<{ stores: Stores }> = async (app, { stores }) => {
+export const healthRoutes: FastifyPluginAsyncTypebox<{ stores: Stores; storageAlarm: StorageAlarm }> = async (
+  app,
+  { stores, storageAlarm },
+) => {
   app.get(
     '/healthz',
     {
@@ -50,7 +54,8 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ stores: Stores }> = async
       schema: {
         operationId: 'getReadiness',
         tags: ['meta'],
-        summary: 'Readiness: database writable, migrations applied, record writer alive (no token)',
+        summary:
+          'Readiness: database writable, migrations applied, record writer alive, no write lately refused for want of space (no token)',
         security: [],
         querystring: Query({}),
         response: {
@@ -69,6 +74,8 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ stores: Stores }> = async
             ? `alive, ${stores.records.queueDepth} records queued`
             : 'the record writer has stopped',
         },
+        // A write refused for want of space (507 STORAGE_FULL) lately, and none succeeded since.
+        storage: storageAlarm.check(),
       };
       if (!Object.values(checks).every((c) => c.ok))
         throw new ServiceError(

@@ -234,7 +234,10 @@ export const resolutionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
         operationId: 'sweepVm',
         tags: ['msi'],
         summary: 'Resolve every programmed vector of the VM and count what is misrouted, missing, lost or blocked',
+        description:
+          'Answers the page of results that limit and offset name (default: the first 50, as every list), with next and previous; GET of the Location reads that page back byte for byte.',
         params: VmParams,
+        querystring: Query({ ...ListQuery }),
         body: SweepBody,
         headers: CommandHeaders,
         response: created('Sweep', 'the sweep'),
@@ -245,7 +248,8 @@ export const resolutionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
         vmId: request.params.vm,
         semantics: request.body.semantics,
         asOf: request.body.asOf,
-        limit: request.body.limit ?? DEFAULT_SWEEP_PAGE,
+        limit: request.query.limit ?? DEFAULT_SWEEP_PAGE,
+        offset: request.query.offset ?? 0,
         idempotency: idempotencyOf(request),
         baseUrl: baseUrlOf(request, publicUrl),
       });

@@ -1,8 +1,8 @@
 // MSI resolutions and sweeps: what a client asks, and the shape of the records it gets back. The
 // service sends the stored JSON as it is, so the record schemas describe it; they do not build it.
 
-import { Type } from '@sinclair/typebox';
-import { SEMANTICS } from '../../domain/resolve/types.js';
+import { type Static, Type } from '@sinclair/typebox';
+import { type RouteMissingCause, SEMANTICS } from '../../domain/resolve/types.js';
 import { AsOf, Body, Hex, Id, Nullable, OneOf, Query } from './common.js';
 import { ResolutionQemuSchema, SemanticsSource } from './qemu-build.js';
 
@@ -47,13 +47,6 @@ export const SweepBody = Body(
   {
     semantics: Type.Optional(SemanticsAsked),
     asOf: Type.Optional(AsOf),
-    limit: Type.Optional(
-      Type.Integer({
-        minimum: 1,
-        maximum: 1000,
-        description: 'results in the answer (default and most: 1000); `next` pages the rest',
-      }),
-    ),
   },
   {
     examples: {
@@ -83,26 +76,46 @@ const EventRef = Type.Object({
   type: Type.String(),
 });
 
-const Route = Type.Object(
+/** The causes of a missing route, as the domain names them (domain reference §9.10, §10). */
+const ROUTE_MISSING_CAUSES = [
+  'fault',
+  'aborted',
+  'unassigned',
+  'no-kvm-irqchip',
+  'gsi-direct',
+  'no-msi-controller',
+] as const satisfies readonly RouteMissingCause[];
+
+const InstalledRoute = Type.Object(
   {
-    installed: Type.Boolean(),
-    address: Type.Optional(HexString('doorbell gPA in the KVM route')),
-    data: Type.Optional(HexString('MSI data (EventID), always the guest value')),
-    devid: Type.Optional(HexString('KVM devid = stream id')),
-    flags: Type.Optional(Type.Literal('KVM_MSI_VALID_DEVID')),
-    cause: Type.Optional(
-      Type.Union(
-        ['fault', 'aborted', 'unassigned', 'no-kvm-irqchip', 'gsi-direct', 'no-msi-controller'].map((c) =>
-          Type.Literal(c),
-        ),
-      ),
-    ),
-    reason: Type.Optional(Type.String()),
+    installed: Type.Literal(true),
+    address: HexString('doorbell gPA in the KVM route'),
+    data: HexString('MSI data (EventID), always the guest value'),
+    devid: HexString('KVM devid = stream id'),
+    flags: Type.Literal('KVM_MSI_VALID_DEVID'),
   },
-  {
-    description: 'the KVM MSI route: { installed: true, address, data, devid } or { installed: false, cause, reason }',
-  },
+  { description: 'KVM installs the MSI route' },
 );
+
+const MissingRoute = Type.Object(
+  {
+    installed: Type.Literal(false),
+    cause: OneOf(ROUTE_MISSING_CAUSES, 'why KVM has no route'),
+    reason: Type.String(),
+  },
+  { description: 'KVM installs no MSI route, for this cause' },
+);
+
+/**
+ * The KVM MSI route, a union discriminated by `installed` (contract v1.3, "Edges"): a client
+ * generated from the OpenAPI document reads `address` once it has checked `installed`, no cast.
+ * oneOf, not anyOf: the two kinds exclude each other.
+ */
+const Route = Type.Unsafe<Static<typeof InstalledRoute> | Static<typeof MissingRoute>>({
+  oneOf: [InstalledRoute, MissingRoute],
+  description:
+    'the KVM MSI route: { installed: true, address, data, devid, flags } or { installed: false, cause, reason }',
+});
 
 const Fault = Type.Object(
   {

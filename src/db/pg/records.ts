@@ -11,6 +11,7 @@ import type { IdempotencyPort, ResolutionPort } from '../port.js';
 import { resolutionOrder, resolutionWhere, sweepOrder, sweepWhere } from '../record-filters.js';
 import { pack, RECORD_CODEC } from '../records/codec.mjs';
 import { RecordWriter } from '../record-writer/index.js';
+import { failureText } from '../storage-full.mjs';
 import type { IdempotencyWrite, RecordWrite } from '../record-writer/types.js';
 import {
   type ListedRecord,
@@ -101,7 +102,8 @@ export function pgRecordWriter(database: OpenPg): RecordWriter {
             await inTransaction(client, () => apply(tx, write));
             errors.push(null);
           } catch (error) {
-            errors.push(error instanceof Error ? error.message : String(error));
+            // SQLSTATE 53100 (disk_full) keeps its name in the text: the client gets a 507.
+            errors.push(failureText(error));
           }
         }
         return errors;

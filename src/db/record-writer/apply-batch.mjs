@@ -5,6 +5,7 @@
 // JavaScript so that the worker can load it without a TypeScript loader.
 
 import { pack, RECORD_CODEC } from '../records/codec.mjs';
+import { failureText } from '../storage-full.mjs';
 
 const STALE_POSITION = 'STALE_POSITION';
 
@@ -73,9 +74,22 @@ export function batchApplier(db, statements) {
           applyOne.immediate(write);
           return null;
         } catch (error) {
-          return error instanceof Error ? error.message : String(error);
+          // SQLITE_FULL keeps its name across the thread: the client gets a 507, not a 500.
+          return failureText(error);
         }
       });
     }
+  };
+}
+
+/**
+ * The durability settings a connection runs with: synchronous (2 = FULL) and journal_mode.
+ * @param {import('better-sqlite3').Database} db
+ * @returns {{ synchronous: number, journalMode: string }}
+ */
+export function connectionSettings(db) {
+  return {
+    synchronous: /** @type {number} */ (db.pragma('synchronous', { simple: true })),
+    journalMode: /** @type {string} */ (db.pragma('journal_mode', { simple: true })),
   };
 }

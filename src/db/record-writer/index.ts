@@ -10,7 +10,7 @@
 
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
-import { batchApplier } from './apply-batch.mjs';
+import { batchApplier, connectionSettings } from './apply-batch.mjs';
 import type { RecordStatements, RecordWrite } from './types.js';
 
 export type { RecordWrite, ResolutionRecordRow, SweepRecordRow } from './types.js';
@@ -27,6 +27,12 @@ interface Pending {
 /** Commits a batch; returns one error (or null) per write, in order. */
 type CommitBatch = (writes: RecordWrite[]) => Promise<(string | null)[]>;
 
+/** What a SQLite connection runs with: synchronous (2 = FULL) and journal_mode. */
+export interface ConnectionSettings {
+  synchronous: number;
+  journalMode: string;
+}
+
 /** Told about every committed batch: how many writes it held and how long the commit took. */
 export type BatchObserver = (size: number, seconds: number) => void;
 
@@ -40,6 +46,8 @@ export class RecordWriter {
     private readonly commitBatch: CommitBatch,
     private readonly shutdown: () => Promise<void>,
     private readonly isAlive: () => boolean = () => true,
+    /** SQLite: the durability settings of the connection that commits (undefined elsewhere). */
+    readonly settings: () => Promise<ConnectionSettings | undefined> = async () => undefined,
   ) {}
 
   /** Writes waiting for a commit (the one in flight included): what back-pressure looks at. */
@@ -92,7 +100,17 @@ export class RecordWriter {
         worker.once('message', () => void worker.terminate().then(() => resolve()));
         worker.postMessage({ type: 'close' });
       });
-    return new RecordWriter(commitBatch, shutdown, () => failure === undefined);
+    const settings = () =>
+      new Promise<ConnectionSettings>((resolve) => {
+        const answer = (message: { type: string } & ConnectionSettings) => {
+          if (message.type !== 'settings') return;
+          worker.off('message', answer);
+          resolve({ synchronous: message.synchronous, journalMode: message.journalMode });
+        };
+        worker.on('message', answer);
+        worker.postMessage({ type: 'settings' });
+      });
+    return new RecordWriter(commitBatch, shutdown, () => failure === undefined, settings);
   }
 
   /**
@@ -112,6 +130,8 @@ export class RecordWriter {
     return new RecordWriter(
       async (writes) => applyBatch(writes),
       async () => undefined,
+      () => true,
+      async () => connectionSettings(sqlite),
     );
   }
 

@@ -1,6 +1,7 @@
 // The committed OpenAPI document is the one the route schemas generate, and the service serves it.
 
 import { readFileSync } from 'node:fs';
+import type { Static } from '@sinclair/typebox';
 import Ajv from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateOpenApi, OPENAPI_PATH } from '../../../scripts/openapi-document';
@@ -140,6 +141,71 @@ describe('OpenAPI', () => {
     expect(document.paths['/v1/vms'].post.responses['201'].headers).toHaveProperty('Location');
     expect(document.paths['/v1/vms/{vm}'].get.responses['200'].headers).toHaveProperty('ETag');
     expect(document.paths['/v1/vms/{vm}/msi-resolutions'].post.responses['201'].headers).toHaveProperty('Location');
+  });
+
+  it("describes a route as a union discriminated by installed, in route and in every comparison entry (contract v1.3, 'Edges')", async () => {
+    const document = (await t.http.get('/openapi.json').expect(200)).body;
+    interface Kind {
+      type: string;
+      required: string[];
+      properties: Record<string, { enum?: unknown[] }>;
+    }
+    const kindsOf = (schema: { oneOf?: Kind[] }) => {
+      // Exactly one kind per value of installed: a generated client narrows on it.
+      expect(schema.oneOf).toHaveLength(2);
+      const [installed, missing] = [true, false].map((value) =>
+        schema.oneOf!.find(
+          (kind) => kind.properties.installed?.enum?.length === 1 && kind.properties.installed.enum[0] === value,
+        ),
+      );
+      return { installed, missing };
+    };
+    for (const component of ['Resolution', 'Route']) {
+      const properties = document.components.schemas[component].properties;
+      for (const [where, schema] of [
+        ['route', properties.route],
+        ['pre-fix', properties.comparison.properties['pre-fix']],
+        ['address-space', properties.comparison.properties['address-space']],
+        ['upstream', properties.comparison.properties.upstream],
+      ]) {
+        const { installed, missing } = kindsOf(schema);
+        expect(installed?.required.sort(), `${component} ${where}, installed: true`).toEqual([
+          'address',
+          'data',
+          'devid',
+          'flags',
+          'installed',
+        ]);
+        expect(missing?.required.sort(), `${component} ${where}, installed: false`).toEqual([
+          'cause',
+          'installed',
+          'reason',
+        ]);
+      }
+    }
+    // A record that breaks the union is refused: an installed route without its address, a
+    // missing route with an address and no cause.
+    const ajv = new Ajv({ allErrors: true, strict: false });
+    const valid = ajv.compile(document.components.schemas.Resolution.properties.route);
+    expect(valid({ installed: true, data: '0x0', devid: '0x200', flags: 'KVM_MSI_VALID_DEVID' })).toBe(false);
+    expect(valid({ installed: false, address: '0x8090040', reason: 'faulted' })).toBe(false);
+    expect(valid({ installed: false, cause: 'fault', reason: 'stage 1 faulted' })).toBe(true);
+  });
+
+  it('types the route so that a client reads address only after checking installed (checked by tsc)', () => {
+    type KvmRoute = Static<typeof ResolutionSchema>['route'];
+    // Were route not a discriminated union, address would be `string | undefined` after the
+    // check and cause possibly undefined: neither assignment below would type-check (npm test
+    // runs tsc over test/).
+    const describe = (route: KvmRoute): string => {
+      if (route.installed) {
+        const address: string = route.address;
+        return `${address} data ${route.data}`;
+      }
+      const cause: string = route.cause;
+      return `none: ${cause}`;
+    };
+    expect(describe({ installed: false, cause: 'fault', reason: 'F_TRANSLATION' })).toBe('none: fault');
   });
 
   it('serves Swagger UI at /docs', async () => {

@@ -144,7 +144,9 @@ describe('GET /v1/events/stream', () => {
     await slow.waitFor((c) => c.messages.length === 2);
     slow.pause();
     // Enough events (with a long reason each) to fill the loopback socket buffers many times over:
-    // appended in one transaction through the store.
+    // appended through the store in batches of 250 (one batch of 2,498 holds a PostgreSQL
+    // transaction open while it is planned and encoded, past the idle-in-transaction timeout on a
+    // busy machine).
     const reason = 'x'.repeat(8000);
     const total = 2500;
     const commands = Array.from({ length: total - 2 }, (_, k) => {
@@ -157,9 +159,10 @@ describe('GET /v1/events/stream', () => {
         data: BigInt(i),
       } as const;
     });
-    await t.stores.vms.executeAll('vm1', commands, {
-      metadata: { occurredAt: new Date().toISOString(), actor: 'test', requestId: 'r', reason },
-    });
+    for (let start = 0; start < commands.length; start += 250)
+      await t.stores.vms.executeAll('vm1', commands.slice(start, start + 250), {
+        metadata: { occurredAt: new Date().toISOString(), actor: 'test', requestId: 'r', reason },
+      });
     await healthy.waitFor((c) => c.messages.length === total, 30_000);
     expect(positions(healthy)).toEqual(range(1, total));
     // The slow client's connection was cut by the server: what it can still read ends early.

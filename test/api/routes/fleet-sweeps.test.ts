@@ -4,7 +4,7 @@
 
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../../helpers/test-app';
+import { itOnSqlite, startTestApp, type TestApp } from '../../helpers/test-app';
 import { acceleratedS10, command } from '../../helpers/topology';
 import { expectWellFormedPicture } from '../../pictures/svg-inspect';
 
@@ -161,7 +161,7 @@ describe('fleet sweep records', () => {
     );
   });
 
-  it('are immutable in the database itself', async () => {
+  itOnSqlite('are immutable in the database itself', 'it opens the SQLite file itself', async () => {
     const { id } = (await t.http.post('/v1/fleet-sweeps').send({ limit: 1 }).expect(201)).body;
     const db = new Database(t.dbPath);
     try {

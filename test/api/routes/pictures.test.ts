@@ -3,7 +3,7 @@
 
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../../helpers/test-app';
+import { itOnSqlite, startTestApp, type TestApp } from '../../helpers/test-app';
 import { acceleratedS10 } from '../../helpers/topology';
 import { all, expectWellFormedPicture, withAttribute } from '../../pictures/svg-inspect';
 
@@ -55,26 +55,31 @@ describe('a stored resolution', () => {
     ]);
   });
 
-  it('serves a record stored before pictures existed unchanged, and draws it', async () => {
-    // A record as the service stored it before v1.2: no picture, no semanticsSource.
-    const fresh = (await t.http.post('/v1/vms/vm1/msi-resolutions').send({ device: 'hostdev0', vector: 0 }).expect(201))
-      .body;
-    const { id: _id, picture: _picture, semanticsSource: _source, qemu: _qemu, ...rest } = fresh;
-    const id = '11111111-2222-4333-8444-555555555555';
-    const oldBody = JSON.stringify({ id, ...rest });
-    const db = new Database(t.dbPath);
-    db.prepare('INSERT INTO msi_resolutions (id, vm_id, sweep_id, body, created_at) VALUES (?, ?, NULL, ?, ?)').run(
-      id,
-      'vm1',
-      oldBody,
-      '2026-11-01T00:00:00.000Z',
-    );
-    db.close();
-    const read = await t.http.get(`/v1/msi-resolutions/${id}`).expect(200);
-    expect(read.text).toBe(`${oldBody}\n`);
-    expect(read.headers.link).toContain(`/v1/msi-resolutions/${id}.svg>`);
-    await picture(`/v1/msi-resolutions/${id}.svg`);
-  });
+  itOnSqlite(
+    'serves a record stored before pictures existed unchanged, and draws it',
+    'it opens the SQLite file itself',
+    async () => {
+      // A record as the service stored it before v1.2: no picture, no semanticsSource.
+      const fresh = (
+        await t.http.post('/v1/vms/vm1/msi-resolutions').send({ device: 'hostdev0', vector: 0 }).expect(201)
+      ).body;
+      const { id: _id, picture: _picture, semanticsSource: _source, qemu: _qemu, ...rest } = fresh;
+      const id = '11111111-2222-4333-8444-555555555555';
+      const oldBody = JSON.stringify({ id, ...rest });
+      const db = new Database(t.dbPath);
+      db.prepare('INSERT INTO msi_resolutions (id, vm_id, sweep_id, body, created_at) VALUES (?, ?, NULL, ?, ?)').run(
+        id,
+        'vm1',
+        oldBody,
+        '2026-11-01T00:00:00.000Z',
+      );
+      db.close();
+      const read = await t.http.get(`/v1/msi-resolutions/${id}`).expect(200);
+      expect(read.text).toBe(`${oldBody}\n`);
+      expect(read.headers.link).toContain(`/v1/msi-resolutions/${id}.svg>`);
+      await picture(`/v1/msi-resolutions/${id}.svg`);
+    },
+  );
 
   it('is a 404 problem for an unknown record, also as a picture', async () => {
     const missing = await t.http.get('/v1/msi-resolutions/00000000-0000-4000-8000-000000000000.svg').expect(404);

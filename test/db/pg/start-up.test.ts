@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redactSecrets, redactUrl } from '../../../src/db/pg/url';
 import { createStores } from '../../../src/db/stores';
-import { createTestDatabase, PG_SKIPPED, pgAvailable, rawClient, type TestDatabase } from '../../helpers/pg';
+import { createTestDatabase, pgAbsentSuite, pgAvailable, rawClient, type TestDatabase } from '../../helpers/pg';
 import { startTestAppOn, type TestApp } from '../../helpers/test-app';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
@@ -94,8 +94,4 @@ if (await pgAvailable()) {
       expect(output).toMatch(/^doorbell: the database .* upgrade doorbell on this node before starting it/);
     });
   });
-} else {
-  describe.skip('a node on PostgreSQL', () => {
-    it(PG_SKIPPED, () => undefined);
-  });
-}
+} else pgAbsentSuite('a node on PostgreSQL');
