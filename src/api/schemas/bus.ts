@@ -46,8 +46,9 @@ export const AddBusBody = Body(
         value: { id: 'pcie.port1', type: 'pcie-root-port', bus: 'pcie.1', secondaryBusNr: 2 },
       },
       pciBridge: {
-        summary: 'a PCIe-to-PCI bridge behind pcie.port1 (at 02:00.0), secondary bus 3',
-        value: { id: 'pci.bridge1', type: 'pcie-pci-bridge', bus: 'pcie.port1', slot: 0, secondaryBusNr: 3 },
+        summary:
+          'a PCIe-to-PCI bridge on pcie.1 beside pcie.port1 (at 01:01.0): EDK2 numbers its secondary bus 3, after the port',
+        value: { id: 'pci.bridge1', type: 'pcie-pci-bridge', bus: 'pcie.1', slot: 1, secondaryBusNr: 3 },
       },
     },
   },
