@@ -11,7 +11,7 @@ import { type EventAppend, STALE_POSITION } from '../db/record-writer/types.js';
 import { failureText } from '../db/storage-full.mjs';
 import type { Stores } from '../db/stores.js';
 import type { VmState } from '../domain/topology/types.js';
-import { answerOf, type CommandRequest } from './execute-command.js';
+import { answerOf, type CommandRequest } from './command-answer.js';
 import { type Answer, priorAnswer, replayOf } from './idempotency.js';
 
 /** At most this many commands share a commit; the rest wait for the next one. */

@@ -2,41 +2,12 @@
 // with the answer stored under the key in the same transaction, so a retry sees the whole change
 // and its answer or neither. Commands are committed in groups (command-writer.ts).
 
-import type { EventMetadata } from '../db/event-store.js';
-import type { StoredResponse } from '../db/idempotency-store.js';
 import type { Stores } from '../db/stores.js';
-import type { Executed, Precondition } from '../db/vm-repository.js';
-import { bigintsToHex } from '../domain/address.js';
-import type { Command } from '../domain/topology/types.js';
-import { etagOf } from '../errors/problem.js';
+import type { CommandRequest } from './command-answer.js';
 import { CommandWriter } from './command-writer.js';
-import type { Answer, IdempotencyClaim } from './idempotency.js';
+import type { Answer } from './idempotency.js';
 
-export interface CommandRequest {
-  vmId: string;
-  /** One command, or several decided in order and appended together (an import). */
-  command: Command | readonly Command[];
-  /** 200 for a change of an existing resource, 201 for a new one. */
-  status: 200 | 201;
-  /** The resource to answer with, from the state after the command, and where it lives. */
-  represent: (executed: Executed) => { body: object; location?: string };
-  precondition?: Precondition;
-  idempotency?: IdempotencyClaim;
-  metadata: EventMetadata;
-}
-
-/** The answer to a command: its resource with the VM's new version and the events it appended. */
-export function answerOf(request: CommandRequest, executed: Executed): StoredResponse {
-  const { body, location } = request.represent(executed);
-  const events = executed.events.map((e) => ({ position: e.position, streamVersion: e.streamVersion, type: e.type }));
-  const headers: Record<string, string> = { etag: etagOf(executed.state.version) };
-  if (location !== undefined) headers.location = location;
-  return {
-    status: request.status,
-    headers,
-    body: JSON.stringify(bigintsToHex({ ...body, version: executed.state.version, events })),
-  };
-}
+export type { CommandRequest } from './command-answer.js';
 
 const writers = new WeakMap<Stores, CommandWriter>();
 

@@ -1,10 +1,12 @@
 // Every code the API can answer, declared once with its HTTP status and title. The domain's
-// rule violations come from the domain's own catalogue; the codes below are those of the HTTP
+// rule violations come from the domain's own catalogue, the import's refusals from the
+// interchange's; the codes below are those of the HTTP
 // layer, the application layer and the frameworks underneath (fastify's and Node's own errors).
 // The problem+json mapping (problem.ts) and the error responses of the OpenAPI document are both
 // derived from this table.
 
 import { DOMAIN_ERRORS } from '../domain/errors.js';
+import { INTERCHANGE_ERRORS } from '../interchange/report.js';
 
 export interface CatalogueEntry {
   readonly status: number;
@@ -19,7 +21,6 @@ export const SERVICE_ERRORS = {
   BAD_URL: { status: 400, title: 'Malformed URL' },
   BAD_REQUEST: { status: 400, title: 'Bad request' },
   INVALID_IF_MATCH: { status: 400, title: 'Invalid If-Match header' },
-  IMPORT_SOURCE_MALFORMED: { status: 400, title: 'Import source malformed' },
   UNAUTHORIZED: { status: 401, title: 'Authentication required' },
   FORBIDDEN: { status: 403, title: 'Token lacks the scope' },
   CROSS_ORIGIN_REFUSED: { status: 403, title: 'Cross-origin request refused' },
@@ -38,10 +39,6 @@ export const SERVICE_ERRORS = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
   MISDIRECTED_REQUEST: { status: 421, title: 'Misdirected request' },
   IDEMPOTENCY_KEY_REUSED: { status: 422, title: 'Idempotency-Key reused' },
-  IMPORT_NOT_SUPPORTED: { status: 422, title: 'Part of the import source is not modelled' },
-  IMPORT_IOMMU_MIXED: { status: 422, title: 'Machine SMMU mixed with -device arm-smmuv3' },
-  IMPORT_BUS_NUMBERS_EXHAUSTED: { status: 422, title: "Bus numbers past the root bus's range" },
-  SMMU_PROPERTY_NEEDS_ACCEL: { status: 422, title: 'SMMU property needs accel=on' },
   RATE_LIMITED: { status: 429, title: 'Too many requests' },
   TARGET_QEMU_BUILD_UNUSABLE: { status: 422, title: 'The target QEMU build has no known accel behaviour' },
   HEADERS_TOO_LARGE: { status: 431, title: 'Request header fields too large' },
@@ -52,7 +49,7 @@ export const SERVICE_ERRORS = {
   STORAGE_FULL: { status: 507, title: 'Insufficient storage' },
 } as const satisfies Record<string, CatalogueEntry>;
 
-export const ERROR_CATALOGUE = { ...DOMAIN_ERRORS, ...SERVICE_ERRORS } as const satisfies Record<
+export const ERROR_CATALOGUE = { ...DOMAIN_ERRORS, ...INTERCHANGE_ERRORS, ...SERVICE_ERRORS } as const satisfies Record<
   string,
   CatalogueEntry
 >;

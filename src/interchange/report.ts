@@ -1,7 +1,7 @@
 // What an import says about its source: what each part became, what was ignored and why, and
 // which rule gave each bus number. Shared by both formats; pure data, no I/O.
 
-import type { ErrorCode } from '../errors/catalogue.js';
+import type { DomainErrorCode } from '../domain/errors.js';
 
 export const IMPORT_FORMATS = ['qemu-cmdline', 'libvirt-xml'] as const;
 export type ImportFormat = (typeof IMPORT_FORMATS)[number];
@@ -43,12 +43,31 @@ export interface ImportReport {
 }
 
 /**
+ * The import's own codes, with their HTTP status and title (merged into the API's catalogue, as
+ * the domain's are): a source that is not text QEMU or libvirt would read, or that asks for what
+ * the model does not hold or QEMU would refuse before any topology rule applies.
+ */
+export const INTERCHANGE_ERRORS = {
+  IMPORT_SOURCE_MALFORMED: { status: 400, title: 'Import source malformed' },
+  IMPORT_NOT_SUPPORTED: { status: 422, title: 'Part of the import source is not modelled' },
+  IMPORT_IOMMU_MIXED: { status: 422, title: 'Machine SMMU mixed with -device arm-smmuv3' },
+  IMPORT_BUS_NUMBERS_EXHAUSTED: { status: 422, title: "Bus numbers past the root bus's range" },
+  SMMU_PROPERTY_NEEDS_ACCEL: { status: 422, title: 'SMMU property needs accel=on' },
+} as const;
+
+/**
+ * A code an import refusal carries: its own, a topology rule's (reported at the part that broke
+ * it), or VALIDATION_FAILED for a field of the request that does not fit the source.
+ */
+export type InterchangeErrorCode = keyof typeof INTERCHANGE_ERRORS | DomainErrorCode | 'VALIDATION_FAILED';
+
+/**
  * The source cannot be imported: malformed (400 IMPORT_SOURCE_MALFORMED) or asking for something
  * QEMU or the firmware would refuse before any topology rule applies. `at` says where.
  */
 export class InterchangeError extends Error {
   constructor(
-    readonly code: ErrorCode,
+    readonly code: InterchangeErrorCode,
     message: string,
     readonly at: SourceRef | null,
     /** A JSON Pointer into the request other than /source (such as /busNumbers/pcie.port1). */

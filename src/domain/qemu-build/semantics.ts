@@ -2,8 +2,11 @@
 // build"): the VM's declared behaviour when it is one of the two that shipped (upstream,
 // address-space), otherwise upstream, and the answer says which it was.
 
-import type { Semantics } from '../resolve/types.js';
 import type { QemuBuildClassification } from './classify.js';
+
+/** The three QEMU behaviours a resolution can be asked for (contract, "MSI doorbell resolution"). */
+export const SEMANTICS = ['pre-fix', 'address-space', 'upstream'] as const;
+export type Semantics = (typeof SEMANTICS)[number];
 
 export const SEMANTICS_SOURCES = ['request', 'declared-qemu', 'default'] as const;
 export type SemanticsSource = (typeof SEMANTICS_SOURCES)[number];

@@ -2,13 +2,22 @@
 // Addresses are bigint; the API turns them into hex at the edge.
 
 import type { QemuBehaviour, QemuBuildRuleId } from '../qemu-build/rules.js';
-import type { SemanticsSource } from '../qemu-build/semantics.js';
+import type { Semantics, SemanticsSource } from '../qemu-build/semantics.js';
 import type { EventRef } from '../topology/types.js';
-import type { VirtioIommuFault } from './virtio-iommu.js';
 
-/** The three QEMU behaviours a resolution can be asked for (contract, "MSI doorbell resolution"). */
-export const SEMANTICS = ['pre-fix', 'address-space', 'upstream'] as const;
-export type Semantics = (typeof SEMANTICS)[number];
+export { SEMANTICS, type Semantics } from '../qemu-build/semantics.js';
+
+/** The virtio-iommu event virtio_iommu_report_fault() queues on the event virtqueue. */
+export interface VirtioIommuFault {
+  /** VIRTIO_IOMMU_FAULT_R_MAPPING: no mapping, or a mapping without write permission. */
+  reason: 'R_MAPPING';
+  /** VIRTIO_IOMMU_FAULT_F_ADDRESS, plus F_WRITE when a mapping exists but is read-only. */
+  flags: ('F_ADDRESS' | 'F_WRITE')[];
+  /** The endpoint id: the requester id, PCI_BUILD_BDF(bus, devfn) (virtio_iommu_get_bdf). */
+  endpoint: bigint;
+  address: bigint;
+  message: string;
+}
 
 /**
  * What `kvm_arch_fixup_msi_route()` translated the guest address through: no vIOMMU (system

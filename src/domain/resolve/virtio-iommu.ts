@@ -15,6 +15,7 @@ import {
   VITS_BASE,
 } from '../virt-board.js';
 import type { Trail } from './trail.js';
+import type { VirtioIommuFault } from './types.js';
 
 /** VIRTIO_IOMMU_RESV_MEM_T_RESERVED (0) and _T_MSI (1) of the virtio-iommu spec, as names. */
 export type ReservedRegionType = 'reserved' | 'msi';
@@ -43,17 +44,7 @@ export function virtioIommuReservedRegions(controller: MsiController): ReservedR
   }
 }
 
-/** The virtio-iommu event virtio_iommu_report_fault() queues on the event virtqueue. */
-export interface VirtioIommuFault {
-  /** VIRTIO_IOMMU_FAULT_R_MAPPING: no mapping, or a mapping without write permission. */
-  reason: 'R_MAPPING';
-  /** VIRTIO_IOMMU_FAULT_F_ADDRESS, plus F_WRITE when a mapping exists but is read-only. */
-  flags: ('F_ADDRESS' | 'F_WRITE')[];
-  /** The endpoint id: the requester id, PCI_BUILD_BDF(bus, devfn) (virtio_iommu_get_bdf). */
-  endpoint: bigint;
-  address: bigint;
-  message: string;
-}
+export type { VirtioIommuFault } from './types.js';
 
 export type VirtioIommuTranslation =
   | { kind: 'translated'; gpa: bigint; how: 'msi-region' | 'mapping' | 'bypass' }
