@@ -1,4 +1,4 @@
-// A resolution as the API returns it (JSON, 0x-hex strings; src/api/resolution-schemas.ts), read
+// A resolution as the API returns it (JSON, 0x-hex strings; src/api/schemas/resolution.ts), read
 // leniently: the picture must draw a stored record of any age. So both shapes of the fields that
 // changed with the domain reference §9.10 are accepted — fault.stage may be null (a configuration
 // fault), hardwarePath.delivered may be null (no hostItsBase), comparison may carry
