@@ -8,7 +8,7 @@ import { hex } from '../address.js';
 import { DEFAULT_CD } from '../topology/defaults.js';
 import { installSte } from '../topology/hwpt.js';
 import type { Device, EventRef, Granule, Mapping, MsiVector, Ste, VmState } from '../topology/types.js';
-import { type DevicePlacement, isVfio, placementOf } from '../translation/topology-facts.js';
+import { type DevicePlacement, isVfio, placementOf, virtioIommuOf } from '../translation/topology-facts.js';
 import { msiControllerOf, SW_MSI_BASE, SW_MSI_LENGTH, VITS_DOORBELL } from '../virt-board.js';
 import {
   citationText,
@@ -225,15 +225,19 @@ export function withGuestProfile(state: VmState): VmState {
  */
 export function assumedFrom(
   state: VmState,
-  events: readonly EventRef[],
+  step: { events: readonly EventRef[]; input: Record<string, unknown> },
 ): { prefix: string; citation: string } | undefined {
   const guest = state.guest;
   if (guest === null) return undefined;
-  if (!events.some((e) => e.type === 'GuestProfileDeclared' && e.position === guest.setBy.position)) return undefined;
+  if (!step.events.some((e) => e.type === 'GuestProfileDeclared' && e.position === guest.setBy.position))
+    return undefined;
   const profile = GUEST_PROFILES[guest.declared.profile];
-  const rules = (['ste', 'cd', 'msi-page', 'msi-address', 'msi-data'] as const)
-    .map((id) => ruleOf(profile, id))
-    .filter((r) => r !== undefined);
+  // A step that reads a vector rests on the MSI-X rules; any other on the STE, CD and stage-1 rules.
+  const ids: readonly GuestRuleId[] =
+    'vector' in step.input
+      ? [virtioIommuOf(state) === undefined ? 'msi-address' : 'virtio-iommu-msi', 'msi-data']
+      : ['ste', 'cd', 'msi-page', 'rmr-identity'];
+  const rules = ids.map((id) => ruleOf(profile, id)).filter((r) => r !== undefined);
   return {
     prefix: `assumed from ${profile.id} (v${profile.version}, ${profile.kernels}): `,
     citation: rules.map(citationText).join('; '),

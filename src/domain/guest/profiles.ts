@@ -169,7 +169,7 @@ export const GUEST_PROFILES: Record<GuestProfileId, GuestProfile> = {
       },
       {
         id: 'msi-address',
-        rule: 'MSI-X address = the IOVA of the doorbell page + the doorbell offset in the page (GITS_TRANSLATER 0x08090040 -> 0xFFFFF040 with 4 KiB pages)',
+        rule: 'MSI-X address = the IOVA of the doorbell page + the doorbell offset in the page (GITS_TRANSLATER 0x08090040 -> 0xFFFFF040 with 4 KiB pages); a device no IOMMU translates has no domain, so it gets the doorbell gPA 0x08090040',
         cite: [
           { file: DMA_IOMMU_C, function: 'iommu_dma_compose_msi_msg', kernels: 'v5.0 - v6.14' },
           { file: 'include/linux/msi.h', function: 'msi_msg_set_addr (iommu_dma_sw_msi)', kernels: 'v6.15 - v6.18' },

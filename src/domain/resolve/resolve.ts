@@ -77,7 +77,7 @@ export function resolve(recorded: VmState, request: MsiRequest, requested?: Sema
   const build = qemuBuildOf(state);
   const { semantics, source } = chooseSemantics(build, requested);
   const device = getDevice(state, request.deviceId, '/device');
-  const trail = new Trail(state.guest === null ? undefined : (events) => assumedFrom(state, events));
+  const trail = new Trail(state.guest === null ? undefined : (step) => assumedFrom(state, step));
   let address: bigint;
   let data: bigint;
   if (request.vector !== undefined) {

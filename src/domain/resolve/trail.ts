@@ -6,7 +6,10 @@ import type { EventRef } from '../topology/types.js';
 import type { TrailStep } from './types.js';
 
 /** Says a step's facts were assumed (from a guest profile), with the citation, when they were. */
-export type Assumption = (events: readonly EventRef[]) => { prefix: string; citation: string } | undefined;
+export type Assumption = (step: {
+  events: readonly EventRef[];
+  input: Record<string, unknown>;
+}) => { prefix: string; citation: string } | undefined;
 
 export class Trail {
   private readonly steps: TrailStep[] = [];
@@ -14,7 +17,7 @@ export class Trail {
   constructor(private readonly assumption?: Assumption) {}
 
   add(step: Omit<TrailStep, 'step' | 'events'> & { events: readonly EventRef[] }): void {
-    const assumed = this.assumption?.(step.events);
+    const assumed = this.assumption?.(step);
     const said = assumed
       ? {
           ...step,

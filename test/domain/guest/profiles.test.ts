@@ -113,6 +113,10 @@ describe('linux-dma, 4 KiB pages, an emulated SMMUv3 (arm-smmu-v3 + dma-iommu + 
     expect(first.action).toMatch(/^assumed from linux-dma \(v1, /);
     expect(first.source).toContain('its_irq_compose_msi_msg');
     expect(first.events).toEqual([{ position: 2, type: 'GuestProfileDeclared' }]);
+    // The walk rests on the implied STE and stage 1: those steps cite arm-smmu-v3 and dma-iommu.
+    const walk = r.trail.filter((s) => s.action.startsWith('assumed from') && !('vector' in s.input));
+    expect(walk.length).toBeGreaterThan(0);
+    for (const step of walk) expect(step.source).toContain('iommu_dma_get_msi_page');
   });
 
   it('without the profile the same VM has no vectors, and an address resolves exactly as before', () => {
