@@ -7,7 +7,16 @@
 import { hex } from '../address.js';
 import { DEFAULT_CD } from '../topology/defaults.js';
 import { installSte } from '../topology/hwpt.js';
-import type { Device, EventRef, Granule, Mapping, MsiVector, Ste, VmState } from '../topology/types.js';
+import type {
+  Device,
+  EventRef,
+  Granule,
+  GuestProfileFact,
+  Mapping,
+  MsiVector,
+  Ste,
+  VmState,
+} from '../topology/types.js';
 import { type DevicePlacement, isVfio, placementOf, virtioIommuOf } from '../translation/topology-facts.js';
 import { msiControllerOf, SW_MSI_BASE, SW_MSI_LENGTH, VITS_DOORBELL } from '../virt-board.js';
 import {
@@ -180,8 +189,19 @@ function steRecorded(device: Device): boolean {
  * state. The same state, untouched, when the VM declares no profile.
  */
 export function withGuestProfile(state: VmState): VmState {
-  const guest = state.guest;
-  if (guest === null) return state;
+  if (state.guest === null) return state;
+  // A sweep resolves every vector of the same state: the layer is computed once per state.
+  let layered = LAYERED.get(state);
+  if (layered === undefined) {
+    layered = layer(state, state.guest);
+    LAYERED.set(state, layered);
+  }
+  return layered;
+}
+
+const LAYERED = new WeakMap<VmState, VmState>();
+
+function layer(state: VmState, guest: GuestProfileFact): VmState {
   const ref = guest.setBy;
   const devices = new Map(state.devices);
   for (const device of state.devices.values()) {

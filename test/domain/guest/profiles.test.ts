@@ -169,6 +169,27 @@ describe('linux-dma behind an accel SMMUv3 (iort_get_rmrs + iommu_create_device_
     expect(r.comparison.misroutedBeforeFix).toBe(true);
   });
 
+  it('with 1 GiB of RAM (0x40000000-0x7FFFFFFF) pre-fix finds nothing at 0xFFFFF040: no route at all', () => {
+    // 0xFFFFF040 is above RAM and below the high PCIe window: io_mem_unassigned, the fixup returns 1.
+    const small = given(vm({ profile: 'linux-dma', vectors: { hostdev0: 1 } }, { ramSize: 0x4000_0000n }), ...accel);
+    const r = resolve(small, { deviceId: 'hostdev0', vector: 0 }, 'pre-fix');
+    expect(r.route).toMatchObject({ installed: false, cause: 'unassigned' });
+    expect(r.comparison.missingBeforeFix).toBe(true);
+    expect(r.diagnostics.map((d) => d.code)).toContain('INTERRUPTS_LOST');
+  });
+
+  it('linux-passthrough behind accel: a bypass STE, 0x08090040 programmed, every behaviour routes it (S12)', () => {
+    // Bypass STE -> bypass HWPT, no s1 HWPT: address-space uses system memory, pre-fix the alias,
+    // and both take 0x08090040 as it is, which is the doorbell; upstream uses msi-gpa, the same.
+    const pt = given(vm({ profile: 'linux-passthrough', vectors: { hostdev0: 1 } }), ...accel);
+    const r = resolve(pt, { deviceId: 'hostdev0', vector: 0 }, 'upstream');
+    expect(r.input.address).toBe(0x0809_0040n);
+    for (const s of ['pre-fix', 'address-space', 'upstream'] as const)
+      expect(r.comparison[s]).toMatchObject({ installed: true, address: 0x0809_0040n, data: 0n, devid: 0x200n });
+    expect(r.comparison.misroutedBeforeFix).toBe(false);
+    expect(withGuestProfile(pt).devices.get('hostdev0')!.hwpt.value.hwpt).toBe('bypass');
+  });
+
   it('vfio-pci without a declared count: no vectors, and the note says why', () => {
     const bare = given(vm({ profile: 'linux-dma' }), ...accel);
     const none = implicationFor(bare, bare.devices.get('hostdev0')!, bare.guest!.declared);
