@@ -29,6 +29,7 @@ import { mappingRoutes } from './routes/mappings.js';
 import { metaRoutes } from './routes/meta.js';
 import { resolutionRoutes } from './routes/msi-resolutions.js';
 import { msiVectorRoutes } from './routes/msi-vectors.js';
+import { guestProfileRoutes } from './routes/guest-profiles.js';
 import { qemuBuildRoutes } from './routes/qemu-builds.js';
 import { smmuRoutes } from './routes/smmus.js';
 import { tokenRoutes } from './routes/tokens.js';
@@ -191,6 +192,7 @@ export const doorbellApp = fp<AppOptions>(async (app, options) => {
     msiVectorRoutes,
     resolutionRoutes,
     qemuBuildRoutes,
+    guestProfileRoutes,
     fleetSweepRoutes,
     eventRoutes,
     interchangeRoutes,

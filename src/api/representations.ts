@@ -15,6 +15,8 @@ import { pictureUrls, resourcePaths, vmPath } from '../app/links.js';
 import { hex } from '../domain/address.js';
 import { CAPABILITY_RULES, capabilitiesOf, QEMU_CAPABILITIES } from '../domain/qemu-build/capabilities.js';
 import type { QemuBuildClassification } from '../domain/qemu-build/classify.js';
+import { implicationsOf } from '../domain/guest/implied.js';
+import { GUEST_PROFILES } from '../domain/guest/profiles.js';
 import { qemuBuildOf } from '../domain/topology/decide.js';
 
 // Every resource carries `url` (absolute, readable with GET) and `display` (a short label), so
@@ -173,6 +175,28 @@ export function classificationResource(c: QemuBuildClassification) {
   };
 }
 
+/** The declared guest profile and what it implies for each device (null while none is declared). */
+function guestResource(state: VmState) {
+  if (state.guest === null) return null;
+  const { declared, setBy } = state.guest;
+  return {
+    profile: declared.profile,
+    profileVersion: GUEST_PROFILES[declared.profile].version,
+    pageSize: declared.pageSize,
+    vectors: declared.vectors,
+    setBy: setBy.position,
+    devices: implicationsOf(state).map((implied) => ({
+      device: implied.device,
+      applies: implied.applies,
+      iommu: implied.iommu,
+      ste: implied.ste?.config ?? null,
+      vectors: implied.vectors.length,
+      msiAddress: implied.vectors[0]?.address ?? null,
+      notes: implied.notes.map((n) => `${n.rule}: ${n.text}`),
+    })),
+  };
+}
+
 /**
  * The VM as projected. `baseUrl` gives the absolute link to its topology picture (as of the
  * version asked for, when one was).
@@ -188,6 +212,7 @@ export function vmResource(state: VmState, base: string, asOf?: number) {
     version: state.version,
     picture: pictureUrls.topology(base, state.id, asOf),
     qemu: { ...classificationResource(qemuBuildOf(state)), setBy: state.qemu?.setBy.position ?? null },
+    guest: guestResource(state),
     ramBase: RAM_BASE,
     ramSize: state.board.ramSize,
     gicVersion: state.board.gicVersion,

@@ -8,7 +8,7 @@ import type { EventMetadata } from '../db/event-store.js';
 import type { Stores } from '../db/stores.js';
 import type { Executed, Precondition } from '../db/vm-repository.js';
 import { CommandListError } from '../domain/topology/decide-all.js';
-import type { GicVersion } from '../domain/topology/types.js';
+import type { Command, GicVersion } from '../domain/topology/types.js';
 import { planImport, type Draft } from '../interchange/draft.js';
 import { type HostAssumptions, parseLibvirtXml } from '../interchange/libvirt-xml/parse.js';
 import { parseQemuCmdline } from '../interchange/qemu-cmdline/parse.js';
@@ -23,6 +23,10 @@ export interface ImportRequest {
   busNumbers?: Record<string, number>;
   /** libvirt-xml: the host's GIC version, for a domain that leaves it to the host. */
   gicVersion?: GicVersion;
+  /** The QEMU build the VM runs (the v1.2 object), declared in the same append. */
+  qemu?: unknown;
+  /** The guest profile (contract v1.3), declared in the same append. */
+  guest?: unknown;
   represent: (executed: Executed, report: ImportReport & { sha256: string }) => { body: object; location: string };
   precondition?: Precondition;
   idempotency?: IdempotencyClaim;
@@ -36,6 +40,20 @@ const PARSERS: Record<ImportFormat, (source: string, host: HostAssumptions) => D
 
 export function sha256Of(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+/**
+ * The build and the guest profile go with the DefineVm the plan starts with, so that decide
+ * appends QemuBuildDeclared and GuestProfileDeclared right after VmDefined: each later part is
+ * then checked against the build (an accel SMMU on a build without accel is refused at its
+ * -device), and everything is one append.
+ */
+function withDeclarations(commands: Command[], request: Pick<ImportRequest, 'qemu' | 'guest'>): Command[] {
+  const [first, ...rest] = commands;
+  if (first?.type !== 'DefineVm' || (request.qemu === undefined && request.guest === undefined)) return commands;
+  const qemu = request.qemu === undefined ? {} : { qemu: request.qemu };
+  const guest = request.guest === undefined ? {} : { guest: request.guest };
+  return [{ ...first, ...qemu, ...guest }, ...rest];
 }
 
 export async function importVm(stores: Stores, request: ImportRequest): Promise<Answer> {
@@ -53,7 +71,7 @@ export async function importVm(stores: Stores, request: ImportRequest): Promise<
   try {
     return await executeCommand(stores, {
       vmId: request.vmId,
-      command: plan.commands,
+      command: withDeclarations(plan.commands, request),
       status: 201,
       represent: (executed) => request.represent(executed, report),
       precondition: request.precondition,

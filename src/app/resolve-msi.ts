@@ -7,6 +7,7 @@ import type { StoredResponse } from '../db/idempotency-store.js';
 import type { RecordWrite, ResolutionRecordRow } from '../db/record-writer/index.js';
 import { recordText, sweepText } from '../db/records/record-text.js';
 import type { Stores } from '../db/stores.js';
+import { withGuestProfile } from '../domain/guest/implied.js';
 import { chooseSemantics } from '../domain/qemu-build/semantics.js';
 import type { MsiRequest, Resolution, Semantics } from '../domain/resolve/types.js';
 import { qemuBuildOf } from '../domain/topology/decide.js';
@@ -93,9 +94,12 @@ export function countsOf(results: Resolution[]) {
   };
 }
 
-/** Every programmed vector of the VM, devices by id, vectors by number. */
+/**
+ * Every programmed vector of the VM, devices by id, vectors by number; a device with none
+ * recorded has those its guest profile implies (issue 19).
+ */
 export function programmedVectors(state: VmState): MsiRequest[] {
-  return [...state.devices.values()]
+  return [...withGuestProfile(state).devices.values()]
     .sort((a, b) => a.id.localeCompare(b.id))
     .flatMap((device) =>
       [...device.vectors.keys()].sort((a, b) => a - b).map((vector) => ({ deviceId: device.id, vector })),

@@ -22,6 +22,7 @@ const BIGINT_FIELDS: { [T in EventType]: readonly BigintKeys<EventDataByType[T]>
   IovaUnmapped: ['iova'],
   MsiVectorProgrammed: ['address', 'data'],
   QemuBuildDeclared: [],
+  GuestProfileDeclared: [],
   VmDecommissioned: [],
 };
 

@@ -40,6 +40,10 @@ const TAGS = [
   { name: 'msi-vectors', description: 'MSI-X table entries as the guest programmed them' },
   { name: 'msi', description: 'MSI doorbell resolutions and sweeps, kept as immutable records' },
   { name: 'qemu-builds', description: 'which QEMU builds carry which MSI behaviour (domain reference §10)' },
+  {
+    name: 'guest-profiles',
+    description: 'what a booted Linux guest programs (STE, CD, stage 1, MSI-X), as profiles cited to the Linux source',
+  },
   { name: 'fleet', description: 'fleet sweeps: every VM under its own QEMU build and under a target build' },
   { name: 'events', description: 'the event log' },
   { name: 'tokens', description: 'API tokens and their scopes (admin)' },

@@ -35,7 +35,7 @@ export const interchangeRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async 
         tags: ['vms'],
         summary: 'Create a VM from a qemu-system-aarch64 command line or a libvirt domain, in one atomic append',
         description:
-          'Every event carries metadata.importedFrom {format, sha256}. The report lists what each part of the source became, what was ignored and why, and the rule behind each bus number (EDK2 firmware numbering unless busNumbers gives it). Malformed text: 400 IMPORT_SOURCE_MALFORMED with errors[].token (command line) or errors[].line/column (XML). A topology rule broken by the text: its 409/422 code, pointing at the -device or element. An existing VM: 409 VM_EXISTS. Nothing is written on any error.',
+          'qemu (the object of PUT /v1/vms/{vm}/qemu) and guest (the object of PUT /v1/vms/{vm}/guest) are declared in the same append, right after VmDefined, so every part is checked against the build. Every event carries metadata.importedFrom {format, sha256}. The report lists what each part of the source became, what was ignored and why, and the rule behind each bus number (EDK2 firmware numbering unless busNumbers gives it). Malformed text: 400 IMPORT_SOURCE_MALFORMED with errors[].token (command line) or errors[].line/column (XML). A topology rule broken by the text: its 409/422 code, pointing at the -device or element. An existing VM: 409 VM_EXISTS. Nothing is written on any error.',
         body: ImportBody,
         headers: CommandHeaders,
         response: commandResponses(
@@ -53,6 +53,8 @@ export const interchangeRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async 
         source: b.source,
         busNumbers: b.busNumbers,
         gicVersion: b.gicVersion,
+        qemu: b.qemu,
+        guest: b.guest,
         represent: ({ state }, report) => ({
           body: { ...vmResource(state, baseUrlOf(request, publicUrl)), report },
           location: `/v1/vms/${state.id}`,

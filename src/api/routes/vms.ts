@@ -36,7 +36,8 @@ export const vmRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { s
       schema: {
         operationId: 'defineVm',
         tags: ['vms'],
-        summary: 'Define a VM (VmDefined, then QemuBuildDeclared when qemu is given)',
+        summary:
+          'Define a VM (VmDefined, then QemuBuildDeclared when qemu is given, GuestProfileDeclared when guest is)',
         description:
           'qemu declares the QEMU build the VM runs (domain reference §10); a malformed field of it is a 400 naming it (errors[].pointer such as /qemu/version).',
         body: DefineVmBody,
@@ -59,6 +60,7 @@ export const vmRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { s
           rmrHonoured: b.rmrHonoured,
           defaultBusBypassIommu: b.defaultBusBypassIommu,
           qemu: b.qemu,
+          guest: b.guest,
         },
         status: 201,
         represent: ({ state }) => ({

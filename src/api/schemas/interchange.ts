@@ -4,6 +4,8 @@ import { Type } from '@sinclair/typebox';
 import { GIC_VERSIONS } from '../../domain/topology/types.js';
 import { IMPORT_FORMATS } from '../../interchange/report.js';
 import { Body, errorResponses, Id, ID_PATTERN, OneOf } from './common.js';
+import { GuestField } from './guest.js';
+import { QemuField } from './qemu-build.js';
 
 const B1_CMDLINE = `qemu-system-aarch64 -machine virt,gic-version=3,accel=kvm -nodefaults -cpu host -smp 4 -m 16G \\
   -bios /usr/share/AAVMF/AAVMF_CODE.fd \\
@@ -65,6 +67,8 @@ export const ImportBody = Body(
         "libvirt-xml only: the host's GIC version, which libvirt uses when a KVM domain names none (no <gic>, or <gic version='host'>); without it the import assumes GICv3 with an ITS and says so in the report",
       ),
     ),
+    qemu: Type.Optional(QemuField),
+    guest: Type.Optional(GuestField),
     busNumbers: Type.Optional(
       Type.Record(Type.String({ pattern: ID_PATTERN }), Type.Integer({ minimum: 1, maximum: 255 }), {
         description:

@@ -4,6 +4,7 @@ import { Type } from '@sinclair/typebox';
 import { GIC_VERSIONS } from '../../domain/topology/types.js';
 import { MSI_CONTROLLERS } from '../../domain/virt-board.js';
 import { Body, Hex, HexOut, Id, Listed, Nullable, OneOf } from './common.js';
+import { GuestField, VmGuestSchema } from './guest.js';
 import { QemuField, VmQemuSchema } from './qemu-build.js';
 
 export const DefineVmBody = Body(
@@ -27,6 +28,7 @@ export const DefineVmBody = Body(
       }),
     ),
     qemu: Type.Optional(QemuField),
+    guest: Type.Optional(GuestField),
   },
   {
     examples: {
@@ -84,6 +86,7 @@ export const VmSchema = Type.Object(
     version: Type.Integer({ description: 'number of events in the VM stream' }),
     picture: Type.String({ description: 'absolute URL of the topology picture (image/svg+xml)' }),
     qemu: VmQemuSchema,
+    guest: VmGuestSchema,
     ramBase: HexOut('where RAM starts'),
     ramSize: HexOut('RAM size'),
     gicVersion: OneOf(GIC_VERSIONS, 'GIC version'),

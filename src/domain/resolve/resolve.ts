@@ -3,6 +3,7 @@
 
 import { hex, inRange } from '../address.js';
 import { DomainError } from '../errors.js';
+import { assumedFrom, withGuestProfile } from '../guest/implied.js';
 import { chooseSemantics, fallbackMessage } from '../qemu-build/semantics.js';
 import { getDevice, qemuBuildOf } from '../topology/decide.js';
 import type { Device, EventRef, VmState } from '../topology/types.js';
@@ -69,12 +70,14 @@ interface Routed {
  * Resolves under the semantics asked for; without one, under the VM's declared build (§10): its
  * behaviour when upstream or address-space, else upstream with a QEMU_BUILD_UNKNOWN diagnostic.
  */
-export function resolve(state: VmState, request: MsiRequest, requested?: Semantics): Resolution {
-  requireOneKindOfIommu(state);
+export function resolve(recorded: VmState, request: MsiRequest, requested?: Semantics): Resolution {
+  requireOneKindOfIommu(recorded);
+  // The guest profile (issue 19) fills in what the VM has no record of; the trail says so.
+  const state = withGuestProfile(recorded);
   const build = qemuBuildOf(state);
   const { semantics, source } = chooseSemantics(build, requested);
   const device = getDevice(state, request.deviceId, '/device');
-  const trail = new Trail();
+  const trail = new Trail(state.guest === null ? undefined : (step) => assumedFrom(state, step));
   let address: bigint;
   let data: bigint;
   if (request.vector !== undefined) {

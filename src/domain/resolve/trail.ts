@@ -5,11 +5,27 @@ import { uniqueRefs } from '../translation/topology-facts.js';
 import type { EventRef } from '../topology/types.js';
 import type { TrailStep } from './types.js';
 
+/** Says a step's facts were assumed (from a guest profile), with the citation, when they were. */
+export type Assumption = (step: {
+  events: readonly EventRef[];
+  input: Record<string, unknown>;
+}) => { prefix: string; citation: string } | undefined;
+
 export class Trail {
   private readonly steps: TrailStep[] = [];
 
+  constructor(private readonly assumption?: Assumption) {}
+
   add(step: Omit<TrailStep, 'step' | 'events'> & { events: readonly EventRef[] }): void {
-    this.steps.push({ step: this.steps.length + 1, ...step, events: uniqueRefs(step.events) });
+    const assumed = this.assumption?.(step);
+    const said = assumed
+      ? {
+          ...step,
+          action: `${assumed.prefix}${step.action}`,
+          source: step.source === undefined ? assumed.citation : `${step.source}; ${assumed.citation}`,
+        }
+      : step;
+    this.steps.push({ step: this.steps.length + 1, ...said, events: uniqueRefs(step.events) });
   }
 
   toArray(): TrailStep[] {

@@ -3,6 +3,7 @@
 
 import { fitsIn64Bits, hex, isAligned } from '../address.js';
 import { DomainError } from '../errors.js';
+import { parseGuestDeclaration } from '../guest/profiles.js';
 import { classifyQemuBuild, type QemuBuildClassification } from '../qemu-build/classify.js';
 import { canonicalDeclaration, parseQemuDeclaration } from '../qemu-build/declaration.js';
 import {
@@ -61,6 +62,8 @@ export function decide(command: Command, state: VmState | undefined): DomainEven
       return [{ type: 'VmDecommissioned', data: { vmId: state.id } }];
     case 'DeclareQemuBuild':
       return declareQemuBuild(command, state);
+    case 'DeclareGuestProfile':
+      return declareGuestProfile(command, state);
     case 'AddBus':
       return addBus(command, state);
     case 'AddSmmu':
@@ -172,12 +175,18 @@ function defineVm(command: CommandOf<'DefineVm'>, state: VmState | undefined): D
             data: { qemu: canonicalDeclaration(parseQemuDeclaration(command.qemu, '/qemu')) },
           },
         ];
+  // Likewise a guest profile declared with the VM.
+  const guest: DomainEvent[] =
+    command.guest === undefined
+      ? []
+      : [{ type: 'GuestProfileDeclared', data: { guest: parseGuestDeclaration(command.guest, '/guest') } }];
   return [
     {
       type: 'VmDefined',
       data: { vmId: command.vmId, ramSize, gicVersion, its, kvm: command.kvm ?? true, hostItsBase, ...rmr, ...bypass },
     },
     ...qemu,
+    ...guest,
   ];
 }
 
@@ -211,6 +220,13 @@ function declareQemuBuild(command: CommandOf<'DeclareQemuBuild'>, state: VmState
   // The same evidence again changes nothing (as a command that sets a value already set).
   if (state.qemu !== null && JSON.stringify(state.qemu.declared) === JSON.stringify(declared)) return [];
   return [{ type: 'QemuBuildDeclared', data: { qemu: declared } }];
+}
+
+/** The guest the VM runs, as a profile (issue 19): the same declaration again changes nothing. */
+function declareGuestProfile(command: CommandOf<'DeclareGuestProfile'>, state: VmState): DomainEvent[] {
+  const declared = parseGuestDeclaration(command.guest);
+  if (state.guest !== null && JSON.stringify(state.guest.declared) === JSON.stringify(declared)) return [];
+  return [{ type: 'GuestProfileDeclared', data: { guest: declared } }];
 }
 
 function addBus(command: CommandOf<'AddBus'>, state: VmState): DomainEvent[] {

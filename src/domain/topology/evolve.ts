@@ -154,6 +154,11 @@ export function evolve(state: VmState | undefined, event: RecordedEvent): VmStat
         ...advance(state, event, state.buses, state.smmus, state.devices),
         qemu: { declared: event.data.qemu, classification: classificationOf(event.data.qemu), setBy: ref },
       };
+    case 'GuestProfileDeclared':
+      return {
+        ...advance(state, event, state.buses, state.smmus, state.devices),
+        guest: { declared: event.data.guest, setBy: ref },
+      };
     case 'VmDecommissioned':
       return { ...advance(state, event, state.buses, state.smmus, state.devices), decommissioned: ref };
     case 'MsiVectorProgrammed': {
@@ -180,6 +185,7 @@ function advance(
     position: event.position,
     board: state.board,
     qemu: state.qemu,
+    guest: state.guest,
     decommissioned: state.decommissioned,
     buses,
     smmus,
@@ -239,6 +245,7 @@ function definedVm(event: Extract<RecordedEvent, { type: 'VmDefined' }>, ref: Ev
       setBy: ref,
     },
     qemu: null,
+    guest: null,
     decommissioned: null,
     buses: new Map([
       [

@@ -1,6 +1,7 @@
 // Commands, events and the projected state of one VM's topology. Addresses are bigint here.
 
 import type { QemuBuildClassification } from '../qemu-build/classify.js';
+import type { GuestDeclaration } from '../guest/profiles.js';
 import type { QemuDeclarationJson } from '../qemu-build/declaration.js';
 import type { RangeIndex } from '../translation/range-index.js';
 
@@ -112,7 +113,11 @@ export type Command =
       defaultBusBypassIommu?: boolean;
       /** The `qemu` object of the request, as sent: decide parses it (a malformed one is a QemuBuildInputError). */
       qemu?: unknown;
+      /** The `guest` object of the request (issue 19): the guest profile, parsed by decide. */
+      guest?: unknown;
     }
+  /** The guest the VM runs, as a profile (issue 19); `guest` is the request's object, parsed by decide. */
+  | { type: 'DeclareGuestProfile'; guest: unknown }
   /** The VM now runs this QEMU build (contract v1.2); `qemu` is the request's object, parsed by decide. */
   | { type: 'DeclareQemuBuild'; qemu: unknown }
   | {
@@ -232,6 +237,8 @@ export interface EventDataByType {
   MsiVectorProgrammed: { deviceId: string; vector: number; address: bigint; data: bigint };
   /** The declared build's evidence, canonical (canonicalDeclaration); the classification is derived on folding. */
   QemuBuildDeclared: { qemu: QemuDeclarationJson };
+  /** The guest profile, canonical (parseGuestDeclaration): pageSize given, vectors sorted by device id. */
+  GuestProfileDeclared: { guest: GuestDeclaration };
   /** The VM is out of service: its history and records stay, its stream takes no more commands. */
   VmDecommissioned: { vmId: string };
 }
@@ -373,6 +380,12 @@ export interface QemuBuildFact {
   setBy: EventRef;
 }
 
+/** The guest profile the VM declares, and the event that declared it. */
+export interface GuestProfileFact {
+  declared: GuestDeclaration;
+  setBy: EventRef;
+}
+
 export interface VmState {
   id: string;
   /** Number of events folded in. */
@@ -382,6 +395,8 @@ export interface VmState {
   board: Board;
   /** null until a build is declared (rule Q8: unknown). */
   qemu: QemuBuildFact | null;
+  /** The guest profile last declared (issue 19); null while none is (answers rest on recorded state only). */
+  guest: GuestProfileFact | null;
   /** The VmDecommissioned event, once the VM is out of service (null while it is in service). */
   decommissioned: EventRef | null;
   buses: ReadonlyMap<string, Bus>;
