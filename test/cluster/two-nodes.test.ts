@@ -53,12 +53,23 @@ async function startNode(url: string): Promise<Node> {
 
 type Json = Record<string, unknown>;
 
+/**
+ * One request as a client sends it: a 503 with Retry-After (a node on a busy machine shedding load
+ * while its event loop lags) is sent again after the time it asks, at most five times.
+ */
 async function call(base: string, method: string, path: string, body?: Json, headers: Record<string, string> = {}) {
-  const response = await fetch(`${base}${path}`, {
-    method,
-    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  let response: Response;
+  for (let attempt = 1; ; attempt++) {
+    response = await fetch(`${base}${path}`, {
+      method,
+      headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const retryAfter = Number(response.headers.get('retry-after'));
+    if (response.status !== 503 || attempt === 5 || !(retryAfter >= 0)) break;
+    await response.arrayBuffer();
+    await new Promise((r) => setTimeout(r, retryAfter * 1000));
+  }
   const text = await response.text();
   return {
     status: response.status,
