@@ -127,6 +127,8 @@ async function bootAndQuery(text: string): Promise<PciDevice[]> {
     'stdio',
   ];
   const qemu: ChildProcess = spawn(QEMU!, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  // A QEMU that refuses the line exits at once: writing to it then fails (EPIPE), and `exited` reports why.
+  qemu.stdin!.on('error', () => {});
   let stderr = '';
   qemu.stderr!.on('data', (chunk) => {
     stderr += chunk;
@@ -467,6 +469,16 @@ describe.skipIf(!AVAILABLE)('boot on qemu-system-aarch64 + EDK2: the firmware nu
       expect(seenByQemu(await bootAndQuery(text))).toEqual(computed);
     });
   }
+
+  it('multifunction: without multifunction=on on function 0, QEMU refuses function 1 and so does the import', {
+    timeout: 60_000,
+  }, async () => {
+    const text =
+      'qemu-system-aarch64 -machine virt -nodefaults -device pcie-root-port,id=f0,chassis=1,bus=pcie.0,addr=0x1 -device pcie-root-port,id=f1,chassis=2,bus=pcie.0,addr=0x1.0x1';
+    const refusal = "PCI: single function device can't be populated in function 1.1";
+    expect(() => importOf(text)).toThrow(refusal);
+    await expect(bootAndQuery(text)).rejects.toThrow(refusal);
+  });
 
   it('acpi=off: EDK2 numbers pxb-pcie buses as with ACPI (so the import refuses them for what the guest sees, not for the numbers)', {
     timeout: 60_000,
