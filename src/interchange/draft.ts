@@ -25,6 +25,11 @@ interface Placed {
    * init, then every key=value -device, then the JSON ones); slots without addr= follow it.
    */
   created?: number;
+  /**
+   * The multifunction property (a command line: off unless multifunction=on); undefined where the
+   * source does not say (libvirt XML: libvirt checks it), and then placeAll does not check it.
+   */
+  multifunction?: boolean;
 }
 
 export interface DraftPxb extends Placed {
@@ -94,16 +99,50 @@ export interface ImportPlan {
   report: ImportReport;
 }
 
+const hex = (n: number) => n.toString(16);
+
+/**
+ * A slot's functions as pci_init_multifunction (hw/pci/pci.c, called by do_pci_register_device)
+ * allows them: a function other than 0 only when function 0 is absent or multifunction=on ("PCI:
+ * single function device can't be populated in function S.F"), and a function 0 without
+ * multifunction=on only alone ("PCI: S.0 indicates single function, but S.F is already
+ * populated."). Both checked on QEMU 7.2. Not checked for a part whose source does not say.
+ */
+function checkMultifunction(
+  item: Placed,
+  slots: Map<number, { id: string; multifunction?: boolean }> | undefined,
+  slot: number,
+  fn: number,
+): void {
+  if (item.multifunction === undefined) return;
+  const refuse = (qemu: string) => {
+    throw new InterchangeError(
+      'IMPORT_SOURCE_MALFORMED',
+      `${item.id}: ${qemu} (QEMU refuses the line: function 0 of a slot with several functions needs multifunction=on)`,
+      item.at,
+    );
+  };
+  if (fn !== 0) {
+    const f0 = slots?.get(slot * FUNCTIONS);
+    if (f0?.multifunction === false)
+      refuse(`PCI: single function device can't be populated in function ${hex(slot)}.${hex(fn)}`);
+  } else if (!item.multifunction) {
+    for (let f = 1; f < FUNCTIONS; f += 1)
+      if (slots?.has(slot * FUNCTIONS + f))
+        refuse(`PCI: ${hex(slot)}.0 indicates single function, but ${hex(slot)}.${hex(f)} is already populated.`);
+  }
+}
+
 /** Slots as QEMU fills them: explicit addr= must be free, others take the lowest free slot. */
 function placeAll(draft: Draft): Map<Placed, { slot: number; function: number }> {
-  const taken = new Map<string, Map<number, string>>();
-  const occupy = (bus: string, devfn: number, id: string) => {
-    const slots = taken.get(bus) ?? new Map<number, string>();
+  const taken = new Map<string, Map<number, { id: string; multifunction?: boolean }>>();
+  const occupy = (bus: string, devfn: number, id: string, multifunction?: boolean) => {
+    const slots = taken.get(bus) ?? new Map<number, { id: string; multifunction?: boolean }>();
     taken.set(bus, slots);
-    slots.set(devfn, id);
+    slots.set(devfn, { id, multifunction });
   };
-  // pcie.0 00.0 is the host bridge (gpex-root).
-  occupy(PCIE_ROOT, 0, 'the host bridge');
+  // pcie.0 00.0 is the host bridge (gpex-root), a single-function device.
+  occupy(PCIE_ROOT, 0, 'the host bridge', false);
   const placed = new Map<Placed, { slot: number; function: number }>();
   const items: Placed[] = [...draft.pxbs, ...draft.rootPorts, ...(draft.bridges ?? []), ...draft.devices].sort(
     (a, b) => (a.created ?? 0) - (b.created ?? 0) || order(a.at, b.at),
@@ -122,12 +161,13 @@ function placeAll(draft: Draft): Map<Placed, { slot: number; function: number }>
       if (other !== undefined) {
         throw new InterchangeError(
           'SLOT_TAKEN',
-          `${item.id}: ${item.bus} ${slot.toString(16).padStart(2, '0')}.${fn} is already used by ${other}`,
+          `${item.id}: ${item.bus} ${slot.toString(16).padStart(2, '0')}.${fn} is already used by ${other.id}`,
           item.at,
         );
       }
     }
-    occupy(item.bus, slot * FUNCTIONS + fn, item.id);
+    checkMultifunction(item, slots, slot, fn);
+    occupy(item.bus, slot * FUNCTIONS + fn, item.id, item.multifunction);
     placed.set(item, { slot, function: fn });
   }
   return placed;

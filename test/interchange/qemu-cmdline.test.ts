@@ -282,6 +282,20 @@ describe('the writer', () => {
     );
   });
 
+  it('writes multifunction=on on function 0 of a slot with other functions, which QEMU needs (pci_init_multifunction), and only there', () => {
+    const s = replay([
+      { type: 'DefineVm', vmId: 'vm' },
+      { type: 'AttachDevice', deviceId: 'a', driver: 'e1000e', bus: 'pcie.0', slot: 3, function: 0 },
+      { type: 'AttachDevice', deviceId: 'b', driver: 'e1000e', bus: 'pcie.0', slot: 3, function: 1 },
+      { type: 'AttachDevice', deviceId: 'c', driver: 'e1000e', bus: 'pcie.0', slot: 4, function: 0 },
+    ])!;
+    const text = writeQemuCmdline(s).text;
+    expect(text).toContain('-device e1000e,bus=pcie.0,addr=0x3,multifunction=on,id=a');
+    expect(text).toContain('-device e1000e,bus=pcie.0,addr=0x3.1,id=b');
+    expect(text).toContain('-device e1000e,bus=pcie.0,addr=0x4,id=c');
+    expect(() => planImport('vm', parseQemuCmdline(text))).not.toThrow();
+  });
+
   it('refuses ids that are not valid ids of the API', () => {
     expect(() => planImport('vm', draft("-device 'e1000e,id=n 1'"))).toThrow(/id n 1/);
   });

@@ -6,7 +6,7 @@ import { malformed } from '../report.js';
 import type { Option } from './argv.js';
 import { type ParseContext, ignore, nameLater, recordPart } from './context.js';
 import { checkPxbTakesBridgesOnly, defaultBus, firstId } from './creation.js';
-import { type OptionList, parsePciAddr } from './options.js';
+import { type OptionList, parseBool, parsePciAddr } from './options.js';
 
 export class DeviceProps {
   private readonly props: Map<string, string>;
@@ -57,12 +57,16 @@ export class DeviceProps {
    */
   place(
     ctx: ParseContext,
-    part: { bus: string; slot?: number; function?: number; created?: number },
+    part: { bus: string; slot?: number; function?: number; created?: number; multifunction?: boolean },
     isBridge: boolean,
   ): void {
     const bus = this.take('bus');
     const addr = this.take('addr');
     if (addr !== undefined) Object.assign(part, parsePciAddr(addr, this.option.valueAt));
+    // Read, not taken: each kind still notes or lists it. Off unless given (PCIDevice's
+    // "multifunction" property, hw/pci/pci.c pci_props); draft.ts placeAll checks it.
+    const multifunction = this.props.get('multifunction');
+    part.multifunction = multifunction !== undefined && parseBool('multifunction', multifunction, this.option.valueAt);
     part.created = this.created;
     if (bus !== undefined) part.bus = bus;
     else

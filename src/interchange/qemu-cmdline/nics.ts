@@ -75,7 +75,7 @@ export function createBoardNics(ctx: ParseContext): void {
 }
 
 function addNic(ctx: ParseContext, driver: string, at: DraftDevice['at'], text: string, notes: string[]): void {
-  const nic: DraftDevice = { id: '', driver, bus: PCIE_ROOT, at, created: ctx.created };
+  const nic: DraftDevice = { id: '', driver, bus: PCIE_ROOT, at, created: ctx.created, multifunction: false };
   ctx.created += 1;
   nameLater(ctx, nic, 'nic', (id) => notes.push(`QEMU gives it no id: named ${id}`));
   ctx.devices.push(nic);

@@ -37,9 +37,22 @@ export interface QemuExport {
   busNumbers: Record<string, number>;
 }
 
+/**
+ * The slots (bus and slot) where a bridge or device sits at a function other than 0: their
+ * function 0 needs multifunction=on, or QEMU refuses the line (hw/pci/pci.c pci_init_multifunction).
+ */
+function multifunctionSlots(parts: { parent?: string | null; bus?: string; slot?: number; function?: number }[]) {
+  const slots = new Set<string>();
+  for (const p of parts) if ((p.function ?? 0) !== 0) slots.add(`${p.bus ?? p.parent ?? PCIE_ROOT} ${p.slot ?? 0}`);
+  return slots;
+}
+
 export function writeQemuCmdline(state: VmState): QemuExport {
   const { board } = state;
   const layout = layoutOf(state, { reserves: true });
+  const multi = multifunctionSlots([...layout.bridges, ...state.devices.values()]);
+  const multifunction = (bus: string, slot: number, fn: number) =>
+    fn === 0 && multi.has(`${bus} ${slot}`) ? (['multifunction', 'on'] as [string, string]) : undefined;
   const lines: string[] = ['qemu-system-aarch64'];
   lines.push(
     `-machine ${opts([
@@ -85,6 +98,7 @@ export function writeQemuCmdline(state: VmState): QemuExport {
         ['id', bridge.id],
         ['bus', bridge.parent ?? PCIE_ROOT],
         ['addr', addr(bridge.slot ?? 0, bridge.function ?? 0)],
+        multifunction(bridge.parent ?? PCIE_ROOT, bridge.slot ?? 0, bridge.function ?? 0),
         bridge.type === 'xio3130-downstream' ? ['chassis', chassis] : undefined,
         bridge.type === 'pci-bridge' ? ['chassis_nr', chassis] : undefined,
       ])}`,
@@ -111,6 +125,7 @@ export function writeQemuCmdline(state: VmState): QemuExport {
         d.hostFd ? ['fd', `@hostdev-${d.id}-fd@`] : undefined,
         ['bus', d.bus],
         ['addr', addr(d.slot, d.function)],
+        multifunction(d.bus, d.slot, d.function),
         d.iommufd === null ? undefined : ['iommufd', d.iommufd],
         ['id', d.id],
       ])}`,

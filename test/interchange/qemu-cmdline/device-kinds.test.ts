@@ -46,7 +46,17 @@ describe('readPxb', () => {
   it('reads bus_nr, bypass_iommu and its place; notes numa_node', () => {
     const ctx = run(readPxb, 'pxb-pcie,id=p,bus_nr=0x10,bypass_iommu=on,numa_node=1,addr=3');
     expect(ctx.pxbs).toEqual([
-      { id: 'p', busNr: 16, bus: 'pcie.0', slot: 3, function: 0, bypassIommu: true, created: 0, at: { token: 7 } },
+      {
+        id: 'p',
+        busNr: 16,
+        bus: 'pcie.0',
+        slot: 3,
+        function: 0,
+        bypassIommu: true,
+        multifunction: false,
+        created: 0,
+        at: { token: 7 },
+      },
     ]);
     expect(ctx.report.parts[0]!.notes.join()).toContain('numa_node=1');
   });
@@ -62,7 +72,7 @@ describe('readRootPort', () => {
       readRootPort,
       'pcie-root-port,id=rp,bus=pcie.0,chassis=1,bus-reserve=2,pref64-reserve=2M,multifunction=on',
     );
-    expect(ctx.rootPorts[0]).toMatchObject({ id: 'rp', bus: 'pcie.0', busReserve: 2 });
+    expect(ctx.rootPorts[0]).toMatchObject({ id: 'rp', bus: 'pcie.0', busReserve: 2, multifunction: true });
     expect(ctx.report.parts[0]!.notes).toHaveLength(3);
     expect(ignoredTexts(ctx)).toEqual([]);
   });
@@ -79,6 +89,7 @@ describe('readBridge', () => {
         slot: 1,
         function: 0,
         busReserve: 0,
+        multifunction: false,
         created: 0,
         at: { token: 7 },
       },

@@ -130,6 +130,50 @@ describe('vl.c qemu_create_cli_devices: every key=value -device before any JSON 
   });
 });
 
+describe('hw/pci/pci.c pci_init_multifunction: several functions in a slot need multifunction=on on function 0', () => {
+  /** The refusal of planImport (placeAll checks the slots), with its pointer. */
+  function placingRefusal(source: string): InterchangeError {
+    try {
+      planImport('vm', parseQemuCmdline(source));
+    } catch (error) {
+      if (error instanceof InterchangeError) return error;
+      throw error;
+    }
+    throw new Error('the source was accepted');
+  }
+
+  it("takes libvirt's packing: function 0 with multifunction=on, then function 1 (JSON true as well)", () => {
+    expect(
+      slots(
+        `${QEMU} -nodefaults -device e1000e,id=a,addr=0x3,multifunction=on -device e1000e,id=b,addr=0x3.0x1 -device '{"driver":"e1000e","id":"c","addr":"0x4","multifunction":true}' -device '{"driver":"e1000e","id":"d","addr":"0x4.0x1"}'`,
+      ),
+    ).toEqual({ a: 'pcie.0 3.0', b: 'pcie.0 3.1', c: 'pcie.0 4.0', d: 'pcie.0 4.1' });
+  });
+
+  it('refuses function 1 beside a single-function function 0 (QEMU 7.2: "single function device can\'t be populated in function 1.1"), at the second', () => {
+    const error = placingRefusal(
+      `${QEMU} -nodefaults -device pcie-root-port,id=f0,chassis=1,addr=0x1 -device pcie-root-port,id=f1,chassis=2,addr=0x1.0x1`,
+    );
+    expect(error.code).toBe('IMPORT_SOURCE_MALFORMED');
+    expect(error.message).toContain("PCI: single function device can't be populated in function 1.1");
+    expect(error.at).toEqual({ token: 6 });
+  });
+
+  it('refuses a single-function function 0 after function 1 (QEMU 7.2: "3.0 indicates single function, but 3.1 is already populated.")', () => {
+    const error = placingRefusal(`${QEMU} -nodefaults -device e1000e,id=b,addr=0x3.0x1 -device e1000e,id=a,addr=0x3`);
+    expect(error.message).toContain('PCI: 3.0 indicates single function, but 3.1 is already populated.');
+    expect(error.at).toEqual({ token: 6 });
+  });
+
+  it('counts the default NIC and the host bridge as single-function: addr=0x1.0x1 without -nodefaults, addr=0x0.0x1 (QEMU 7.2 likewise)', () => {
+    const error = placingRefusal(`${QEMU} -device e1000e,id=k,addr=0x1.0x1`);
+    expect(error.message).toContain("PCI: single function device can't be populated in function 1.1");
+    // The host bridge (gpex-root) at 00:00.0 likewise: QEMU 7.2 refuses addr=0x0.0x1.
+    const beside = placingRefusal(`${QEMU} -nodefaults -device e1000e,id=k,addr=0x0.0x1`);
+    expect(beside.message).toContain("PCI: single function device can't be populated in function 0.1");
+  });
+});
+
 describe('device ids (util/qemu-option.c, qdev-monitor.c)', () => {
   it('keeps the first id= of one key=value -device (QEMU 7.2 names `id=a,chassis=1,id=b` "a")', () => {
     expect(parse('-device pcie-root-port,id=a,chassis=1,id=b').rootPorts[0]!.id).toBe('a');
