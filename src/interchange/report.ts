@@ -86,3 +86,8 @@ export function describeAt(at: SourceRef | null): string {
 export function malformed(message: string, at: SourceRef | null): InterchangeError {
   return new InterchangeError('IMPORT_SOURCE_MALFORMED', `${describeAt(at)}: ${message}`, at);
 }
+
+/** Valid for QEMU or libvirt, but outside what doorbell models (another machine, another architecture): a 422. */
+export function notModelled(message: string, at: SourceRef | null): InterchangeError {
+  return new InterchangeError('IMPORT_NOT_SUPPORTED', `${describeAt(at)}: ${message}`, at);
+}

@@ -183,7 +183,7 @@ const LIBVIRT: Record<string, Outcome> = {
   },
   'default-video-type-aarch64.aarch64-latest.args': { pxbs: 0, rootPorts: 2, smmus: 0, devices: ['virtio-gpu-pci'] },
   // An arm (32-bit) vexpress-a9 board, not virt.
-  'disk-arm-virtio-sd.aarch64-latest.args': { code: 'IMPORT_SOURCE_MALFORMED', reason: 'vexpress-a9' },
+  'disk-arm-virtio-sd.aarch64-latest.args': { code: 'IMPORT_NOT_SUPPORTED', reason: 'vexpress-a9' },
   // -accel hvf is not KVM.
   'hvf-aarch64-virt-headless.aarch64-latest+hvf.args': {
     pxbs: 0,

@@ -4,7 +4,7 @@
 
 import type { GicVersion } from '../../domain/topology/types.js';
 import { parseBool } from '../qemu-cmdline/options.js';
-import { describeAt, InterchangeError, malformed } from '../report.js';
+import { describeAt, InterchangeError, malformed, notModelled } from '../report.js';
 import { addPart, ignore, type ParseContext } from './context.js';
 import { atOf, attr, child, children, type Element } from './xml.js';
 
@@ -101,7 +101,7 @@ export function readIommufd(e: Element, ctx: ParseContext): void {
 export function readOs(e: Element, ctx: ParseContext): void {
   const machine = attr(child(e, 'type'), 'machine');
   if (machine !== undefined && !/^virt(-\d+\.\d+)?$/.test(machine))
-    throw malformed(`<type machine='${machine}'>: doorbell models the arm64 virt machine`, atOf(e));
+    throw notModelled(`<type machine='${machine}'>: doorbell models the arm64 virt machine`, atOf(e));
   ignore(ctx, e, 'boot and firmware settings: the bus numbering assumes EDK2 (ArmVirtQemu)');
 }
 

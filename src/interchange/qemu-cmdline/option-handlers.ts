@@ -2,7 +2,7 @@
 // -device); every other option is left out with its reason (ignored.ts).
 
 import type { GicVersion } from '../../domain/topology/types.js';
-import { malformed } from '../report.js';
+import { malformed, notModelled } from '../report.js';
 import { type Option, optionText } from './argv.js';
 import { type ParseContext, ignore, recordPart } from './context.js';
 import { claimDeviceId, firstId } from './creation.js';
@@ -54,7 +54,7 @@ const readKernelIrqchip: MachineProperty = (ctx, _o, v) => {
 const MACHINE_PROPERTIES: Record<string, MachineProperty> = {
   type: (_ctx, o, v) => {
     if (!/^virt(-\d+\.\d+)?$/.test(v))
-      throw malformed(`-machine ${v}: doorbell models the arm64 virt machine`, o.valueAt);
+      throw notModelled(`-machine ${v}: doorbell models the arm64 virt machine`, o.valueAt);
   },
   'gic-version': (ctx, o, v) => {
     if (v === '2' || v === '3') ctx.board.gicVersion = Number(v) as GicVersion;

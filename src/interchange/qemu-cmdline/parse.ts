@@ -11,7 +11,7 @@
 
 import type { Draft, DraftSmmu } from '../draft.js';
 import { PCIE_ROOT } from '../draft.js';
-import { InterchangeError, malformed, type SourceRef } from '../report.js';
+import { InterchangeError, malformed, notModelled, type SourceRef } from '../report.js';
 import { commandLineOptions, optionText } from './argv.js';
 import { type ParseContext, nameLater, nameNameless, newContext } from './context.js';
 import { claimDeviceId, firstId, inCreationOrder } from './creation.js';
@@ -46,7 +46,7 @@ function checkProgram(program: string | undefined, at: SourceRef): void {
   if (program === undefined) return;
   const base = program.split('/').pop() ?? program;
   if (/^qemu-system-/.test(base) && base !== 'qemu-system-aarch64')
-    throw malformed(`${base}: doorbell models arm64 virt machines (qemu-system-aarch64)`, at);
+    throw notModelled(`${base}: doorbell models arm64 virt machines (qemu-system-aarch64)`, at);
 }
 
 /**
