@@ -33,6 +33,7 @@ import { guestProfileRoutes } from './routes/guest-profiles.js';
 import { qemuBuildRoutes } from './routes/qemu-builds.js';
 import { smmuRoutes } from './routes/smmus.js';
 import { tokenRoutes } from './routes/tokens.js';
+import { webhookRoutes } from './routes/webhooks.js';
 import { vmRoutes } from './routes/vms.js';
 import { BusSchema } from './schemas/bus.js';
 import { CommandOutcome, ProblemSchema, Query } from './schemas/common.js';
@@ -45,6 +46,10 @@ import { ResolutionSchema, RouteSchema, SweepSchema } from './schemas/resolution
 import { SmmuSchema } from './schemas/smmu.js';
 import { TokenSchema } from './schemas/token.js';
 import { VmSchema } from './schemas/vm.js';
+import { DeliverySchema, WebhookPayloadSchema, WebhookSchema } from './schemas/webhook.js';
+import { WebhookDeliverer } from '../app/webhook-deliverer.js';
+import { DEFAULT_SECRET_GRACE_MS } from '../app/webhooks.js';
+import { type TargetPolicy, targetPolicy } from '../app/webhook-targets.js';
 
 export interface AppOptions {
   stores: Stores;
@@ -63,6 +68,11 @@ export interface AppOptions {
   publicUrl?: string;
   /** GET /v1/events/stream: heartbeat interval, bound of what is queued per connection, poll interval. */
   eventStream?: Partial<EventStreamOptions>;
+  /**
+   * Webhooks: where targets may be (default loopback only), the secret's grace period on rotation,
+   * and the node's deliverer (the server starts it; without one, a deliverer that only pings).
+   */
+  webhooks?: { policy?: TargetPolicy; secretGraceMs?: number; deliverer?: WebhookDeliverer };
 }
 
 export const DEFAULT_RATE_LIMIT = { max: 1200, timeWindowMs: 60_000 };
@@ -135,6 +145,9 @@ const SHARED_SCHEMAS = [
   QemuClassificationSchema,
   FleetSweepSchema,
   ImportReportSchema,
+  WebhookSchema,
+  DeliverySchema,
+  WebhookPayloadSchema,
 ];
 
 /**
@@ -199,6 +212,13 @@ export const doorbellApp = fp<AppOptions>(async (app, options) => {
   ]) {
     await typed.register(plugin, routeOptions);
   }
+  const policy = options.webhooks?.policy ?? targetPolicy();
+  const webhooks = {
+    policy,
+    secretGraceMs: options.webhooks?.secretGraceMs ?? DEFAULT_SECRET_GRACE_MS,
+    deliverer: options.webhooks?.deliverer ?? new WebhookDeliverer(stores, { policy, baseUrl: () => publicUrl ?? '' }),
+  };
+  await typed.register(webhookRoutes, { ...routeOptions, webhooks });
 });
 
 /** The app on a fresh fastify instance, ready to inject or listen. */

@@ -14,6 +14,8 @@ import { recordStatements } from './record-writer/statements.js';
 import { ResolutionStore } from './resolution-store.js';
 import { TokenStore } from './token-store.js';
 import { VmRepository } from './vm-repository.js';
+import type { StreamTicketPort, WebhookPort } from './webhook-port.js';
+import { StreamTicketStore, WebhookStore } from './webhook-store.js';
 import { Metrics } from '../metrics/registry.js';
 import { observeStores } from '../metrics/store-metrics.js';
 
@@ -29,6 +31,9 @@ export interface Stores {
   resolutions: ResolutionPort;
   /** API tokens (digests of their secrets); see src/app/tokens.ts. */
   tokens: TokenPort;
+  /** Webhooks, their delivery records, and event stream tickets (src/app/webhooks.ts). */
+  webhooks: WebhookPort;
+  streamTickets: StreamTicketPort;
   /** Durable, group-committed writes of resolution records; see record-writer.ts. */
   records: RecordWriter;
   /** The Prometheus registry served at GET /metrics; register new metrics here (src/metrics/registry.ts). */
@@ -110,6 +115,8 @@ export function createSqliteStores(path?: string, options: StoreOptions = {}): S
     idempotency: new IdempotencyStore(database.db),
     resolutions: new ResolutionStore(database.db),
     tokens: new TokenStore(database.db),
+    webhooks: new WebhookStore(database.db),
+    streamTickets: new StreamTicketStore(database.db),
     records,
     metrics,
     health: async () => sqliteHealth(database, tags),
