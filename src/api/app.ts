@@ -6,7 +6,13 @@
 import { randomUUID } from 'node:crypto';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Ajv from 'ajv';
-import Fastify, { type FastifyHttpOptions, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  type FastifyHttpOptions,
+  type FastifyInstance,
+  type FastifyRequest,
+  type FastifyServerOptions,
+} from 'fastify';
+import { withoutTicket } from '../app/stream-tickets.js';
 import type { Server } from 'node:http';
 import fp from 'fastify-plugin';
 import type { Stores } from '../db/stores.js';
@@ -94,7 +100,7 @@ export function serverOptions(
 ): FastifyHttpOptions<Server> {
   const requestTimeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
   return {
-    logger,
+    logger: withoutTickets(logger),
     // A slow client (slowloris) is cut off: the headers and the whole request must arrive within
     // requestTimeout, checked every second (Node checks every 30 s by default).
     requestTimeout,
@@ -111,6 +117,25 @@ export function serverOptions(
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
     frameworkErrors: frameworkErrorHandler,
     clientErrorHandler,
+  };
+}
+
+/** A stream ticket (?ticket=) is a credential: request logs show its URL with the ticket hidden. */
+function withoutTickets(logger: FastifyServerOptions['logger']): FastifyServerOptions['logger'] {
+  if (logger === undefined || logger === false) return logger;
+  const base = logger === true ? {} : logger;
+  return {
+    ...base,
+    serializers: {
+      req: (request: FastifyRequest) => ({
+        method: request.method,
+        url: withoutTicket(request.url),
+        host: request.host,
+        remoteAddress: request.ip,
+        remotePort: request.socket?.remotePort,
+      }),
+      ...base.serializers,
+    },
   };
 }
 

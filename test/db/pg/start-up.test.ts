@@ -72,8 +72,8 @@ if (await pgAvailable()) {
       const ready = await t.anonymous.get('/readyz').expect(200);
       expect(ready.body).toMatchObject({
         engine: 'postgres',
-        schemaVersion: '0002_record-filters',
-        checks: { database: { ok: true }, migrations: { ok: true, detail: '3 of 3 migrations applied' } },
+        schemaVersion: '0003_webhooks',
+        checks: { database: { ok: true }, migrations: { ok: true, detail: '4 of 4 migrations applied' } },
       });
       expect(JSON.stringify(ready.body)).not.toMatch(/password/i);
     });
