@@ -22,9 +22,13 @@ export interface Receiver {
   close(): Promise<void>;
 }
 
-/** `answer` gets each request (and how many came before it) and says the status, or 'hang'. */
+/**
+ * `answer` gets each request (and how many came before it) and says the status, or 'hang'; the
+ * answer is sent `delayMs` after the request arrived.
+ */
 export async function startReceiver(
   answer: (r: Received, index: number) => number | 'hang' = () => 200,
+  delayMs = 0,
 ): Promise<Receiver> {
   const received: Received[] = [];
   const hanging = new Set<http.ServerResponse>();
@@ -45,7 +49,9 @@ export async function startReceiver(
         hanging.add(response);
         return;
       }
-      response.writeHead(status, { 'content-type': 'text/plain' }).end(`answer ${status}`);
+      const send = () => response.writeHead(status, { 'content-type': 'text/plain' }).end(`answer ${status}`);
+      if (delayMs > 0) setTimeout(send, delayMs);
+      else send();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
