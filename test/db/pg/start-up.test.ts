@@ -87,7 +87,7 @@ if (await pgAvailable()) {
       } finally {
         await client.end();
       }
-      await expect(createStores(database.url)).rejects.toThrow(/has schema version 4 .* knows only 3/);
+      await expect(createStores(database.url)).rejects.toThrow(/has schema version 5 .* knows only 4/);
       const { code, output } = await runServer({ DOORBELL_DB: database.url });
       expect(code).toBe(1);
       expect(output.trim().split('\n')).toHaveLength(1);
