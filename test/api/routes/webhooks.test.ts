@@ -227,6 +227,24 @@ describe('webhook delivery', () => {
     expect(verifies(first.secret, again)).toBe(true);
   });
 
+  it('metrics: deliveries by outcome, and lag behind the log per hook', async () => {
+    const r = await receiver((_r, index) => (index === 0 ? 500 : 200));
+    const { id } = await hook({ url: r.url });
+    // Not started yet: two events wait, the hook's lag is 2 (its cursor 0, the head 2).
+    await defineVm('a');
+    await defineVm('b');
+    const before = (await t.http.get('/metrics').expect(200)).text;
+    expect(before).toContain(`doorbell_webhook_lag_events{hook="${id}"} 2`);
+    deliverer();
+    await r.waitFor((got) => got.length >= 3);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const after = (await t.http.get('/metrics').expect(200)).text;
+    // One 500, then events 1 and 2 delivered.
+    expect(after).toContain('doorbell_webhook_deliveries_total{outcome="failed"} 1');
+    expect(after).toContain('doorbell_webhook_deliveries_total{outcome="delivered"} 2');
+    expect(after).toContain(`doorbell_webhook_lag_events{hook="${id}"} 0`);
+  });
+
   it('ping sends a signed WebhookPing and records it', async () => {
     const r = await receiver();
     const { id, secret } = await hook({ url: r.url });
