@@ -62,6 +62,7 @@ if (config !== undefined) {
   // The webhook deliverer of this node: started once the server listens (the events it sends
   // carry links to this server), stopped before the database closes.
   let listening = config.publicUrl;
+  let warn: (hookId: string, reason: string) => void = () => undefined;
   const policy = targetPolicy(config.webhooks.allow);
   const deliverer = new WebhookDeliverer(stores, {
     policy,
@@ -70,6 +71,7 @@ if (config !== undefined) {
     retryBaseMs: config.webhooks.retryBaseMs,
     retryWindowMs: config.webhooks.retryWindowMs,
     leaseMs: config.webhooks.leaseMs,
+    onDisabled: (hookId, reason) => warn(hookId, reason),
   });
   const app = await buildApp({
     stores,
@@ -85,6 +87,7 @@ if (config !== undefined) {
     eventStream: config.eventStream,
     webhooks: { policy, secretGraceMs: config.webhooks.secretGraceMs, deliverer },
   });
+  warn = (webhook, reason) => app.log.warn({ webhook, reason }, 'webhook disabled');
   if (config.auth === 'off')
     app.log.warn('authentication is off (DOORBELL_AUTH=off): anyone on this machine can write');
   if (config.allowedHosts === undefined && ['0.0.0.0', '::'].includes(config.host))

@@ -41,6 +41,8 @@ export interface DelivererOptions {
   pollMs: number;
   /** This node's name in leases and delivery records. */
   node?: string;
+  /** Told when this node disables a hook (a 410, retries exhausted): the server logs it. */
+  onDisabled?: (hookId: string, reason: string) => void;
 }
 
 export const DEFAULT_DELIVERER = {
@@ -259,6 +261,7 @@ export class WebhookDeliverer {
       progress,
     );
     this.outcomes.inc({ outcome: result.outcome });
+    if (recorded && progress.disabledReason) this.options.onDisabled?.(hook.id, progress.disabledReason);
     if (progress.nextAttemptAt !== null && recorded) this.later(progress.nextAttemptAt);
     return recorded && result.outcome === 'delivered';
   }

@@ -62,17 +62,15 @@ describe('docs/change-feed.html', () => {
     expect((await call('POST', '/v1/vms', { id: 'vm1' })).status).toBe(201);
     const page = await browser.newPage();
     await page.goto(`${origin}/change-feed.html#server=${encodeURIComponent(base)}&token=${reader.token}`);
-    await page.waitForFunction(() => document.getElementById('status')?.textContent?.startsWith('following'));
+    await page.locator('#status', { hasText: /^following/ }).waitFor();
     // The event before the page opened (it starts after 0) and one appended while it follows.
     expect((await call('POST', '/v1/vms', { id: 'vm2' })).status).toBe(201);
-    await page.waitForFunction(() => document.querySelectorAll('#events li').length === 2);
+    await expect.poll(() => page.locator('#events li').count()).toBe(2);
     expect(await page.locator('#events li').allTextContents()).toEqual(['VmDefined vm1 v1', 'VmDefined vm2 v1']);
     // The token never left the page in a URL: the fragment was dropped.
     expect(page.url()).not.toContain(reader.token);
     expect((await call('DELETE', `/v1/tokens/${reader.id}`)).status).toBe(200);
-    await page.waitForFunction(() => document.getElementById('status')?.className === 'ended', undefined, {
-      timeout: 5000,
-    });
+    await page.locator('#status.ended').waitFor({ timeout: 5000 });
     expect(await page.locator('#status').textContent()).toContain('TOKEN_REVOKED');
   });
 });
