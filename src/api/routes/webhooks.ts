@@ -230,6 +230,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<WebhookRouteOptions> = asy
             minimum: 0,
             maximum: Number.MAX_SAFE_INTEGER,
             description: 'the position to deliver after',
+            examples: [0],
           }),
         }),
         response: { 200: json(WebhookRef, 'the webhook, its cursor moved'), ...errorResponses(400, 404) },
