@@ -457,11 +457,14 @@ function pictureBenchmark() {
   };
 }
 
-/** 8 pxb-pcie, each with an accel SMMU and 8 root ports with a vfio-pci device behind each. */
+/**
+ * 8 pxb-pcie, each with an accel SMMU and 8 root ports with a vfio-pci device behind each. `-nic
+ * none`: virt creates its default NIC before any -device, in the first free slot of pcie.0 (01.0),
+ * where QEMU then refuses the first pxb-pcie, and so does the import.
+ */
 function cmdline64(): string {
-  // -nodefaults: without it QEMU's default NIC takes pcie.0 slot 1, which pcie.1 asks for.
   const lines = [
-    'qemu-system-aarch64 -machine virt,gic-version=3,accel=kvm -m 16G -nodefaults',
+    'qemu-system-aarch64 -machine virt,gic-version=3,accel=kvm -m 16G -nic none',
     '-object iommufd,id=iommufd0',
   ];
   for (let p = 0; p < 8; p++) {
