@@ -171,6 +171,15 @@ describe('POST /v1/vms/{vm}/imports', () => {
     expect(await eventCount(t)).toBe(before);
   });
 
+  it('gicVersion belongs to a libvirt domain only: 400 naming it', async () => {
+    const response = await reimport({ format: 'qemu-cmdline', source: B, gicVersion: 3 }).expect(400);
+    expect(response.body.errors[0].pointer).toBe('/gicVersion');
+  });
+
+  it('a dry run checks If-Match too', async () => {
+    await reimport({ format: 'qemu-cmdline', source: A, dryRun: true }, { 'if-match': '"1"' }).expect(412);
+  });
+
   it('an unknown VM is 404', async () => {
     await t.http.post('/v1/vms/nope/imports').send({ format: 'qemu-cmdline', source: B }).expect(404);
   });
