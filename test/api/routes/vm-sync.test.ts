@@ -209,6 +209,16 @@ describe('GET /v1/vms/{vm}/diff', () => {
     await t.http.get('/v1/vms/vm1/diff').set('if-none-match', etag).expect(304);
   });
 
+  it('semantics=all compares the routes under each QEMU behaviour: net1/0 went under all three', async () => {
+    const response = await t.http.get('/v1/vms/vm1/diff?semantics=all').expect(200);
+    expect(response.body.routes.map((r: Json) => `${r.device}/${r.vector} ${r.semantics} ${r.after}`)).toEqual([
+      'net1/0 pre-fix null',
+      'net1/0 address-space null',
+      'net1/0 upstream null',
+    ]);
+    expect(response.headers.etag).toBe(`"${imported + 4}-${imported + 9}-all"`);
+  });
+
   it('from 0 lists the whole VM as added; semantics=all compares under each', async () => {
     const response = await t.http.get('/v1/vms/vm1/diff?from=0&to=1&semantics=all').expect(200);
     expect(response.body.changes.map((c: Json) => `${c.op} ${c.kind} ${c.id}`)).toEqual(['add board vm1']);
