@@ -246,3 +246,21 @@ describe('GET /v1/vms/{vm}/diff', () => {
     expect(svg).toContain('net1 vector 0');
   });
 });
+
+describe('two re-imports at once', () => {
+  it('without If-Match, each is appended on the version it was planned on (planned again if need be): both land, the later wins', async () => {
+    await t.http.post('/v1/vm-imports').send({ vm: 'race', format: 'qemu-cmdline', source: A }).expect(201);
+    const sources = [B, A.replace('-m 4G', '-m 2G')];
+    const answers = await Promise.all(
+      sources.map((source) => t.http.post('/v1/vms/race/imports').send({ format: 'qemu-cmdline', source })),
+    );
+    expect(answers.map((a) => a.status)).toEqual([200, 200]);
+    // The VM is what the later append's source says: reading that source again changes nothing.
+    const later = answers[0]!.body.version > answers[1]!.body.version ? 0 : 1;
+    const again = await t.http
+      .post('/v1/vms/race/imports')
+      .send({ format: 'qemu-cmdline', source: sources[later], dryRun: true })
+      .expect(200);
+    expect(again.body.changes).toEqual([]);
+  });
+});
