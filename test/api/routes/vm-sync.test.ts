@@ -155,8 +155,11 @@ describe('POST /v1/vms/{vm}/imports', () => {
 
   it('the same source again changes nothing and appends nothing', async () => {
     const before = await eventCount(t);
-    const response = await reimport({ format: 'qemu-cmdline', source: B }).expect(200);
+    const headers = { 'idempotency-key': 'same-again' };
+    const response = await reimport({ format: 'qemu-cmdline', source: B }, headers).expect(200);
     expect(response.body).toMatchObject({ changes: [], routes: [], events: [], version: imported + 9 });
+    const replay = await reimport({ format: 'qemu-cmdline', source: B }, headers).expect(200);
+    expect(replay.headers['idempotent-replayed']).toBe('true');
     expect(await eventCount(t)).toBe(before);
   });
 
