@@ -126,18 +126,22 @@ function badQuery(field: 'from' | 'to', detail: string): ServiceError {
 
 /**
  * The version before the last change: the last change is the events of the VM's last request
- * (they share its requestId: a re-import or an import appends many in one change).
+ * (they share its requestId: an import or a re-import appends many in one change). Read from the
+ * end, a window at a time, so a long history is not read for it.
  */
-function beforeLastChange(events: readonly StoredEvent[], to: number): number {
-  const last = [...events].reverse().find((e) => e.streamVersion === to);
-  if (last === undefined) return Math.max(0, to - 1);
-  let first = last;
-  for (const event of [...events].reverse()) {
-    if (event.streamVersion > to) continue;
-    if (event.metadata.requestId !== last.metadata.requestId) break;
-    first = event;
+async function beforeLastChange(stores: Stores, vmId: string, to: number): Promise<number> {
+  let first = to;
+  let requestId: string | undefined;
+  for (let window = 64; ; window *= 4) {
+    const after = Math.max(0, first - window);
+    const events = await stores.events.readStream(vmId, { afterVersion: after, toVersion: first });
+    for (const event of events.reverse()) {
+      requestId ??= event.metadata.requestId;
+      if (event.metadata.requestId !== requestId) return event.streamVersion;
+      first = event.streamVersion - 1;
+    }
+    if (after === 0 || events.length === 0) return first;
   }
-  return first.streamVersion - 1;
 }
 
 async function stateAt(stores: Stores, vmId: string, version: number, latest: VmState) {
@@ -158,14 +162,12 @@ export async function vmDiff(
     throw badQuery('to', `VM ${latest.id} has versions 1 to ${latest.version}, not ${to}`);
   if (request.from !== undefined && request.from > to)
     throw badQuery('from', `${request.from} is after to (${to}); from is the older version (0: before the VM existed)`);
-  const events = await stores.events.readStream(request.vmId, { toVersion: to });
-  const from = request.from ?? beforeLastChange(events, to);
+  const from = request.from ?? (await beforeLastChange(stores, request.vmId, to));
+  // The events that made the changes: those after from, up to to.
+  const events = await stores.events.readStream(request.vmId, { afterVersion: from, toVersion: to });
   const before = await stateAt(stores, request.vmId, from, latest);
   const after = (await stateAt(stores, request.vmId, to, latest))!;
-  const changes = attributeChanges(
-    diffTopology(before, after),
-    events.filter((e) => e.streamVersion > from),
-  );
+  const changes = attributeChanges(diffTopology(before, after), events);
   const semantics = request.semantics === 'all' ? SEMANTICS : [request.semantics];
   const routes = semantics.flatMap((s) => routeChanges(before, after, s));
   const picture = `${request.baseUrl}${vmPath(latest.id)}/diff.svg${queryOf({ from, to, semantics: request.semantics })}`;

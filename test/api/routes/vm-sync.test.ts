@@ -227,6 +227,26 @@ describe('GET /v1/vms/{vm}/diff', () => {
     expect(response.body.changes.map((c: Json) => `${c.op} ${c.kind} ${c.id}`)).toEqual(['add board vm1']);
   });
 
+  it('the last change of a VM imported in one append of more than 64 events is the import: from 0', async () => {
+    // VmDefined, the pxb-pcie, 30 root ports with a NIC each and 20 NICs on pcie.0: 82 events (more
+    // than the 64 read at once), one request. The diff adds all 82 parts (the board for VmDefined).
+    const ports = Array.from(
+      { length: 30 },
+      (_, k) =>
+        `  -device pcie-root-port,id=rp${k},bus=pcie.1,chassis=${k + 1},addr=0x${k.toString(16)} \\\n  -device virtio-net-pci,bus=rp${k},id=nic${k}`,
+    );
+    const onRoot = Array.from(
+      { length: 20 },
+      (_, k) => `  -device virtio-net-pci,bus=pcie.0,addr=0x${(k + 2).toString(16)},id=root${k}`,
+    );
+    const source = `qemu-system-aarch64 -machine virt -m 1G -nodefaults \\\n  -device pxb-pcie,id=pcie.1,bus_nr=1,bus=pcie.0,addr=0x1 \\\n${[...ports, ...onRoot].join(' \\\n')}\n`;
+    const created = await t.http.post('/v1/vm-imports').send({ vm: 'big', format: 'qemu-cmdline', source }).expect(201);
+    expect(created.body.version).toBe(82);
+    const diff = await t.http.get('/v1/vms/big/diff').expect(200);
+    expect(diff.body.from).toBe(0);
+    expect(diff.body.changes).toHaveLength(82);
+  });
+
   it('names the parameter of a bad from or to', async () => {
     const late = await t.http.get('/v1/vms/vm1/diff?from=3&to=2').expect(400);
     expect(late.body.errors[0].pointer).toBe('/query/from');
