@@ -23,7 +23,7 @@ import { type Client, HttpError } from './client.js';
 import { CliError, EXIT, type ExitCode } from './exit-codes.js';
 import { printTable } from './output.js';
 import { type ProbedDeclaration, probeDeclaration } from './probe-qemu.js';
-import { type DomainFacts, domainFacts, dumpXml, listDomains, skipReason, vmIdOfDomain } from './virsh.js';
+import { type DomainFacts, domainFacts, dumpXmlAll, listDomains, skipReason, vmIdOfDomain } from './virsh.js';
 
 export const ORPHAN_POLICIES = ['keep', 'decommission'] as const;
 export type OrphanPolicy = (typeof ORPHAN_POLICIES)[number];
@@ -161,7 +161,7 @@ async function vmsOfService(client: Client, uri: string) {
 async function syncOnce(client: Client, options: SyncOptions, match: RegExp | undefined): Promise<SyncRow[]> {
   const uri = options.libvirt;
   const names = (await listDomains(uri)).filter((name) => match === undefined || match.test(name));
-  const service = await vmsOfService(client, uri);
+  const [service, xmls] = await Promise.all([vmsOfService(client, uri), dumpXmlAll(uri, names)]);
   const probes = new Map<string, Promise<ProbedDeclaration | string>>();
   const claimed = new Map<string, string>();
 
@@ -170,7 +170,8 @@ async function syncOnce(client: Client, options: SyncOptions, match: RegExp | un
   const jobs = names.map((name, index) => ({ name, index }));
   const worker = async () => {
     for (let job = jobs.shift(); job !== undefined; job = jobs.shift()) {
-      rows[job.index] = await syncDomain(client, options, job.name, { service, probes, claimed });
+      const xml = xmls.get(job.name) ?? new Error('virsh answered nothing for it');
+      rows[job.index] = await syncDomain(client, options, job.name, xml, { service, probes, claimed });
       bar?.increment(1, { domain: job.name });
     }
   };
@@ -204,15 +205,19 @@ interface PassState {
   claimed: Map<string, string>;
 }
 
-async function syncDomain(client: Client, options: SyncOptions, name: string, pass: PassState): Promise<SyncRow> {
-  let xml: string;
+async function syncDomain(
+  client: Client,
+  options: SyncOptions,
+  name: string,
+  xml: string | Error,
+  pass: PassState,
+): Promise<SyncRow> {
+  if (xml instanceof Error) return row(name, null, 'refused', `virsh dumpxml: ${xml.message}`);
   let facts: DomainFacts;
   try {
-    xml = await dumpXml(options.libvirt, name);
     facts = domainFacts(name, xml);
   } catch (error) {
-    if (error instanceof CliError) throw error;
-    return row(name, null, 'refused', `virsh dumpxml: ${(error as Error).message}`);
+    return row(name, null, 'refused', `the XML virsh gave: ${(error as Error).message}`);
   }
   const skipped = skipReason(facts);
   if (skipped !== null) return row(name, null, 'skipped', skipped);

@@ -59,6 +59,57 @@ export function dumpXml(uri: string, name: string): Promise<string> {
   return virsh(uri, ['dumpxml', '--domain', name]);
 }
 
+/** Domains per virsh run: one connection for many dumpxml, and far below the kernel's 128 KiB per argument. */
+const DUMP_BATCH = 100;
+const MARK = '@@doorbell-sync@@';
+
+/** A word for virsh's own command parser (vshCommandStringGetArg): double quotes, with \ and " escaped. */
+const quoted = (word: string) => `"${word.replace(/[\\"]/g, '\\$&')}"`;
+
+/**
+ * The XML of many domains, a batch of them per virsh run: `virsh -c URI "echo MARK0; dumpxml
+ * --domain A; echo MARK1; dumpxml --domain B; ..."`. One connection per batch instead of one per
+ * domain (each connection to a test:///FILE node parses the whole file again, a remote one makes
+ * a round trip). virsh goes on after a failed command; a domain whose part comes back empty (it
+ * went away meanwhile) is asked again alone, to answer virsh's own error for it.
+ */
+export async function dumpXmlAll(uri: string, names: string[]): Promise<Map<string, string | VirshError>> {
+  const answers = new Map<string, string | VirshError>();
+  for (let start = 0; start < names.length; start += DUMP_BATCH) {
+    const batch = names.slice(start, start + DUMP_BATCH);
+    const script = batch.map((name, i) => `echo ${MARK}${i}${MARK}; dumpxml --domain ${quoted(name)}`).join('; ');
+    let out = '';
+    try {
+      out = await virsh(uri, [script]);
+    } catch (error) {
+      if (!(error instanceof VirshError)) throw error;
+      out = ''; // the last dumpxml failed: every domain of the batch is asked alone below
+    }
+    const parts = new Map<number, string>();
+    for (const part of out.split(MARK).slice(1)) {
+      // "0" then the XML, alternating: the index part is followed by the part holding the XML.
+      if (/^\d+$/.test(part)) parts.set(Number(part), '');
+      else {
+        const last = [...parts.keys()].pop();
+        if (last !== undefined) parts.set(last, part.trim());
+      }
+    }
+    for (const [i, name] of batch.entries()) {
+      const xml = parts.get(i);
+      if (xml?.startsWith('<domain')) answers.set(name, xml);
+      else
+        answers.set(
+          name,
+          await dumpXml(uri, name).catch((error: unknown) => {
+            if (error instanceof VirshError) return error;
+            throw error;
+          }),
+        );
+    }
+  }
+  return answers;
+}
+
 export interface DomainFacts {
   name: string;
   uuid?: string;

@@ -2,7 +2,7 @@
 // (test:///ABSOLUTE/PATH/node.xml, no daemon) reading the node files of test/fixtures/sync (their
 // README says what each domain is and what changes between node-v1 and node-v2).
 
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -283,6 +283,43 @@ require('node:readline').createInterface({ input: process.stdin }).on('line', (l
     expect(vm.qemu.version).toBe('7.2.22');
     const undeclared = (await t.http.get('/v1/vms/lab-d').expect(200)).body as { qemu: { version: string | null } };
     expect(undeclared.qemu.version).toBeNull();
+  });
+
+  it("a domain whose name needs quoting (spaces, quotes) is read, and its VM id is the name's slug", async () => {
+    const node = join(dir, 'quoted.xml');
+    writeFileSync(
+      node,
+      fixture('node-v1.xml').replace('<name>lab-a</name>', '<name>Lab &quot;A&quot; 1&apos;s</name>'),
+    );
+    const run = await sync(env, ['--libvirt', `test://${node}`, '--match', '^Lab ']);
+    expect(run.answer.results).toMatchObject([{ domain: 'Lab "A" 1\'s', vm: 'lab-a-1-s', action: 'new' }]);
+  });
+
+  it('--interval syncs again until SIGTERM, then exits with the last pass', async () => {
+    const node = join(dir, 'interval.xml');
+    writeFileSync(node, fixture('node-v1.xml'));
+    const child = spawn(
+      process.execPath,
+      ['dist/cli.js', '--json', 'sync', '--libvirt', `test://${node}`, '--match', '^lab-e$', '--interval', '1'],
+      { cwd: join(import.meta.dirname, '..', '..'), env: { ...process.env, ...env } },
+    );
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    // Two passes (one JSON line each), then the signal.
+    while (out.split('\n').filter(Boolean).length < 2) await new Promise((r) => setTimeout(r, 50));
+    const exited = new Promise<number | null>((ok) => child.once('exit', (code) => ok(code)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    const passes = out
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as SyncJson & { pass: number });
+    expect(passes[0]?.pass).toBe(1);
+    expect(passes[1]?.pass).toBe(2);
+    expect(passes[0]?.results[0]?.action).toBe('new');
+    expect(passes[1]?.results[0]?.action).toBe('unchanged');
   });
 
   it('an unknown profile is wrong usage', async () => {
