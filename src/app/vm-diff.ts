@@ -1,0 +1,124 @@
+// GET /v1/vms/{vm}/diff and diff.svg (issue 20): what changed in a VM between two versions. The
+// parts added, removed and changed (diffTopology, the comparison a re-import makes), each with
+// the positions of the events between the two versions that touched it, and the programmed
+// vectors whose route changed.
+
+import type { StoredEvent } from '../db/event-store.js';
+import type { Stores } from '../db/stores.js';
+import { SEMANTICS, type Semantics } from '../domain/resolve/types.js';
+import { type Change, diffTopology, type PartKind } from '../domain/topology/diff.js';
+import type { VmState } from '../domain/topology/types.js';
+import { ServiceError } from '../errors/problem.js';
+import { queryOf, vmPath } from './links.js';
+import { loadVm } from './load-vm.js';
+import { type RouteChange, routeChanges } from './route-changes.js';
+
+export interface DiffRequest {
+  vmId: string;
+  from?: number;
+  to?: number;
+  /** One semantics for both sides, 'all' for each in turn; absent: each side's declared build picks. */
+  semantics?: Semantics | 'all';
+  baseUrl: string;
+}
+
+export interface VmDiff {
+  vm: string;
+  from: number;
+  to: number;
+  changes: (Change & { events: number[] })[];
+  routes: RouteChange[];
+  picture: string;
+}
+
+/** The part of the topology an event touches (the guest state events touch none: their effect is in the routes). */
+function partOf(event: StoredEvent): { kind: PartKind; id: string } | undefined {
+  const d = event.data as Record<string, unknown>;
+  switch (event.type) {
+    case 'VmDefined':
+    case 'BoardChanged':
+      return { kind: 'board', id: event.streamId };
+    case 'QemuBuildDeclared':
+      return { kind: 'qemu', id: event.streamId };
+    case 'GuestProfileDeclared':
+      return { kind: 'guest', id: event.streamId };
+    case 'BusAdded':
+    case 'BusRemoved':
+      return { kind: 'bus', id: d.busId as string };
+    case 'SmmuAdded':
+    case 'SmmuRemoved':
+    case 'SmmuAccelModeChanged':
+      return { kind: 'smmu', id: d.smmuId as string };
+    case 'DeviceAttached':
+    case 'DeviceDetached':
+      return { kind: 'device', id: d.deviceId as string };
+    default:
+      return undefined;
+  }
+}
+
+/** Each change with the positions of the events (after `from`, up to `to`) that touched its part. */
+export function attributeChanges(changes: readonly Change[], events: readonly StoredEvent[]) {
+  const touched = new Map<string, number[]>();
+  for (const event of events) {
+    const part = partOf(event);
+    if (part === undefined) continue;
+    const key = `${part.kind}\u0000${part.id}`;
+    touched.set(key, [...(touched.get(key) ?? []), event.position]);
+  }
+  return changes.map((c) => ({ ...c, events: touched.get(`${c.kind}\u0000${c.id}`) ?? [] }));
+}
+
+function badQuery(field: 'from' | 'to', detail: string): ServiceError {
+  return new ServiceError('VALIDATION_FAILED', `${field}: ${detail}`, {
+    errors: [{ pointer: `/query/${field}`, detail, in: 'query' }],
+  });
+}
+
+/**
+ * The version before the last change: the last change is the events of the VM's last request
+ * (they share its requestId: a re-import or an import appends many in one change).
+ */
+function beforeLastChange(events: readonly StoredEvent[], to: number): number {
+  const last = [...events].reverse().find((e) => e.streamVersion === to);
+  if (last === undefined) return Math.max(0, to - 1);
+  let first = last;
+  for (const event of [...events].reverse()) {
+    if (event.streamVersion > to) continue;
+    if (event.metadata.requestId !== last.metadata.requestId) break;
+    first = event;
+  }
+  return first.streamVersion - 1;
+}
+
+async function stateAt(stores: Stores, vmId: string, version: number, latest: VmState) {
+  if (version === 0) return undefined;
+  return version === latest.version ? latest : stores.vms.loadAsOf(vmId, version);
+}
+
+export const diffEtag = (from: number, to: number, semantics: string | undefined) =>
+  `"${from}-${to}-${semantics ?? 'declared'}"`;
+
+export async function vmDiff(stores: Stores, request: DiffRequest): Promise<{ diff: VmDiff; etag: string }> {
+  const latest = await loadVm(stores, request.vmId);
+  const to = request.to ?? latest.version;
+  if (to < 1 || to > latest.version)
+    throw badQuery('to', `VM ${latest.id} has versions 1 to ${latest.version}, not ${to}`);
+  if (request.from !== undefined && request.from > to)
+    throw badQuery('from', `${request.from} is after to (${to}); from is the older version (0: before the VM existed)`);
+  const events = await stores.events.readStream(request.vmId, { toVersion: to });
+  const from = request.from ?? beforeLastChange(events, to);
+  const before = await stateAt(stores, request.vmId, from, latest);
+  const after = (await stateAt(stores, request.vmId, to, latest))!;
+  const changes = attributeChanges(
+    diffTopology(before, after),
+    events.filter((e) => e.streamVersion > from),
+  );
+  const semantics = request.semantics === 'all' ? SEMANTICS : [request.semantics];
+  const routes = semantics.flatMap((s) => routeChanges(before, after, s));
+  const picture = `${request.baseUrl}${vmPath(latest.id)}/diff.svg${queryOf({ from, to, semantics: request.semantics })}`;
+  return {
+    diff: { vm: latest.id, from, to, changes, routes, picture },
+    etag: diffEtag(from, to, request.semantics),
+  };
+}
