@@ -236,10 +236,14 @@ async function syncDomain(
       ? await importNew(client, options, name, vm, xml, facts, pass)
       : await reimport(client, options, name, owned, xml);
   } catch (error) {
-    if (error instanceof HttpError) return row(name, vm, 'refused', error.message);
+    if (error instanceof HttpError) return row(name, vm, 'refused', refusal(error));
     throw error;
   }
 }
+
+/** The service's answer in a line: status, code and detail (the detail names the part of the source). */
+const refusal = ({ problem }: HttpError) =>
+  `${problem.status} ${problem.code ?? problem.title ?? ''}: ${problem.detail ?? ''}`.trim();
 
 const headersFor = (options: SyncOptions, domain: string) => ({
   'x-reason': `${reasonPrefix(options.libvirt)}${domain}`,
@@ -329,7 +333,7 @@ async function reimport(
     headers: { ...headersFor(options, name), 'if-match': `"${owned.version}"` },
   });
   const answer = (await response.json()) as ReimportAnswer;
-  const loses = answer.routes.filter((r) => r.after?.installed === false && r.before?.installed !== false);
+  const loses = answer.routes.filter((r) => r.before?.installed === true && r.after?.installed === false);
   return {
     ...row(name, owned.vm, answer.changes.length === 0 ? 'unchanged' : 'changed'),
     changes: answer.changes.map((c) => `${SIGN[c.op] ?? c.op}${c.kind} ${c.id}`),
@@ -357,7 +361,7 @@ async function orphan(client: Client, options: SyncOptions, owned: OwnedVm): Pro
     });
     return { ...base, eventsAppended: 1, note: 'domain gone; VM decommissioned' };
   } catch (error) {
-    if (error instanceof HttpError) return { ...base, action: 'refused', note: error.message };
+    if (error instanceof HttpError) return { ...base, action: 'refused', note: refusal(error) };
     throw error;
   }
 }
