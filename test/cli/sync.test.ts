@@ -327,6 +327,57 @@ require('node:readline').createInterface({ input: process.stdin }).on('line', (l
   });
 });
 
+describe.skipIf(!hasVirsh)('doorbell sync: a change that makes a vector lose its interrupts', () => {
+  let t: TestApp;
+  let env: Record<string, string>;
+  const dir = mkdtempSync(join(tmpdir(), 'doorbell-sync-'));
+  const node = join(dir, 'node.xml');
+  const URI = `test://${node}`;
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    env = await listenForCli(t);
+  });
+  afterAll(async () => {
+    rmSync(dir, { recursive: true, force: true });
+    await t.close();
+  });
+
+  it('the lab puts the SMMUv3 in front of a device whose guest programmed the ITS directly: exit 4', async () => {
+    // lab-c of node-v1 without its <iommu>: rng0 on root port pci.1, no vIOMMU.
+    const withSmmu = fixture('node-v1.xml');
+    const withoutSmmu = withSmmu.replace(/(<name>lab-c<\/name>[\s\S]*?)\s*<iommu model='smmuv3'\/>/, '$1');
+    expect(withoutSmmu).not.toBe(withSmmu);
+    writeFileSync(node, withoutSmmu);
+    expect((await sync(env, ['--libvirt', URI, '--match', '^lab-c$'])).byDomain['lab-c']?.action).toBe('new');
+    // Without an IOMMU the guest writes the vITS doorbell's GPA itself: GITS_TRANSLATER of the
+    // virt board is 0x08080000 + 0x10000 + 0x40 = 0x8090040 (hw/arm/virt.c VIRT_GIC_ITS), so the
+    // vector is installed.
+    await t.http
+      .put('/v1/vms/lab-c/devices/rng0/msi-vectors/0')
+      .send({ address: '0x8090040', data: '0x1' })
+      .expect(200);
+    const route = await t.http.get('/v1/vms/lab-c/devices/rng0/msi-vectors/0/route').expect(200);
+    expect(route.body.route.installed).toBe(true);
+
+    // The lab adds <iommu model='smmuv3'/>: the machine SMMU now translates rng0's DMA, and the
+    // guest's 0x8090040 is an IOVA: the device's STE is the default (stage 1) and no stage-1
+    // mapping covers it, so the walk faults (F_TRANSLATION) and the vector loses its interrupts.
+    writeFileSync(node, withSmmu);
+    const before = await eventCount(t);
+    const dry = await sync(env, ['--libvirt', URI, '--match', '^lab-c$', '--dry-run']);
+    expect(dry.code).toBe(4);
+    expect(await eventCount(t)).toBe(before);
+    const run = await sync(env, ['--libvirt', URI, '--match', '^lab-c$']);
+    expect(run.code).toBe(4);
+    expect(run.byDomain['lab-c']).toMatchObject({ action: 'changed', routesChanged: 1 });
+    expect(run.byDomain['lab-c']?.changes).toContain('+smmu iommu0');
+    expect(run.byDomain['lab-c']?.note).toBe('1 vectors lose their interrupts');
+    const after = await t.http.get('/v1/vms/lab-c/devices/rng0/msi-vectors/0/route').expect(200);
+    expect(after.body.route).toMatchObject({ installed: false, cause: 'fault' });
+  });
+});
+
 describe('the VM id of a domain', () => {
   it('is a slug of the name', () => {
     expect(vmIdOfDomain('lab-a')).toBe('lab-a');
