@@ -8,6 +8,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { Client } from './cli/client.js';
 import { copyDb } from './cli/db-copy.js';
+import { diffVm } from './cli/diff.js';
 import { CliError, EXIT } from './cli/exit-codes.js';
 import { EXPORT_PATHS, exportVm } from './cli/export.js';
 import { importFiles } from './cli/import.js';
@@ -44,7 +45,7 @@ function program(run: (code: Promise<number> | number) => void): Command {
     .addHelpText(
       'after',
       '\nExit codes: 0 ok, 1 the server refused a request (or a record is missing), 2 wrong usage,\n' +
-        '3 the server cannot be reached, 4 (sweep, sync) some vector loses its interrupts;\n' +
+        '3 the server cannot be reached, 4 (sweep, diff, sync) some vector loses its interrupts;\n' +
         'probe-qemu: 2 the binary cannot be run, 1 it gave no usable answer in time.',
     );
   const client = () => {
@@ -73,6 +74,24 @@ function program(run: (code: Promise<number> | number) => void): Command {
     .addOption(new Option('--format <format>', 'output format').choices(Object.keys(EXPORT_PATHS)).default('qemu'))
     .option('--as-of <version>', 'the VM as it was after this many events', nonNegativeInteger('--as-of'))
     .action((vm: string, options) => run(exportVm(client(), vm, options)));
+
+  root
+    .command('diff')
+    .description('what changed in a VM between two versions: parts added, removed, changed, and the routes that moved')
+    .argument('<vm>', 'VM id')
+    .option(
+      '--from <version>',
+      'the older version (default: the one before the last change)',
+      nonNegativeInteger('--from'),
+    )
+    .option('--to <version>', 'the newer version (default: the current one)', positiveInteger('--to'))
+    .addOption(
+      new Option(
+        '--semantics <name>',
+        "QEMU behaviour the routes are compared under (default: the VM's build)",
+      ).choices(['pre-fix', 'address-space', 'upstream', 'all']),
+    )
+    .action((vm: string, options) => run(diffVm(client(), vm, { ...options, json: json() })));
 
   root
     .command('sweep')

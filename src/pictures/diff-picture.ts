@@ -61,7 +61,7 @@ function detailOf(change: DiffView['changes'][number]): string {
 }
 
 function routeText(route: RouteView | null): string {
-  if (route === null) return 'no such vector';
+  if (route === null) return 'device not in the VM';
   return route.installed ? `${route.address} devid ${route.devid}` : `no route (${route.cause})`;
 }
 
@@ -72,9 +72,11 @@ function heading(text: string, y: number): SvgChild[] {
   ];
 }
 
+const EVENTS_WIDTH = 170;
+
 function changeRow(change: DiffView['changes'][number], y: number): SvgChild {
   const op = OPS[change.op];
-  const events = change.events.length === 0 ? '' : `  events ${change.events.map((p) => `#${p}`).join(' ')}`;
+  const events = change.events.map((p) => `#${p}`).join(' ');
   return el(
     'g',
     { 'data-op': change.op, 'data-kind': change.kind, 'data-id': change.id },
@@ -90,17 +92,27 @@ function changeRow(change: DiffView['changes'][number], y: number): SvgChild {
       'stroke-dasharray': op.dash,
     }),
     el('text', { x: MARGIN + 8, y, 'font-size': FONT, 'font-weight': 'bold', fill: op.stroke }, op.word),
-    fittedText(`${change.id}  ${detailOf(change)}${events}`, WIDTH - 2 * MARGIN - MARK_WIDTH - 8, {
+    fittedText(`${change.id}  ${detailOf(change)}`, WIDTH - 2 * MARGIN - MARK_WIDTH - EVENTS_WIDTH - 16, {
       x: MARGIN + MARK_WIDTH,
       y,
       'font-size': FONT,
       fill: INK,
     }),
+    events === ''
+      ? undefined
+      : fittedText(`event ${events}`, EVENTS_WIDTH, {
+          x: WIDTH - MARGIN - 8,
+          y,
+          'font-size': FONT - 1,
+          'text-anchor': 'end',
+          fill: MUTED,
+        }),
   );
 }
 
 function routeRow(route: DiffView['routes'][number], y: number): SvgChild {
-  const lost = route.before?.installed === true && route.after?.installed !== true;
+  // A vector of a device still there that had a route and has none; a removed device's vectors go with it.
+  const lost = route.before?.installed === true && route.after?.installed === false;
   const colour = lost ? '#c62828' : INK;
   const text = `${route.device} vector ${route.vector} (${route.semantics}): ${routeText(route.before)} -> ${routeText(route.after)}${lost ? '  INTERRUPTS LOST' : ''}`;
   return el(
