@@ -97,9 +97,17 @@ export async function syncLibvirt(client: Client, options: SyncOptions): Promise
   }
   let code: number = EXIT.ok;
   for (let pass = 1; ; pass++) {
-    const rows = await syncOnce(client, options, match);
-    code = exitCodeOf(rows);
-    print(rows, options, pass);
+    try {
+      const rows = await syncOnce(client, options, match);
+      code = exitCodeOf(rows);
+      print(rows, options, pass);
+    } catch (error) {
+      // A sync on a schedule outlives a restart of the service or a refused listing: it says so
+      // and tries again at the next pass. Wrong usage (virsh missing, a bad URI) still stops it.
+      if (options.interval === undefined || !(error instanceof CliError) || error.exitCode === EXIT.usage) throw error;
+      code = error.exitCode;
+      process.stderr.write(`doorbell: pass ${pass}: ${error.message}; again in ${options.interval} s\n`);
+    }
     if (options.interval === undefined || options.signal?.aborted) return code;
     if (!(await sleep(options.interval * 1000, options.signal))) return code;
   }

@@ -322,6 +322,23 @@ require('node:readline').createInterface({ input: process.stdin }).on('line', (l
     expect(passes[1]?.results[0]?.action).toBe('unchanged');
   });
 
+  it('--interval outlives a service that does not answer, and exits with that pass', async () => {
+    const child = spawn(
+      process.execPath,
+      ['dist/cli.js', 'sync', '--libvirt', `test://${join(FIXTURES, 'node-v1.xml')}`, '--interval', '1'],
+      { cwd: join(import.meta.dirname, '..', '..'), env: { ...process.env, DOORBELL_URL: 'http://127.0.0.1:9' } },
+    );
+    let err = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      err += chunk.toString();
+    });
+    while (!err.includes('pass 2:')) await new Promise((r) => setTimeout(r, 50));
+    const exited = new Promise<number | null>((ok) => child.once('exit', (code) => ok(code)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(3);
+    expect(err).toMatch(/^doorbell: pass 1: cannot reach http:\/\/127\.0\.0\.1:9 .*; again in 1 s$/m);
+  });
+
   it('an unknown profile is wrong usage', async () => {
     expect((await runCli(['sync', '--libvirt', 'test:///default', '--guest-profile', 'windows'], env)).code).toBe(2);
   });
