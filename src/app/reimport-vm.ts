@@ -64,6 +64,13 @@ export function importedTopology(
   current: VmState,
   request: Pick<ReimportRequest, 'format' | 'source' | 'busNumbers' | 'gicVersion'>,
 ): VmState {
+  if (request.gicVersion !== undefined && request.format !== 'libvirt-xml')
+    throw new InterchangeError(
+      'VALIDATION_FAILED',
+      'gicVersion: only a libvirt domain leaves the GIC version to the host; a command line names it (-machine gic-version)',
+      null,
+      '/gicVersion',
+    );
   // A libvirt domain that leaves the GIC to the host: the host the VM already runs on.
   const gicVersion = request.gicVersion ?? (request.format === 'libvirt-xml' ? current.board.gicVersion : undefined);
   const draft = PARSERS[request.format](request.source, { gicVersion });

@@ -9,6 +9,7 @@ import { SEMANTICS, type Semantics } from '../domain/resolve/types.js';
 import { type Change, diffTopology, type PartKind } from '../domain/topology/diff.js';
 import type { VmState } from '../domain/topology/types.js';
 import { ServiceError } from '../errors/problem.js';
+import type { DiffTreeNode } from '../pictures/diff-picture.js';
 import { queryOf, vmPath } from './links.js';
 import { loadVm } from './load-vm.js';
 import { type RouteChange, routeChanges } from './route-changes.js';
@@ -69,6 +70,54 @@ export function attributeChanges(changes: readonly Change[], events: readonly St
   return changes.map((c) => ({ ...c, events: touched.get(`${c.kind}\u0000${c.id}`) ?? [] }));
 }
 
+/**
+ * The topology both versions make up together, for the picture: every bus, SMMU and device of
+ * either side under its parent bus (as the newer side has it, else the older), each marked with
+ * what happened to it. Depth-first from pcie.0, parts by id.
+ */
+export function diffTree(before: VmState | undefined, after: VmState, changes: readonly Change[]): DiffTreeNode[] {
+  const op = new Map(changes.map((c) => [`${c.kind}\u0000${c.id}`, c.op]));
+  const nodes: Omit<DiffTreeNode, 'depth'>[] = [];
+  const seen = new Set<string>();
+  const take = (kind: DiffTreeNode['kind'], id: string, parent: string | null, label: string) => {
+    if (seen.has(`${kind}\u0000${id}`)) return;
+    seen.add(`${kind}\u0000${id}`);
+    nodes.push({ kind, id, parent, label, op: op.get(`${kind}\u0000${id}`) });
+  };
+  for (const state of [after, before]) {
+    if (state === undefined) continue;
+    for (const bus of state.buses.values())
+      take(
+        'bus',
+        bus.id,
+        bus.parent,
+        bus.type === 'pcie-root' ? 'root complex, bus 0' : `${bus.type}, bus ${bus.number}`,
+      );
+    for (const smmu of state.smmus.values())
+      take('smmu', smmu.id, smmu.primaryBus, `SMMUv3 stage ${smmu.stage}${smmu.accel.value ? ', accel=on' : ''}`);
+    for (const device of state.devices.values())
+      take(
+        'device',
+        device.id,
+        device.bus,
+        `${device.driver} ${device.slot.toString(16).padStart(2, '0')}.${device.function}${device.host === null ? '' : ` host ${device.host}`}`,
+      );
+  }
+  const order = { smmu: 0, bus: 1, device: 2 } as const;
+  const children = (parent: string) =>
+    nodes
+      .filter((n) => n.parent === parent && !(n.kind === 'bus' && n.id === parent))
+      .sort((a, b) => order[a.kind] - order[b.kind] || a.id.localeCompare(b.id));
+  const tree: DiffTreeNode[] = [];
+  const walk = (node: Omit<DiffTreeNode, 'depth'>, depth: number) => {
+    tree.push({ ...node, depth });
+    if (node.kind === 'bus') for (const child of children(node.id)) walk(child, depth + 1);
+  };
+  const root = nodes.find((n) => n.kind === 'bus' && n.parent === null);
+  if (root !== undefined) walk(root, 0);
+  return tree;
+}
+
 function badQuery(field: 'from' | 'to', detail: string): ServiceError {
   return new ServiceError('VALIDATION_FAILED', `${field}: ${detail}`, {
     errors: [{ pointer: `/query/${field}`, detail, in: 'query' }],
@@ -99,7 +148,10 @@ async function stateAt(stores: Stores, vmId: string, version: number, latest: Vm
 export const diffEtag = (from: number, to: number, semantics: string | undefined) =>
   `"${from}-${to}-${semantics ?? 'declared'}"`;
 
-export async function vmDiff(stores: Stores, request: DiffRequest): Promise<{ diff: VmDiff; etag: string }> {
+export async function vmDiff(
+  stores: Stores,
+  request: DiffRequest,
+): Promise<{ diff: VmDiff; etag: string; tree: DiffTreeNode[] }> {
   const latest = await loadVm(stores, request.vmId);
   const to = request.to ?? latest.version;
   if (to < 1 || to > latest.version)
@@ -120,5 +172,6 @@ export async function vmDiff(stores: Stores, request: DiffRequest): Promise<{ di
   return {
     diff: { vm: latest.id, from, to, changes, routes, picture },
     etag: diffEtag(from, to, request.semantics),
+    tree: diffTree(before, after, changes),
   };
 }

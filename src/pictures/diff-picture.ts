@@ -1,7 +1,8 @@
-// GET /v1/vms/{vm}/diff.svg: what changed in a VM between two versions, as a picture. One row per
-// part added, removed or changed (marked by colour, by line style and by a word, so it reads in
-// greyscale), grouped by kind in the order of the topology (board, buses, SMMUs, devices), each
-// with the events that did it; then the vectors whose route changed, before and after.
+// GET /v1/vms/{vm}/diff.svg: what changed in a VM between two versions, as a picture. The board's
+// changes, then the topology both versions make up together as a tree under pcie.0 (buses, their
+// SMMU, their devices), each part marked by colour, line style and a word (so it reads in
+// greyscale) as added, removed or changed, with the events that did it; then the vectors whose
+// route changed, before and after.
 
 import { INK, MUTED, RULE } from './palette.js';
 import { el, fittedText, svgDocument, type SvgChild } from './svg.js';
@@ -22,6 +23,18 @@ export interface DiffView {
   routes: { device: string; vector: number; semantics: string; before: RouteView | null; after: RouteView | null }[];
 }
 
+/** One part of the topology both versions make up together, depth-first from pcie.0. */
+export interface DiffTreeNode {
+  kind: 'bus' | 'smmu' | 'device';
+  id: string;
+  /** The bus it sits on (an SMMU: its primary bus); null for pcie.0. */
+  parent: string | null;
+  label: string;
+  /** What happened to it; undefined: unchanged. */
+  op: 'add' | 'remove' | 'change' | undefined;
+  depth: number;
+}
+
 type RouteView = { installed: true; address: string; devid: string } | { installed: false; cause: string };
 
 const WIDTH = 1100;
@@ -35,16 +48,6 @@ const OPS = {
   remove: { word: 'removed', fill: '#ffebee', stroke: '#c62828', dash: '5 3' },
   change: { word: 'changed', fill: '#fff8e1', stroke: '#e65100', dash: '2 2' },
 } as const;
-
-const KIND_ORDER = ['board', 'qemu', 'guest', 'bus', 'smmu', 'device'];
-const KIND_TITLES: Record<string, string> = {
-  board: 'Board',
-  qemu: 'QEMU build',
-  guest: 'Guest profile',
-  bus: 'Buses',
-  smmu: 'SMMUs',
-  device: 'Devices',
-};
 
 const show = (value: unknown) => (typeof value === 'string' ? value : JSON.stringify(value));
 const fields = (view: Record<string, unknown> | undefined) =>
@@ -122,7 +125,60 @@ function routeRow(route: DiffView['routes'][number], y: number): SvgChild {
   );
 }
 
-export function diffPicture(diff: DiffView): string {
+const INDENT = 28;
+const UNCHANGED = { fill: '#ffffff', stroke: RULE };
+
+/** A part of the topology, indented under its bus, boxed in the colour and line of what happened to it. */
+function treeRow(node: DiffTreeNode, change: DiffView['changes'][number] | undefined, y: number): SvgChild {
+  const x = MARGIN + node.depth * INDENT;
+  const style = node.op === undefined ? { ...UNCHANGED, dash: undefined, word: '' } : OPS[node.op];
+  const detail = change?.op === 'change' ? `  ${detailOf(change)}` : '';
+  const width = WIDTH - MARGIN - x - EVENTS_WIDTH - 8;
+  return el(
+    'g',
+    { 'data-op': node.op ?? 'same', 'data-kind': node.kind, 'data-id': node.id },
+    el('rect', {
+      x,
+      y: y - 16,
+      width,
+      height: ROW - 4,
+      rx: node.kind === 'device' ? 3 : 0,
+      fill: style.fill,
+      stroke: style.stroke,
+      'stroke-width': node.op === undefined ? 1 : 1.5,
+      'stroke-dasharray': style.dash,
+    }),
+    fittedText(`${style.word === '' ? '' : `${style.word}: `}${node.id} (${node.label})${detail}`, width - 16, {
+      x: x + 8,
+      y,
+      'font-size': FONT,
+      'font-weight': node.kind === 'device' ? undefined : 'bold',
+      fill: node.op === undefined ? MUTED : INK,
+    }),
+    change === undefined || change.events.length === 0
+      ? undefined
+      : fittedText(`event ${change.events.map((p) => `#${p}`).join(' ')}`, EVENTS_WIDTH, {
+          x: WIDTH - MARGIN,
+          y,
+          'font-size': FONT - 1,
+          'text-anchor': 'end',
+          fill: MUTED,
+        }),
+  );
+}
+
+/** The line from a part's bus down to it. */
+function connector(parent: { depth: number; y: number }, y: number): SvgChild {
+  const x = MARGIN + parent.depth * INDENT + 12;
+  return el('path', {
+    d: `M ${x} ${parent.y + 4} V ${y - 6} H ${x + INDENT - 12}`,
+    fill: 'none',
+    stroke: RULE,
+    'stroke-width': 1,
+  });
+}
+
+export function diffPicture(diff: DiffView, tree: readonly DiffTreeNode[]): string {
   const title = `VM ${diff.vm}: what changed from version ${diff.from} to ${diff.to}`;
   const count = (op: string) => diff.changes.filter((c) => c.op === op).length;
   const summary = `${count('add')} added, ${count('remove')} removed, ${count('change')} changed; ${diff.routes.length} vector route(s) changed`;
@@ -137,21 +193,34 @@ export function diffPicture(diff: DiffView): string {
     fittedText(summary, WIDTH - 2 * MARGIN, { x: MARGIN, y: MARGIN + 36, 'font-size': 12, fill: MUTED }),
   ];
   let y = MARGIN + 72;
-  if (diff.changes.length === 0) {
-    body.push(el('text', { x: MARGIN, y, 'font-size': FONT, fill: MUTED }, 'No part of the topology changed.'));
-    y += ROW;
-  }
-  for (const kind of new Set([...KIND_ORDER, ...diff.changes.map((c) => c.kind)])) {
-    const rows = diff.changes.filter((c) => c.kind === kind);
-    if (rows.length === 0) continue;
-    body.push(el('g', { 'data-section': kind }, heading(KIND_TITLES[kind] ?? kind, y)));
+  const machine = diff.changes.filter((c) => !['bus', 'smmu', 'device'].includes(c.kind));
+  if (machine.length > 0) {
+    body.push(el('g', { 'data-section': 'machine' }, heading('Board, QEMU build, guest profile', y)));
     y += ROW + 4;
-    for (const change of rows) {
+    for (const change of machine) {
       body.push(changeRow(change, y));
       y += ROW;
     }
     y += 8;
   }
+  body.push(
+    el(
+      'g',
+      { 'data-section': 'topology' },
+      heading('Topology: both versions, each part marked with what happened to it', y),
+    ),
+  );
+  y += ROW + 4;
+  const changeOf = new Map(diff.changes.map((c) => [`${c.kind}\u0000${c.id}`, c]));
+  const placed = new Map<string, { depth: number; y: number }>();
+  for (const node of tree) {
+    const parent = node.parent === null ? undefined : placed.get(node.parent);
+    if (parent !== undefined) body.push(connector(parent, y));
+    body.push(treeRow(node, changeOf.get(`${node.kind}\u0000${node.id}`), y));
+    if (node.kind === 'bus') placed.set(node.id, { depth: node.depth, y });
+    y += ROW;
+  }
+  y += 8;
   body.push(el('g', { 'data-section': 'routes' }, heading('Vector routes that changed', y)));
   y += ROW + 4;
   if (diff.routes.length === 0) {

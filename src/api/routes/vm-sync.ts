@@ -84,12 +84,12 @@ export const vmSyncRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
       },
     },
     async (request, reply) => {
-      const { diff, etag } = await vmDiff(stores, {
+      const { diff, etag, tree } = await vmDiff(stores, {
         vmId: request.params.vm,
         ...request.query,
         baseUrl: baseUrlOf(request, publicUrl),
       });
-      return sendSvg(reply, diffPicture(bigintsToHex(diff) as unknown as DiffView), { etag });
+      return sendSvg(reply, diffPicture(bigintsToHex(diff) as unknown as DiffView, tree), { etag });
     },
   );
 };

@@ -9,7 +9,7 @@ import { IMPORT_FORMATS } from '../../interchange/report.js';
 import { Body, ID_PATTERN, Nullable, OneOf, Query } from './common.js';
 import { Route } from './resolution.js';
 
-const B1_CHANGED = `qemu-system-aarch64 -machine virt,gic-version=3,accel=kvm -m 16G \\
+const B1_CHANGED = `qemu-system-aarch64 -machine virt,gic-version=3,accel=kvm -m 16G -nodefaults \\
   -device pxb-pcie,id=pcie.1,bus_nr=1,bus=pcie.0,addr=0x1 \\
   -device arm-smmuv3,primary-bus=pcie.1,id=smmuv3.0 \\
   -device pcie-root-port,id=pcie.port1,bus=pcie.1,chassis=1,addr=0x0 \\

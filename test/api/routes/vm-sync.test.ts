@@ -171,6 +171,15 @@ describe('POST /v1/vms/{vm}/imports', () => {
     expect(await eventCount(t)).toBe(before);
   });
 
+  it('gicVersion belongs to a libvirt domain only: 400 naming it', async () => {
+    const response = await reimport({ format: 'qemu-cmdline', source: B, gicVersion: 3 }).expect(400);
+    expect(response.body.errors[0].pointer).toBe('/gicVersion');
+  });
+
+  it('a dry run checks If-Match too', async () => {
+    await reimport({ format: 'qemu-cmdline', source: A, dryRun: true }, { 'if-match': '"1"' }).expect(412);
+  });
+
   it('an unknown VM is 404', async () => {
     await t.http.post('/v1/vms/nope/imports').send({ format: 'qemu-cmdline', source: B }).expect(404);
   });
@@ -198,6 +207,16 @@ describe('GET /v1/vms/{vm}/diff', () => {
     const etag = String(response.headers.etag);
     expect(etag).toBe(`"${imported + 4}-${imported + 9}-declared"`);
     await t.http.get('/v1/vms/vm1/diff').set('if-none-match', etag).expect(304);
+  });
+
+  it('semantics=all compares the routes under each QEMU behaviour: net1/0 went under all three', async () => {
+    const response = await t.http.get('/v1/vms/vm1/diff?semantics=all').expect(200);
+    expect(response.body.routes.map((r: Json) => `${r.device}/${r.vector} ${r.semantics} ${r.after}`)).toEqual([
+      'net1/0 pre-fix null',
+      'net1/0 address-space null',
+      'net1/0 upstream null',
+    ]);
+    expect(response.headers.etag).toBe(`"${imported + 4}-${imported + 9}-all"`);
   });
 
   it('from 0 lists the whole VM as added; semantics=all compares under each', async () => {
