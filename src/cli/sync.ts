@@ -15,10 +15,12 @@
 
 import { SingleBar } from 'cli-progress';
 import { GUEST_PROFILE_IDS } from '../domain/guest/profiles.js';
-import { decideAll } from '../domain/topology/decide-all.js';
+import { CommandListError, decideAll } from '../domain/topology/decide-all.js';
+import { ERROR_CATALOGUE } from '../errors/catalogue.js';
 import type { Command } from '../domain/topology/types.js';
 import { planImport } from '../interchange/draft.js';
 import { parseLibvirtXml } from '../interchange/libvirt-xml/parse.js';
+import { describeAt } from '../interchange/report.js';
 import { type Client, HttpError } from './client.js';
 import { CliError, EXIT, type ExitCode } from './exit-codes.js';
 import { printTable } from './output.js';
@@ -295,8 +297,9 @@ async function importNew(
  * events the import would append, or why the service would refuse it.
  */
 function planLocally(vm: string, source: string, qemu: unknown, guest: unknown): number | string {
+  let plan: ReturnType<typeof planImport> | undefined;
   try {
-    const plan = planImport(vm, parseLibvirtXml(source));
+    plan = planImport(vm, parseLibvirtXml(source));
     const [first, ...rest] = plan.commands;
     const commands =
       first?.type === 'DefineVm'
@@ -304,9 +307,11 @@ function planLocally(vm: string, source: string, qemu: unknown, guest: unknown):
         : plan.commands;
     return decideAll(commands, undefined).length;
   } catch (error) {
-    const coded = error as { code?: string; message?: string };
-    if (coded.code === undefined) throw error;
-    return `${coded.code}: ${coded.message}`;
+    // Worded as the service words the refusal: status, code, and the part of the source.
+    const code = (error as { code?: string }).code as keyof typeof ERROR_CATALOGUE | undefined;
+    if (code === undefined || ERROR_CATALOGUE[code] === undefined) throw error;
+    const at = error instanceof CommandListError ? `${describeAt(plan?.at[error.index] ?? null)}: ` : '';
+    return `${ERROR_CATALOGUE[code].status} ${code}: ${at}${(error as Error).message}`;
   }
 }
 
