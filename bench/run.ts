@@ -21,6 +21,8 @@
 //   (j) durable commands/s over HTTP on two nodes sharing one PostgreSQL database vs 50 pg clients
 //       doing one INSERT per autocommit transaction on the same server: target >= 1.0; beside it
 //       Emmett's PostgreSQL store under the same load when it is installed (bench/postgres.ts).
+//   (l) `doorbell sync --libvirt` of 200 unchanged domains (virsh test driver): the median wall
+//       time, and the events it appended (must be 0) (bench/sync.ts).
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import http from 'node:http';
@@ -44,6 +46,7 @@ import {
   programVectorsOn,
   seededDoorbellDatabase,
 } from './postgres';
+import { syncBenchmark } from './sync';
 import { fleetSweep } from '../src/app/fleet-sweep';
 import { resolveToJson } from '../src/app/resolution-cache';
 import { DEFAULT_SWEEP_PAGE, sweepVm } from '../src/app/resolve-msi';
@@ -636,6 +639,7 @@ if (wanted('h')) results.h_import = await importBenchmark();
 if (wanted('k')) results.k_reimport = await reimportBenchmark();
 if (wanted('i')) results.i_sseFanOut = await sseFanOutBenchmark();
 if (wanted('j')) results.j_postgresTwoNodes = await postgresTwoNodes();
+if (wanted('l')) results.l_sync = await syncBenchmark(() => startServer('doorbell'), eventTotal, ROUNDS);
 console.log(JSON.stringify(results, null, 2));
 
 const row = (name: string, value: unknown, target: string) =>
@@ -672,3 +676,10 @@ if (j?.ratio !== undefined) {
   const c = get('c_commandsVsTransactionPerEvent');
   if (c) row('(j)   SQLite commands/s, 1 node (item c)', c.commandsPerSecond, '');
 } else if (j) console.log(`(j) skipped: ${(j as unknown as { skipped: string }).skipped}`);
+const l = results.l_sync as
+  | { medianMs?: number; eventsAppended?: number; domains?: number; skipped?: string }
+  | undefined;
+if (l?.medianMs !== undefined) {
+  row(`(l) sync of ${l.domains} unchanged domains, median ms`, l.medianMs, '');
+  row('(l)   events appended by those syncs', l.eventsAppended, '0');
+} else if (l) console.log(`(l) skipped: ${l.skipped}`);
