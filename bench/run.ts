@@ -13,12 +13,16 @@
 //   (g) the median time to draw a path picture and a topology picture;
 //   (h) POST /v1/vm-imports of a 64-device command line (8 pxb-pcie with accel SMMUs, 64 root
 //       ports, 64 vfio-pci), one import at a time over HTTP: the median ms;
+//   (k) POST /v1/vms/{vm}/imports of the same 64-device VM with one change (its last vfio-pci
+//       gone), over HTTP, vs a fresh import of it: the median ms of each and their ratio (<= 1.5).
 //   (i) SSE fan-out: 100 listeners on GET /v1/events/stream while commands append at a steady
 //       rate (BENCH_SSE_RATE, default 500 a second): events/s delivered over all listeners, and
 //       the share of the events appended that every listener received.
 //   (j) durable commands/s over HTTP on two nodes sharing one PostgreSQL database vs 50 pg clients
 //       doing one INSERT per autocommit transaction on the same server: target >= 1.0; beside it
 //       Emmett's PostgreSQL store under the same load when it is installed (bench/postgres.ts).
+//   (l) `doorbell sync --libvirt` of 200 unchanged domains (virsh test driver): the median wall
+//       time, and the events it appended (must be 0) (bench/sync.ts).
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import http from 'node:http';
@@ -42,6 +46,7 @@ import {
   programVectorsOn,
   seededDoorbellDatabase,
 } from './postgres';
+import { syncBenchmark } from './sync';
 import { fleetSweep } from '../src/app/fleet-sweep';
 import { resolveToJson } from '../src/app/resolution-cache';
 import { DEFAULT_SWEEP_PAGE, sweepVm } from '../src/app/resolve-msi';
@@ -504,6 +509,58 @@ async function importBenchmark() {
   }
 }
 
+/**
+ * (k) A re-import with one change against a fresh import of the same VM, alternating on one
+ * server: each round imports the 64-device VM fresh (timed), then re-imports it without its last
+ * device (timed), so both see the same database growth.
+ */
+async function reimportBenchmark() {
+  const source = cmdline64();
+  const changed = source.replace(
+    / \\\n {2}-device vfio-pci,host=0000:40:00\.0,bus=rp63,iommufd=iommufd0,id=hostdev63/,
+    '',
+  );
+  if (changed === source) throw new Error('the one change did not apply');
+  const { url, child } = await startServer('doorbell');
+  const post = async (path: string, body: object, status: number) => {
+    const start = process.hrtime.bigint();
+    const response = await fetch(`${url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    const answer = (await response.json()) as { changes?: unknown[] };
+    if (response.status !== status)
+      throw new Error(`${path} answered ${response.status}: ${JSON.stringify(answer).slice(0, 300)}`);
+    return { ms: Number(process.hrtime.bigint() - start) / 1e6, answer };
+  };
+  try {
+    const fresh: number[] = [];
+    const again: number[] = [];
+    for (let i = 0; i < 10 + 60; i++) {
+      const imported = await post('/v1/vm-imports', { vm: `reimported${i}`, format: 'qemu-cmdline', source }, 201);
+      const reimported = await post(`/v1/vms/reimported${i}/imports`, { format: 'qemu-cmdline', source: changed }, 200);
+      if (reimported.answer.changes?.length !== 1) throw new Error('the re-import did not find exactly one change');
+      // The first 10 warm the JIT and the database up.
+      if (i >= 10) {
+        fresh.push(imported.ms);
+        again.push(reimported.ms);
+      }
+    }
+    const freshMs = median(fresh);
+    const reimportMs = median(again);
+    return {
+      samples: again.length,
+      devices: 64,
+      freshImportMedianMs: round(freshMs),
+      reimportMedianMs: round(reimportMs),
+      ratio: round(reimportMs / freshMs),
+    };
+  } finally {
+    child.kill('SIGINT');
+  }
+}
+
 // ---- (i) SSE fan-out -------------------------------------------------------------------------
 
 const SSE_LISTENERS = 100;
@@ -579,8 +636,10 @@ if (wanted('e')) results.e_rebuild = await rebuildBenchmark();
 if (wanted('f')) results.f_fleetSweep = await fleetSweepBenchmark();
 if (wanted('g')) results.g_pictures = pictureBenchmark();
 if (wanted('h')) results.h_import = await importBenchmark();
+if (wanted('k')) results.k_reimport = await reimportBenchmark();
 if (wanted('i')) results.i_sseFanOut = await sseFanOutBenchmark();
 if (wanted('j')) results.j_postgresTwoNodes = await postgresTwoNodes();
+if (wanted('l')) results.l_sync = await syncBenchmark(() => startServer('doorbell'), eventTotal, ROUNDS);
 console.log(JSON.stringify(results, null, 2));
 
 const row = (name: string, value: unknown, target: string) =>
@@ -599,6 +658,10 @@ if (get('f_fleetSweep')) row('(f) fleet sweep / single-VM sweeps, resolutions/s'
 if (get('g_pictures')) row('(g) path picture, median ms', get('g_pictures')!.pathPictureMedianMs, '');
 if (get('g_pictures')) row('(g) topology picture, median ms', get('g_pictures')!.topologyPictureMedianMs, '');
 if (get('h_import')) row('(h) import of a 64-device command line, median ms', get('h_import')!.medianMs, '');
+if (get('k_reimport')) {
+  row('(k) re-import of 64 devices, one change, median ms', get('k_reimport')!.reimportMedianMs, '');
+  row('(k) re-import / fresh import of the same VM', get('k_reimport')!.ratio, '<= 1.5');
+}
 const sse = results.i_sseFanOut as { median: Record<string, number> } | undefined;
 if (sse) row(`(i) SSE events/s appended (asked ${SSE_RATE})`, sse.median.appendedPerSecond, '');
 if (sse) row(`(i) SSE events/s delivered, ${SSE_LISTENERS} listeners`, sse.median.deliveredPerSecond, '');
@@ -613,3 +676,10 @@ if (j?.ratio !== undefined) {
   const c = get('c_commandsVsTransactionPerEvent');
   if (c) row('(j)   SQLite commands/s, 1 node (item c)', c.commandsPerSecond, '');
 } else if (j) console.log(`(j) skipped: ${(j as unknown as { skipped: string }).skipped}`);
+const l = results.l_sync as
+  | { medianMs?: number; eventsAppended?: number; domains?: number; skipped?: string }
+  | undefined;
+if (l?.medianMs !== undefined) {
+  row(`(l) sync of ${l.domains} unchanged domains, median ms`, l.medianMs, '');
+  row('(l)   events appended by those syncs', l.eventsAppended, '0');
+} else if (l) console.log(`(l) skipped: ${l.skipped}`);

@@ -41,6 +41,7 @@ import { smmuRoutes } from './routes/smmus.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { vmRoutes } from './routes/vms.js';
+import { vmSyncRoutes } from './routes/vm-sync.js';
 import { BusSchema } from './schemas/bus.js';
 import { CommandOutcome, ProblemSchema, Query } from './schemas/common.js';
 import { DeviceSchema, MappingSchema, VectorSchema } from './schemas/device.js';
@@ -234,6 +235,7 @@ export const doorbellApp = fp<AppOptions>(async (app, options) => {
     fleetSweepRoutes,
     eventRoutes,
     interchangeRoutes,
+    vmSyncRoutes,
   ]) {
     await typed.register(plugin, routeOptions);
   }

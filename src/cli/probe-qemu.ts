@@ -34,8 +34,15 @@ export interface ProbedDeclaration {
   smmuProperties?: unknown[];
 }
 
-export async function probeQemu(client: () => Client, binary: string, options: ProbeOptions): Promise<number> {
-  const timeoutMs = options.timeout * 1000;
+/**
+ * Runs the binary twice (--version, the QMP session) and answers the declaration with its
+ * classification; a binary that cannot be run, hangs or does not answer as QEMU does throws a
+ * CliError. `doorbell sync --probe-qemu` calls it once per distinct <emulator>.
+ */
+export async function probeDeclaration(
+  binary: string,
+  timeoutMs: number,
+): Promise<{ qemu: ProbedDeclaration; classification: QemuBuildClassification }> {
   const versionText = await versionTextOf(binary, timeoutMs);
   const session = await qmpSession(
     binary,
@@ -46,15 +53,17 @@ export async function probeQemu(client: () => Client, binary: string, options: P
   });
   const [version, properties] = session.answers as [QmpAnswer, QmpAnswer];
   const qemu = declarationOf(versionText, version, properties);
-
-  let classification: QemuBuildClassification;
   try {
-    classification = classifyQemuBuild(parseQemuDeclaration(qemu));
+    return { qemu, classification: classifyQemuBuild(parseQemuDeclaration(qemu)) };
   } catch (error) {
     if (error instanceof QemuBuildInputError)
       throw new CliError(EXIT.refused, `${binary} does not answer as QEMU does: ${error.message}`);
     throw error;
   }
+}
+
+export async function probeQemu(client: () => Client, binary: string, options: ProbeOptions): Promise<number> {
+  const { qemu, classification } = await probeDeclaration(binary, options.timeout * 1000);
   const capabilities = capabilitiesOf(classification);
   const declared =
     options.vm === undefined
