@@ -97,6 +97,8 @@ export class WebhookDeliverer {
   private timers = new Set<NodeJS.Timeout>();
   private unsubscribe: (() => void) | undefined;
   private ticking = false;
+  /** The last look found no enabled hook. */
+  private noHooks = false;
   private tickAgain = false;
   private readonly outcomes;
 
@@ -127,7 +129,11 @@ export class WebhookDeliverer {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
-    this.unsubscribe = this.stores.events.onAppended(() => this.wake());
+    // With no hook enabled an append needs no look (the poll notices a new hook): a service without
+    // webhooks pays one query a poll, not one per append.
+    this.unsubscribe = this.stores.events.onAppended(() => {
+      if (!this.noHooks) this.wake();
+    });
     this.poll = setInterval(() => this.wake(), this.options.pollMs);
     this.poll.unref();
     this.wake();
@@ -176,7 +182,9 @@ export class WebhookDeliverer {
 
   private async tick(): Promise<void> {
     const now = Date.now();
-    for (const hook of await this.stores.webhooks.enabled()) {
+    const hooks = await this.stores.webhooks.enabled();
+    this.noHooks = hooks.length === 0;
+    for (const hook of hooks) {
       if (this.stopped) return;
       if (this.busy.has(hook.id)) continue;
       if (hook.nextAttemptAt !== null && hook.nextAttemptAt > now) continue;

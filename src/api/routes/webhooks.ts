@@ -83,6 +83,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<WebhookRouteOptions> = asy
     },
     async (request, reply) => {
       const created = await createWebhook(stores, policy, request.body);
+      deliverer.wake();
       const resource = webhookResource(baseUrlOf(request, publicUrl), created);
       return sendJson(reply.code(201).header('location', resource.self), resource);
     },
@@ -143,14 +144,11 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<WebhookRouteOptions> = asy
         response: { 200: json(WebhookRef, 'the webhook'), ...errorResponses(400, 404, 415, 422) },
       },
     },
-    async (request, reply) =>
-      sendJson(
-        reply,
-        webhookResource(
-          baseUrlOf(request, publicUrl),
-          await updateWebhook(stores, policy, request.params.id, request.body),
-        ),
-      ),
+    async (request, reply) => {
+      const view = await updateWebhook(stores, policy, request.params.id, request.body);
+      deliverer.wake();
+      return sendJson(reply, webhookResource(baseUrlOf(request, publicUrl), view));
+    },
   );
 
   app.delete(
