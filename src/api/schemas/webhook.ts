@@ -51,9 +51,8 @@ export const UpdateWebhookBody = Body(
   { examples: { disable: { summary: 'stop delivering', value: { enabled: false } } } },
 );
 
-export const WebhookParams = Type.Object({
-  id: Type.String({ pattern: '^[0-9a-f]{16}$', description: 'webhook id', examples: ['0123456789abcdef'] }),
-});
+/** Any id-shaped text: one that names no webhook is a 404, as for every other resource. */
+export const WebhookParams = Type.Object({ id: Id('webhook id (16 hex digits)', '0123456789abcdef') });
 
 const webhookFields = {
   id: Type.String(),

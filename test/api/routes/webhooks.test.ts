@@ -67,6 +67,19 @@ describe('webhook admin routes', () => {
     expect(patched.body).toMatchObject({ enabled: false, vms: ['vm1'], eventTypes: ['VmDefined'] });
     await t.http.delete(`/v1/webhooks/${created.id}`).expect(200);
     await t.http.get(`/v1/webhooks/${created.id}`).expect(404);
+    for (const [method, path] of [
+      ['get', '/v1/webhooks/no-such-hook'],
+      ['patch', '/v1/webhooks/no-such-hook'],
+      ['delete', '/v1/webhooks/no-such-hook'],
+      ['post', '/v1/webhooks/no-such-hook/rotate-secret'],
+      ['get', '/v1/webhooks/no-such-hook/deliveries'],
+      ['post', '/v1/webhooks/no-such-hook/redeliver?after=0'],
+      ['post', '/v1/webhooks/no-such-hook/ping'],
+    ] as const) {
+      const answer = await t.http[method](path).send(method === 'patch' ? { enabled: true } : undefined);
+      expect(answer.status, `${method} ${path}`).toBe(404);
+      expect(answer.body.code).toBe('WEBHOOK_NOT_FOUND');
+    }
   });
 
   it('refuses at creation a host outside the allowed networks, credentials and other schemes (422)', async () => {
