@@ -49,7 +49,10 @@ export async function startReceiver(
         hanging.add(response);
         return;
       }
-      const send = () => response.writeHead(status, { 'content-type': 'text/plain' }).end(`answer ${status}`);
+      // A 3xx points at /elsewhere on the same server (a client that follows it would come back).
+      const location = status >= 300 && status < 400 ? { location: '/elsewhere' } : {};
+      const send = () =>
+        response.writeHead(status, { 'content-type': 'text/plain', ...location }).end(`answer ${status}`);
       if (delayMs > 0) setTimeout(send, delayMs);
       else send();
     });

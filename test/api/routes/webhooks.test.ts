@@ -240,6 +240,46 @@ describe('webhook delivery', () => {
     expect(verifies(first.secret, again)).toBe(true);
   });
 
+  it('does not follow a redirect: the attempt fails, nothing is sent to the Location', async () => {
+    // A receiver that answers 307 (Location: /elsewhere on itself): followed, it would get a second request.
+    const redirecting = await startReceiver(() => 307);
+    receivers.push(redirecting);
+    const { id } = await hook({ url: redirecting.url });
+    deliverer({ retryBaseMs: 60_000 });
+    await defineVm('a');
+    await redirecting.waitFor((got) => got.length >= 1);
+    let deliveries: { outcome: string; status: number }[] = [];
+    for (let i = 0; i < 50 && deliveries.length === 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      deliveries = (await t.http.get(`/v1/webhooks/${id}/deliveries?limit=1`)).body.results;
+    }
+    expect(deliveries[0]).toMatchObject({
+      outcome: 'failed',
+      status: 307,
+      error: 'redirect to /elsewhere not followed',
+    });
+    // One request only: the redirect to /elsewhere (on the same receiver) was not followed.
+    expect(redirecting.received).toHaveLength(1);
+  });
+
+  it('pages the deliveries as every list (limit, offset, next, previous)', async () => {
+    const r = await receiver();
+    const { id } = await hook({ url: r.url });
+    deliverer();
+    for (const vm of ['a', 'b', 'c']) await defineVm(vm);
+    await r.waitFor((got) => got.length >= 3);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const first = (await t.http.get(`/v1/webhooks/${id}/deliveries?limit=2`).expect(200)).body;
+    // Three attempts, newest first: positions 3 and 2 on the first page, 1 on the next.
+    expect(first.count).toBe(3);
+    expect(first.results.map((d: { position: number }) => d.position)).toEqual([3, 2]);
+    expect(first.previous).toBeNull();
+    const next = new URL(first.next);
+    const second = (await t.http.get(`${next.pathname}${next.search}`).expect(200)).body;
+    expect(second.results.map((d: { position: number }) => d.position)).toEqual([1]);
+    expect(second.next).toBeNull();
+  });
+
   it('metrics: deliveries by outcome, and lag behind the log per hook', async () => {
     const r = await receiver((_r, index) => (index === 0 ? 500 : 200));
     const { id } = await hook({ url: r.url });
