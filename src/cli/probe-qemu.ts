@@ -34,8 +34,11 @@ export interface ProbedDeclaration {
   smmuProperties?: unknown[];
 }
 
-export async function probeQemu(client: () => Client, binary: string, options: ProbeOptions): Promise<number> {
-  const timeoutMs = options.timeout * 1000;
+/** What a binary answers, as a declaration and its classification; a CliError when it cannot tell. */
+export async function probeBuild(
+  binary: string,
+  timeoutMs: number,
+): Promise<{ qemu: ProbedDeclaration; classification: QemuBuildClassification }> {
   const versionText = await versionTextOf(binary, timeoutMs);
   const session = await qmpSession(
     binary,
@@ -46,15 +49,17 @@ export async function probeQemu(client: () => Client, binary: string, options: P
   });
   const [version, properties] = session.answers as [QmpAnswer, QmpAnswer];
   const qemu = declarationOf(versionText, version, properties);
-
-  let classification: QemuBuildClassification;
   try {
-    classification = classifyQemuBuild(parseQemuDeclaration(qemu));
+    return { qemu, classification: classifyQemuBuild(parseQemuDeclaration(qemu)) };
   } catch (error) {
     if (error instanceof QemuBuildInputError)
       throw new CliError(EXIT.refused, `${binary} does not answer as QEMU does: ${error.message}`);
     throw error;
   }
+}
+
+export async function probeQemu(client: () => Client, binary: string, options: ProbeOptions): Promise<number> {
+  const { qemu, classification } = await probeBuild(binary, options.timeout * 1000);
   const capabilities = capabilitiesOf(classification);
   const declared =
     options.vm === undefined

@@ -82,7 +82,9 @@ export function fleetPicture(sweep: FleetSweepView): string {
         .map((v) => `${v} ${tally(v)}`)
         .join(', ') || 'none'
     }.`,
-    withoutVectors > 0 ? `${withoutVectors} VMs had no vector to judge (their verdict says nothing of interrupts).` : '',
+    withoutVectors > 0
+      ? `${withoutVectors} VMs had no vector to judge (their verdict says nothing of interrupts).`
+      : '',
     ...rows.map(
       (r) =>
         `QEMU ${r.label} (${r.behaviour}): ${r.segments.map((s) => `${s.vms.length} ${segmentName(s)}`).join(', ')}.`,
@@ -93,7 +95,8 @@ export function fleetPicture(sweep: FleetSweepView): string {
   return svgDocument({ title, desc, width: WIDTH, height: y + MARGIN, body });
 }
 
-const segmentName = (s: VerdictSegment) => (s.nothingJudged ? `${s.verdict} with no vectors (nothing judged)` : s.verdict);
+const segmentName = (s: VerdictSegment) =>
+  s.nothingJudged ? `${s.verdict} with no vectors (nothing judged)` : s.verdict;
 
 /** A pale, dashed box: VMs whose verdict rests on no vector. */
 const emptyStyle = (verdict: string) => ({

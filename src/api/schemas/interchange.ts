@@ -107,7 +107,9 @@ export const ImportReportSchema = Type.Object(
       Nullable(
         Type.Object(
           {
-            binary: Type.String({ description: "the binary as the source names it (libvirt's <emulator>, the program)" }),
+            binary: Type.String({
+              description: "the binary as the source names it (libvirt's <emulator>, the program)",
+            }),
             from: OneOf(['program', 'emulator-element'] as const, 'the command line program, or <emulator>'),
             at: SourceRefSchema,
             notes: Type.Array(Type.String()),

@@ -64,8 +64,8 @@ const DEVICE_ELEMENTS: Record<string, ElementReader> = {
 /** <emulator>: the binary libvirt starts (emulator.ts: recorded, no build declared from it). */
 function readEmulator(e: Element, ctx: ParseContext): void {
   const binary = e.textContent?.trim() ?? '';
-  if (binary === '') return ignore(ctx, e, 'an empty <emulator> names no binary');
-  ctx.report.emulator = emulatorOf(binary, atOf(e), 'emulator-element');
+  if (binary === '') ignore(ctx, e, 'an empty <emulator> names no binary');
+  else ctx.report.emulator = emulatorOf(binary, atOf(e), 'emulator-element');
 }
 
 export type { HostAssumptions };
