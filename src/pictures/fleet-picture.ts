@@ -101,7 +101,7 @@ const segmentName = (s: VerdictSegment) =>
 /** A pale, dashed box: VMs whose verdict rests on no vector. */
 const emptyStyle = (verdict: string) => ({
   fill: colourOf(verdict),
-  'fill-opacity': 0.25,
+  'fill-opacity': 0.3,
   stroke: colourOf(verdict),
   'stroke-width': 1.5,
   'stroke-dasharray': '4 2',
