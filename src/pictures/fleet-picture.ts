@@ -190,8 +190,8 @@ function buildBar(row: BuildRow, y: number, scale: number): SvgElement {
     x += width;
     return element;
   });
-  const empty = row.withoutVectors > 0 ? ` · ${row.withoutVectors} without vectors` : '';
-  const summary = `${row.vms} VM${row.vms === 1 ? '' : 's'} · ${row.vectors} vectors · ${row.interruptsLost} lost${empty}`;
+  const summary = `${row.vms} VM${row.vms === 1 ? '' : 's'} · ${row.vectors} vectors · ${row.interruptsLost} lost`;
+  const summaryX = barX + BAR_WIDTH + 16;
   return el(
     'g',
     { 'data-build-row': row.key },
@@ -210,6 +210,13 @@ function buildBar(row: BuildRow, y: number, scale: number): SvgElement {
     }),
     el('line', { x1: barX, y1: y + 2, x2: barX, y2: y + BAR_HEIGHT + 6, stroke: RULE, 'stroke-width': 1 }),
     segments,
-    fittedText(summary, SUMMARY_WIDTH, { x: barX + BAR_WIDTH + 16, y: y + 19, 'font-size': 11, fill: MUTED }),
+    fittedText(summary, SUMMARY_WIDTH, { x: summaryX, y: y + 15, 'font-size': 11, fill: MUTED }),
+    row.withoutVectors > 0 &&
+      fittedText(`${row.withoutVectors} without vectors: nothing judged`, SUMMARY_WIDTH, {
+        x: summaryX,
+        y: y + 29,
+        'font-size': 10,
+        fill: MUTED,
+      }),
   );
 }

@@ -147,7 +147,7 @@ describe('fleet picture', () => {
     );
     expect(withAttribute(doc, 'data-legend', 'no-vectors')[0]!.getAttribute('data-count')).toBe('1');
     const row = withAttribute(doc, 'data-build-row').find((r) => visibleText(r).includes('11.0.0'))!;
-    expect(visibleText(row)).toContain('3 VMs · 8 vectors · 0 lost · 1 without vectors');
+    expect(visibleText(row)).toContain('3 VMs · 8 vectors · 0 lost\n1 without vectors: nothing judged');
   });
 
   it('an empty sweep still is a picture', () => {
