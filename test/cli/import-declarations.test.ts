@@ -95,4 +95,20 @@ describe('doorbell import --probe-qemu --guest-profile', () => {
     expect([bad.code, bad.stderr]).toEqual([2, 'doorbell: --guest-vectors: "dev0" is not DEVICE=COUNT\n']);
     await t.http.get('/v1/vms/nv4').expect(404);
   });
+
+  it('doorbell sweep of a VM with nothing to judge says why: no profile, or a vfio-pci the profile cannot count', async () => {
+    await runCli(['import', file('bare.sh', accelLine(QEMU_11))], env);
+    const bare = await runCli(['sweep', 'bare'], env);
+    expect(bare.code).toBe(0);
+    expect(bare.stdout).toContain('0 vectors, 0 losing interrupts');
+    expect(bare.stdout).toContain(
+      'nothing was judged: bare has no programmed vectors and no guest profile to imply them',
+    );
+    // linux-dma without --guest-vectors: a vfio-pci's MSI-X table size is on the host (vectors-vfio).
+    await runCli(['import', file('uncounted.sh', accelLine(QEMU_11)), '--guest-profile', 'linux-dma'], env);
+    const uncounted = await runCli(['sweep', 'uncounted'], env);
+    expect(uncounted.stdout).toContain(
+      'nothing was judged: the guest profile linux-dma implies no vectors here (vectors-vfio: dev0 is vfio-pci: its MSI-X table size on the host is not in the topology',
+    );
+  });
 });
