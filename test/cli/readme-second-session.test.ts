@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliRun, listenForCli, runCli } from '../helpers/cli';
+import { CORPUS_DIR, corpusAvailable } from '../helpers/corpus';
 import { startTestApp, type TestApp } from '../helpers/test-app';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -38,10 +39,11 @@ const rows = (stdout: string) =>
     );
 
 let t: TestApp;
+let env: Record<string, string>;
 const runs: { args: string[]; run: CliRun }[] = [];
 beforeAll(async () => {
   t = await startTestApp();
-  const env = await listenForCli(t);
+  env = await listenForCli(t);
   for (const args of readmeCommands()) runs.push({ args, run: await runCli(args, env) });
 }, 120_000);
 afterAll(() => t.close());
@@ -128,5 +130,20 @@ describe("the README's second session, as written", () => {
       'lab1: 5 vectors (5 assumed from linux-dma): none loses its interrupts under upstream, its own behaviour and the target',
     );
     expect(run.stdout).toContain('2 VMs, 5 vectors, 1 with nothing to judge');
+  });
+});
+
+describe.skipIf(!corpusAvailable())("the cover letter's own line (../shared/corpus)", () => {
+  it('qemu-devel-smmuv3-accel-v7-grace.args sweeps to the same five rows as the README fixture', async () => {
+    // The fixture is this line's topology without its NUMA, memory-backend and generic-initiator
+    // options: pcie.1 (bus_nr 1) -> pcie.port1 (bus 2) -> dev0 at 02:00.0; pcie.2 (bus_nr 8) ->
+    // pcie.port2 (bus 9) -> dev1; -m size=16G. So the same devices, the same RAM, the same rows.
+    const line = join(CORPUS_DIR, 'qemu', 'qemu-devel-smmuv3-accel-v7-grace.args');
+    const declared = ['--qemu-version', '11.0.0', '--guest-profile', 'linux-dma', '--guest-vectors', 'dev0=3,dev1=2'];
+    const imported = await runCli(['import', line, '--vm', 'grace', ...declared], env);
+    expect([imported.code, imported.stderr]).toEqual([0, '']);
+    const own = await runCli(['sweep', 'grace'], env);
+    const fixture = runOf('sweep', 'lab1');
+    expect(rows(own.stdout)).toEqual(rows(fixture.stdout));
   });
 });
