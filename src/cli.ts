@@ -136,14 +136,17 @@ function program(run: (code: Promise<number> | number) => void): Command {
       'ask a QEMU binary what it is (--version, QMP query-version and device-list-properties arm-smmuv3), ' +
         'print its classification and what it can create; with --vm, declare it on that VM',
     )
-    .argument('[binary]', 'the QEMU binary (a name on PATH or a path)', DEFAULT_QEMU_BINARY)
+    .argument(
+      '[binary]',
+      `the QEMU binary (a name on PATH or a path); default: with --vm the one the VM's import named, else ${DEFAULT_QEMU_BINARY}`,
+    )
     .option('--vm <id>', 'declare the probed build on this VM (PUT /v1/vms/{vm}/qemu)')
     .addOption(
       new Option('--timeout <seconds>', 'how long the binary may take to answer, per run')
         .argParser(positiveInteger('--timeout'))
         .default(10),
     )
-    .action((binary: string, options) => run(probeQemu(client, binary, { ...options, json: json() })));
+    .action((binary: string | undefined, options) => run(probeQemu(client, binary, { ...options, json: json() })));
 
   root
     .command('record')

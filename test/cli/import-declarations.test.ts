@@ -111,4 +111,17 @@ describe('doorbell import --probe-qemu --guest-profile', () => {
       'nothing was judged: the guest profile linux-dma implies no vectors here (vectors-vfio: dev0 is vfio-pci: its MSI-X table size on the host is not in the topology',
     );
   });
+
+  it('probe-qemu --vm without a binary probes the one the VM was imported from (metadata.importedFrom.emulator)', async () => {
+    const imported = await runCli(['import', file('later.sh', accelLine(QEMU_11))], env);
+    // Imported without a build: the summary names the binary to probe.
+    expect(imported.stdout).toContain(`later: no QEMU build declared; the source names ${QEMU_11}`);
+    const probed = await runCli(['probe-qemu', '--vm', 'later'], env);
+    expect([probed.code, probed.stderr]).toEqual([0, '']);
+    expect(probed.stdout).toContain(QEMU_11);
+    expect((await t.http.get('/v1/vms/later').expect(200)).body.qemu).toMatchObject({
+      version: '11.0.0',
+      behaviour: 'upstream',
+    });
+  });
 });
