@@ -13,15 +13,19 @@
 //   (g) the median time to draw a path picture and a topology picture;
 //   (h) POST /v1/vm-imports of a 64-device command line (8 pxb-pcie with accel SMMUs, 64 root
 //       ports, 64 vfio-pci), one import at a time over HTTP: the median ms;
+//   (k) POST /v1/vms/{vm}/imports of the same 64-device VM with one change (its last vfio-pci
+//       gone), over HTTP, vs a fresh import of it: the median ms of each and their ratio (<= 1.5).
 //   (i) SSE fan-out: 100 listeners on GET /v1/events/stream while commands append at a steady
 //       rate (BENCH_SSE_RATE, default 500 a second): events/s delivered over all listeners, and
 //       the share of the events appended that every listener received.
-//   (k) a fleet sweep of 200 VMs imported from the accel command line with linux-dma (every STE,
-//       stage-1 page and vector assumed from the profile) vs the same 200 with that guest state
-//       recorded (SteConfigured, IovaMapped, MsiVectorProgrammed): time and ratio (>= 0.8).
 //   (j) durable commands/s over HTTP on two nodes sharing one PostgreSQL database vs 50 pg clients
 //       doing one INSERT per autocommit transaction on the same server: target >= 1.0; beside it
 //       Emmett's PostgreSQL store under the same load when it is installed (bench/postgres.ts).
+//   (l) `doorbell sync --libvirt` of 200 unchanged domains (virsh test driver): the median wall
+//       time, and the events it appended (must be 0) (bench/sync.ts).
+//   (m) a fleet sweep of 200 VMs imported from the accel command line with linux-dma (every STE,
+//       stage-1 page and vector assumed from the profile) vs the same 200 with that guest state
+//       recorded (SteConfigured, IovaMapped, MsiVectorProgrammed): time and ratio (>= 0.8).
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import http from 'node:http';
@@ -45,6 +49,7 @@ import {
   programVectorsOn,
   seededDoorbellDatabase,
 } from './postgres';
+import { syncBenchmark } from './sync';
 import { fleetSweep } from '../src/app/fleet-sweep';
 import { importVm } from '../src/app/import-vm';
 import type { Command } from '../src/domain/topology/types';
@@ -435,7 +440,7 @@ async function fleetSweepBenchmark(vmCount = 1_000, vectors = 32) {
   }
 }
 
-// ---- (k) fleet sweep of imported VMs with guest profiles ---------------------------------
+// ---- (m) fleet sweep of imported VMs with guest profiles ---------------------------------
 
 const ACCEL_LAB = readFileSync(new URL('../test/fixtures/import/two-accel-smmus.cmdline', import.meta.url), 'utf8');
 const LAB_VECTORS = 16;
@@ -620,6 +625,58 @@ async function importBenchmark() {
   }
 }
 
+/**
+ * (k) A re-import with one change against a fresh import of the same VM, alternating on one
+ * server: each round imports the 64-device VM fresh (timed), then re-imports it without its last
+ * device (timed), so both see the same database growth.
+ */
+async function reimportBenchmark() {
+  const source = cmdline64();
+  const changed = source.replace(
+    / \\\n {2}-device vfio-pci,host=0000:40:00\.0,bus=rp63,iommufd=iommufd0,id=hostdev63/,
+    '',
+  );
+  if (changed === source) throw new Error('the one change did not apply');
+  const { url, child } = await startServer('doorbell');
+  const post = async (path: string, body: object, status: number) => {
+    const start = process.hrtime.bigint();
+    const response = await fetch(`${url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    const answer = (await response.json()) as { changes?: unknown[] };
+    if (response.status !== status)
+      throw new Error(`${path} answered ${response.status}: ${JSON.stringify(answer).slice(0, 300)}`);
+    return { ms: Number(process.hrtime.bigint() - start) / 1e6, answer };
+  };
+  try {
+    const fresh: number[] = [];
+    const again: number[] = [];
+    for (let i = 0; i < 10 + 60; i++) {
+      const imported = await post('/v1/vm-imports', { vm: `reimported${i}`, format: 'qemu-cmdline', source }, 201);
+      const reimported = await post(`/v1/vms/reimported${i}/imports`, { format: 'qemu-cmdline', source: changed }, 200);
+      if (reimported.answer.changes?.length !== 1) throw new Error('the re-import did not find exactly one change');
+      // The first 10 warm the JIT and the database up.
+      if (i >= 10) {
+        fresh.push(imported.ms);
+        again.push(reimported.ms);
+      }
+    }
+    const freshMs = median(fresh);
+    const reimportMs = median(again);
+    return {
+      samples: again.length,
+      devices: 64,
+      freshImportMedianMs: round(freshMs),
+      reimportMedianMs: round(reimportMs),
+      ratio: round(reimportMs / freshMs),
+    };
+  } finally {
+    child.kill('SIGINT');
+  }
+}
+
 // ---- (i) SSE fan-out -------------------------------------------------------------------------
 
 const SSE_LISTENERS = 100;
@@ -695,9 +752,11 @@ if (wanted('e')) results.e_rebuild = await rebuildBenchmark();
 if (wanted('f')) results.f_fleetSweep = await fleetSweepBenchmark();
 if (wanted('g')) results.g_pictures = pictureBenchmark();
 if (wanted('h')) results.h_import = await importBenchmark();
+if (wanted('k')) results.k_reimport = await reimportBenchmark();
 if (wanted('i')) results.i_sseFanOut = await sseFanOutBenchmark();
 if (wanted('j')) results.j_postgresTwoNodes = await postgresTwoNodes();
-if (wanted('k')) results.k_profileFleetSweep = await profileFleetBenchmark();
+if (wanted('l')) results.l_sync = await syncBenchmark(() => startServer('doorbell'), eventTotal, ROUNDS);
+if (wanted('m')) results.m_profileFleetSweep = await profileFleetBenchmark();
 console.log(JSON.stringify(results, null, 2));
 
 const row = (name: string, value: unknown, target: string) =>
@@ -716,15 +775,19 @@ if (get('f_fleetSweep')) row('(f) fleet sweep / single-VM sweeps, resolutions/s'
 if (get('g_pictures')) row('(g) path picture, median ms', get('g_pictures')!.pathPictureMedianMs, '');
 if (get('g_pictures')) row('(g) topology picture, median ms', get('g_pictures')!.topologyPictureMedianMs, '');
 if (get('h_import')) row('(h) import of a 64-device command line, median ms', get('h_import')!.medianMs, '');
+if (get('k_reimport')) {
+  row('(k) re-import of 64 devices, one change, median ms', get('k_reimport')!.reimportMedianMs, '');
+  row('(k) re-import / fresh import of the same VM', get('k_reimport')!.ratio, '<= 1.5');
+}
 const sse = results.i_sseFanOut as { median: Record<string, number> } | undefined;
 if (sse) row(`(i) SSE events/s appended (asked ${SSE_RATE})`, sse.median.appendedPerSecond, '');
 if (sse) row(`(i) SSE events/s delivered, ${SSE_LISTENERS} listeners`, sse.median.deliveredPerSecond, '');
 if (sse) row('(i) SSE share of appended events delivered', sse.median.deliveredShare, '1');
-const k = get('k_profileFleetSweep');
-if (k) {
-  row('(k) 200 imported VMs: profile / recorded, sweeps/s', k.ratio, '>= 0.8');
-  row('(k)   fleet sweep with linux-dma, s', k.assumedSeconds, '');
-  row('(k)   fleet sweep with recorded guest state, s', k.recordedSeconds, '');
+const m = get('m_profileFleetSweep');
+if (m) {
+  row('(m) 200 imported VMs: profile / recorded, sweeps/s', m.ratio, '>= 0.8');
+  row('(m)   fleet sweep with linux-dma, s', m.assumedSeconds, '');
+  row('(m)   fleet sweep with recorded guest state, s', m.recordedSeconds, '');
 }
 const j = get('j_postgresTwoNodes');
 if (j?.ratio !== undefined) {
@@ -736,3 +799,10 @@ if (j?.ratio !== undefined) {
   const c = get('c_commandsVsTransactionPerEvent');
   if (c) row('(j)   SQLite commands/s, 1 node (item c)', c.commandsPerSecond, '');
 } else if (j) console.log(`(j) skipped: ${(j as unknown as { skipped: string }).skipped}`);
+const l = results.l_sync as
+  | { medianMs?: number; eventsAppended?: number; domains?: number; skipped?: string }
+  | undefined;
+if (l?.medianMs !== undefined) {
+  row(`(l) sync of ${l.domains} unchanged domains, median ms`, l.medianMs, '');
+  row('(l)   events appended by those syncs', l.eventsAppended, '0');
+} else if (l) console.log(`(l) skipped: ${l.skipped}`);

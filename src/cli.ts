@@ -8,6 +8,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { Client } from './cli/client.js';
 import { copyDb } from './cli/db-copy.js';
+import { diffVm } from './cli/diff.js';
 import { CliError, EXIT } from './cli/exit-codes.js';
 import { EXPORT_PATHS, exportVm } from './cli/export.js';
 import { fleetSweep } from './cli/fleet-sweep.js';
@@ -15,6 +16,7 @@ import { importFiles, parseGuestVectors } from './cli/import.js';
 import { DEFAULT_QEMU_BINARY, probeQemu } from './cli/probe-qemu.js';
 import { showRecord } from './cli/record.js';
 import { sweepVm } from './cli/sweep.js';
+import { GUEST_PROFILE_IDS, ORPHAN_POLICIES, syncLibvirt } from './cli/sync.js';
 import { watchEvents } from './cli/watch.js';
 
 const DEFAULT_SERVER = 'http://127.0.0.1:8080';
@@ -44,7 +46,7 @@ function program(run: (code: Promise<number> | number) => void): Command {
     .addHelpText(
       'after',
       '\nExit codes: 0 ok, 1 the server refused a request (or a record is missing), 2 wrong usage,\n' +
-        '3 the server cannot be reached, 4 (sweep, fleet-sweep) some vector loses its interrupts;\n' +
+        '3 the server cannot be reached, 4 (sweep, fleet-sweep, diff, sync) some vector loses its interrupts;\n' +
         'probe-qemu: 2 the binary cannot be run, 1 it gave no usable answer in time.',
     );
   const client = () => {
@@ -94,6 +96,24 @@ function program(run: (code: Promise<number> | number) => void): Command {
     .action((vm: string, options) => run(exportVm(client(), vm, options)));
 
   root
+    .command('diff')
+    .description('what changed in a VM between two versions: parts added, removed, changed, and the routes that moved')
+    .argument('<vm>', 'VM id')
+    .option(
+      '--from <version>',
+      'the older version (default: the one before the last change)',
+      nonNegativeInteger('--from'),
+    )
+    .option('--to <version>', 'the newer version (default: the current one)', positiveInteger('--to'))
+    .addOption(
+      new Option(
+        '--semantics <name>',
+        "QEMU behaviour the routes are compared under (default: the VM's build)",
+      ).choices(['pre-fix', 'address-space', 'upstream', 'all']),
+    )
+    .action((vm: string, options) => run(diffVm(client(), vm, { ...options, json: json() })));
+
+  root
     .command('sweep')
     .description("resolve every programmed MSI vector of a VM and compare QEMU's behaviours")
     .argument('<vm>', 'VM id')
@@ -128,6 +148,40 @@ function program(run: (code: Promise<number> | number) => void): Command {
       process.once('SIGINT', () => stop.abort());
       process.once('SIGTERM', () => stop.abort());
       run(watchEvents(client(), { ...options, json: json(), signal: stop.signal }));
+    });
+
+  root
+    .command('sync')
+    .description(
+      'import the aarch64 virt domains of a libvirt connection, re-import the changed ones, and keep or ' +
+        'decommission the VMs whose domain is gone; a table of what each domain became',
+    )
+    .requiredOption('--libvirt <uri>', 'the libvirt connection (virsh -c URI), e.g. qemu:///system')
+    .addOption(
+      new Option('--orphans <policy>', 'a VM whose domain is gone: keep it, or decommission it')
+        .choices(ORPHAN_POLICIES)
+        .default('keep'),
+    )
+    .option('--dry-run', 'print the plan, write nothing')
+    .option('--match <regex>', 'only the domains whose name matches')
+    .option('--interval <seconds>', 'sync again every S seconds until SIGINT/SIGTERM', positiveInteger('--interval'))
+    .addOption(
+      new Option('--guest-profile <name>', 'declare this guest profile on the VMs the sync brings in').choices(
+        GUEST_PROFILE_IDS,
+      ),
+    )
+    .option(
+      '--probe-qemu',
+      "probe each domain's <emulator> (once per path) and declare the build on the VMs brought in",
+    )
+    .addOption(
+      new Option('--concurrency <n>', 'domains handled at once').argParser(positiveInteger('--concurrency')).default(4),
+    )
+    .action((options) => {
+      const stop = new AbortController();
+      process.once('SIGINT', () => stop.abort());
+      process.once('SIGTERM', () => stop.abort());
+      run(syncLibvirt(client(), { ...options, json: json(), signal: stop.signal }));
     });
 
   root

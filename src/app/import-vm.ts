@@ -33,7 +33,7 @@ export interface ImportRequest {
   metadata: EventMetadata;
 }
 
-const PARSERS: Record<ImportFormat, (source: string, host: HostAssumptions) => Draft> = {
+export const PARSERS: Record<ImportFormat, (source: string, host: HostAssumptions) => Draft> = {
   'qemu-cmdline': (source) => parseQemuCmdline(source),
   'libvirt-xml': parseLibvirtXml,
 };

@@ -11,7 +11,7 @@ import { binaryNamedBy } from '../interchange/named-binary.js';
 import { type Client, HttpError } from './client.js';
 import { CliError, EXIT } from './exit-codes.js';
 import { printJson, printTable } from './output.js';
-import { DEFAULT_QEMU_BINARY, type ProbedDeclaration, probeBuild } from './probe-qemu.js';
+import { DEFAULT_QEMU_BINARY, type ProbedDeclaration, probeDeclaration } from './probe-qemu.js';
 
 export type ImportFormat = 'qemu-cmdline' | 'libvirt-xml';
 
@@ -71,7 +71,7 @@ const binaryToProbe = (option: boolean | string, format: ImportFormat, source: s
 async function probeAll(binaries: string[], timeoutSeconds: number): Promise<Map<string, ProbedDeclaration>> {
   const builds = new Map<string, ProbedDeclaration>();
   for (const binary of new Set(binaries)) {
-    const { qemu, classification } = await probeBuild(binary, timeoutSeconds * 1000);
+    const { qemu, classification } = await probeDeclaration(binary, timeoutSeconds * 1000);
     builds.set(binary, qemu);
     if (classification.behaviour === 'unknown')
       process.stderr.write(`doorbell: ${binary}: its MSI behaviour is unknown (${classification.basis})\n`);

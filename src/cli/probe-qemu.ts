@@ -34,8 +34,12 @@ export interface ProbedDeclaration {
   smmuProperties?: unknown[];
 }
 
-/** What a binary answers, as a declaration and its classification; a CliError when it cannot tell. */
-export async function probeBuild(
+/**
+ * Runs the binary twice (--version, the QMP session) and answers the declaration with its
+ * classification; a binary that cannot be run, hangs or does not answer as QEMU does throws a
+ * CliError. `doorbell sync --probe-qemu` calls it once per distinct <emulator>.
+ */
+export async function probeDeclaration(
   binary: string,
   timeoutMs: number,
 ): Promise<{ qemu: ProbedDeclaration; classification: QemuBuildClassification }> {
@@ -77,7 +81,7 @@ export async function probeQemu(
   options: ProbeOptions,
 ): Promise<number> {
   const binary = given ?? (await binaryFor(client, options.vm));
-  const { qemu, classification } = await probeBuild(binary, options.timeout * 1000);
+  const { qemu, classification } = await probeDeclaration(binary, options.timeout * 1000);
   const capabilities = capabilitiesOf(classification);
   const declared =
     options.vm === undefined
