@@ -140,7 +140,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, 
                 schema: Type.Object({
                   ticket: Type.String({
                     description: 'pass as ?ticket= to GET /v1/events/stream',
-                    examples: ['dbs_...'],
+                    example: 'dbs_...',
                   }),
                   expiresAt: Type.String({ format: 'date-time', description: 'when it can no longer be used' }),
                 }),
