@@ -1,7 +1,7 @@
 // Topologies for the benchmarks, built through the domain (no HTTP): the S10 accel VM and an
 // emulated VM whose device has many stage-1 mappings.
 
-import type { Stores } from '../src/db/stores';
+import type { Stores } from '../src/db/index';
 import type { Command } from '../src/domain/topology/types';
 
 export const S10_VM = 's10';

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { getPostgreSQLEventStore } from '@event-driven-io/emmett-postgresql';
 import type autocannon from 'autocannon';
 import pg from 'pg';
-import { createStores } from '../src/db/stores';
+import { createStores } from '../src/db/index';
 import { COMMAND_VMS, seedBenchVms } from './fixtures';
 
 export const PG_ADMIN_URL =

@@ -29,7 +29,8 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import Database from 'better-sqlite3';
 import { resolveMsi } from '../src/app/resolve-msi';
-import { createStores } from '../src/db/stores';
+import { createStores } from '../src/db/index';
+import type { SqliteStores } from '../src/db/sqlite/stores';
 import { resolve } from '../src/domain/resolve/resolve';
 import { replay } from '../src/domain/topology/replay';
 import { COMMAND_VMS, emulatedWithMappings, fleetVm, S10_COMMANDS, S10_VM } from './fixtures';
@@ -46,7 +47,7 @@ import { fleetSweep } from '../src/app/fleet-sweep';
 import { resolveToJson } from '../src/app/resolution-cache';
 import { DEFAULT_SWEEP_PAGE, sweepVm } from '../src/app/resolve-msi';
 import { vmResource } from '../src/api/representations';
-import { recordText } from '../src/db/records/record-text';
+import { recordText } from '../src/db/shared/record-text';
 import { bigintsToHex } from '../src/domain/address';
 import { resolutionPicture } from '../src/pictures/resolution-picture';
 import type { ResolutionView } from '../src/pictures/resolution-view';
@@ -277,7 +278,9 @@ async function bytesPerRecord(kind: 'repeated' | 'distinct', records = 2_000) {
   try {
     await stores.vms.executeAll(S10_VM, S10_COMMANDS, { metadata });
     const size = () => {
-      stores.database!.sqlite.pragma('wal_checkpoint(TRUNCATE)');
+      (stores as typeof stores & Partial<Pick<SqliteStores, 'database'>>).database!.sqlite.pragma(
+        'wal_checkpoint(TRUNCATE)',
+      );
       return statSync(path).size;
     };
     const before = size();

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import Fastify from 'fastify';
 import { buildApp } from '../src/api/app';
-import { createStores } from '../src/db/stores';
+import { createStores } from '../src/db/index';
 import { seedBenchVms } from './fixtures';
 
 const which = process.argv[2];

@@ -1,7 +1,7 @@
 // The OpenAPI document as the route schemas generate it, serialized the way it is committed.
 
 import { buildApp } from '../src/api/app';
-import { createStores } from '../src/db/stores';
+import { createStores } from '../src/db/index';
 
 export const OPENAPI_PATH = new URL('../openapi/openapi.json', import.meta.url);
 

@@ -5,7 +5,7 @@
 
 import { readFileSync } from 'node:fs';
 import { buildApp } from '../src/api/app';
-import { createStores } from '../src/db/stores';
+import { createStores } from '../src/db/index';
 
 export const README_PATH = new URL('../README.md', import.meta.url);
 /** Where each picture goes, and the URL of the service that draws it. */

@@ -7,7 +7,7 @@ import { collectDefaultMetrics } from 'prom-client';
 import { buildApp } from './api/app.js';
 import { bootstrapAdminToken } from './app/tokens.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
-import { createStores, type Stores } from './db/stores.js';
+import { createStores, type Stores } from './db/index.js';
 import { redactSecrets } from './db/pg/url.js';
 
 /** The stores, or undefined after one line saying why they cannot be opened (a URL's password never in it). */

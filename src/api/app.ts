@@ -9,7 +9,7 @@ import Ajv from 'ajv';
 import Fastify, { type FastifyHttpOptions, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Server } from 'node:http';
 import fp from 'fastify-plugin';
-import type { Stores } from '../db/stores.js';
+import type { Stores } from '../db/index.js';
 import type { EventStreamOptions } from './event-stream.js';
 import { registerHttpConventions } from './plugins/http-conventions.js';
 import { registerHttpMetrics } from './plugins/http-metrics.js';

@@ -7,7 +7,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { OutgoingHttpHeaders } from 'node:http';
 import { ChangeFeed, DEFAULT_CHANGE_FEED, type FeedEvent, type FeedSource } from '../app/change-feed.js';
-import type { EventFilter, StoredEvent } from '../db/event-store.js';
+import type { EventFilter, StoredEvent } from '../db/port.js';
 import { bigintsToHex } from '../domain/address.js';
 import type { Metrics } from '../metrics/registry.js';
 import { eventBody, eventJson } from './representations.js';

@@ -4,10 +4,10 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Answer, IdempotencyClaim } from '../app/idempotency.js';
 import { bigintsToHex, parseHex } from '../domain/address.js';
-import type { EventMetadata } from '../db/event-store.js';
-import { requestFingerprint } from '../db/idempotency-store.js';
+import type { EventMetadata } from '../db/port.js';
+import { requestFingerprint } from '../app/idempotency.js';
 import type { Precondition } from '../db/vm-repository.js';
-import type { Stores } from '../db/stores.js';
+import type { Stores } from '../db/index.js';
 import { etagOf, ServiceError } from '../errors/problem.js';
 import type { EventStreamOptions } from './event-stream.js';
 

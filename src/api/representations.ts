@@ -10,7 +10,7 @@ import {
   virtioIommuOf,
 } from '../domain/translation/topology-facts.js';
 import type { Bus, Device, Mapping, MsiVector, Smmu, VmState } from '../domain/topology/types.js';
-import type { StoredEvent } from '../db/event-store.js';
+import type { StoredEvent } from '../db/port.js';
 import { pictureUrls, resourcePaths, vmPath } from '../app/links.js';
 import { hex } from '../domain/address.js';
 import { CAPABILITY_RULES, capabilitiesOf, QEMU_CAPABILITIES } from '../domain/qemu-build/capabilities.js';

@@ -6,10 +6,9 @@
 // what every node committed before it. An answer is sent only once its events are durable, and
 // the new states become visible to reads only then.
 
-import type { IdempotentEntry } from '../db/idempotency-store.js';
-import { type EventAppend, STALE_POSITION } from '../db/record-writer/types.js';
-import { failureText } from '../db/storage-full.mjs';
-import type { Stores } from '../db/stores.js';
+import { type EventAppend, type EventRow, type IdempotentEntry, STALE_POSITION } from '../db/port.js';
+import { failureText } from '../db/shared/storage-full.mjs';
+import type { Stores } from '../db/index.js';
 import type { VmState } from '../domain/topology/types.js';
 import { answerOf, type CommandRequest } from './command-answer.js';
 import { type Answer, priorAnswer, replayOf } from './idempotency.js';
@@ -134,7 +133,7 @@ export class CommandWriter {
     }
     let position = afterPosition;
     const states = new Map<string, VmState>();
-    const events: Record<string, unknown>[] = [];
+    const events: EventRow[] = [];
     const idempotency: EventAppend['idempotency'] = [];
     const keys = new Map<string, IdempotentEntry>();
     const outcomes: Outcome[] = [];

@@ -2,7 +2,7 @@
 // with the answer stored under the key in the same transaction, so a retry sees the whole change
 // and its answer or neither. Commands are committed in groups (command-writer.ts).
 
-import type { Stores } from '../db/stores.js';
+import type { Stores } from '../db/index.js';
 import type { CommandRequest } from './command-answer.js';
 import { CommandWriter } from './command-writer.js';
 import type { Answer } from './idempotency.js';

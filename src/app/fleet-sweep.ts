@@ -14,7 +14,7 @@ import { qemuBuildOf } from '../domain/topology/decide.js';
 import type { VmState } from '../domain/topology/types.js';
 import { virtioIommuOf } from '../domain/translation/topology-facts.js';
 import { DomainError } from '../domain/errors.js';
-import type { Stores } from '../db/stores.js';
+import type { Stores } from '../db/index.js';
 import { ServiceError } from '../errors/problem.js';
 import { type Answer, type IdempotencyClaim, priorAnswer } from './idempotency.js';
 import { fleetSweepPath, pictureUrls } from './links.js';

@@ -4,8 +4,8 @@
 // part of the source the command came from.
 
 import { createHash } from 'node:crypto';
-import type { EventMetadata } from '../db/event-store.js';
-import type { Stores } from '../db/stores.js';
+import type { EventMetadata } from '../db/port.js';
+import type { Stores } from '../db/index.js';
 import type { Executed, Precondition } from '../db/vm-repository.js';
 import { CommandListError } from '../domain/topology/decide-all.js';
 import type { Command, GicVersion } from '../domain/topology/types.js';

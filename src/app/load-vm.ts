@@ -2,7 +2,7 @@
 
 import { DomainError } from '../domain/errors.js';
 import type { VmState } from '../domain/topology/types.js';
-import type { Stores } from '../db/stores.js';
+import type { Stores } from '../db/index.js';
 
 export async function loadVm(stores: Stores, vmId: string, asOf?: number): Promise<VmState> {
   const latest = await stores.vms.load(vmId);

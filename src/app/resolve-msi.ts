@@ -3,10 +3,10 @@
 // bytes returned, so a later read returns them byte for byte.
 
 import { randomUUID } from 'node:crypto';
-import type { StoredResponse } from '../db/idempotency-store.js';
-import type { RecordWrite, ResolutionRecordRow } from '../db/record-writer/index.js';
-import { recordText, sweepText } from '../db/records/record-text.js';
-import type { Stores } from '../db/stores.js';
+import type { StoredResponse } from '../db/port.js';
+import type { RecordWrite, ResolutionRecordRow } from '../db/port.js';
+import { recordText, sweepText } from '../db/shared/record-text.js';
+import type { Stores } from '../db/index.js';
 import { withGuestProfile } from '../domain/guest/implied.js';
 import { chooseSemantics } from '../domain/qemu-build/semantics.js';
 import type { MsiRequest, Resolution, Semantics } from '../domain/resolve/types.js';

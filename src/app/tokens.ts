@@ -4,8 +4,8 @@
 
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { closeSync, fchmodSync, openSync, writeSync } from 'node:fs';
-import type { Stores } from '../db/stores.js';
-import type { TokenRow } from '../db/token-store.js';
+import type { Stores } from '../db/index.js';
+import type { TokenRow } from '../db/port.js';
 import { ServiceError } from '../errors/problem.js';
 
 export const SCOPES = ['read', 'write', 'admin'] as const;

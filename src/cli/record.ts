@@ -4,10 +4,10 @@
 import { existsSync } from 'node:fs';
 import { storedSweep } from '../app/resolve-msi.js';
 import { loadConfig } from '../config.js';
-import { openDatabase } from '../db/database.js';
+import { openDatabase } from '../db/sqlite/database.js';
 import type { ResolutionPort } from '../db/port.js';
-import { ResolutionStore } from '../db/resolution-store.js';
-import { createStores, isPostgresUrl } from '../db/stores.js';
+import { ResolutionStore } from '../db/sqlite/resolution-store.js';
+import { createStores, isPostgresUrl } from '../db/index.js';
 import { ServiceError } from '../errors/problem.js';
 import { CliError, EXIT } from './exit-codes.js';
 

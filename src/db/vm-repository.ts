@@ -8,8 +8,8 @@ import { decideAll } from '../domain/topology/decide-all.js';
 import { fold } from '../domain/topology/evolve.js';
 import type { Command, VmState } from '../domain/topology/types.js';
 import { preconditionFailed } from '../errors/problem.js';
-import { type EventMetadata, type EventRow, type StoredEvent, toStoredEvent } from './event-store.js';
-import type { EventStorePort } from './port.js';
+import type { EventMetadata, EventRow, EventStorePort, StoredEvent } from './port.js';
+import { toStoredEvent } from './shared/event-rows.js';
 
 /** What If-Match asks for: one of these versions, or (for "*") any version of an existing VM. */
 export type Precondition = { versions: readonly number[] } | { exists: true };

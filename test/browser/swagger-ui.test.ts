@@ -12,7 +12,7 @@ import { launchChromium, SCREENSHOTS } from './chromium';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app';
 import { bootstrapAdminToken } from '../../src/app/tokens';
-import { createStores, type Stores } from '../../src/db/stores';
+import { createStores, type Stores } from '../../src/db/index';
 
 const OUTPUT = SCREENSHOTS;
 

@@ -5,10 +5,10 @@
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { executeCommand } from '../../src/app/execute-command';
-import type { EventRow } from '../../src/db/event-store';
+import type { EventRow } from '../../src/db/port';
 import type { Engine } from '../../src/db/port';
-import { STALE_POSITION } from '../../src/db/record-writer/types';
-import { createStores, type Stores } from '../../src/db/stores';
+import { STALE_POSITION } from '../../src/db/port';
+import { createStores, type Stores } from '../../src/db/index';
 import type { Command } from '../../src/domain/topology/types';
 import { openSse } from '../helpers/sse';
 import { startTestAppOn, type TestApp } from '../helpers/test-app';

@@ -4,7 +4,7 @@
 // it and place events at versions that already exist (seen as 500s in the two-node test).
 
 import { afterEach, expect, it } from 'vitest';
-import { createStores, type Stores } from '../../src/db/stores';
+import { createStores, type Stores } from '../../src/db/index';
 
 let stores: Stores | undefined;
 afterEach(async () => {

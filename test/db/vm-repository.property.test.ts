@@ -5,7 +5,7 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createStores } from '../../src/db/stores';
+import { createStores } from '../../src/db/index';
 import { DomainError } from '../../src/domain/errors';
 import type { Command, VmState } from '../../src/domain/topology/types';
 

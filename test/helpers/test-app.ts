@@ -14,7 +14,7 @@ import supertest from 'supertest';
 import { expect, it } from 'vitest';
 import { type AppOptions, doorbellApp, serverOptions } from '../../src/api/app';
 import { issueToken } from '../../src/app/tokens';
-import { createStores, type Stores } from '../../src/db/stores';
+import { createStores, type Stores } from '../../src/db/index';
 import { ERROR_CATALOGUE } from '../../src/errors/catalogue';
 import { createTestDatabase } from './pg';
 

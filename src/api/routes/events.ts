@@ -6,12 +6,12 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { loadVm } from '../../app/load-vm.js';
 import { cursorPage, page } from '../../app/paging.js';
-import { EVENT_TYPES } from '../../db/event-codec.js';
+import { EVENT_TYPES } from '../../db/shared/event-codec.js';
 import { openEventStream } from '../event-stream.js';
 import { sendJson, type RouteOptions } from '../http.js';
 import { baseUrlOf } from '../links.js';
 import { type BriefItem, listLink } from '../lists.js';
-import type { StoredEvent } from '../../db/event-store.js';
+import type { StoredEvent } from '../../db/port.js';
 import { eventDisplay, eventResource, eventUrl } from '../representations.js';
 import {
   errorResponses,

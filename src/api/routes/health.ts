@@ -4,7 +4,7 @@
 
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { Stores } from '../../db/stores.js';
+import type { Stores } from '../../db/index.js';
 import { ServiceError } from '../../errors/problem.js';
 import { errorResponses, Query } from '../schemas/common.js';
 import type { StorageAlarm } from '../storage-alarm.js';

@@ -18,7 +18,7 @@ import {
   type RecordFilter,
   type RecordOrder,
   SWEEP_ORDERINGS,
-} from '../../db/resolution-store.js';
+} from '../../db/port.js';
 import { SEMANTICS } from '../../domain/resolve/types.js';
 import { idempotencyOf, optionalU64, page, sendAnswer, sendJsonText, sendSvg, type RouteOptions } from '../http.js';
 import { svgResponses } from '../schemas/picture.js';

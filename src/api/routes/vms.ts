@@ -4,7 +4,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { executeCommand } from '../../app/execute-command.js';
-import { STREAM_STATUSES } from '../../db/event-store.js';
+import { STREAM_STATUSES } from '../../db/port.js';
 import { topologyPicture } from '../../pictures/topology-picture.js';
 import type { VmView } from '../../pictures/topology-view.js';
 import { bigintsToHex } from '../../domain/address.js';

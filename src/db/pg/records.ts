@@ -1,41 +1,33 @@
 // Resolution records, sweeps, fleet sweeps and Idempotency-Key answers on PostgreSQL: written in
 // groups (one transaction for every write that arrived during the previous commit, each write
 // alone when the group fails), read back byte for byte. The same rows as on SQLite: bodies
-// shared by hash and compressed (records/codec.mjs), immutable (migrations/postgres/0001).
+// shared by hash and compressed (shared/codec.mjs), immutable (migrations/postgres/0001).
 
 import { asc, count, desc, eq } from 'drizzle-orm';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import type pg from 'pg';
-import type { IdempotentEntry } from '../idempotency-store.js';
-import type { IdempotencyPort, ResolutionPort } from '../port.js';
-import { resolutionOrder, resolutionWhere, sweepOrder, sweepWhere } from '../record-filters.js';
-import { pack, RECORD_CODEC } from '../records/codec.mjs';
-import { RecordWriter } from '../record-writer/index.js';
-import { failureText } from '../storage-full.mjs';
-import type { IdempotencyWrite, RecordWrite } from '../record-writer/types.js';
-import {
-  type ListedRecord,
-  type RECORD_ORDERINGS,
-  type RecordFilter,
-  type RecordOrder,
-  RecordTexts,
-  type StoredSweep,
-  type SWEEP_ORDERINGS,
-} from '../resolution-store.js';
+import type {
+  IdempotencyPort,
+  IdempotentEntry,
+  ListedRecord,
+  RECORD_ORDERINGS,
+  RecordFilter,
+  RecordOrder,
+  RecordWrite,
+  ResolutionPort,
+  StoredSweep,
+  SWEEP_ORDERINGS,
+} from '../port.js';
+import { pack, RECORD_CODEC } from '../shared/codec.mjs';
+import { idempotencyRow, idempotentEntry } from '../shared/idempotency.js';
+import { resolutionOrder, resolutionWhere, sweepOrder, sweepWhere } from '../shared/record-filters.js';
+import { listedSweep, RecordTexts } from '../shared/record-text.js';
+import { RecordWriter } from '../shared/record-writer.js';
+import { failureText } from '../shared/storage-full.mjs';
 import type { OpenPg, PgDb } from './database.js';
 import { fleetSweeps, idempotencyKeys, msiResolutions, msiSweeps, resolutionBodies } from './schema.js';
 
-const idempotencyRow = (entry: IdempotencyWrite) => ({
-  key: entry.key,
-  fingerprint: entry.fingerprint,
-  status: entry.response.status,
-  headers: JSON.stringify(entry.response.headers),
-  body: entry.response.body,
-  createdAt: entry.createdAt,
-});
-
 async function apply(tx: NodePgDatabase, write: RecordWrite): Promise<void> {
-  if (write.append !== undefined) throw new Error('events are appended through the event store on PostgreSQL');
   const resolutions = write.resolutions ?? [];
   const bodies = new Map<string, string>();
   for (const r of resolutions) if (r.resolution !== undefined) bodies.set(r.bodyHash, r.resolution);
@@ -112,7 +104,7 @@ export function pgRecordWriter(database: OpenPg): RecordWriter {
       client.release();
     }
   };
-  return RecordWriter.committingWith(commitBatch, async () => undefined);
+  return new RecordWriter(commitBatch, async () => undefined);
 }
 
 export class PgIdempotencyStore implements IdempotencyPort {
@@ -120,13 +112,7 @@ export class PgIdempotencyStore implements IdempotencyPort {
 
   async find(key: string): Promise<IdempotentEntry | undefined> {
     const [row] = await this.db.select().from(idempotencyKeys).where(eq(idempotencyKeys.key, key));
-    if (row === undefined) return undefined;
-    return {
-      fingerprint: row.fingerprint,
-      status: row.status,
-      headers: JSON.parse(row.headers) as Record<string, string>,
-      body: row.body,
-    };
+    return row === undefined ? undefined : idempotentEntry(row);
   }
 }
 
@@ -218,14 +204,7 @@ export class PgResolutionStore implements ResolutionPort {
         .offset(offset),
       this.db.select({ n: count() }).from(msiResolutions).where(where),
     ]);
-    const records = rows.map((r) => ({
-      id: r.id,
-      vm: r.vmId,
-      device: r.device,
-      semantics: r.semantics,
-      text: this.texts.textOf(r),
-    }));
-    return { records, total: Number(size?.n ?? 0) };
+    return { records: rows.map((r) => this.texts.listed(r)), total: Number(size?.n ?? 0) };
   }
 
   async listSweepRecords(
@@ -245,7 +224,6 @@ export class PgResolutionStore implements ResolutionPort {
         .offset(offset),
       this.db.select({ n: count() }).from(msiSweeps).where(where),
     ]);
-    const records = rows.map((r) => ({ id: r.id, vm: r.vmId, device: null, semantics: r.semantics, text: r.body }));
-    return { records, total: Number(size?.n ?? 0) };
+    return { records: rows.map(listedSweep), total: Number(size?.n ?? 0) };
   }
 }

@@ -3,46 +3,22 @@
 // Implements the storage port (port.ts): its calls are synchronous better-sqlite3 calls wrapped in
 // promises; appends are committed by the record writer (group commit, on its thread).
 
-import { randomUUID } from 'node:crypto';
-import { and, asc, count, desc, eq, gt, inArray, lte, max, type SQL, sql } from 'drizzle-orm';
-import type { DomainEvent, EventType, RecordedEvent } from '../domain/topology/types.js';
+import { asc, count, eq, gt, max, type SQL, sql } from 'drizzle-orm';
+import type { RecordedEvent } from '../../domain/topology/types.js';
+import type {
+  AppendListener,
+  AppendPlanner,
+  EventAppend,
+  EventFilter,
+  EventStorePort,
+  StoredEvent,
+  StreamListOptions,
+  StreamStatus,
+} from '../port.js';
+import { eventWhere, streamOrder, streamRangeWhere } from '../shared/event-filters.js';
+import { AppendListeners, eventRowsFor, toRecordedEvent, toStoredEvent } from '../shared/event-rows.js';
 import type { Db } from './database.js';
-import type { AppendPlanner, EventStorePort } from './port.js';
-import type { EventAppend } from './record-writer/types.js';
-import { decodeEventData, encodeEventData, EVENT_SCHEMA_VERSION } from './event-codec.js';
 import { events } from './schema.js';
-
-export interface EventMetadata {
-  occurredAt: string;
-  /** The name of the token that appended the event. */
-  actor: string;
-  tokenId?: string;
-  /** What the client said in X-Actor: whom the token's holder acted for. */
-  onBehalfOf?: string;
-  requestId: string;
-  reason?: string;
-  /** The text an import created the VM from (POST /v1/vm-imports): its format and SHA-256. */
-  importedFrom?: { format: string; sha256: string };
-}
-
-export type StoredEvent = RecordedEvent & {
-  eventId: string;
-  streamId: string;
-  schemaVersion: number;
-  metadata: EventMetadata;
-};
-
-export type EventRow = typeof events.$inferSelect;
-
-/** Which events a reader of the log wants: one VM's (or any), of some types (or all). */
-export interface EventFilter {
-  vm?: string;
-  types?: readonly string[];
-}
-
-/** Which VMs a list shows: those in service (the default of GET /v1/vms), decommissioned ones, or all. */
-export const STREAM_STATUSES = ['active', 'decommissioned', 'all'] as const;
-export type StreamStatus = (typeof STREAM_STATUSES)[number];
 
 /** 1 when a stream (grouped by stream_id) holds a VmDecommissioned event, else 0. */
 const DECOMMISSIONED = sql<number>`max(${events.type} = 'VmDecommissioned')`;
@@ -50,40 +26,6 @@ const DECOMMISSIONED = sql<number>`max(${events.type} = 'VmDecommissioned')`;
 function havingStatus(status: StreamStatus): SQL | undefined {
   if (status === 'all') return undefined;
   return sql`${DECOMMISSIONED} = ${status === 'decommissioned' ? 1 : 0}`;
-}
-
-/** Called after each commit that appended events, with the log's last position then. */
-export type AppendListener = (lastPosition: number) => void;
-
-/** How a page of streams is chosen and ordered (GET /v1/vms). */
-export interface StreamListOptions {
-  status?: StreamStatus;
-  orderBy?: 'id' | 'version';
-  descending?: boolean;
-}
-
-/** What a projection needs of a stored row: no ids, no metadata. */
-export function toRecordedEvent(row: Pick<EventRow, 'type' | 'data' | 'position' | 'streamVersion'>): RecordedEvent {
-  return {
-    type: row.type,
-    data: decodeEventData(row.type as EventType, row.data),
-    position: row.position,
-    streamVersion: row.streamVersion,
-  } as RecordedEvent;
-}
-
-export function toStoredEvent(row: EventRow): StoredEvent {
-  const type = row.type as EventType;
-  return {
-    type,
-    data: decodeEventData(type, row.data),
-    position: row.position,
-    streamVersion: row.streamVersion,
-    eventId: row.eventId,
-    streamId: row.streamId,
-    schemaVersion: row.schemaVersion,
-    metadata: JSON.parse(row.metadata) as EventMetadata,
-  } as StoredEvent;
 }
 
 /** SQLite's LIMIT -1: no limit. */
@@ -133,85 +75,17 @@ function preparedQueries(db: Db) {
     readRecorded: db
       .select({ position: events.position, streamVersion: events.streamVersion, type: events.type, data: events.data })
       .from(events)
-      .where(
-        and(
-          eq(events.streamId, p('streamId')),
-          gt(events.streamVersion, p('afterVersion')),
-          lte(events.streamVersion, p('toVersion')),
-        ),
-      )
+      .where(streamRangeWhere(events, p('streamId'), p('afterVersion'), p('toVersion')))
       .orderBy(asc(events.streamVersion))
       .prepare(),
     readStream: db
       .select()
       .from(events)
-      .where(
-        and(
-          eq(events.streamId, p('streamId')),
-          gt(events.streamVersion, p('afterVersion')),
-          lte(events.streamVersion, p('toVersion')),
-        ),
-      )
+      .where(streamRangeWhere(events, p('streamId'), p('afterVersion'), p('toVersion')))
       .orderBy(asc(events.streamVersion))
       .limit(p('limit'))
       .prepare(),
   };
-}
-
-/** The WHERE clause of a filtered read of the log after `after` (and up to `upTo`, when given). */
-function filtered(after: number, filter: EventFilter, upTo?: number): SQL | undefined {
-  return and(
-    gt(events.position, after),
-    upTo === undefined ? undefined : lte(events.position, upTo),
-    filter.vm === undefined ? undefined : eq(events.streamId, filter.vm),
-    filter.types === undefined || filter.types.length === 0 ? undefined : inArray(events.type, [...filter.types]),
-  );
-}
-
-/** The rows of a command's events (see EventStorePort.rowsFor); the same on both engines. */
-export function eventRowsFor(
-  streamId: string,
-  streamVersion: number,
-  afterPosition: number,
-  domainEvents: readonly DomainEvent[],
-  metadata: EventMetadata,
-): EventRow[] {
-  const metadataJson = JSON.stringify(metadata);
-  return domainEvents.map((event, i) => ({
-    position: afterPosition + i + 1,
-    eventId: randomUUID(),
-    streamId,
-    streamVersion: streamVersion + i + 1,
-    type: event.type,
-    schemaVersion: EVENT_SCHEMA_VERSION,
-    data: encodeEventData(event),
-    metadata: metadataJson,
-    occurredAt: metadata.occurredAt,
-  }));
-}
-
-/** Tells every listener the log's last position; one failing listener does not stop the others. */
-export class AppendListeners {
-  private readonly listeners = new Set<AppendListener>();
-
-  add(listener: AppendListener): () => void {
-    this.listeners.add(listener);
-    return () => void this.listeners.delete(listener);
-  }
-
-  get size(): number {
-    return this.listeners.size;
-  }
-
-  tell(lastPosition: number): void {
-    for (const listener of this.listeners) {
-      try {
-        listener(lastPosition);
-      } catch {
-        // A listener's own failure is its business; the append is committed.
-      }
-    }
-  }
 }
 
 export class EventStore implements EventStorePort {
@@ -260,15 +134,7 @@ export class EventStore implements EventStorePort {
     if (append.events.length > 0) this.listeners.tell(append.afterPosition + append.events.length);
   }
 
-  rowsFor(
-    streamId: string,
-    streamVersion: number,
-    afterPosition: number,
-    domainEvents: readonly DomainEvent[],
-    metadata: EventMetadata,
-  ): EventRow[] {
-    return eventRowsFor(streamId, streamVersion, afterPosition, domainEvents, metadata);
-  }
+  readonly rowsFor = eventRowsFor;
 
   async readStream(
     streamId: string,
@@ -326,7 +192,7 @@ export class EventStore implements EventStorePort {
     return this.db
       .select()
       .from(events)
-      .where(filtered(after, filter, page.upTo))
+      .where(eventWhere(events, after, filter, page.upTo))
       .orderBy(asc(events.position))
       .limit(page.limit)
       .offset(page.offset ?? 0)
@@ -336,7 +202,13 @@ export class EventStore implements EventStorePort {
 
   /** How many events after a global position pass the filter. */
   async countAfter(after: number, filter: EventFilter): Promise<number> {
-    return this.db.select({ n: count() }).from(events).where(filtered(after, filter)).get()?.n ?? 0;
+    return (
+      this.db
+        .select({ n: count() })
+        .from(events)
+        .where(eventWhere(events, after, filter))
+        .get()?.n ?? 0
+    );
   }
 
   /**
@@ -357,17 +229,13 @@ export class EventStore implements EventStorePort {
     offset: number,
     options: StreamListOptions = {},
   ): Promise<{ streamId: string; version: number; decommissioned: boolean }[]> {
-    const { status = 'all', orderBy = 'id', descending = false } = options;
     const version = max(events.streamVersion);
-    const direction = descending ? desc : asc;
-    const order =
-      orderBy === 'version' ? [direction(version), direction(events.streamId)] : [direction(events.streamId)];
     return this.db
       .select({ streamId: events.streamId, version, decommissioned: DECOMMISSIONED })
       .from(events)
       .groupBy(events.streamId)
-      .having(havingStatus(status))
-      .orderBy(...order)
+      .having(havingStatus(options.status ?? 'all'))
+      .orderBy(...streamOrder(events, version, options))
       .limit(limit)
       .offset(offset)
       .all()
