@@ -5,6 +5,7 @@
 
 import { readFileSync } from 'node:fs';
 import { buildApp } from '../src/api/app';
+import { createServices } from '../src/app/services';
 import { createStores } from '../src/db/index';
 
 export const README_PATH = new URL('../README.md', import.meta.url);
@@ -36,7 +37,12 @@ export function firstSession(readme: string): SessionStep[] {
 export async function readmePictures(): Promise<Record<string, string>> {
   const stores = await createStores(':memory:');
   // In memory and injected, never listening: the session's token step is left out.
-  const app = await buildApp({ stores, publicUrl: PUBLIC_URL, auth: 'off', rateLimit: false });
+  const app = await buildApp({
+    services: createServices(stores),
+    publicUrl: PUBLIC_URL,
+    auth: 'off',
+    rateLimit: false,
+  });
   try {
     for (const step of firstSession(readFileSync(README_PATH, 'utf8'))) {
       const response = await app.inject({

@@ -4,7 +4,7 @@
 
 import type { EventMetadata } from '../db/port.js';
 import type { StoredResponse } from '../db/port.js';
-import type { Executed, Precondition } from '../db/vm-repository.js';
+import type { Executed, Precondition } from './vm-repository.js';
 import { bigintsToHex } from '../domain/address.js';
 import type { Command } from '../domain/topology/types.js';
 import { etagOf } from '../errors/problem.js';

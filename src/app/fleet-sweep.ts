@@ -14,7 +14,8 @@ import { qemuBuildOf } from '../domain/topology/decide.js';
 import type { VmState } from '../domain/topology/types.js';
 import { virtioIommuOf } from '../domain/translation/topology-facts.js';
 import { DomainError } from '../domain/errors.js';
-import type { Stores } from '../db/index.js';
+import type { Stores } from '../db/port.js';
+import type { Services } from './services.js';
 import { ServiceError } from '../errors/problem.js';
 import { type Answer, type IdempotencyClaim, priorAnswer } from './idempotency.js';
 import { fleetSweepPath, pictureUrls } from './links.js';
@@ -137,7 +138,8 @@ function pageJson(
 const pageLink = (baseUrl: string, id: string, limit: number) => (offset: number) =>
   `${baseUrl}${fleetSweepPath(id)}?limit=${limit}&offset=${offset}`;
 
-export async function fleetSweep(stores: Stores, request: FleetSweepRequest): Promise<Answer> {
+export async function fleetSweep(services: Services, request: FleetSweepRequest): Promise<Answer> {
+  const { stores } = services;
   const prior = await priorAnswer(stores, request.idempotency);
   if (prior !== undefined) return prior;
   const target = targetOf(request.target);
@@ -145,7 +147,7 @@ export async function fleetSweep(stores: Stores, request: FleetSweepRequest): Pr
   const results: VmResult[] = [];
   for (let i = 0; i < ids.length; i++) {
     if (i > 0 && i % VMS_PER_TURN === 0) await new Promise<void>((done) => setImmediate(done));
-    const state = await stores.vms.load(ids[i]!);
+    const state = await services.vms.load(ids[i]!);
     if (state !== undefined) results.push(sweepOneVm(state, target.semantics));
   }
   const byBehaviour = zeroes(QEMU_BEHAVIOURS);

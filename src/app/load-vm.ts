@@ -2,13 +2,13 @@
 
 import { DomainError } from '../domain/errors.js';
 import type { VmState } from '../domain/topology/types.js';
-import type { Stores } from '../db/index.js';
+import type { Services } from './services.js';
 
-export async function loadVm(stores: Stores, vmId: string, asOf?: number): Promise<VmState> {
-  const latest = await stores.vms.load(vmId);
+export async function loadVm(services: Services, vmId: string, asOf?: number): Promise<VmState> {
+  const latest = await services.vms.load(vmId);
   if (latest === undefined) throw new DomainError('VM_NOT_FOUND', `VM ${vmId} does not exist`);
   if (asOf === undefined) return latest;
-  const state = await stores.vms.loadAsOf(vmId, asOf);
+  const state = await services.vms.loadAsOf(vmId, asOf);
   if (state === undefined) {
     throw new DomainError(
       'VERSION_NOT_FOUND',

@@ -4,7 +4,7 @@
 
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { closeSync, fchmodSync, openSync, writeSync } from 'node:fs';
-import type { Stores } from '../db/index.js';
+import type { Stores } from '../db/port.js';
 import type { TokenRow } from '../db/port.js';
 import { ServiceError } from '../errors/problem.js';
 

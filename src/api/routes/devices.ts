@@ -24,7 +24,7 @@ import { AttachDeviceBody, DetachedSchema, SteBody } from '../schemas/device.js'
 const DeviceRef = Type.Ref('Device');
 export const devicePath = (vm: string, dev: string) => `/v1/vms/${vm}/devices/${dev}`;
 
-export const deviceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { stores, publicUrl }) => {
+export const deviceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { services, publicUrl }) => {
   app.post(
     '/v1/vms/:vm/devices',
     {
@@ -41,7 +41,7 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
     async (request, reply) => {
       const { vm } = request.params;
       const b = request.body;
-      const answer = await executeCommand(stores, {
+      const answer = await executeCommand(services, {
         vmId: vm,
         command: {
           type: 'AttachDevice',
@@ -97,7 +97,7 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
     },
     async (request, reply) => {
       const { driver, bus, smmu, accel, asOf } = request.query;
-      const state = await loadVm(stores, request.params.vm, asOf);
+      const state = await loadVm(services, request.params.vm, asOf);
       const base = baseUrlOf(request, publicUrl);
       const items = [...state.devices.values()]
         .map((device) => deviceResource(base, state, device))
@@ -125,7 +125,7 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
       },
     },
     async (request, reply) => {
-      const state = await loadVm(stores, request.params.vm, request.query.asOf);
+      const state = await loadVm(services, request.params.vm, request.query.asOf);
       return sendJson(
         reply,
         deviceResource(baseUrlOf(request, publicUrl), state, getDevice(state, request.params.dev)),
@@ -150,7 +150,7 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
     async (request, reply) => {
       const { vm, dev } = request.params;
       const b = request.body;
-      const answer = await executeCommand(stores, {
+      const answer = await executeCommand(services, {
         vmId: vm,
         command: {
           type: 'ConfigureSte',
@@ -186,7 +186,7 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
     },
     async (request, reply) => {
       const { vm, dev } = request.params;
-      const answer = await executeCommand(stores, {
+      const answer = await executeCommand(services, {
         vmId: vm,
         command: { type: 'DetachDevice', deviceId: dev },
         status: 200,

@@ -58,7 +58,11 @@ const EventFilters = {
   ),
 };
 
-export const eventRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { stores, publicUrl, eventStream }) => {
+export const eventRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
+  app,
+  { services, publicUrl, eventStream },
+) => {
+  const { stores } = services;
   app.get(
     '/v1/vms/:vm/events',
     {
@@ -74,7 +78,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, 
     async (request, reply) => {
       const { vm } = request.params;
       const { limit = 50, offset = 0, brief } = request.query;
-      const state = await loadVm(stores, vm);
+      const state = await loadVm(services, vm);
       const base = baseUrlOf(request, publicUrl);
       // Stream versions run 1..version without gaps, so an offset is a version to read after.
       const events = (
@@ -119,7 +123,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, 
     },
   );
 
-  const stream = openEventStream(app, stores.events, stores.metrics, eventStream);
+  const stream = openEventStream(app, stores.events, services.metrics, eventStream);
 
   app.get(
     '/v1/events/stream',

@@ -17,7 +17,8 @@ import { RecordParams } from '../schemas/resolution.js';
 
 const FleetSweepRef = Type.Ref('FleetSweep');
 
-export const fleetSweepRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { stores, publicUrl }) => {
+export const fleetSweepRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { services, publicUrl }) => {
+  const { stores } = services;
   app.post(
     '/v1/fleet-sweeps',
     {
@@ -41,7 +42,7 @@ export const fleetSweepRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
     },
     async (request, reply) => {
       const { target, vm, limit } = request.body;
-      const answer = await fleetSweep(stores, {
+      const answer = await fleetSweep(services, {
         target,
         vm,
         limit,

@@ -4,7 +4,7 @@
 
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { Stores } from '../../db/index.js';
+import type { Services } from '../../app/services.js';
 import { ServiceError } from '../../errors/problem.js';
 import { errorResponses, Query } from '../schemas/common.js';
 import type { StorageAlarm } from '../storage-alarm.js';
@@ -21,10 +21,11 @@ const ReadinessSchema = Type.Object({
   checks: Type.Object({ database: Check, migrations: Check, recordWriter: Check, storage: Check }),
 });
 
-export const healthRoutes: FastifyPluginAsyncTypebox<{ stores: Stores; storageAlarm: StorageAlarm }> = async (
+export const healthRoutes: FastifyPluginAsyncTypebox<{ services: Services; storageAlarm: StorageAlarm }> = async (
   app,
-  { stores, storageAlarm },
+  { services, storageAlarm },
 ) => {
+  const { stores } = services;
   app.get(
     '/healthz',
     {
@@ -111,6 +112,6 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ stores: Stores; storageAl
         },
       },
     },
-    async (_request, reply) => reply.type(stores.metrics.contentType).send(await stores.metrics.text()),
+    async (_request, reply) => reply.type(services.metrics.contentType).send(await services.metrics.text()),
   );
 };

@@ -26,7 +26,7 @@ function sendExport(
   reply.header('etag', etagOf(version)).header('cache-control', 'no-cache').type(type).send(exported.text);
 }
 
-export const interchangeRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { stores, publicUrl }) => {
+export const interchangeRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { services, publicUrl }) => {
   app.post(
     '/v1/vm-imports',
     {
@@ -47,7 +47,7 @@ export const interchangeRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async 
     },
     async (request, reply) => {
       const b = request.body;
-      const answer = await importVm(stores, {
+      const answer = await importVm(services, {
         vmId: b.vm,
         format: b.format,
         source: b.source,
@@ -80,7 +80,7 @@ export const interchangeRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async 
       },
     },
     async (request, reply) => {
-      const state = await loadVm(stores, request.params.vm, request.query.asOf);
+      const state = await loadVm(services, request.params.vm, request.query.asOf);
       return sendExport(reply, 'text/plain; charset=utf-8', state.version, writeQemuCmdline(state));
     },
   );
@@ -100,7 +100,7 @@ export const interchangeRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async 
       },
     },
     async (request, reply) => {
-      const state = await loadVm(stores, request.params.vm, request.query.asOf);
+      const state = await loadVm(services, request.params.vm, request.query.asOf);
       return sendExport(reply, 'application/xml; charset=utf-8', state.version, writeLibvirtXml(state));
     },
   );

@@ -26,7 +26,7 @@ import { devicePath } from './devices.js';
 
 const MappingRef = Type.Ref('Mapping');
 
-export const mappingRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { stores, publicUrl }) => {
+export const mappingRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { services, publicUrl }) => {
   app.post(
     '/v1/vms/:vm/devices/:dev/mappings',
     {
@@ -44,7 +44,7 @@ export const mappingRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
       const { vm, dev } = request.params;
       const b = request.body;
       const iova = u64(b.iova);
-      const answer = await executeCommand(stores, {
+      const answer = await executeCommand(services, {
         vmId: vm,
         command: {
           type: 'MapIova',
@@ -92,7 +92,7 @@ export const mappingRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
     async (request, reply) => {
       const { vm, dev } = request.params;
       const { stage, asOf } = request.query;
-      const state = await loadVm(stores, vm, asOf);
+      const state = await loadVm(services, vm, asOf);
       const device = getDevice(state, dev);
       const base = baseUrlOf(request, publicUrl);
       const stages: Stage[] = stage === undefined ? [1, 2] : [stage];
@@ -117,7 +117,7 @@ export const mappingRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
     },
     async (request, reply) => {
       const { vm, dev, stage, iova } = request.params;
-      const state = await loadVm(stores, vm, request.query.asOf);
+      const state = await loadVm(services, vm, request.query.asOf);
       const mapping = getDevice(state, dev).mappings[stage].at(u64(iova));
       if (mapping === undefined)
         throw new DomainError('MAPPING_NOT_FOUND', `no stage-${stage} mapping of device ${dev} starts at ${iova}`);
@@ -142,7 +142,7 @@ export const mappingRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
     async (request, reply) => {
       const { vm, dev, stage, iova } = request.params;
       const start = u64(iova);
-      const answer = await executeCommand(stores, {
+      const answer = await executeCommand(services, {
         vmId: vm,
         command: { type: 'UnmapIova', deviceId: dev, stage, iova: start },
         status: 200,

@@ -79,7 +79,8 @@ const PictureLink = {
   },
 };
 
-export const resolutionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { stores, publicUrl }) => {
+export const resolutionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { services, publicUrl }) => {
+  const { stores } = services;
   app.post(
     '/v1/vms/:vm/msi-resolutions',
     {
@@ -97,7 +98,7 @@ export const resolutionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
     },
     async (request, reply) => {
       const b = request.body;
-      const answer = await resolveMsi(stores, {
+      const answer = await resolveMsi(services, {
         vmId: request.params.vm,
         msi: { device: b.device, vector: b.vector, address: optionalU64(b.address), data: optionalU64(b.data) },
         semantics: b.semantics,
@@ -215,7 +216,7 @@ export const resolutionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
         const { vm } = request.params;
         const { device, semantics, installed, misroutedBeforeFix } = request.query;
         // An unknown VM is a 404, a decommissioned one still answers.
-        await loadVm(stores, vm);
+        await loadVm(services, vm);
         await sendRecords(
           request,
           reply,
@@ -244,7 +245,7 @@ export const resolutionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
       },
     },
     async (request, reply) => {
-      const answer = await sweepVm(stores, {
+      const answer = await sweepVm(services, {
         vmId: request.params.vm,
         semantics: request.body.semantics,
         asOf: request.body.asOf,

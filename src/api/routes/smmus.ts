@@ -22,7 +22,7 @@ import { AccelBody, AddSmmuBody, GuestStateBody } from '../schemas/smmu.js';
 
 const SmmuRef = Type.Ref('Smmu');
 
-export const smmuRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { stores, publicUrl }) => {
+export const smmuRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { services, publicUrl }) => {
   app.post(
     '/v1/vms/:vm/smmus',
     {
@@ -39,7 +39,7 @@ export const smmuRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, {
     async (request, reply) => {
       const { vm } = request.params;
       const b = request.body;
-      const answer = await executeCommand(stores, {
+      const answer = await executeCommand(services, {
         vmId: vm,
         command: {
           type: 'AddSmmu',
@@ -80,7 +80,7 @@ export const smmuRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, {
     },
     async (request, reply) => {
       const { accel, asOf } = request.query;
-      const state = await loadVm(stores, request.params.vm, asOf);
+      const state = await loadVm(services, request.params.vm, asOf);
       const base = baseUrlOf(request, publicUrl);
       const items = [...state.smmus.values()]
         .filter((smmu) => accel === undefined || smmu.accel.value === accel)
@@ -102,7 +102,7 @@ export const smmuRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, {
       },
     },
     async (request, reply) => {
-      const state = await loadVm(stores, request.params.vm, request.query.asOf);
+      const state = await loadVm(services, request.params.vm, request.query.asOf);
       return sendJson(
         reply,
         smmuResource(baseUrlOf(request, publicUrl), state.id, getSmmu(state, request.params.smmu)),
@@ -126,7 +126,7 @@ export const smmuRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, {
     },
     async (request, reply) => {
       const { vm, smmu } = request.params;
-      const answer = await executeCommand(stores, {
+      const answer = await executeCommand(services, {
         vmId: vm,
         command: { type: 'SetSmmuAccel', smmuId: smmu, enabled: request.body.enabled },
         status: 200,
@@ -154,7 +154,7 @@ export const smmuRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, {
     },
     async (request, reply) => {
       const { vm, smmu } = request.params;
-      const answer = await executeCommand(stores, {
+      const answer = await executeCommand(services, {
         vmId: vm,
         command: { type: 'SetSmmuGuestState', smmuId: smmu, changes: request.body },
         status: 200,

@@ -22,7 +22,8 @@ const tokenResource = <T extends TokenView>(base: string, { id, ...view }: T) =>
   ...view,
 });
 
-export const tokenRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { stores, publicUrl }) => {
+export const tokenRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { services, publicUrl }) => {
+  const { stores } = services;
   app.post(
     '/v1/tokens',
     {

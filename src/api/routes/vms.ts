@@ -29,7 +29,8 @@ import { DefineVmBody } from '../schemas/vm.js';
 
 const VmRef = Type.Ref('Vm');
 
-export const vmRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { stores, publicUrl }) => {
+export const vmRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { services, publicUrl }) => {
+  const { stores } = services;
   app.post(
     '/v1/vms',
     {
@@ -47,7 +48,7 @@ export const vmRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { s
     },
     async (request, reply) => {
       const b = request.body;
-      const answer = await executeCommand(stores, {
+      const answer = await executeCommand(services, {
         vmId: b.id,
         command: {
           type: 'DefineVm',
@@ -103,7 +104,7 @@ export const vmRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { s
         orderBy: ordering.field as 'id' | 'version',
         descending: ordering.descending,
       });
-      const states = await Promise.all(streams.map((s) => stores.vms.load(s.streamId)));
+      const states = await Promise.all(streams.map((s) => services.vms.load(s.streamId)));
       const vms = states.flatMap((state) => (state === undefined ? [] : [vmResource(state, base)]));
       const total = await stores.events.streamCount(status);
       sendPage(reply, request, publicUrl, { items: vms, total, limit, offset, brief });
@@ -125,7 +126,7 @@ export const vmRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { s
       },
     },
     async (request, reply) => {
-      const answer = await executeCommand(stores, {
+      const answer = await executeCommand(services, {
         vmId: request.params.vm,
         command: { type: 'DecommissionVm' },
         status: 200,
@@ -150,7 +151,7 @@ export const vmRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { s
     },
     async (request, reply) => {
       const { asOf } = request.query;
-      const state = await loadVm(stores, request.params.vm, asOf);
+      const state = await loadVm(services, request.params.vm, asOf);
       return sendJson(reply, vmResource(state, baseUrlOf(request, publicUrl), asOf), { version: state.version });
     },
   );
@@ -171,7 +172,7 @@ export const vmRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { s
       },
     },
     async (request, reply) => {
-      const answer = await executeCommand(stores, {
+      const answer = await executeCommand(services, {
         vmId: request.params.vm,
         command: { type: 'DeclareQemuBuild', qemu: request.body },
         status: 200,
@@ -195,7 +196,7 @@ export const vmRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { s
       },
     },
     async (request, reply) => {
-      const state = await loadVm(stores, request.params.vm, request.query.asOf);
+      const state = await loadVm(services, request.params.vm, request.query.asOf);
       const view = bigintsToHex(vmResource(state, baseUrlOf(request, publicUrl))) as unknown as VmView;
       return sendSvg(reply, topologyPicture(view), { etag: etagOf(state.version) });
     },
