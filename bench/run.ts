@@ -462,9 +462,16 @@ function pictureBenchmark() {
   };
 }
 
-/** 8 pxb-pcie, each with an accel SMMU and 8 root ports with a vfio-pci device behind each. */
+/**
+ * 8 pxb-pcie, each with an accel SMMU and 8 root ports with a vfio-pci device behind each. `-nic
+ * none`: virt creates its default NIC before any -device, in the first free slot of pcie.0 (01.0),
+ * where QEMU then refuses the first pxb-pcie, and so does the import.
+ */
 function cmdline64(): string {
-  const lines = ['qemu-system-aarch64 -machine virt,gic-version=3,accel=kvm -m 16G', '-object iommufd,id=iommufd0'];
+  const lines = [
+    'qemu-system-aarch64 -machine virt,gic-version=3,accel=kvm -m 16G -nic none',
+    '-object iommufd,id=iommufd0',
+  ];
   for (let p = 0; p < 8; p++) {
     const pxb = `pcie.${p + 1}`;
     lines.push(`-device pxb-pcie,id=${pxb},bus_nr=${1 + p * 16},bus=pcie.0,addr=0x${(p + 1).toString(16)}`);
