@@ -201,6 +201,14 @@ export async function storedFleetSweep(
   return pageJson(head, results, limit, page.offset ?? 0, pageLink(page.baseUrl, id, limit));
 }
 
+/** Fleet sweeps as first returned, oldest first (newest first when `descending`), and how many there are. */
+export function listFleetSweeps(
+  stores: Pick<Stores, 'resolutions'>,
+  page: { limit: number; offset: number; descending: boolean },
+): Promise<{ bodies: string[]; total: number }> {
+  return stores.resolutions.listFleetSweeps(page.limit, page.offset, page.descending);
+}
+
 /** The whole sweep (every result), as the fleet picture reads it. */
 export async function fleetSweepWhole(
   stores: Stores,

@@ -3,10 +3,16 @@
 // bytes returned, so a later read returns them byte for byte.
 
 import { randomUUID } from 'node:crypto';
-import type { StoredResponse } from '../db/port.js';
-import type { RecordWrite, ResolutionRecordRow } from '../db/port.js';
 import { recordText, sweepText } from '../db/shared/record-text.js';
-import type { Stores } from '../db/port.js';
+import type {
+  ListedRecord,
+  RecordFilter,
+  RecordOrder,
+  RecordWrite,
+  ResolutionRecordRow,
+  Stores,
+  StoredResponse,
+} from '../db/port.js';
 import type { Services } from './services.js';
 import { withGuestProfile } from '../domain/guest/implied.js';
 import { chooseSemantics } from '../domain/qemu-build/semantics.js';
@@ -226,6 +232,24 @@ function sweepPageLocation(id: string, limit: number, offset: number): string {
     ...(offset === 0 ? [] : [`offset=${offset}`]),
   ];
   return query.length === 0 ? sweepPath(id) : `${sweepPath(id)}?${query.join('&')}`;
+}
+
+/**
+ * A page of resolution or sweep records that pass the filter, in the order asked for, and how many
+ * pass it. `ofVm`: the records of one VM, which must exist (404), decommissioned or not.
+ */
+export async function listRecords(
+  services: Pick<Services, 'stores' | 'vms'>,
+  kind: 'resolutions' | 'sweeps',
+  filter: RecordFilter,
+  order: RecordOrder<'created'>,
+  page: { limit: number; offset: number; ofVm?: boolean },
+): Promise<{ records: ListedRecord[]; total: number }> {
+  if (page.ofVm === true && filter.vm !== undefined) await loadVm(services, filter.vm);
+  const { stores } = services;
+  return kind === 'resolutions'
+    ? stores.resolutions.listResolutionRecords(filter, order, page.limit, page.offset)
+    : stores.resolutions.listSweepRecords(filter, order, page.limit, page.offset);
 }
 
 /** A stored resolution or sweep, byte for byte; 404 when there is none. */

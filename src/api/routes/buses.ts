@@ -2,9 +2,10 @@
 
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { resourcePaths } from '../../app/links.js';
 import { executeCommand } from '../../app/execute-command.js';
 import { loadVm } from '../../app/load-vm.js';
-import { DomainError } from '../../domain/errors.js';
+import { loadBus } from '../../app/vm-parts.js';
 import { commandContext, sendAnswer, sendJson, type RouteOptions } from '../http.js';
 import { baseUrlOf } from '../links.js';
 import { ListQueryOf, listResponses, sendCollection } from '../lists.js';
@@ -56,7 +57,7 @@ export const busRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { 
         status: 201,
         represent: ({ state }) => ({
           body: busResource(baseUrlOf(request, publicUrl), vm, state.buses.get(b.id)!),
-          location: `/v1/vms/${vm}/buses/${b.id}`,
+          location: resourcePaths.bus(vm, b.id),
         }),
         ...commandContext(request),
       });
@@ -103,10 +104,7 @@ export const busRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { 
       },
     },
     async (request, reply) => {
-      const state = await loadVm(services, request.params.vm, request.query.asOf);
-      const bus = state.buses.get(request.params.bus);
-      if (bus === undefined)
-        throw new DomainError('BUS_NOT_FOUND', `bus ${request.params.bus} does not exist in VM ${state.id}`);
+      const { state, bus } = await loadBus(services, request.params.vm, request.params.bus, request.query.asOf);
       return sendJson(reply, busResource(baseUrlOf(request, publicUrl), state.id, bus), { version: state.version });
     },
   );

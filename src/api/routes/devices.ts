@@ -2,9 +2,10 @@
 
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { resourcePaths } from '../../app/links.js';
 import { executeCommand } from '../../app/execute-command.js';
 import { loadVm } from '../../app/load-vm.js';
-import { getDevice } from '../../domain/topology/decide.js';
+import { loadDevice } from '../../app/vm-parts.js';
 import { commandContext, optionalU64, sendAnswer, sendJson, type RouteOptions } from '../http.js';
 import { baseUrlOf } from '../links.js';
 import { ListQueryOf, listResponses, sendCollection } from '../lists.js';
@@ -22,7 +23,6 @@ import {
 import { AttachDeviceBody, DetachedSchema, SteBody } from '../schemas/device.js';
 
 const DeviceRef = Type.Ref('Device');
-export const devicePath = (vm: string, dev: string) => `/v1/vms/${vm}/devices/${dev}`;
 
 export const deviceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { services, publicUrl }) => {
   app.post(
@@ -57,7 +57,7 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
         status: 201,
         represent: ({ state }) => ({
           body: deviceResource(baseUrlOf(request, publicUrl), state, state.devices.get(b.id)!),
-          location: devicePath(vm, b.id),
+          location: resourcePaths.device(vm, b.id),
         }),
         ...commandContext(request),
       });
@@ -125,12 +125,8 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
       },
     },
     async (request, reply) => {
-      const state = await loadVm(services, request.params.vm, request.query.asOf);
-      return sendJson(
-        reply,
-        deviceResource(baseUrlOf(request, publicUrl), state, getDevice(state, request.params.dev)),
-        { version: state.version },
-      );
+      const { state, device } = await loadDevice(services, request.params.vm, request.params.dev, request.query.asOf);
+      return sendJson(reply, deviceResource(baseUrlOf(request, publicUrl), state, device), { version: state.version });
     },
   );
 

@@ -5,7 +5,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Services } from '../../app/services.js';
-import { ServiceError } from '../../errors/problem.js';
+import { readiness } from '../../app/readiness.js';
 import { errorResponses, Query } from '../schemas/common.js';
 import type { StorageAlarm } from '../storage-alarm.js';
 
@@ -25,7 +25,6 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ services: Services; stora
   app,
   { services, storageAlarm },
 ) => {
-  const { stores } = services;
   app.get(
     '/healthz',
     {
@@ -65,30 +64,8 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ services: Services; stora
         },
       },
     },
-    async () => {
-      const health = await stores.health();
-      const checks = {
-        ...health.checks,
-        recordWriter: {
-          ok: stores.records.alive,
-          detail: stores.records.alive
-            ? `alive, ${stores.records.queueDepth} records queued`
-            : 'the record writer has stopped',
-        },
-        // A write refused for want of space (507 STORAGE_FULL) lately, and none succeeded since.
-        storage: storageAlarm.check(),
-      };
-      if (!Object.values(checks).every((c) => c.ok))
-        throw new ServiceError(
-          'NOT_READY',
-          Object.values(checks)
-            .filter((c) => !c.ok)
-            .map((c) => c.detail)
-            .join('; '),
-          { extra: { checks } },
-        );
-      return { status: 'ready' as const, engine: health.engine, schemaVersion: health.schemaVersion, checks };
-    },
+    // A write refused for want of space (507 STORAGE_FULL) lately, and none succeeded since.
+    async () => readiness(services.stores, () => storageAlarm.check()),
   );
 
   app.get(

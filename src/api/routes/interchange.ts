@@ -3,6 +3,7 @@
 
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { vmPath } from '../../app/links.js';
 import type { FastifyReply } from 'fastify';
 import { importVm } from '../../app/import-vm.js';
 import { loadVm } from '../../app/load-vm.js';
@@ -57,7 +58,7 @@ export const interchangeRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async 
         guest: b.guest,
         represent: ({ state }, report) => ({
           body: { ...vmResource(state, baseUrlOf(request, publicUrl)), report },
-          location: `/v1/vms/${state.id}`,
+          location: vmPath(state.id),
         }),
         ...commandContext(request),
       });

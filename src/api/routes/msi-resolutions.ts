@@ -3,9 +3,15 @@
 
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { loadVm } from '../../app/load-vm.js';
 import { pictureUrls } from '../../app/links.js';
-import { DEFAULT_SWEEP_PAGE, resolveMsi, storedResolution, storedSweep, sweepVm } from '../../app/resolve-msi.js';
+import {
+  DEFAULT_SWEEP_PAGE,
+  listRecords,
+  resolveMsi,
+  storedResolution,
+  storedSweep,
+  sweepVm,
+} from '../../app/resolve-msi.js';
 import { resolutionPicture } from '../../pictures/resolution-picture.js';
 import type { ResolutionView } from '../../pictures/resolution-view.js';
 import { baseUrlOf } from '../links.js';
@@ -178,13 +184,15 @@ export const resolutionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
     kind: 'resolutions' | 'sweeps',
     filter: RecordFilter,
     query: ListParameters,
+    ofVm = false,
   ) => {
     const { limit, offset, brief, ordering } = listParameters(query, 'created');
     const base = baseUrlOf(request, publicUrl);
-    const { records, total } =
-      kind === 'resolutions'
-        ? await stores.resolutions.listResolutionRecords(filter, ordering as RecordOrder<'created'>, limit, offset)
-        : await stores.resolutions.listSweepRecords(filter, ordering as RecordOrder<'created'>, limit, offset);
+    const { records, total } = await listRecords(services, kind, filter, ordering as RecordOrder<'created'>, {
+      limit,
+      offset,
+      ofVm,
+    });
     const urlOf = (id: string) => `${base}${kind === 'resolutions' ? resolutionPath(id) : sweepPath(id)}`;
     const displayOf = (r: ListedRecord) =>
       `${kind === 'resolutions' ? 'resolution' : 'sweep'} of ${r.device === null ? '' : `${r.device} in `}${r.vm}${r.semantics === null ? '' : ` (${r.semantics})`}`;
@@ -216,13 +224,13 @@ export const resolutionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
         const { vm } = request.params;
         const { device, semantics, installed, misroutedBeforeFix } = request.query;
         // An unknown VM is a 404, a decommissioned one still answers.
-        await loadVm(services, vm);
         await sendRecords(
           request,
           reply,
           kind,
           { vm, device, semantics, installed, misroutedBeforeFix },
           request.query,
+          true,
         );
       },
     );

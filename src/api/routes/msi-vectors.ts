@@ -8,9 +8,7 @@ import { executeCommand } from '../../app/execute-command.js';
 import { liveRoute } from '../../app/resolve-msi.js';
 import { resolutionPicture } from '../../pictures/resolution-picture.js';
 import type { ResolutionView } from '../../pictures/resolution-view.js';
-import { loadVm } from '../../app/load-vm.js';
-import { DomainError } from '../../domain/errors.js';
-import { getDevice } from '../../domain/topology/decide.js';
+import { loadDevice, loadVector } from '../../app/vm-parts.js';
 import { commandContext, sendAnswer, sendJson, sendJsonText, sendSvg, u64, type RouteOptions } from '../http.js';
 import { ListQueryOf, listResponses, sendCollection } from '../lists.js';
 import { baseUrlOf } from '../links.js';
@@ -56,9 +54,9 @@ export const msiVectorRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (a
     },
     async (request, reply) => {
       const { vm, dev } = request.params;
-      const state = await loadVm(services, vm, request.query.asOf);
+      const { state, device } = await loadDevice(services, vm, dev, request.query.asOf);
       const base = baseUrlOf(request, publicUrl);
-      const items = [...getDevice(state, dev).vectors.values()].map((v) => vectorResource(base, state.id, dev, v));
+      const items = [...device.vectors.values()].map((v) => vectorResource(base, state.id, dev, v));
       sendCollection(reply, request, publicUrl, items, request.query, 'vector', { version: state.version });
     },
   );
@@ -77,10 +75,7 @@ export const msiVectorRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (a
     },
     async (request, reply) => {
       const { vm, dev, n } = request.params;
-      const state = await loadVm(services, vm, request.query.asOf);
-      const vector = getDevice(state, dev).vectors.get(n);
-      if (vector === undefined)
-        throw new DomainError('VECTOR_NOT_FOUND', `vector ${n} of device ${dev} is not programmed in VM ${state.id}`);
+      const { state, vector } = await loadVector(services, vm, dev, n, request.query.asOf);
       return sendJson(reply, vectorResource(baseUrlOf(request, publicUrl), state.id, dev, vector), {
         version: state.version,
       });

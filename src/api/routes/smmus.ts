@@ -2,9 +2,10 @@
 
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { resourcePaths } from '../../app/links.js';
 import { executeCommand } from '../../app/execute-command.js';
 import { loadVm } from '../../app/load-vm.js';
-import { getSmmu } from '../../domain/topology/decide.js';
+import { loadSmmu } from '../../app/vm-parts.js';
 import { commandContext, sendAnswer, sendJson, type RouteOptions } from '../http.js';
 import { baseUrlOf } from '../links.js';
 import { ListQueryOf, listResponses, sendCollection } from '../lists.js';
@@ -52,7 +53,7 @@ export const smmuRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, {
         status: 201,
         represent: ({ state }) => ({
           body: smmuResource(baseUrlOf(request, publicUrl), vm, state.smmus.get(b.id)!),
-          location: `/v1/vms/${vm}/smmus/${b.id}`,
+          location: resourcePaths.smmu(vm, b.id),
         }),
         ...commandContext(request),
       });
@@ -102,12 +103,8 @@ export const smmuRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, {
       },
     },
     async (request, reply) => {
-      const state = await loadVm(services, request.params.vm, request.query.asOf);
-      return sendJson(
-        reply,
-        smmuResource(baseUrlOf(request, publicUrl), state.id, getSmmu(state, request.params.smmu)),
-        { version: state.version },
-      );
+      const { state, smmu } = await loadSmmu(services, request.params.vm, request.params.smmu, request.query.asOf);
+      return sendJson(reply, smmuResource(baseUrlOf(request, publicUrl), state.id, smmu), { version: state.version });
     },
   );
 

@@ -3,6 +3,7 @@
 
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { vmPath } from '../../app/links.js';
 import { executeCommand } from '../../app/execute-command.js';
 import { STREAM_STATUSES } from '../../db/port.js';
 import { topologyPicture } from '../../pictures/topology-picture.js';
@@ -11,7 +12,7 @@ import { bigintsToHex } from '../../domain/address.js';
 import { baseUrlOf } from '../links.js';
 import { ListQueryOf, listParameters, listResponses, sendPage } from '../lists.js';
 import { etagOf } from '../../errors/problem.js';
-import { loadVm } from '../../app/load-vm.js';
+import { listVms, loadVm } from '../../app/load-vm.js';
 import { commandContext, optionalU64, sendAnswer, sendJson, sendSvg, type RouteOptions } from '../http.js';
 import { svgResponses } from '../schemas/picture.js';
 import { QemuBody } from '../schemas/qemu-build.js';
@@ -30,7 +31,6 @@ import { DefineVmBody } from '../schemas/vm.js';
 const VmRef = Type.Ref('Vm');
 
 export const vmRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { services, publicUrl }) => {
-  const { stores } = services;
   app.post(
     '/v1/vms',
     {
@@ -66,7 +66,7 @@ export const vmRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { s
         status: 201,
         represent: ({ state }) => ({
           body: vmResource(state, baseUrlOf(request, publicUrl)),
-          location: `/v1/vms/${state.id}`,
+          location: vmPath(state.id),
         }),
         ...commandContext(request),
       });
@@ -99,14 +99,14 @@ export const vmRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { s
       const { status = 'active' } = request.query;
       const { limit, offset, brief, ordering } = listParameters(request.query, 'id');
       const base = baseUrlOf(request, publicUrl);
-      const streams = await stores.events.streams(limit, offset, {
+      const { states, total } = await listVms(services, {
+        limit,
+        offset,
         status,
         orderBy: ordering.field as 'id' | 'version',
         descending: ordering.descending,
       });
-      const states = await Promise.all(streams.map((s) => services.vms.load(s.streamId)));
-      const vms = states.flatMap((state) => (state === undefined ? [] : [vmResource(state, base)]));
-      const total = await stores.events.streamCount(status);
+      const vms = states.map((state) => vmResource(state, base));
       sendPage(reply, request, publicUrl, { items: vms, total, limit, offset, brief });
     },
   );
