@@ -9,19 +9,12 @@
 // order, to one dedicated LISTEN connection per node, which wakes the node's feeds; a poll every
 // 2 s is the fallback when a notification is lost (a dropped connection, a restart).
 
-import { asc, count, eq, gt, max, type SQL, sql } from 'drizzle-orm';
+import { asc, eq, max, sql } from 'drizzle-orm';
 import pg from 'pg';
 import type { RecordedEvent } from '../../domain/topology/types.js';
-import type {
-  AppendListener,
-  AppendPlanner,
-  EventFilter,
-  EventStorePort,
-  StoredEvent,
-  StreamListOptions,
-  StreamStatus,
-} from '../port.js';
-import { eventWhere, streamOrder, streamRangeWhere } from '../shared/event-filters.js';
+import type { AppendListener, AppendPlanner, EventStorePort, StoredEvent } from '../port.js';
+import { EventLogReads } from '../shared/event-reads.js';
+import { streamRangeWhere } from '../shared/event-filters.js';
 import { AppendListeners, eventRowsFor, toRecordedEvent, toStoredEvent } from '../shared/event-rows.js';
 import { idempotencyRow } from '../shared/idempotency.js';
 import type { OpenPg } from './database.js';
@@ -36,12 +29,7 @@ const NO_UPPER_VERSION = 2_147_483_647;
 /** true when a stream (grouped by stream_id) holds a VmDecommissioned event. */
 const DECOMMISSIONED = sql<boolean>`bool_or(${events.type} = 'VmDecommissioned')`;
 
-function havingStatus(status: StreamStatus): SQL | undefined {
-  if (status === 'all') return undefined;
-  return status === 'decommissioned' ? sql`${DECOMMISSIONED}` : sql`NOT ${DECOMMISSIONED}`;
-}
-
-export class PgEventStore implements EventStorePort {
+export class PgEventStore extends EventLogReads implements EventStorePort {
   private readonly listeners = new AppendListeners();
   /** The highest position listeners were told of. */
   private told = 0;
@@ -50,7 +38,9 @@ export class PgEventStore implements EventStorePort {
   private reconnect: NodeJS.Timeout | undefined;
   private closed = false;
 
-  constructor(private readonly database: OpenPg) {}
+  constructor(private readonly database: OpenPg) {
+    super(database.db, events, DECOMMISSIONED);
+  }
 
   private get db() {
     return this.database.db;
@@ -174,76 +164,6 @@ export class PgEventStore implements EventStorePort {
       .where(streamRangeWhere(events, streamId, range.afterVersion ?? 0, range.toVersion ?? NO_UPPER_VERSION))
       .orderBy(asc(events.streamVersion));
     return rows.map(toRecordedEvent);
-  }
-
-  async readAll(after: number, limit: number): Promise<StoredEvent[]> {
-    const rows = await this.db
-      .select()
-      .from(events)
-      .where(gt(events.position, after))
-      .orderBy(asc(events.position))
-      .limit(limit);
-    return rows.map(toStoredEvent);
-  }
-
-  async countAll(after: number): Promise<number> {
-    const [row] = await this.db.select({ n: count() }).from(events).where(gt(events.position, after));
-    return Number(row?.n ?? 0);
-  }
-
-  async readAfter(
-    after: number,
-    filter: EventFilter,
-    page: { limit: number; offset?: number; upTo?: number },
-  ): Promise<StoredEvent[]> {
-    const rows = await this.db
-      .select()
-      .from(events)
-      .where(eventWhere(events, after, filter, page.upTo))
-      .orderBy(asc(events.position))
-      .limit(page.limit)
-      .offset(page.offset ?? 0);
-    return rows.map(toStoredEvent);
-  }
-
-  async countAfter(after: number, filter: EventFilter): Promise<number> {
-    const [row] = await this.db
-      .select({ n: count() })
-      .from(events)
-      .where(eventWhere(events, after, filter));
-    return Number(row?.n ?? 0);
-  }
-
-  async streams(
-    limit: number,
-    offset: number,
-    options: StreamListOptions = {},
-  ): Promise<{ streamId: string; version: number; decommissioned: boolean }[]> {
-    const version = max(events.streamVersion);
-    const rows = await this.db
-      .select({ streamId: events.streamId, version, decommissioned: DECOMMISSIONED })
-      .from(events)
-      .groupBy(events.streamId)
-      .having(havingStatus(options.status ?? 'all'))
-      .orderBy(...streamOrder(events, version, options))
-      .limit(limit)
-      .offset(offset);
-    return rows.map((r) => ({
-      streamId: r.streamId,
-      version: Number(r.version ?? 0),
-      decommissioned: r.decommissioned === true,
-    }));
-  }
-
-  async streamCount(status: StreamStatus = 'all'): Promise<number> {
-    const streams = this.db
-      .select({ streamId: events.streamId })
-      .from(events)
-      .groupBy(events.streamId)
-      .having(havingStatus(status))
-      .as('streams');
-    const [row] = await this.db.select({ n: count() }).from(streams);
-    return Number(row?.n ?? 0);
   }
 
   onAppended(listener: AppendListener): () => void {

@@ -3,25 +3,14 @@
 // alone when the group fails), read back byte for byte. The same rows as on SQLite: bodies
 // shared by hash and compressed (shared/codec.mjs), immutable (migrations/postgres/0001).
 
-import { asc, count, desc, eq } from 'drizzle-orm';
+import { asc, count, eq } from 'drizzle-orm';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import type pg from 'pg';
-import type {
-  IdempotencyPort,
-  IdempotentEntry,
-  ListedRecord,
-  RECORD_ORDERINGS,
-  RecordFilter,
-  RecordOrder,
-  RecordWrite,
-  ResolutionPort,
-  StoredSweep,
-  SWEEP_ORDERINGS,
-} from '../port.js';
+import type { IdempotencyPort, IdempotentEntry, RecordWrite, ResolutionPort, StoredSweep } from '../port.js';
 import { pack, RECORD_CODEC } from '../shared/codec.mjs';
 import { idempotencyRow, idempotentEntry } from '../shared/idempotency.js';
-import { resolutionOrder, resolutionWhere, sweepOrder, sweepWhere } from '../shared/record-filters.js';
-import { listedSweep, RecordTexts } from '../shared/record-text.js';
+import { RecordReads } from '../shared/record-reads.js';
+import type { RecordColumns } from '../shared/record-text.js';
 import { RecordWriter } from '../shared/record-writer.js';
 import { failureText } from '../shared/storage-full.mjs';
 import type { OpenPg, PgDb } from './database.js';
@@ -116,29 +105,15 @@ export class PgIdempotencyStore implements IdempotencyPort {
   }
 }
 
-const recordColumns = {
-  id: msiResolutions.id,
-  vmId: msiResolutions.vmId,
-  body: msiResolutions.body,
-  picture: msiResolutions.picture,
-  codec: resolutionBodies.codec,
-  packed: resolutionBodies.packed,
-};
+const tables = { resolutions: msiResolutions, bodies: resolutionBodies, sweeps: msiSweeps, fleetSweeps };
 
-export class PgResolutionStore implements ResolutionPort {
-  private readonly texts = new RecordTexts();
-
-  constructor(private readonly db: PgDb) {}
-
-  private records() {
-    return this.db
-      .select(recordColumns)
-      .from(msiResolutions)
-      .leftJoin(resolutionBodies, eq(resolutionBodies.hash, msiResolutions.bodyHash));
+export class PgResolutionStore extends RecordReads implements ResolutionPort {
+  constructor(private readonly db: PgDb) {
+    super(db, tables);
   }
 
   async findResolution(id: string): Promise<string | undefined> {
-    const [row] = await this.records().where(eq(msiResolutions.id, id));
+    const [row]: RecordColumns[] = await this.records().where(eq(msiResolutions.id, id));
     return row === undefined ? undefined : this.texts.textOf(row);
   }
 
@@ -146,84 +121,10 @@ export class PgResolutionStore implements ResolutionPort {
     const [row] = await this.db.select().from(msiSweeps).where(eq(msiSweeps.id, id));
     if (row === undefined) return undefined;
     if (row.format === 'json') return { whole: row.body };
-    const [rows, [size]] = await Promise.all([
+    const [rows, [size]]: [RecordColumns[], { n: number }[]] = await Promise.all([
       this.records().where(eq(msiResolutions.sweepId, id)).orderBy(asc(msiResolutions.seq)).limit(limit).offset(offset),
       this.db.select({ n: count() }).from(msiResolutions).where(eq(msiResolutions.sweepId, id)),
     ]);
     return { head: row.body, records: rows.map((r) => this.texts.textOf(r)), total: Number(size?.n ?? 0) };
-  }
-
-  async findFleetSweep(id: string): Promise<{ body: string; results: string } | undefined> {
-    const [row] = await this.db
-      .select({ body: fleetSweeps.body, results: fleetSweeps.results })
-      .from(fleetSweeps)
-      .where(eq(fleetSweeps.id, id));
-    return row;
-  }
-
-  async listFleetSweeps(
-    limit: number,
-    offset: number,
-    descending = false,
-  ): Promise<{ bodies: string[]; total: number }> {
-    const [rows, [size]] = await Promise.all([
-      this.db
-        .select({ body: fleetSweeps.body })
-        .from(fleetSweeps)
-        .orderBy((descending ? desc : asc)(fleetSweeps.seq))
-        .limit(limit)
-        .offset(offset),
-      this.db.select({ n: count() }).from(fleetSweeps),
-    ]);
-    return { bodies: rows.map((r) => r.body), total: Number(size?.n ?? 0) };
-  }
-
-  async listResolutions(vmId: string, limit: number, offset: number): Promise<{ bodies: string[]; total: number }> {
-    const where = eq(msiResolutions.vmId, vmId);
-    const [rows, [size]] = await Promise.all([
-      this.records().where(where).orderBy(asc(msiResolutions.seq)).limit(limit).offset(offset),
-      this.db.select({ n: count() }).from(msiResolutions).where(where),
-    ]);
-    return { bodies: rows.map((r) => this.texts.textOf(r)), total: Number(size?.n ?? 0) };
-  }
-  async listResolutionRecords(
-    filter: RecordFilter,
-    order: RecordOrder<(typeof RECORD_ORDERINGS)[number]>,
-    limit: number,
-    offset: number,
-  ): Promise<{ records: ListedRecord[]; total: number }> {
-    const where = resolutionWhere(msiResolutions, filter);
-    const [rows, [size]] = await Promise.all([
-      this.db
-        .select({ ...recordColumns, device: msiResolutions.device, semantics: msiResolutions.semantics })
-        .from(msiResolutions)
-        .leftJoin(resolutionBodies, eq(resolutionBodies.hash, msiResolutions.bodyHash))
-        .where(where)
-        .orderBy(...resolutionOrder(msiResolutions, order))
-        .limit(limit)
-        .offset(offset),
-      this.db.select({ n: count() }).from(msiResolutions).where(where),
-    ]);
-    return { records: rows.map((r) => this.texts.listed(r)), total: Number(size?.n ?? 0) };
-  }
-
-  async listSweepRecords(
-    filter: RecordFilter,
-    order: RecordOrder<(typeof SWEEP_ORDERINGS)[number]>,
-    limit: number,
-    offset: number,
-  ): Promise<{ records: ListedRecord[]; total: number }> {
-    const where = sweepWhere(msiSweeps, msiResolutions, filter);
-    const [rows, [size]] = await Promise.all([
-      this.db
-        .select({ id: msiSweeps.id, vmId: msiSweeps.vmId, semantics: msiSweeps.semantics, body: msiSweeps.body })
-        .from(msiSweeps)
-        .where(where)
-        .orderBy(...sweepOrder(msiSweeps, order))
-        .limit(limit)
-        .offset(offset),
-      this.db.select({ n: count() }).from(msiSweeps).where(where),
-    ]);
-    return { records: rows.map(listedSweep), total: Number(size?.n ?? 0) };
   }
 }

@@ -3,30 +3,17 @@
 // Implements the storage port (port.ts): its calls are synchronous better-sqlite3 calls wrapped in
 // promises; appends are committed by the record writer (group commit, on its thread).
 
-import { asc, count, eq, gt, max, type SQL, sql } from 'drizzle-orm';
+import { asc, eq, max, sql } from 'drizzle-orm';
 import type { RecordedEvent } from '../../domain/topology/types.js';
-import type {
-  AppendListener,
-  AppendPlanner,
-  EventAppend,
-  EventFilter,
-  EventStorePort,
-  StoredEvent,
-  StreamListOptions,
-  StreamStatus,
-} from '../port.js';
-import { eventWhere, streamOrder, streamRangeWhere } from '../shared/event-filters.js';
+import type { AppendListener, AppendPlanner, EventAppend, EventStorePort, StoredEvent } from '../port.js';
+import { EventLogReads } from '../shared/event-reads.js';
+import { streamRangeWhere } from '../shared/event-filters.js';
 import { AppendListeners, eventRowsFor, toRecordedEvent, toStoredEvent } from '../shared/event-rows.js';
 import type { Db } from './database.js';
 import { events } from './schema.js';
 
 /** 1 when a stream (grouped by stream_id) holds a VmDecommissioned event, else 0. */
 const DECOMMISSIONED = sql<number>`max(${events.type} = 'VmDecommissioned')`;
-
-function havingStatus(status: StreamStatus): SQL | undefined {
-  if (status === 'all') return undefined;
-  return sql`${DECOMMISSIONED} = ${status === 'decommissioned' ? 1 : 0}`;
-}
 
 /** SQLite's LIMIT -1: no limit. */
 const NO_LIMIT = -1;
@@ -88,15 +75,16 @@ function preparedQueries(db: Db) {
   };
 }
 
-export class EventStore implements EventStorePort {
+export class EventStore extends EventLogReads implements EventStorePort {
   private readonly queries: ReturnType<typeof preparedQueries>;
   private readonly listeners = new AppendListeners();
 
   /** `commit` makes an append durable: the record writer, with its group commit. */
   constructor(
-    private readonly db: Db,
+    db: Db,
     private readonly commit: (append: EventAppend) => Promise<void>,
   ) {
+    super(db, events, DECOMMISSIONED);
     this.queries = preparedQueries(db);
   }
 
@@ -164,53 +152,6 @@ export class EventStore implements EventStorePort {
       .map(toRecordedEvent);
   }
 
-  async readAll(after: number, limit: number): Promise<StoredEvent[]> {
-    return this.db
-      .select()
-      .from(events)
-      .where(gt(events.position, after))
-      .orderBy(asc(events.position))
-      .limit(limit)
-      .all()
-      .map(toStoredEvent);
-  }
-
-  async countAll(after: number): Promise<number> {
-    return this.db.select({ n: count() }).from(events).where(gt(events.position, after)).get()?.n ?? 0;
-  }
-
-  /**
-   * The events after a global position that pass the filter, in position order: `limit` of them
-   * after skipping `offset`, and none past `upTo` when it is given (a change feed catching up to
-   * where it fans out).
-   */
-  async readAfter(
-    after: number,
-    filter: EventFilter,
-    page: { limit: number; offset?: number; upTo?: number },
-  ): Promise<StoredEvent[]> {
-    return this.db
-      .select()
-      .from(events)
-      .where(eventWhere(events, after, filter, page.upTo))
-      .orderBy(asc(events.position))
-      .limit(page.limit)
-      .offset(page.offset ?? 0)
-      .all()
-      .map(toStoredEvent);
-  }
-
-  /** How many events after a global position pass the filter. */
-  async countAfter(after: number, filter: EventFilter): Promise<number> {
-    return (
-      this.db
-        .select({ n: count() })
-        .from(events)
-        .where(eventWhere(events, after, filter))
-        .get()?.n ?? 0
-    );
-  }
-
   /**
    * Wakes `listener` after each commit of this process that appended events, with the log's last
    * position. Commits of other processes on the same file are not seen here: a reader that must
@@ -218,37 +159,5 @@ export class EventStore implements EventStorePort {
    */
   onAppended(listener: AppendListener): () => void {
     return this.listeners.add(listener);
-  }
-
-  /**
-   * Stream ids (VMs) with their versions, a page at a time: those in service, those decommissioned
-   * (a VmDecommissioned event in the stream), or all; ordered by id or by version (then id).
-   */
-  async streams(
-    limit: number,
-    offset: number,
-    options: StreamListOptions = {},
-  ): Promise<{ streamId: string; version: number; decommissioned: boolean }[]> {
-    const version = max(events.streamVersion);
-    return this.db
-      .select({ streamId: events.streamId, version, decommissioned: DECOMMISSIONED })
-      .from(events)
-      .groupBy(events.streamId)
-      .having(havingStatus(options.status ?? 'all'))
-      .orderBy(...streamOrder(events, version, options))
-      .limit(limit)
-      .offset(offset)
-      .all()
-      .map((r) => ({ streamId: r.streamId, version: r.version ?? 0, decommissioned: r.decommissioned === 1 }));
-  }
-
-  async streamCount(status: StreamStatus = 'all'): Promise<number> {
-    const streams = this.db
-      .select({ streamId: events.streamId })
-      .from(events)
-      .groupBy(events.streamId)
-      .having(havingStatus(status))
-      .as('streams');
-    return this.db.select({ n: count() }).from(streams).get()?.n ?? 0;
   }
 }
