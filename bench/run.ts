@@ -13,23 +13,30 @@
 //   (g) the median time to draw a path picture and a topology picture;
 //   (h) POST /v1/vm-imports of a 64-device command line (8 pxb-pcie with accel SMMUs, 64 root
 //       ports, 64 vfio-pci), one import at a time over HTTP: the median ms;
+//   (k) POST /v1/vms/{vm}/imports of the same 64-device VM with one change (its last vfio-pci
+//       gone), over HTTP, vs a fresh import of it: the median ms of each and their ratio (<= 1.5).
 //   (i) SSE fan-out: 100 listeners on GET /v1/events/stream while commands append at a steady
 //       rate (BENCH_SSE_RATE, default 500 a second): events/s delivered over all listeners, and
 //       the share of the events appended that every listener received.
 //   (j) durable commands/s over HTTP on two nodes sharing one PostgreSQL database vs 50 pg clients
 //       doing one INSERT per autocommit transaction on the same server: target >= 1.0; beside it
 //       Emmett's PostgreSQL store under the same load when it is installed (bench/postgres.ts).
+//   (l) `doorbell sync --libvirt` of 200 unchanged domains (virsh test driver): the median wall
+//       time, and the events it appended (must be 0) (bench/sync.ts).
+//   (m) a fleet sweep of 200 VMs imported from the accel command line with linux-dma (every STE,
+//       stage-1 page and vector assumed from the profile) vs the same 200 with that guest state
+//       recorded (SteConfigured, IovaMapped, MsiVectorProgrammed): time and ratio (>= 0.8).
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import http from 'node:http';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import Database from 'better-sqlite3';
 import { resolveMsi } from '../src/app/resolve-msi';
-import { createServices } from '../src/app/services';
+import { createServices, type Services } from '../src/app/services';
 import { createStores } from '../src/db/index';
 import type { SqliteStores } from '../src/db/sqlite/stores';
 import { resolve } from '../src/domain/resolve/resolve';
@@ -44,7 +51,10 @@ import {
   programVectorsOn,
   seededDoorbellDatabase,
 } from './postgres';
+import { syncBenchmark } from './sync';
 import { fleetSweep } from '../src/app/fleet-sweep';
+import { importVm } from '../src/app/import-vm';
+import type { Command } from '../src/domain/topology/types';
 import { resolveToJson } from '../src/app/resolution-cache';
 import { DEFAULT_SWEEP_PAGE, sweepVm } from '../src/app/resolve-msi';
 import { vmResource } from '../src/api/representations';
@@ -437,6 +447,118 @@ async function fleetSweepBenchmark(vmCount = 1_000, vectors = 32) {
   }
 }
 
+// ---- (m) fleet sweep of imported VMs with guest profiles ---------------------------------
+
+const ACCEL_LAB = readFileSync(new URL('../test/fixtures/import/two-accel-smmus.cmdline', import.meta.url), 'utf8');
+const LAB_VECTORS = 16;
+
+/**
+ * What linux-dma implies for dev0 and dev1 of the accel line, recorded instead (the same facts:
+ * STE s1 with the default CD, the doorbell page at 0xFFFFF000 and the RMR 1:1, vectors at
+ * 0xFFFFF040 with data 0..15), so that both fleets resolve the same vectors the same way.
+ */
+function recordedGuestState(): Command[] {
+  return ['dev0', 'dev1'].flatMap((deviceId): Command[] => [
+    { type: 'ConfigureSte', deviceId, config: 's1' },
+    { type: 'MapIova', deviceId, stage: 1, iova: 0xffff_f000n, output: 0x0809_0000n, size: 0x1000n },
+    { type: 'MapIova', deviceId, stage: 1, iova: 0x0800_0000n, output: 0x0800_0000n, size: 0x10_0000n },
+    ...Array.from(
+      { length: LAB_VECTORS },
+      (_, n): Command => ({
+        type: 'ProgramMsiVector',
+        deviceId,
+        vector: n,
+        address: 0xffff_f040n,
+        data: BigInt(n),
+      }),
+    ),
+  ]);
+}
+
+async function importLab(services: Services, vm: string, i: number, profile: boolean) {
+  const qemu = fleetBuild(i);
+  await importVm(services, {
+    vmId: vm,
+    format: 'qemu-cmdline',
+    source: ACCEL_LAB,
+    ...(qemu === undefined ? {} : { qemu }),
+    ...(profile ? { guest: { profile: 'linux-dma', vectors: { dev0: LAB_VECTORS, dev1: LAB_VECTORS } } } : {}),
+    represent: () => ({ body: {}, location: '' }),
+    metadata,
+  });
+  if (!profile) await services.vms.executeAll(vm, recordedGuestState(), { metadata });
+}
+
+async function profileFleetBenchmark(vmCount = 200) {
+  const dir = mkdtempSync(join(tmpdir(), 'doorbell-profile-fleet-'));
+  const stores = await createStores(join(dir, 'doorbell.db'));
+  const services = createServices(stores);
+  try {
+    const name = (kind: string, i: number) => `${kind}-${String(i).padStart(3, '0')}`;
+    const assumed = Array.from({ length: vmCount }, (_, i) => name('assumed', i));
+    const recorded = Array.from({ length: vmCount }, (_, i) => name('recorded', i));
+    for (let i = 0; i < vmCount; i++) {
+      await importLab(services, assumed[i]!, i, true);
+      await importLab(services, recorded[i]!, i, false);
+    }
+    const baseUrl = 'http://localhost:8080';
+    const sweep = async (vm: string[]) => {
+      const start = process.hrtime.bigint();
+      const answer = await fleetSweep(services, { vm, baseUrl });
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      const { totals } = JSON.parse(answer.body) as {
+        totals: { vectors: number; byVerdict: Record<string, number>; vectorsFrom: Record<string, number> };
+      };
+      return { seconds, totals };
+    };
+    // Warm-up on a few VMs of each kind, so that both paths are compiled before they are timed.
+    for (let i = 0; i < 3; i++) {
+      await sweep(assumed.slice(0, 20));
+      await sweep(recorded.slice(0, 20));
+    }
+    // The first sweep of each fleet (the profile's layer computed for each VM), then alternating rounds.
+    const firstAssumed = await sweep(assumed);
+    const firstRecorded = await sweep(recorded);
+    // Both fleets must be judged alike: the same vectors, the same verdicts; only where they came from differs.
+    if (
+      firstAssumed.totals.vectors !== vmCount * 2 * LAB_VECTORS ||
+      JSON.stringify(firstAssumed.totals.byVerdict) !== JSON.stringify(firstRecorded.totals.byVerdict) ||
+      firstAssumed.totals.vectorsFrom.assumed !== firstAssumed.totals.vectors ||
+      firstRecorded.totals.vectorsFrom.recorded !== firstRecorded.totals.vectors
+    )
+      throw new Error(`the fleets differ: ${JSON.stringify([firstAssumed.totals, firstRecorded.totals])}`);
+    // Each round sweeps both fleets three times, alternating, and sums: a shared machine's noise
+    // falls on both alike.
+    const times = await rounds(async () => {
+      let assumedSeconds = 0;
+      let recordedSeconds = 0;
+      for (let pair = 0; pair < 3; pair++) {
+        assumedSeconds += (await sweep(assumed)).seconds;
+        recordedSeconds += (await sweep(recorded)).seconds;
+      }
+      return { assumedSeconds: assumedSeconds / 3, recordedSeconds: recordedSeconds / 3 };
+    });
+    return {
+      vms: vmCount,
+      vectorsPerVm: 2 * LAB_VECTORS,
+      byVerdict: firstAssumed.totals.byVerdict,
+      first: {
+        assumedSeconds: round(firstAssumed.seconds),
+        recordedSeconds: round(firstRecorded.seconds),
+        ratio: round(firstRecorded.seconds / firstAssumed.seconds),
+      },
+      assumedSeconds: round(times.median.assumedSeconds),
+      recordedSeconds: round(times.median.recordedSeconds),
+      // Sweeps per second with profiles / with recorded state: the recorded time over the assumed one.
+      ratio: round(times.median.recordedSeconds / times.median.assumedSeconds),
+      target: 'ratio >= 0.8',
+    };
+  } finally {
+    await stores.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 // ---- (g) pictures -------------------------------------------------------------------------
 
 function medianMs(draw: () => string, runs = 300): number {
@@ -506,6 +628,58 @@ async function importBenchmark() {
     }
     samples.sort((a, b) => a - b);
     return { imports: samples.length, devices: 64, medianMs: round(median(samples)), p99Ms: round(samples[98]!) };
+  } finally {
+    child.kill('SIGINT');
+  }
+}
+
+/**
+ * (k) A re-import with one change against a fresh import of the same VM, alternating on one
+ * server: each round imports the 64-device VM fresh (timed), then re-imports it without its last
+ * device (timed), so both see the same database growth.
+ */
+async function reimportBenchmark() {
+  const source = cmdline64();
+  const changed = source.replace(
+    / \\\n {2}-device vfio-pci,host=0000:40:00\.0,bus=rp63,iommufd=iommufd0,id=hostdev63/,
+    '',
+  );
+  if (changed === source) throw new Error('the one change did not apply');
+  const { url, child } = await startServer('doorbell');
+  const post = async (path: string, body: object, status: number) => {
+    const start = process.hrtime.bigint();
+    const response = await fetch(`${url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    const answer = (await response.json()) as { changes?: unknown[] };
+    if (response.status !== status)
+      throw new Error(`${path} answered ${response.status}: ${JSON.stringify(answer).slice(0, 300)}`);
+    return { ms: Number(process.hrtime.bigint() - start) / 1e6, answer };
+  };
+  try {
+    const fresh: number[] = [];
+    const again: number[] = [];
+    for (let i = 0; i < 10 + 60; i++) {
+      const imported = await post('/v1/vm-imports', { vm: `reimported${i}`, format: 'qemu-cmdline', source }, 201);
+      const reimported = await post(`/v1/vms/reimported${i}/imports`, { format: 'qemu-cmdline', source: changed }, 200);
+      if (reimported.answer.changes?.length !== 1) throw new Error('the re-import did not find exactly one change');
+      // The first 10 warm the JIT and the database up.
+      if (i >= 10) {
+        fresh.push(imported.ms);
+        again.push(reimported.ms);
+      }
+    }
+    const freshMs = median(fresh);
+    const reimportMs = median(again);
+    return {
+      samples: again.length,
+      devices: 64,
+      freshImportMedianMs: round(freshMs),
+      reimportMedianMs: round(reimportMs),
+      ratio: round(reimportMs / freshMs),
+    };
   } finally {
     child.kill('SIGINT');
   }
@@ -586,8 +760,11 @@ if (wanted('e')) results.e_rebuild = await rebuildBenchmark();
 if (wanted('f')) results.f_fleetSweep = await fleetSweepBenchmark();
 if (wanted('g')) results.g_pictures = pictureBenchmark();
 if (wanted('h')) results.h_import = await importBenchmark();
+if (wanted('k')) results.k_reimport = await reimportBenchmark();
 if (wanted('i')) results.i_sseFanOut = await sseFanOutBenchmark();
 if (wanted('j')) results.j_postgresTwoNodes = await postgresTwoNodes();
+if (wanted('l')) results.l_sync = await syncBenchmark(() => startServer('doorbell'), eventTotal, ROUNDS);
+if (wanted('m')) results.m_profileFleetSweep = await profileFleetBenchmark();
 console.log(JSON.stringify(results, null, 2));
 
 const row = (name: string, value: unknown, target: string) =>
@@ -606,10 +783,20 @@ if (get('f_fleetSweep')) row('(f) fleet sweep / single-VM sweeps, resolutions/s'
 if (get('g_pictures')) row('(g) path picture, median ms', get('g_pictures')!.pathPictureMedianMs, '');
 if (get('g_pictures')) row('(g) topology picture, median ms', get('g_pictures')!.topologyPictureMedianMs, '');
 if (get('h_import')) row('(h) import of a 64-device command line, median ms', get('h_import')!.medianMs, '');
+if (get('k_reimport')) {
+  row('(k) re-import of 64 devices, one change, median ms', get('k_reimport')!.reimportMedianMs, '');
+  row('(k) re-import / fresh import of the same VM', get('k_reimport')!.ratio, '<= 1.5');
+}
 const sse = results.i_sseFanOut as { median: Record<string, number> } | undefined;
 if (sse) row(`(i) SSE events/s appended (asked ${SSE_RATE})`, sse.median.appendedPerSecond, '');
 if (sse) row(`(i) SSE events/s delivered, ${SSE_LISTENERS} listeners`, sse.median.deliveredPerSecond, '');
 if (sse) row('(i) SSE share of appended events delivered', sse.median.deliveredShare, '1');
+const m = get('m_profileFleetSweep');
+if (m) {
+  row('(m) 200 imported VMs: profile / recorded, sweeps/s', m.ratio, '>= 0.8');
+  row('(m)   fleet sweep with linux-dma, s', m.assumedSeconds, '');
+  row('(m)   fleet sweep with recorded guest state, s', m.recordedSeconds, '');
+}
 const j = get('j_postgresTwoNodes');
 if (j?.ratio !== undefined) {
   row('(j) 2 nodes on PostgreSQL: commands/s / INSERT per tx', j.ratio, '>= 1.0');
@@ -620,3 +807,10 @@ if (j?.ratio !== undefined) {
   const c = get('c_commandsVsTransactionPerEvent');
   if (c) row('(j)   SQLite commands/s, 1 node (item c)', c.commandsPerSecond, '');
 } else if (j) console.log(`(j) skipped: ${(j as unknown as { skipped: string }).skipped}`);
+const l = results.l_sync as
+  | { medianMs?: number; eventsAppended?: number; domains?: number; skipped?: string }
+  | undefined;
+if (l?.medianMs !== undefined) {
+  row(`(l) sync of ${l.domains} unchanged domains, median ms`, l.medianMs, '');
+  row('(l)   events appended by those syncs', l.eventsAppended, '0');
+} else if (l) console.log(`(l) skipped: ${l.skipped}`);

@@ -8,12 +8,15 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { Client } from './cli/client.js';
 import { copyDb } from './cli/db-copy.js';
+import { diffVm } from './cli/diff.js';
 import { CliError, EXIT } from './cli/exit-codes.js';
 import { EXPORT_PATHS, exportVm } from './cli/export.js';
-import { importFiles } from './cli/import.js';
+import { fleetSweep } from './cli/fleet-sweep.js';
+import { importFiles, parseGuestVectors } from './cli/import.js';
 import { DEFAULT_QEMU_BINARY, probeQemu } from './cli/probe-qemu.js';
 import { showRecord } from './cli/record.js';
 import { sweepVm } from './cli/sweep.js';
+import { GUEST_PROFILE_IDS, ORPHAN_POLICIES, syncLibvirt } from './cli/sync.js';
 import { watchEvents } from './cli/watch.js';
 
 const DEFAULT_SERVER = 'http://127.0.0.1:8080';
@@ -43,7 +46,7 @@ function program(run: (code: Promise<number> | number) => void): Command {
     .addHelpText(
       'after',
       '\nExit codes: 0 ok, 1 the server refused a request (or a record is missing), 2 wrong usage,\n' +
-        '3 the server cannot be reached, 4 (sweep) some vector loses its interrupts;\n' +
+        '3 the server cannot be reached, 4 (sweep, fleet-sweep, diff, sync) some vector loses its interrupts;\n' +
         'probe-qemu: 2 the binary cannot be run, 1 it gave no usable answer in time.',
     );
   const client = () => {
@@ -63,6 +66,25 @@ function program(run: (code: Promise<number> | number) => void): Command {
     .addOption(
       new Option('--concurrency <n>', 'imports sent at once').argParser(positiveInteger('--concurrency')).default(4),
     )
+    .option(
+      '--probe-qemu [binary]',
+      'ask the QEMU binary each source names (libvirt <emulator>, the command line program), or the one given, ' +
+        'what it is (as probe-qemu does) and declare that build with each VM',
+    )
+    .addOption(
+      new Option('--probe-timeout <seconds>', 'how long the binary may take to answer, per run')
+        .argParser(positiveInteger('--probe-timeout'))
+        .default(10),
+    )
+    .option('--qemu-version <version>', 'declare this QEMU version (X.Y or X.Y.Z) with each VM, without probing')
+    .addOption(
+      new Option('--guest-profile <profile>', "declare the guest's profile with each VM (GET /v1/guest-profiles)"),
+    )
+    .option(
+      '--guest-vectors <device=count,...>',
+      'vectors a device allocates where the topology cannot tell (a vfio-pci: its MSI-X table size); repeatable',
+      (value: string, previous?: Record<string, number>) => parseGuestVectors(value, previous),
+    )
     .action((files: string[], options) => run(importFiles(client(), files, { ...options, json: json() })));
 
   root
@@ -72,6 +94,24 @@ function program(run: (code: Promise<number> | number) => void): Command {
     .addOption(new Option('--format <format>', 'output format').choices(Object.keys(EXPORT_PATHS)).default('qemu'))
     .option('--as-of <version>', 'the VM as it was after this many events', nonNegativeInteger('--as-of'))
     .action((vm: string, options) => run(exportVm(client(), vm, options)));
+
+  root
+    .command('diff')
+    .description('what changed in a VM between two versions: parts added, removed, changed, and the routes that moved')
+    .argument('<vm>', 'VM id')
+    .option(
+      '--from <version>',
+      'the older version (default: the one before the last change)',
+      nonNegativeInteger('--from'),
+    )
+    .option('--to <version>', 'the newer version (default: the current one)', positiveInteger('--to'))
+    .addOption(
+      new Option(
+        '--semantics <name>',
+        "QEMU behaviour the routes are compared under (default: the VM's build)",
+      ).choices(['pre-fix', 'address-space', 'upstream', 'all']),
+    )
+    .action((vm: string, options) => run(diffVm(client(), vm, { ...options, json: json() })));
 
   root
     .command('sweep')
@@ -88,6 +128,15 @@ function program(run: (code: Promise<number> | number) => void): Command {
     .action((vm: string, options) => run(sweepVm(client(), vm, { ...options, json: json() })));
 
   root
+    .command('fleet-sweep')
+    .description(
+      'judge every VM (or those named) against a target QEMU build: verdict, vectors, interrupts lost, and why',
+    )
+    .option('--target-version <version>', 'the target QEMU version (default: 11.0.0)')
+    .option('--vm <id>', 'only this VM (repeatable)', collect)
+    .action((options) => run(fleetSweep(client(), { ...options, json: json() })));
+
+  root
     .command('watch')
     .description('follow the change feed, one line per event, resuming by Last-Event-ID when the connection drops')
     .option('--vm <id>', 'only this VM (repeatable)', collect)
@@ -102,19 +151,56 @@ function program(run: (code: Promise<number> | number) => void): Command {
     });
 
   root
+    .command('sync')
+    .description(
+      'import the aarch64 virt domains of a libvirt connection, re-import the changed ones, and keep or ' +
+        'decommission the VMs whose domain is gone; a table of what each domain became',
+    )
+    .requiredOption('--libvirt <uri>', 'the libvirt connection (virsh -c URI), e.g. qemu:///system')
+    .addOption(
+      new Option('--orphans <policy>', 'a VM whose domain is gone: keep it, or decommission it')
+        .choices(ORPHAN_POLICIES)
+        .default('keep'),
+    )
+    .option('--dry-run', 'print the plan, write nothing')
+    .option('--match <regex>', 'only the domains whose name matches')
+    .option('--interval <seconds>', 'sync again every S seconds until SIGINT/SIGTERM', positiveInteger('--interval'))
+    .addOption(
+      new Option('--guest-profile <name>', 'declare this guest profile on the VMs the sync brings in').choices(
+        GUEST_PROFILE_IDS,
+      ),
+    )
+    .option(
+      '--probe-qemu',
+      "probe each domain's <emulator> (once per path) and declare the build on the VMs brought in",
+    )
+    .addOption(
+      new Option('--concurrency <n>', 'domains handled at once').argParser(positiveInteger('--concurrency')).default(4),
+    )
+    .action((options) => {
+      const stop = new AbortController();
+      process.once('SIGINT', () => stop.abort());
+      process.once('SIGTERM', () => stop.abort());
+      run(syncLibvirt(client(), { ...options, json: json(), signal: stop.signal }));
+    });
+
+  root
     .command('probe-qemu')
     .description(
       'ask a QEMU binary what it is (--version, QMP query-version and device-list-properties arm-smmuv3), ' +
         'print its classification and what it can create; with --vm, declare it on that VM',
     )
-    .argument('[binary]', 'the QEMU binary (a name on PATH or a path)', DEFAULT_QEMU_BINARY)
+    .argument(
+      '[binary]',
+      `the QEMU binary (a name on PATH or a path); default: with --vm the one the VM's import named, else ${DEFAULT_QEMU_BINARY}`,
+    )
     .option('--vm <id>', 'declare the probed build on this VM (PUT /v1/vms/{vm}/qemu)')
     .addOption(
       new Option('--timeout <seconds>', 'how long the binary may take to answer, per run')
         .argParser(positiveInteger('--timeout'))
         .default(10),
     )
-    .action((binary: string, options) => run(probeQemu(client, binary, { ...options, json: json() })));
+    .action((binary: string | undefined, options) => run(probeQemu(client, binary, { ...options, json: json() })));
 
   root
     .command('record')

@@ -34,6 +34,7 @@ import { qemuBuildRoutes } from './routes/qemu-builds.js';
 import { smmuRoutes } from './routes/smmus.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { vmRoutes } from './routes/vms.js';
+import { vmSyncRoutes } from './routes/vm-sync.js';
 import { BusSchema } from './schemas/bus.js';
 import { CommandOutcome, ProblemSchema, Query } from './schemas/common.js';
 import { DeviceSchema, MappingSchema, VectorSchema } from './schemas/device.js';
@@ -197,6 +198,7 @@ export const doorbellApp = fp<AppOptions>(async (app, options) => {
     fleetSweepRoutes,
     eventRoutes,
     interchangeRoutes,
+    vmSyncRoutes,
   ]) {
     await typed.register(plugin, routeOptions);
   }

@@ -34,8 +34,15 @@ export interface ProbedDeclaration {
   smmuProperties?: unknown[];
 }
 
-export async function probeQemu(client: () => Client, binary: string, options: ProbeOptions): Promise<number> {
-  const timeoutMs = options.timeout * 1000;
+/**
+ * Runs the binary twice (--version, the QMP session) and answers the declaration with its
+ * classification; a binary that cannot be run, hangs or does not answer as QEMU does throws a
+ * CliError. `doorbell sync --probe-qemu` calls it once per distinct <emulator>.
+ */
+export async function probeDeclaration(
+  binary: string,
+  timeoutMs: number,
+): Promise<{ qemu: ProbedDeclaration; classification: QemuBuildClassification }> {
   const versionText = await versionTextOf(binary, timeoutMs);
   const session = await qmpSession(
     binary,
@@ -46,15 +53,35 @@ export async function probeQemu(client: () => Client, binary: string, options: P
   });
   const [version, properties] = session.answers as [QmpAnswer, QmpAnswer];
   const qemu = declarationOf(versionText, version, properties);
-
-  let classification: QemuBuildClassification;
   try {
-    classification = classifyQemuBuild(parseQemuDeclaration(qemu));
+    return { qemu, classification: classifyQemuBuild(parseQemuDeclaration(qemu)) };
   } catch (error) {
     if (error instanceof QemuBuildInputError)
       throw new CliError(EXIT.refused, `${binary} does not answer as QEMU does: ${error.message}`);
     throw error;
   }
+}
+
+/**
+ * The binary to probe when none is given: with --vm, the one the VM's import named (its first
+ * event's metadata.importedFrom.emulator), else qemu-system-aarch64 on PATH.
+ */
+async function binaryFor(client: () => Client, vm: string | undefined): Promise<string> {
+  if (vm === undefined) return DEFAULT_QEMU_BINARY;
+  const first = await client().json<{ results: { metadata?: { importedFrom?: { emulator?: string } } }[] }>(
+    'GET',
+    `/v1/vms/${encodeURIComponent(vm)}/events?limit=1`,
+  );
+  return first.results[0]?.metadata?.importedFrom?.emulator ?? DEFAULT_QEMU_BINARY;
+}
+
+export async function probeQemu(
+  client: () => Client,
+  given: string | undefined,
+  options: ProbeOptions,
+): Promise<number> {
+  const binary = given ?? (await binaryFor(client, options.vm));
+  const { qemu, classification } = await probeDeclaration(binary, options.timeout * 1000);
   const capabilities = capabilitiesOf(classification);
   const declared =
     options.vm === undefined

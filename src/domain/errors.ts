@@ -21,6 +21,7 @@ export const DOMAIN_ERRORS = {
   SLOT_TAKEN: { status: 409, title: 'Slot/function already in use' },
   SMMU_BUS_TAKEN: { status: 409, title: 'Root bus already has an SMMU' },
   MAPPING_OVERLAP: { status: 409, title: 'Mapping overlaps an existing one' },
+  BUS_NOT_EMPTY: { status: 409, title: 'Parts still sit behind the bus' },
 
   GIC_V2_WITHOUT_ITS: { status: 422, title: 'GICv2 has no ITS' },
   RAM_OUT_OF_RANGE: { status: 422, title: 'RAM does not fit the address space' },
@@ -50,6 +51,7 @@ export const DOMAIN_ERRORS = {
   VIRTIO_IOMMU_BUS_NOT_VALID: { status: 422, title: 'virtio-iommu-pci must sit on pcie.0' },
   SMMU_BUS_BYPASSES_IOMMU: { status: 422, title: 'SMMU on a root bus that bypasses the IOMMU' },
   DEVICE_NOT_UNPLUGGABLE: { status: 422, title: 'The virt machine cannot unplug this device' },
+  BUS_NOT_REMOVABLE: { status: 422, title: 'pcie.0 is part of the virt machine' },
 } as const;
 
 export type DomainErrorCode = keyof typeof DOMAIN_ERRORS;

@@ -168,4 +168,49 @@ describe('pictures in a browser', () => {
     const text = (await page.locator('svg').textContent()) ?? '';
     for (const shown of ['pcie.1', 'pcie.port1', 'smmuv3.0', 'hostdev0', '0x200']) expect(text).toContain(shown);
   });
+
+  it('draws the diff of a re-import: the device removed, the port and device added, the route that went', async () => {
+    // vm2 as the lab first ran it (hostdev0 behind pcie.port1, its doorbell page mapped in stage 1
+    // as in vm1), then as it runs now: hostdev0 gone, hostdev1 behind a new pcie.port2.
+    const before = `qemu-system-aarch64 -machine virt,gic-version=3,accel=kvm -m 4G -nodefaults \\
+  -object iommufd,id=iommufd0 \\
+  -device pxb-pcie,id=pcie.1,bus_nr=1,bus=pcie.0,addr=0x1 \\
+  -device arm-smmuv3,primary-bus=pcie.1,id=smmuv3.0,accel=on \\
+  -device pcie-root-port,id=pcie.port1,bus=pcie.1,chassis=1,addr=0x0 \\
+  -device vfio-pci,host=0019:06:00.0,bus=pcie.port1,iommufd=iommufd0,id=hostdev0
+`;
+    const after = before.replace(
+      '-device vfio-pci,host=0019:06:00.0,bus=pcie.port1,iommufd=iommufd0,id=hostdev0',
+      '-device pcie-root-port,id=pcie.port2,bus=pcie.1,chassis=2,addr=0x1 \\\n  -device vfio-pci,host=0019:07:00.0,bus=pcie.port2,iommufd=iommufd0,id=hostdev1',
+    );
+    await send('POST', '/v1/vm-imports', {
+      vm: 'vm2',
+      format: 'qemu-cmdline',
+      source: before,
+      qemu: { version: '11.0.0' },
+    });
+    await send('POST', '/v1/vms/vm2/devices/hostdev0/mappings', {
+      stage: 1,
+      iova: '0xFFFFF000',
+      output: '0x08090000',
+      size: '0x1000',
+    });
+    await send('PUT', '/v1/vms/vm2/devices/hostdev0/msi-vectors/0', { address: '0xFFFFF040', data: '0x0' });
+    await send('POST', '/v1/vms/vm2/imports', { format: 'qemu-cmdline', source: after });
+    const diff = (await (
+      await fetch(`${base}/v1/vms/vm2/diff`, { headers: { authorization: `Bearer ${token}` } })
+    ).json()) as { picture: string; changes: unknown[] };
+    expect(diff.changes).toHaveLength(3);
+    const drawn = await open(diff.picture, 'diff-vm2.png');
+    expect(drawn.contentType).toMatch(/^image\/svg\+xml/);
+    expect(drawn.csp).toContain("default-src 'none'");
+    expect(drawn.requests).toEqual([diff.picture]);
+    expect(drawn.title).toMatch(/^VM vm2: what changed from version \d+ to \d+$/);
+    expect(drawn.outside).toEqual([]);
+    await expect(page.locator('[data-op="remove"][data-id="hostdev0"]').textContent()).resolves.toContain('removed');
+    await expect(page.locator('[data-op="add"][data-id="pcie.port2"]').textContent()).resolves.toContain('added');
+    await expect(page.locator('[data-kind="route"][data-id="hostdev0/0"]').textContent()).resolves.toContain(
+      '0x8090040',
+    );
+  });
 });

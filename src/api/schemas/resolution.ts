@@ -111,7 +111,7 @@ const MissingRoute = Type.Object(
  * generated from the OpenAPI document reads `address` once it has checked `installed`, no cast.
  * oneOf, not anyOf: the two kinds exclude each other.
  */
-const Route = Type.Unsafe<Static<typeof InstalledRoute> | Static<typeof MissingRoute>>({
+export const Route = Type.Unsafe<Static<typeof InstalledRoute> | Static<typeof MissingRoute>>({
   oneOf: [InstalledRoute, MissingRoute],
   description:
     'the KVM MSI route: { installed: true, address, data, devid, flags } or { installed: false, cause, reason }',

@@ -6,7 +6,7 @@ import { hexFixed } from '../../domain/address.js';
 import type { DomainEvent, EventDataByType, EventType } from '../../domain/topology/types.js';
 
 type BigintKeys<T> = {
-  [K in keyof T]-?: T[K] extends bigint | null ? (bigint extends T[K] ? K : never) : never;
+  [K in keyof T]-?: Exclude<T[K], undefined> extends bigint | null ? (bigint extends T[K] ? K : never) : never;
 }[keyof T];
 
 const BIGINT_FIELDS: { [T in EventType]: readonly BigintKeys<EventDataByType[T]>[] } = {
@@ -17,6 +17,9 @@ const BIGINT_FIELDS: { [T in EventType]: readonly BigintKeys<EventDataByType[T]>
   SmmuGuestStateChanged: [],
   DeviceAttached: [],
   DeviceDetached: [],
+  BusRemoved: [],
+  SmmuRemoved: [],
+  BoardChanged: ['ramSize'],
   SteConfigured: ['cdAddress', 'ttb0', 'ttb1'],
   IovaMapped: ['iova', 'output', 'size'],
   IovaUnmapped: ['iova'],

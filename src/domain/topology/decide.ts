@@ -39,6 +39,7 @@ import {
   type Command,
   type Device,
   type DomainEvent,
+  type EventDataByType,
   type Smmu,
   type SmmuGuestState,
   type Stage,
@@ -76,6 +77,12 @@ export function decide(command: Command, state: VmState | undefined): DomainEven
       return attachDevice(command, state);
     case 'DetachDevice':
       return detachDevice(command, state);
+    case 'RemoveBus':
+      return removeBus(command, state);
+    case 'RemoveSmmu':
+      return removeSmmu(command, state);
+    case 'ChangeBoard':
+      return changeBoard(command, state);
     case 'ConfigureSte':
       return configureSte(command, state);
     case 'MapIova':
@@ -133,16 +140,7 @@ function defineVm(command: CommandOf<'DefineVm'>, state: VmState | undefined): D
   const gicVersion = command.gicVersion ?? 3;
   const its = command.its ?? gicVersion === 3;
   const ramSize = command.ramSize ?? DEFAULT_RAM_SIZE;
-  if (ramSize === 0n || !fitsIn64Bits(RAM_BASE, ramSize)) {
-    throw new DomainError(
-      'RAM_OUT_OF_RANGE',
-      `ramSize ${hex(ramSize)}: RAM starts at ${hex(RAM_BASE)} and must be non-empty and end inside the 64-bit address space`,
-      '/ramSize',
-    );
-  }
-  if (its && gicVersion === 2) {
-    throw new DomainError('GIC_V2_WITHOUT_ITS', 'its: a GICv2 has no ITS (gicVersion 2 uses GICv2m for MSIs)', '/its');
-  }
+  checkRamAndGic(ramSize, gicVersion, its);
   const hostItsBase = command.hostItsBase ?? null;
   if (hostItsBase !== null) {
     if (!isAligned(hostItsBase, ITS_FRAME_SIZE)) {
@@ -188,6 +186,50 @@ function defineVm(command: CommandOf<'DefineVm'>, state: VmState | undefined): D
     ...qemu,
     ...guest,
   ];
+}
+
+/** The board rules a new VM and a changed board share. */
+function checkRamAndGic(ramSize: bigint, gicVersion: number, its: boolean): void {
+  if (ramSize === 0n || !fitsIn64Bits(RAM_BASE, ramSize)) {
+    throw new DomainError(
+      'RAM_OUT_OF_RANGE',
+      `ramSize ${hex(ramSize)}: RAM starts at ${hex(RAM_BASE)} and must be non-empty and end inside the 64-bit address space`,
+      '/ramSize',
+    );
+  }
+  if (its && gicVersion === 2) {
+    throw new DomainError('GIC_V2_WITHOUT_ITS', 'its: a GICv2 has no ITS (gicVersion 2 uses GICv2m for MSIs)', '/its');
+  }
+}
+
+/**
+ * The board's -machine options changed (a re-import, issue 20): the fields that differ. The new
+ * board must satisfy what a new VM's does, and every SMMU's settings (accel needs KVM, R16).
+ * default_bus_bypass_iommu decides whether pcie.0's devices are translated from the moment they
+ * are created (the device's HWPT, its SMMU), so it changes only while no device and no SMMU
+ * sits on pcie.0's root bus: the re-import takes them out and puts them back.
+ */
+function changeBoard(command: CommandOf<'ChangeBoard'>, state: VmState): DomainEvent[] {
+  const { type: _type, ...fields } = command;
+  const changed: EventDataByType['BoardChanged'] = {};
+  for (const key of ['ramSize', 'gicVersion', 'its', 'kvm', 'defaultBusBypassIommu'] as const) {
+    const value = fields[key];
+    if (value !== undefined && value !== state.board[key]) Object.assign(changed, { [key]: value });
+  }
+  if (Object.keys(changed).length === 0) return [];
+  const board = { ...state.board, ...changed };
+  checkRamAndGic(board.ramSize, board.gicVersion, board.its);
+  for (const smmu of state.smmus.values()) checkSmmuSettings(smmuMode(smmu), board, SMMU_POINTERS);
+  if (changed.defaultBusBypassIommu !== undefined) {
+    const held = [...devicesOnRootBus(state, PCIE_ROOT_BUS), ...[smmuOnRootBus(state, PCIE_ROOT_BUS) ?? []].flat()];
+    if (held.length > 0)
+      throw new DomainError(
+        'BUS_NOT_EMPTY',
+        `defaultBusBypassIommu: ${held.map((p) => p.id).join(', ')} sit on ${PCIE_ROOT_BUS}'s root bus, whose translation the option decides from their creation on; remove them first`,
+        '/defaultBusBypassIommu',
+      );
+  }
+  return [{ type: 'BoardChanged', data: changed }];
 }
 
 // ---- the QEMU build ---------------------------------------------------------------------
@@ -664,6 +706,40 @@ function detachDevice(command: CommandOf<'DetachDevice'>, state: VmState): Domai
       `device ${device.id} is the VM's virtio-iommu: "device unplug request for unsupported device type: virtio-iommu-pci" (hw/arm/virt.c virt_machine_device_unplug_request_cb)`,
     );
   return [{ type: 'DeviceDetached', data: { deviceId: command.deviceId } }];
+}
+
+/**
+ * A bus leaves the VM only with nothing behind it, as QEMU unplugs a bridge only with its
+ * secondary bus (the devices on it go with it, and a model that kept them would hold parts on a
+ * bus that is not there): no device, no bus and no SMMU may still sit on it. pcie.0 is the
+ * machine's own (hw/arm/virt.c create_pcie) and never leaves.
+ */
+function removeBus(command: CommandOf<'RemoveBus'>, state: VmState): DomainEvent[] {
+  const bus = state.buses.get(command.busId);
+  if (bus === undefined)
+    throw new DomainError('BUS_NOT_FOUND', `bus ${command.busId} does not exist in VM ${state.id}`);
+  if (bus.id === PCIE_ROOT_BUS)
+    throw new DomainError(
+      'BUS_NOT_REMOVABLE',
+      `bus ${PCIE_ROOT_BUS} is the virt machine's own PCIe root bus (hw/arm/virt.c create_pcie); it is never removed`,
+    );
+  const behind = [
+    ...[...state.devices.values()].filter((d) => d.bus === bus.id).map((d) => `device ${d.id}`),
+    ...[...state.buses.values()].filter((b) => b.parent === bus.id).map((b) => `bus ${b.id}`),
+    ...[...state.smmus.values()].filter((s) => s.primaryBus === bus.id).map((s) => `SMMU ${s.id}`),
+  ];
+  if (behind.length > 0)
+    throw new DomainError(
+      'BUS_NOT_EMPTY',
+      `bus ${bus.id} still has ${behind.join(', ')} behind it; remove them first, nothing is left orphaned`,
+    );
+  return [{ type: 'BusRemoved', data: { busId: bus.id } }];
+}
+
+/** An SMMU leaves the VM: the devices it translated stay, with their guest state, untranslated. */
+function removeSmmu(command: CommandOf<'RemoveSmmu'>, state: VmState): DomainEvent[] {
+  const smmu = getSmmu(state, command.smmuId);
+  return [{ type: 'SmmuRemoved', data: { smmuId: smmu.id } }];
 }
 
 function requireSmmu(state: VmState, device: Device): Smmu {

@@ -103,6 +103,21 @@ export function evolve(state: VmState | undefined, event: RecordedEvent): VmStat
       };
       return withDevice(state, event, device);
     }
+    case 'BusRemoved':
+      mustGet(state.buses, event.data.busId, 'bus', event);
+      return advance(state, event, withoutEntry(state.buses, event.data.busId), state.smmus, state.devices);
+    case 'SmmuRemoved':
+      mustGet(state.smmus, event.data.smmuId, 'SMMU', event);
+      return advance(state, event, state.buses, withoutEntry(state.smmus, event.data.smmuId), state.devices);
+    case 'BoardChanged': {
+      const board = { ...state.board, ...event.data, setBy: ref };
+      const next = { ...advance(state, event, state.buses, state.smmus, state.devices), board };
+      if (event.data.defaultBusBypassIommu === undefined) return next;
+      // pcie.0's host bridge bypasses as the board says (decide allows it only while nothing sits on it).
+      const root = mustGet(state.buses, PCIE_ROOT_BUS, 'bus', event);
+      const buses = withEntry(state.buses, PCIE_ROOT_BUS, { ...root, bypassIommu: board.defaultBusBypassIommu });
+      return { ...next, buses };
+    }
     case 'DeviceDetached':
       mustGet(state.devices, event.data.deviceId, 'device', event);
       return advance(state, event, state.buses, state.smmus, withoutEntry(state.devices, event.data.deviceId));

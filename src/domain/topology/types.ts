@@ -152,6 +152,19 @@ export type Command =
       iommufd?: string;
     }
   | { type: 'DetachDevice'; deviceId: string }
+  /** Take a bus out of the VM (a re-import, issue 20): nothing may be left behind it. */
+  | { type: 'RemoveBus'; busId: string }
+  /** Take an SMMU out of the VM (a re-import): the devices it translated stay, untranslated. */
+  | { type: 'RemoveSmmu'; smmuId: string }
+  /** The board's -machine options as a source states them changed (a re-import); each field given is set. */
+  | {
+      type: 'ChangeBoard';
+      ramSize?: bigint;
+      gicVersion?: GicVersion;
+      its?: boolean;
+      kvm?: boolean;
+      defaultBusBypassIommu?: boolean;
+    }
   | {
       type: 'ConfigureSte';
       deviceId: string;
@@ -222,6 +235,18 @@ export interface EventDataByType {
     iommufd: string | null;
   };
   DeviceDetached: { deviceId: string };
+  /** The bus left the VM (nothing was behind it). */
+  BusRemoved: { busId: string };
+  /** The SMMU left the VM; the devices it translated stay. */
+  SmmuRemoved: { smmuId: string };
+  /** The fields of the board that changed, with their new values. */
+  BoardChanged: {
+    ramSize?: bigint;
+    gicVersion?: GicVersion;
+    its?: boolean;
+    kvm?: boolean;
+    defaultBusBypassIommu?: boolean;
+  };
   /** Events stored before §9 lack cd.t1sz (= t0sz) and the descriptor addresses (= null); evolve fills them in. */
   SteConfigured: { deviceId: string } & Ste;
   IovaMapped: {
