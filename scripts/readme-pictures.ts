@@ -37,11 +37,13 @@ export function firstSession(readme: string): SessionStep[] {
 export async function readmePictures(): Promise<Record<string, string>> {
   const stores = await createStores(':memory:');
   // In memory and injected, never listening: the session's token step is left out.
+  // No load shedding: a busy machine must not turn a README step into a 503.
   const app = await buildApp({
     services: createServices(stores),
     publicUrl: PUBLIC_URL,
     auth: 'off',
     rateLimit: false,
+    pressure: false,
   });
   try {
     for (const step of firstSession(readFileSync(README_PATH, 'utf8'))) {
