@@ -36,7 +36,9 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import Database from 'better-sqlite3';
 import { resolveMsi } from '../src/app/resolve-msi';
-import { createStores } from '../src/db/stores';
+import { createServices, type Services } from '../src/app/services';
+import { createStores } from '../src/db/index';
+import type { SqliteStores } from '../src/db/sqlite/stores';
 import { resolve } from '../src/domain/resolve/resolve';
 import { replay } from '../src/domain/topology/replay';
 import { COMMAND_VMS, emulatedWithMappings, fleetVm, S10_COMMANDS, S10_VM } from './fixtures';
@@ -56,7 +58,7 @@ import type { Command } from '../src/domain/topology/types';
 import { resolveToJson } from '../src/app/resolution-cache';
 import { DEFAULT_SWEEP_PAGE, sweepVm } from '../src/app/resolve-msi';
 import { vmResource } from '../src/api/representations';
-import { recordText } from '../src/db/records/record-text';
+import { recordText } from '../src/db/shared/record-text';
 import { bigintsToHex } from '../src/domain/address';
 import { resolutionPicture } from '../src/pictures/resolution-picture';
 import type { ResolutionView } from '../src/pictures/resolution-view';
@@ -284,10 +286,13 @@ async function bytesPerRecord(kind: 'repeated' | 'distinct', records = 2_000) {
   const dir = mkdtempSync(join(tmpdir(), 'doorbell-records-'));
   const path = join(dir, 'doorbell.db');
   const stores = await createStores(path);
+  const services = createServices(stores);
   try {
-    await stores.vms.executeAll(S10_VM, S10_COMMANDS, { metadata });
+    await services.vms.executeAll(S10_VM, S10_COMMANDS, { metadata });
     const size = () => {
-      stores.database!.sqlite.pragma('wal_checkpoint(TRUNCATE)');
+      (stores as typeof stores & Partial<Pick<SqliteStores, 'database'>>).database!.sqlite.pragma(
+        'wal_checkpoint(TRUNCATE)',
+      );
       return statSync(path).size;
     };
     const before = size();
@@ -299,7 +304,7 @@ async function bytesPerRecord(kind: 'repeated' | 'distinct', records = 2_000) {
           : { device: 'hostdev0', address: 0xfffff040n, data: BigInt(i + j) };
       const answers = await Promise.all(
         Array.from({ length: 100 }, (_, j) =>
-          resolveMsi(stores, { vmId: S10_VM, msi: msi(j), semantics: 'upstream', baseUrl: 'http://127.0.0.1:8080' }),
+          resolveMsi(services, { vmId: S10_VM, msi: msi(j), semantics: 'upstream', baseUrl: 'http://127.0.0.1:8080' }),
         ),
       );
       json += answers.reduce((n, a) => n + Buffer.byteLength(a.body), 0);
@@ -355,15 +360,16 @@ function latencyBenchmark() {
 async function rebuildBenchmark(eventCount = 200_000) {
   const dir = mkdtempSync(join(tmpdir(), 'doorbell-rebuild-'));
   const stores = await createStores(join(dir, 'doorbell.db'));
+  const services = createServices(stores);
   try {
     const vmId = 'big';
     const commands = [...emulatedWithMappings(vmId, eventCount - 5)];
     const chunk = 5_000;
     for (let i = 0; i < commands.length; i += chunk)
-      await stores.vms.executeAll(vmId, commands.slice(i, i + chunk), { metadata });
+      await services.vms.executeAll(vmId, commands.slice(i, i + chunk), { metadata });
     const stored = await stores.events.version(vmId);
     const start = process.hrtime.bigint();
-    const state = await stores.vms.rebuild(vmId);
+    const state = await services.vms.rebuild(vmId);
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
     if (state?.version !== stored) throw new Error('rebuild did not reach the last event');
     return {
@@ -389,28 +395,29 @@ function fleetBuild(i: number): object | undefined {
 async function fleetSweepBenchmark(vmCount = 1_000, vectors = 32) {
   const dir = mkdtempSync(join(tmpdir(), 'doorbell-fleet-'));
   const stores = await createStores(join(dir, 'doorbell.db'));
+  const services = createServices(stores);
   try {
     const ids = Array.from({ length: vmCount }, (_, i) => `vm-${String(i).padStart(4, '0')}`);
     const warm = Array.from({ length: 20 }, (_, i) => `warm-${i}`);
     for (const [i, id] of [...ids, ...warm].entries()) {
-      await stores.vms.executeAll(id, [...fleetVm(id, vectors, fleetBuild(i))], { metadata });
+      await services.vms.executeAll(id, [...fleetVm(id, vectors, fleetBuild(i))], { metadata });
     }
     const baseUrl = 'http://localhost:8080';
     // Warm-up, on VMs of their own: both paths compiled before they are timed.
     for (const id of warm.slice(0, 10))
-      await sweepVm(stores, { vmId: id, baseUrl, limit: DEFAULT_SWEEP_PAGE, offset: 0 });
-    await fleetSweep(stores, { vm: warm.slice(10), baseUrl });
+      await sweepVm(services, { vmId: id, baseUrl, limit: DEFAULT_SWEEP_PAGE, offset: 0 });
+    await fleetSweep(services, { vm: warm.slice(10), baseUrl });
 
     // Single-VM sweeps, one VM after another, each VM resolved for the first time (no memo).
     const singles = ids.slice(0, 100);
     let start = process.hrtime.bigint();
-    for (const id of singles) await sweepVm(stores, { vmId: id, baseUrl, limit: DEFAULT_SWEEP_PAGE, offset: 0 });
+    for (const id of singles) await sweepVm(services, { vmId: id, baseUrl, limit: DEFAULT_SWEEP_PAGE, offset: 0 });
     const singleSeconds = Number(process.hrtime.bigint() - start) / 1e9;
     const singleRate = (singles.length * vectors) / singleSeconds;
 
     // The fleet sweep: every vector under the VM's own behaviour and under the target's (11.0.0).
     start = process.hrtime.bigint();
-    const answer = await fleetSweep(stores, { vm: ids, baseUrl });
+    const answer = await fleetSweep(services, { vm: ids, baseUrl });
     const fleetSeconds = Number(process.hrtime.bigint() - start) / 1e9;
     const totals = (JSON.parse(answer.body) as { totals: { vms: number; vectors: number } }).totals;
     if (totals.vms !== vmCount || totals.vectors !== vmCount * vectors)
@@ -468,9 +475,9 @@ function recordedGuestState(): Command[] {
   ]);
 }
 
-async function importLab(stores: Awaited<ReturnType<typeof createStores>>, vm: string, i: number, profile: boolean) {
+async function importLab(services: Services, vm: string, i: number, profile: boolean) {
   const qemu = fleetBuild(i);
-  await importVm(stores, {
+  await importVm(services, {
     vmId: vm,
     format: 'qemu-cmdline',
     source: ACCEL_LAB,
@@ -479,24 +486,25 @@ async function importLab(stores: Awaited<ReturnType<typeof createStores>>, vm: s
     represent: () => ({ body: {}, location: '' }),
     metadata,
   });
-  if (!profile) await stores.vms.executeAll(vm, recordedGuestState(), { metadata });
+  if (!profile) await services.vms.executeAll(vm, recordedGuestState(), { metadata });
 }
 
 async function profileFleetBenchmark(vmCount = 200) {
   const dir = mkdtempSync(join(tmpdir(), 'doorbell-profile-fleet-'));
   const stores = await createStores(join(dir, 'doorbell.db'));
+  const services = createServices(stores);
   try {
     const name = (kind: string, i: number) => `${kind}-${String(i).padStart(3, '0')}`;
     const assumed = Array.from({ length: vmCount }, (_, i) => name('assumed', i));
     const recorded = Array.from({ length: vmCount }, (_, i) => name('recorded', i));
     for (let i = 0; i < vmCount; i++) {
-      await importLab(stores, assumed[i]!, i, true);
-      await importLab(stores, recorded[i]!, i, false);
+      await importLab(services, assumed[i]!, i, true);
+      await importLab(services, recorded[i]!, i, false);
     }
     const baseUrl = 'http://localhost:8080';
     const sweep = async (vm: string[]) => {
       const start = process.hrtime.bigint();
-      const answer = await fleetSweep(stores, { vm, baseUrl });
+      const answer = await fleetSweep(services, { vm, baseUrl });
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
       const { totals } = JSON.parse(answer.body) as {
         totals: { vectors: number; byVerdict: Record<string, number>; vectorsFrom: Record<string, number> };

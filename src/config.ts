@@ -1,7 +1,7 @@
 // Configuration from the environment, checked once at start-up. A bad value is a ConfigError:
 // the server prints its message as one line and exits, without a stack.
 
-import { DEFAULT_DB_PATH } from './db/database.js';
+import { DEFAULT_DB_PATH } from './db/sqlite/database.js';
 
 export interface Config {
   port: number;

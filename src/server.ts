@@ -5,9 +5,10 @@
 import closeWithGrace from 'close-with-grace';
 import { collectDefaultMetrics } from 'prom-client';
 import { buildApp } from './api/app.js';
+import { createServices } from './app/services.js';
 import { bootstrapAdminToken } from './app/tokens.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
-import { createStores, type Stores } from './db/stores.js';
+import { createStores, type Stores } from './db/index.js';
 import { redactSecrets } from './db/pg/url.js';
 
 /** The stores, or undefined after one line saying why they cannot be opened (a URL's password never in it). */
@@ -40,7 +41,8 @@ const config = configOrExit();
 if (config !== undefined) {
   const stores = await storesOrExit(config);
   if (stores === undefined) process.exit(1);
-  collectDefaultMetrics({ register: stores.metrics.registry, prefix: 'doorbell_' });
+  const services = createServices(stores);
+  collectDefaultMetrics({ register: services.metrics.registry, prefix: 'doorbell_' });
   if (config.auth === 'on') {
     // The first start of a database without tokens: the admin token is shown here, once.
     const bootstrap = await bootstrapAdminToken(stores, config.databasePath);
@@ -58,7 +60,7 @@ if (config !== undefined) {
       );
   }
   const app = await buildApp({
-    stores,
+    services,
     logger: { level: config.logLevel },
     corsOrigins: config.corsOrigins,
     publicUrl: config.publicUrl,

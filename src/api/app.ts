@@ -1,7 +1,7 @@
 // The HTTP application as a fastify plugin, the way fastify's own examples build one: the server
 // options (router, parsers, error hooks that only the constructor takes), infrastructure plugins
 // first (problems, conventions, OpenAPI), then one route plugin per resource. The caller owns the
-// stores and closes them after the app.
+// services and their stores, and closes the stores after the app.
 
 import { randomUUID } from 'node:crypto';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -9,7 +9,7 @@ import Ajv from 'ajv';
 import Fastify, { type FastifyHttpOptions, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Server } from 'node:http';
 import fp from 'fastify-plugin';
-import type { Stores } from '../db/stores.js';
+import type { Services } from '../app/services.js';
 import type { EventStreamOptions } from './event-stream.js';
 import { registerHttpConventions } from './plugins/http-conventions.js';
 import { registerHttpMetrics } from './plugins/http-metrics.js';
@@ -48,7 +48,8 @@ import { TokenSchema } from './schemas/token.js';
 import { VmSchema } from './schemas/vm.js';
 
 export interface AppOptions {
-  stores: Stores;
+  /** The application's services (src/app/services.ts), built once from the stores. */
+  services: Services;
   /** Origins allowed to call the API from a browser (CORS); none by default. */
   corsOrigins?: string[];
   /** Bearer tokens required: 'on' unless said otherwise; 'off' only for a server on loopback. */
@@ -151,7 +152,7 @@ function refuseUndeclaredQueries(app: FastifyInstance): void {
 }
 
 export const doorbellApp = fp<AppOptions>(async (app, options) => {
-  const { stores, corsOrigins = [], publicUrl } = options;
+  const { services, corsOrigins = [], publicUrl } = options;
   const { body, text } = validators();
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? body : text).compile(schema));
   // Routes send JSON text they built themselves (canonical hex, stored records byte for byte);
@@ -163,8 +164,8 @@ export const doorbellApp = fp<AppOptions>(async (app, options) => {
   const routes = RouteTable.collect(app);
   registerProblemHandlers(app, routes);
   await registerHttpConventions(app, { corsOrigins });
-  registerHttpMetrics(app, stores.metrics);
-  await registerSecurity(app, stores, {
+  registerHttpMetrics(app, services.metrics);
+  await registerSecurity(app, services.stores, {
     auth: options.auth ?? 'on',
     allowedHosts: options.allowedHosts,
     listenHost: options.listenHost,
@@ -180,9 +181,9 @@ export const doorbellApp = fp<AppOptions>(async (app, options) => {
   storageAlarm.watch(app);
 
   const typed = app.withTypeProvider<TypeBoxTypeProvider>();
-  const routeOptions = { stores, publicUrl, eventStream: options.eventStream };
+  const routeOptions = { services, publicUrl, eventStream: options.eventStream };
   await typed.register(metaRoutes, routeOptions);
-  await typed.register(healthRoutes, { stores, storageAlarm });
+  await typed.register(healthRoutes, { services, storageAlarm });
   for (const plugin of [
     tokenRoutes,
     vmRoutes,

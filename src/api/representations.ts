@@ -10,8 +10,8 @@ import {
   virtioIommuOf,
 } from '../domain/translation/topology-facts.js';
 import type { Bus, Device, Mapping, MsiVector, Smmu, VmState } from '../domain/topology/types.js';
-import type { StoredEvent } from '../db/event-store.js';
-import { pictureUrls, resourcePaths, vmPath } from '../app/links.js';
+import type { StoredEvent } from '../db/port.js';
+import { eventPagePath, pictureUrls, resourcePaths, vmPath } from '../app/links.js';
 import { hex } from '../domain/address.js';
 import { CAPABILITY_RULES, capabilitiesOf, QEMU_CAPABILITIES } from '../domain/qemu-build/capabilities.js';
 import type { QemuBuildClassification } from '../domain/qemu-build/classify.js';
@@ -64,7 +64,7 @@ export function mappingResource(base: string, vm: string, deviceId: string, m: M
   const id = `${m.stage}/${hex(m.iova)}`;
   return {
     id,
-    url: `${base}${resourcePaths.device(vm, deviceId)}/mappings/${id}`,
+    url: `${base}${resourcePaths.mapping(vm, deviceId, id)}`,
     display: `stage ${m.stage} ${hex(m.iova)} -> ${hex(m.output)} (${hex(m.size)} bytes, ${m.perm})`,
     device: deviceId,
     stage: m.stage,
@@ -80,7 +80,7 @@ export function mappingResource(base: string, vm: string, deviceId: string, m: M
 export function vectorResource(base: string, vm: string, deviceId: string, v: MsiVector) {
   return {
     id: v.vector,
-    url: `${base}${resourcePaths.device(vm, deviceId)}/msi-vectors/${v.vector}`,
+    url: `${base}${resourcePaths.vector(vm, deviceId, v.vector)}`,
     display: `${deviceId} vector ${v.vector}: ${hex(v.address)} data ${hex(v.data)}`,
     device: deviceId,
     vector: v.vector,
@@ -230,8 +230,8 @@ export function vmResource(state: VmState, base: string, asOf?: number) {
   };
 }
 
-/** An event's link: the one-event page of the log that holds it (an event has no path of its own). */
-export const eventUrl = (base: string, position: number) => `${base}/v1/events?after=${position - 1}&limit=1`;
+/** An event's link: the one-event page of the log that holds it. */
+export const eventUrl = (base: string, position: number) => `${base}${eventPagePath(position)}`;
 
 export const eventDisplay = (e: StoredEvent) => `#${e.position} ${e.type} (${e.streamId}, version ${e.streamVersion})`;
 

@@ -3,7 +3,7 @@
 // again or Retry-After has passed without another refusal. Nothing acknowledged is lost meanwhile
 // (a write is acknowledged only once committed), and nothing needs a restart when space returns:
 // the next write simply succeeds. Engine-agnostic: both engines' refusals reach the client
-// through the problem mapping (src/db/storage-full.mjs recognises them).
+// through the problem mapping (src/db/shared/storage-full.mjs recognises them).
 
 import type { FastifyInstance } from 'fastify';
 import { type Problem, problemBody } from '../errors/problem.js';

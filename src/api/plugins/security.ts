@@ -10,7 +10,7 @@ import rateLimit from '@fastify/rate-limit';
 import underPressure from '@fastify/under-pressure';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { grants, LastUsed, type Principal, type Scope, verifyToken } from '../../app/tokens.js';
-import type { Stores } from '../../db/stores.js';
+import type { Stores } from '../../db/port.js';
 import { ServiceError } from '../../errors/problem.js';
 
 declare module 'fastify' {

@@ -5,6 +5,8 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueToken } from '../../../src/app/tokens';
+import type { Stores } from '../../../src/db/index';
+import type { SqliteStores } from '../../../src/db/sqlite/stores';
 import { rawClient } from '../../helpers/pg';
 import { itOnSqlite, startTestApp, type TestApp } from '../../helpers/test-app';
 import { command } from '../../helpers/topology';
@@ -13,7 +15,8 @@ type Response = { status: number; headers: Record<string, string>; text: string;
 
 /** Every row of a table, read directly from the database (the SQLite file, or PostgreSQL). */
 async function tableRows(app: TestApp, table: string): Promise<unknown[]> {
-  if (app.stores.database !== undefined) return app.stores.database.sqlite.prepare(`SELECT * FROM ${table}`).all();
+  const { database } = app.stores as Stores & Partial<Pick<SqliteStores, 'database'>>;
+  if (database !== undefined) return database.sqlite.prepare(`SELECT * FROM ${table}`).all();
   const client = await rawClient(app.dbPath);
   try {
     return (await client.query(`SELECT * FROM ${table}`)).rows;
