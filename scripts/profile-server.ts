@@ -59,7 +59,15 @@ if (which === 'resolve') {
 }
 child.kill('SIGINT');
 await new Promise((r) => child.once('exit', r));
-const profile = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'))!;
+// One profile per thread, main thread first (its name ends in .0.001.cpuprofile): the worker
+// threads (the record writer, tsx's loader) with their top 5 only.
+const profiles = readdirSync(dir)
+  .filter((f) => f.endsWith('.cpuprofile'))
+  .sort((a, b) => Number(a.split('.').at(-3)) - Number(b.split('.').at(-3)));
 const summary = fileURLToPath(new URL('./profile-summary.ts', import.meta.url));
-spawnSync(process.execPath, ['--import', 'tsx', summary, join(dir, profile), top, String(from)], { stdio: 'inherit' });
-console.log(`profile: ${join(dir, profile)}`);
+for (const [i, profile] of profiles.entries()) {
+  console.log(`${i === 0 ? 'main thread' : `thread ${i}`}: ${join(dir, profile)}`);
+  spawnSync(process.execPath, ['--import', 'tsx', summary, join(dir, profile), i === 0 ? top : '5', String(from)], {
+    stdio: 'inherit',
+  });
+}

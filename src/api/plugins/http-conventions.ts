@@ -61,8 +61,11 @@ export async function registerHttpConventions(app: FastifyInstance, options: { c
         return done(null, '');
       }
     }
-    if (typeof payload === 'string' && isJson(reply.getHeader('content-type')) && !payload.endsWith('\n'))
-      return done(null, `${payload}\n`);
+    if (typeof payload === 'string' && isJson(reply.getHeader('content-type')))
+      // Encoded to UTF-8 once, here: a string answer would be measured (Content-Length) and then
+      // encoded again by the socket's write, slowly for the two-byte strings a "§" in an answer
+      // makes (issue 21).
+      return done(null, Buffer.from(payload.endsWith('\n') ? payload : `${payload}\n`));
     done(null, payload);
   });
 }
