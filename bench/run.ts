@@ -26,10 +26,13 @@
 //       Emmett's PostgreSQL store under the same load when it is installed (bench/postgres.ts).
 //   (l) `doorbell sync --libvirt` of 200 unchanged domains (virsh test driver): the median wall
 //       time, and the events it appended (must be 0) (bench/sync.ts).
+//   (m) a fleet sweep of 200 VMs imported from the accel command line with linux-dma (every STE,
+//       stage-1 page and vector assumed from the profile) vs the same 200 with that guest state
+//       recorded (SteConfigured, IovaMapped, MsiVectorProgrammed): time and ratio (>= 0.8).
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import http from 'node:http';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,6 +54,8 @@ import {
 } from './postgres';
 import { syncBenchmark } from './sync';
 import { fleetSweep } from '../src/app/fleet-sweep';
+import { importVm } from '../src/app/import-vm';
+import type { Command } from '../src/domain/topology/types';
 import { resolveToJson } from '../src/app/resolution-cache';
 import { DEFAULT_SWEEP_PAGE, sweepVm } from '../src/app/resolve-msi';
 import { vmResource } from '../src/api/representations';
@@ -441,6 +446,117 @@ async function fleetSweepBenchmark(vmCount = 1_000, vectors = 32) {
   }
 }
 
+// ---- (m) fleet sweep of imported VMs with guest profiles ---------------------------------
+
+const ACCEL_LAB = readFileSync(new URL('../test/fixtures/import/two-accel-smmus.cmdline', import.meta.url), 'utf8');
+const LAB_VECTORS = 16;
+
+/**
+ * What linux-dma implies for dev0 and dev1 of the accel line, recorded instead (the same facts:
+ * STE s1 with the default CD, the doorbell page at 0xFFFFF000 and the RMR 1:1, vectors at
+ * 0xFFFFF040 with data 0..15), so that both fleets resolve the same vectors the same way.
+ */
+function recordedGuestState(): Command[] {
+  return ['dev0', 'dev1'].flatMap((deviceId): Command[] => [
+    { type: 'ConfigureSte', deviceId, config: 's1' },
+    { type: 'MapIova', deviceId, stage: 1, iova: 0xffff_f000n, output: 0x0809_0000n, size: 0x1000n },
+    { type: 'MapIova', deviceId, stage: 1, iova: 0x0800_0000n, output: 0x0800_0000n, size: 0x10_0000n },
+    ...Array.from(
+      { length: LAB_VECTORS },
+      (_, n): Command => ({
+        type: 'ProgramMsiVector',
+        deviceId,
+        vector: n,
+        address: 0xffff_f040n,
+        data: BigInt(n),
+      }),
+    ),
+  ]);
+}
+
+async function importLab(stores: Awaited<ReturnType<typeof createStores>>, vm: string, i: number, profile: boolean) {
+  const qemu = fleetBuild(i);
+  await importVm(stores, {
+    vmId: vm,
+    format: 'qemu-cmdline',
+    source: ACCEL_LAB,
+    ...(qemu === undefined ? {} : { qemu }),
+    ...(profile ? { guest: { profile: 'linux-dma', vectors: { dev0: LAB_VECTORS, dev1: LAB_VECTORS } } } : {}),
+    represent: () => ({ body: {}, location: '' }),
+    metadata,
+  });
+  if (!profile) await stores.vms.executeAll(vm, recordedGuestState(), { metadata });
+}
+
+async function profileFleetBenchmark(vmCount = 200) {
+  const dir = mkdtempSync(join(tmpdir(), 'doorbell-profile-fleet-'));
+  const stores = await createStores(join(dir, 'doorbell.db'));
+  try {
+    const name = (kind: string, i: number) => `${kind}-${String(i).padStart(3, '0')}`;
+    const assumed = Array.from({ length: vmCount }, (_, i) => name('assumed', i));
+    const recorded = Array.from({ length: vmCount }, (_, i) => name('recorded', i));
+    for (let i = 0; i < vmCount; i++) {
+      await importLab(stores, assumed[i]!, i, true);
+      await importLab(stores, recorded[i]!, i, false);
+    }
+    const baseUrl = 'http://localhost:8080';
+    const sweep = async (vm: string[]) => {
+      const start = process.hrtime.bigint();
+      const answer = await fleetSweep(stores, { vm, baseUrl });
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      const { totals } = JSON.parse(answer.body) as {
+        totals: { vectors: number; byVerdict: Record<string, number>; vectorsFrom: Record<string, number> };
+      };
+      return { seconds, totals };
+    };
+    // Warm-up on a few VMs of each kind, so that both paths are compiled before they are timed.
+    for (let i = 0; i < 3; i++) {
+      await sweep(assumed.slice(0, 20));
+      await sweep(recorded.slice(0, 20));
+    }
+    // The first sweep of each fleet (the profile's layer computed for each VM), then alternating rounds.
+    const firstAssumed = await sweep(assumed);
+    const firstRecorded = await sweep(recorded);
+    // Both fleets must be judged alike: the same vectors, the same verdicts; only where they came from differs.
+    if (
+      firstAssumed.totals.vectors !== vmCount * 2 * LAB_VECTORS ||
+      JSON.stringify(firstAssumed.totals.byVerdict) !== JSON.stringify(firstRecorded.totals.byVerdict) ||
+      firstAssumed.totals.vectorsFrom.assumed !== firstAssumed.totals.vectors ||
+      firstRecorded.totals.vectorsFrom.recorded !== firstRecorded.totals.vectors
+    )
+      throw new Error(`the fleets differ: ${JSON.stringify([firstAssumed.totals, firstRecorded.totals])}`);
+    // Each round sweeps both fleets three times, alternating, and sums: a shared machine's noise
+    // falls on both alike.
+    const times = await rounds(async () => {
+      let assumedSeconds = 0;
+      let recordedSeconds = 0;
+      for (let pair = 0; pair < 3; pair++) {
+        assumedSeconds += (await sweep(assumed)).seconds;
+        recordedSeconds += (await sweep(recorded)).seconds;
+      }
+      return { assumedSeconds: assumedSeconds / 3, recordedSeconds: recordedSeconds / 3 };
+    });
+    return {
+      vms: vmCount,
+      vectorsPerVm: 2 * LAB_VECTORS,
+      byVerdict: firstAssumed.totals.byVerdict,
+      first: {
+        assumedSeconds: round(firstAssumed.seconds),
+        recordedSeconds: round(firstRecorded.seconds),
+        ratio: round(firstRecorded.seconds / firstAssumed.seconds),
+      },
+      assumedSeconds: round(times.median.assumedSeconds),
+      recordedSeconds: round(times.median.recordedSeconds),
+      // Sweeps per second with profiles / with recorded state: the recorded time over the assumed one.
+      ratio: round(times.median.recordedSeconds / times.median.assumedSeconds),
+      target: 'ratio >= 0.8',
+    };
+  } finally {
+    await stores.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 // ---- (g) pictures -------------------------------------------------------------------------
 
 function medianMs(draw: () => string, runs = 300): number {
@@ -646,6 +762,7 @@ if (wanted('k')) results.k_reimport = await reimportBenchmark();
 if (wanted('i')) results.i_sseFanOut = await sseFanOutBenchmark();
 if (wanted('j')) results.j_postgresTwoNodes = await postgresTwoNodes();
 if (wanted('l')) results.l_sync = await syncBenchmark(() => startServer('doorbell'), eventTotal, ROUNDS);
+if (wanted('m')) results.m_profileFleetSweep = await profileFleetBenchmark();
 console.log(JSON.stringify(results, null, 2));
 
 /** A target: the figure must be at least (>=) or at most (<=) the bound. */
@@ -720,6 +837,15 @@ const sse = results.i_sseFanOut as { median: Record<string, number> } | undefine
 if (sse) row(`(i) SSE events/s appended (asked ${SSE_RATE})`, sse.median.appendedPerSecond);
 if (sse) row(`(i) SSE events/s delivered, ${SSE_LISTENERS} listeners`, sse.median.deliveredPerSecond);
 if (sse) row('(i) SSE share of appended events delivered', sse.median.deliveredShare, ['>=', 1]);
+const m = get('m_profileFleetSweep');
+if (m) {
+  row(
+    '(m) 200 imported VMs: profile / recorded, sweeps/s',
+    m.ratio,
+    ['>=', 0.8],
+    `${m.assumedSeconds} s with linux-dma vs ${m.recordedSeconds} s with recorded guest state`,
+  );
+}
 const j = get('j_postgresTwoNodes');
 if (j?.ratio !== undefined) {
   row(

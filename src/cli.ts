@@ -11,7 +11,8 @@ import { copyDb } from './cli/db-copy.js';
 import { diffVm } from './cli/diff.js';
 import { CliError, EXIT } from './cli/exit-codes.js';
 import { EXPORT_PATHS, exportVm } from './cli/export.js';
-import { importFiles } from './cli/import.js';
+import { fleetSweep } from './cli/fleet-sweep.js';
+import { importFiles, parseGuestVectors } from './cli/import.js';
 import { DEFAULT_QEMU_BINARY, probeQemu } from './cli/probe-qemu.js';
 import { showRecord } from './cli/record.js';
 import { sweepVm } from './cli/sweep.js';
@@ -45,7 +46,7 @@ function program(run: (code: Promise<number> | number) => void): Command {
     .addHelpText(
       'after',
       '\nExit codes: 0 ok, 1 the server refused a request (or a record is missing), 2 wrong usage,\n' +
-        '3 the server cannot be reached, 4 (sweep, diff, sync) some vector loses its interrupts;\n' +
+        '3 the server cannot be reached, 4 (sweep, fleet-sweep, diff, sync) some vector loses its interrupts;\n' +
         'probe-qemu: 2 the binary cannot be run, 1 it gave no usable answer in time.',
     );
   const client = () => {
@@ -64,6 +65,25 @@ function program(run: (code: Promise<number> | number) => void): Command {
     )
     .addOption(
       new Option('--concurrency <n>', 'imports sent at once').argParser(positiveInteger('--concurrency')).default(4),
+    )
+    .option(
+      '--probe-qemu [binary]',
+      'ask the QEMU binary each source names (libvirt <emulator>, the command line program), or the one given, ' +
+        'what it is (as probe-qemu does) and declare that build with each VM',
+    )
+    .addOption(
+      new Option('--probe-timeout <seconds>', 'how long the binary may take to answer, per run')
+        .argParser(positiveInteger('--probe-timeout'))
+        .default(10),
+    )
+    .option('--qemu-version <version>', 'declare this QEMU version (X.Y or X.Y.Z) with each VM, without probing')
+    .addOption(
+      new Option('--guest-profile <profile>', "declare the guest's profile with each VM (GET /v1/guest-profiles)"),
+    )
+    .option(
+      '--guest-vectors <device=count,...>',
+      'vectors a device allocates where the topology cannot tell (a vfio-pci: its MSI-X table size); repeatable',
+      (value: string, previous?: Record<string, number>) => parseGuestVectors(value, previous),
     )
     .action((files: string[], options) => run(importFiles(client(), files, { ...options, json: json() })));
 
@@ -106,6 +126,15 @@ function program(run: (code: Promise<number> | number) => void): Command {
     )
     .option('--as-of <version>', 'the VM as it was after this many events', nonNegativeInteger('--as-of'))
     .action((vm: string, options) => run(sweepVm(client(), vm, { ...options, json: json() })));
+
+  root
+    .command('fleet-sweep')
+    .description(
+      'judge every VM (or those named) against a target QEMU build: verdict, vectors, interrupts lost, and why',
+    )
+    .option('--target-version <version>', 'the target QEMU version (default: 11.0.0)')
+    .option('--vm <id>', 'only this VM (repeatable)', collect)
+    .action((options) => run(fleetSweep(client(), { ...options, json: json() })));
 
   root
     .command('watch')
@@ -161,14 +190,17 @@ function program(run: (code: Promise<number> | number) => void): Command {
       'ask a QEMU binary what it is (--version, QMP query-version and device-list-properties arm-smmuv3), ' +
         'print its classification and what it can create; with --vm, declare it on that VM',
     )
-    .argument('[binary]', 'the QEMU binary (a name on PATH or a path)', DEFAULT_QEMU_BINARY)
+    .argument(
+      '[binary]',
+      `the QEMU binary (a name on PATH or a path); default: with --vm the one the VM's import named, else ${DEFAULT_QEMU_BINARY}`,
+    )
     .option('--vm <id>', 'declare the probed build on this VM (PUT /v1/vms/{vm}/qemu)')
     .addOption(
       new Option('--timeout <seconds>', 'how long the binary may take to answer, per run')
         .argParser(positiveInteger('--timeout'))
         .default(10),
     )
-    .action((binary: string, options) => run(probeQemu(client, binary, { ...options, json: json() })));
+    .action((binary: string | undefined, options) => run(probeQemu(client, binary, { ...options, json: json() })));
 
   root
     .command('record')

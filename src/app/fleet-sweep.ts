@@ -4,7 +4,9 @@
 // read back byte for byte; its results are paged like a list.
 
 import { randomUUID } from 'node:crypto';
+import { fleetReasonOf, type VectorSources, vectorSourcesOf } from '../domain/fleet/reason.js';
 import { FLEET_VERDICTS, fleetCountsOf, fleetVerdictOf, type FleetVerdict } from '../domain/fleet/verdict.js';
+import { withGuestProfile } from '../domain/guest/implied.js';
 import { classifyQemuBuild, type QemuBuildClassification } from '../domain/qemu-build/classify.js';
 import { parseQemuDeclaration } from '../domain/qemu-build/declaration.js';
 import type { QemuBehaviour } from '../domain/qemu-build/rules.js';
@@ -57,6 +59,10 @@ interface VmResult {
   counts: ReturnType<typeof fleetCountsOf>;
   countsUnderTarget: ReturnType<typeof fleetCountsOf>;
   verdict: FleetVerdict;
+  /** What the verdict rests on, in words: the build when its behaviour is none or unknown, and the vectors judged (or why there were none). */
+  reason: string;
+  /** Where the vectors counted came from: recorded, or assumed from the guest profile. */
+  vectorsFrom: VectorSources;
   /** Which IOMMU the VM has, so that a virtio-iommu VM is never read as one without an IOMMU. */
   iommu: { kind: 'none' | 'smmuv3' | 'virtio-iommu'; ids: string[] };
 }
@@ -78,6 +84,9 @@ export function sweepOneVm(state: VmState, targetSemantics: Semantics): VmResult
     own === targetSemantics ? underOwn : vectors.map((msi) => resolveOnce(state, msi, targetSemantics));
   const counts = fleetCountsOf(underOwn);
   const countsUnderTarget = fleetCountsOf(underTarget);
+  const verdict = fleetVerdictOf(build.behaviour, counts.interruptsLost, countsUnderTarget.interruptsLost);
+  const sources = vectorSourcesOf(withGuestProfile(state));
+  const reasonOf = { state, build, verdict, own, target: targetSemantics, counts, countsUnderTarget, sources };
   return {
     vm: state.id,
     version: state.version,
@@ -86,7 +95,9 @@ export function sweepOneVm(state: VmState, targetSemantics: Semantics): VmResult
     semantics: own,
     counts,
     countsUnderTarget,
-    verdict: fleetVerdictOf(build.behaviour, counts.interruptsLost, countsUnderTarget.interruptsLost),
+    verdict,
+    reason: fleetReasonOf(reasonOf),
+    vectorsFrom: sources,
     iommu: iommuOf(state),
   };
 }
@@ -166,6 +177,12 @@ export async function fleetSweep(stores: Stores, request: FleetSweepRequest): Pr
       vectors: results.reduce((n, r) => n + r.counts.vectors, 0),
       byBehaviour,
       byVerdict,
+      // Issue 19: a VM with nothing to judge is counted apart, whatever its verdict says.
+      vmsWithoutVectors: results.filter((r) => r.counts.vectors === 0).length,
+      vectorsFrom: {
+        recorded: results.reduce((n, r) => n + r.vectorsFrom.recorded, 0),
+        assumed: results.reduce((n, r) => n + r.vectorsFrom.assumed, 0),
+      },
     },
   };
   const resultJson = results.map((r) => JSON.stringify(r));

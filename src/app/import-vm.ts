@@ -56,6 +56,10 @@ function withDeclarations(commands: Command[], request: Pick<ImportRequest, 'qem
   return [{ ...first, ...qemu, ...guest }, ...rest];
 }
 
+/** Each event's metadata.importedFrom: the source's format and hash, and the binary it names (a name, not a build). */
+const importedFrom = (format: ImportFormat, sha256: string, emulator: string | undefined) =>
+  emulator === undefined ? { format, sha256 } : { format, sha256, emulator };
+
 export async function importVm(stores: Stores, request: ImportRequest): Promise<Answer> {
   const sha256 = sha256Of(request.source);
   if (request.gicVersion !== undefined && request.format !== 'libvirt-xml')
@@ -76,7 +80,7 @@ export async function importVm(stores: Stores, request: ImportRequest): Promise<
       represent: (executed) => request.represent(executed, report),
       precondition: request.precondition,
       idempotency: request.idempotency,
-      metadata: { ...request.metadata, importedFrom: { format: request.format, sha256 } },
+      metadata: { ...request.metadata, importedFrom: importedFrom(request.format, sha256, report.emulator?.binary) },
     });
   } catch (error) {
     if (!(error instanceof CommandListError)) throw error;

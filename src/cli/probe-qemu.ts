@@ -62,7 +62,25 @@ export async function probeDeclaration(
   }
 }
 
-export async function probeQemu(client: () => Client, binary: string, options: ProbeOptions): Promise<number> {
+/**
+ * The binary to probe when none is given: with --vm, the one the VM's import named (its first
+ * event's metadata.importedFrom.emulator), else qemu-system-aarch64 on PATH.
+ */
+async function binaryFor(client: () => Client, vm: string | undefined): Promise<string> {
+  if (vm === undefined) return DEFAULT_QEMU_BINARY;
+  const first = await client().json<{ results: { metadata?: { importedFrom?: { emulator?: string } } }[] }>(
+    'GET',
+    `/v1/vms/${encodeURIComponent(vm)}/events?limit=1`,
+  );
+  return first.results[0]?.metadata?.importedFrom?.emulator ?? DEFAULT_QEMU_BINARY;
+}
+
+export async function probeQemu(
+  client: () => Client,
+  given: string | undefined,
+  options: ProbeOptions,
+): Promise<number> {
+  const binary = given ?? (await binaryFor(client, options.vm));
   const { qemu, classification } = await probeDeclaration(binary, options.timeout * 1000);
   const capabilities = capabilitiesOf(classification);
   const declared =

@@ -65,6 +65,22 @@ export async function sweepVm(
       `sweep ${first.id}: ${vm} at version ${first.asOfVersion}, ${first.semantics}: ` +
         `${results.length} vectors, ${lost} losing interrupts\n`,
     );
+    if (results.length === 0) process.stdout.write(`${await nothingToSweep(client, vm)}\n`);
   }
   return results.some(isLost) ? EXIT.findings : EXIT.ok;
+}
+
+interface GuestView {
+  profile: string;
+  devices: { device: string; vectors: number; applies: boolean; notes: string[] }[];
+}
+
+/** Why a VM has no vector to sweep, in the words of the fleet sweep's reason (issue 19). */
+async function nothingToSweep(client: Client, vm: string): Promise<string> {
+  const { guest } = await client.json<{ guest: GuestView | null }>('GET', `/v1/vms/${encodeURIComponent(vm)}`);
+  if (guest === null)
+    return `nothing was judged: ${vm} has no programmed vectors and no guest profile to imply them (doorbell import --guest-profile, or PUT /v1/vms/${vm}/guest)`;
+  // Each device's note on its vector count (or why the profile does not apply).
+  const why = guest.devices.map((d) => d.notes.find((n) => /^(vectors-|gicv2m)/.test(n)) ?? `${d.device}: no note`);
+  return `nothing was judged: the guest profile ${guest.profile} implies no vectors here (${why.join('; ')})`;
 }

@@ -22,7 +22,7 @@ export interface EventMetadata {
   requestId: string;
   reason?: string;
   /** The text an import created the VM from (POST /v1/vm-imports): its format and SHA-256. */
-  importedFrom?: { format: string; sha256: string };
+  importedFrom?: { format: string; sha256: string; emulator?: string };
 }
 
 export type StoredEvent = RecordedEvent & {

@@ -35,8 +35,18 @@ export interface BusNumberNote {
   detail: string;
 }
 
+/** The QEMU binary the source names (libvirt's <emulator>, a command line's program): see emulator.ts. */
+export interface ReportEmulator {
+  binary: string;
+  from: 'program' | 'emulator-element';
+  at: SourceRef;
+  notes: string[];
+}
+
 export interface ImportReport {
   format: ImportFormat;
+  /** The binary the source names, or null when it names none (a command line that starts with an option). */
+  emulator?: ReportEmulator | null;
   parts: ReportPart[];
   ignored: IgnoredPart[];
   busNumbers: BusNumberNote[];

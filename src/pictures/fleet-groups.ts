@@ -1,11 +1,21 @@
 // A fleet sweep's VMs grouped by QEMU build, and within a build by verdict: the rows and bar
 // segments of the fleet chart.
 
-import { VERDICTS, type FleetResultView, type FleetSweepView, type QemuBuildView } from './fleet-view.js';
+import {
+  VERDICTS,
+  type FleetResultView,
+  type FleetSweepView,
+  nothingJudged,
+  type QemuBuildView,
+} from './fleet-view.js';
 
 export interface VerdictSegment {
   readonly verdict: string;
+  /** The VMs of this verdict that had no vector to judge (drawn pale, apart from those judged). */
+  readonly nothingJudged: boolean;
   readonly vms: readonly string[];
+  /** The reason of the first VM, for the tooltip. */
+  readonly reason?: string;
 }
 
 export interface BuildRow {
@@ -18,6 +28,8 @@ export interface BuildRow {
   readonly vms: number;
   readonly vectors: number;
   readonly interruptsLost: number;
+  /** VMs with no vector to judge. */
+  readonly withoutVectors: number;
 }
 
 /** Verdicts in chart order (worst first), then any the contract does not list yet. */
@@ -60,11 +72,17 @@ export function buildRows(sweep: FleetSweepView): BuildRow[] {
         behaviour: first.behaviour,
         rule: first.qemu?.rule,
         segments: order
-          .map((verdict) => ({ verdict, vms: results.filter((r) => r.verdict === verdict).map((r) => r.vm) }))
+          .flatMap((verdict) =>
+            [false, true].map((empty): VerdictSegment => {
+              const these = results.filter((r) => r.verdict === verdict && nothingJudged(r) === empty);
+              return { verdict, nothingJudged: empty, vms: these.map((r) => r.vm), reason: these[0]?.reason };
+            }),
+          )
           .filter((s) => s.vms.length > 0),
         vms: results.length,
         vectors: results.reduce((n, r) => n + (r.counts?.vectors ?? 0), 0),
         interruptsLost: results.reduce((n, r) => n + (r.counts?.interruptsLost ?? 0), 0),
+        withoutVectors: results.filter(nothingJudged).length,
       };
     })
     .sort(

@@ -1,9 +1,10 @@
 // GET /v1/fleet-sweeps/{id}.svg: VMs by QEMU build and verdict, as horizontal stacked bars — one
 // bar per build (fleet-groups.ts), one segment per verdict, the count written on it and the VMs
-// in its tooltip; a legend with the sweep's totals above.
+// in its tooltip; a legend with the sweep's totals above. VMs with no vector to judge are drawn
+// pale and dashed beside the judged ones of their verdict: an `ok` over nothing is not an `ok`.
 
-import { buildLabel, buildRows, verdictOrder, type BuildRow } from './fleet-groups.js';
-import type { FleetSweepView } from './fleet-view.js';
+import { buildLabel, buildRows, verdictOrder, type BuildRow, type VerdictSegment } from './fleet-groups.js';
+import { type FleetSweepView, nothingJudged } from './fleet-view.js';
 import { INK, MUTED, OTHER_VERDICT_COLOUR, RULE, VERDICT_COLOURS } from './palette.js';
 import { el, fittedText, svgDocument, textWidth, type SvgChild, type SvgElement } from './svg.js';
 
@@ -49,7 +50,8 @@ export function fleetPicture(sweep: FleetSweepView): string {
     fittedText(subtitle, WIDTH - 2 * MARGIN, { x: MARGIN, y: MARGIN + 36, 'font-size': 12, fill: MUTED }),
   ];
   let y = MARGIN + 56;
-  const legend = legendItems(order, tally, y);
+  const withoutVectors = sweep.totals?.vmsWithoutVectors ?? sweep.results.filter(nothingJudged).length;
+  const legend = legendItems(order, tally, withoutVectors, y);
   body.push(legend.element);
   y = legend.bottom + 14;
 
@@ -80,22 +82,51 @@ export function fleetPicture(sweep: FleetSweepView): string {
         .map((v) => `${v} ${tally(v)}`)
         .join(', ') || 'none'
     }.`,
+    withoutVectors > 0
+      ? `${withoutVectors} VMs had no vector to judge (their verdict says nothing of interrupts).`
+      : '',
     ...rows.map(
-      (r) => `QEMU ${r.label} (${r.behaviour}): ${r.segments.map((s) => `${s.vms.length} ${s.verdict}`).join(', ')}.`,
+      (r) =>
+        `QEMU ${r.label} (${r.behaviour}): ${r.segments.map((s) => `${s.vms.length} ${segmentName(s)}`).join(', ')}.`,
     ),
-  ].join(' ');
+  ]
+    .filter((t) => t !== '')
+    .join(' ');
   return svgDocument({ title, desc, width: WIDTH, height: y + MARGIN, body });
 }
+
+const segmentName = (s: VerdictSegment) =>
+  s.nothingJudged ? `${s.verdict} with no vectors (nothing judged)` : s.verdict;
+
+/** A pale, dashed box: VMs whose verdict rests on no vector. */
+const emptyStyle = (verdict: string) => ({
+  fill: colourOf(verdict),
+  'fill-opacity': 0.3,
+  stroke: colourOf(verdict),
+  'stroke-width': 1.5,
+  'stroke-dasharray': '4 2',
+});
 
 function legendItems(
   verdicts: readonly string[],
   tally: (v: string) => number,
+  withoutVectors: number,
   y: number,
 ): { element: SvgElement; bottom: number } {
   let x = MARGIN;
   let line = y;
-  const items = verdicts.map((verdict) => {
-    const text = `${verdict} ${tally(verdict)}`;
+  const entries: { key: string; text: string; box: Record<string, string | number> }[] = verdicts.map((verdict) => ({
+    key: verdict,
+    text: `${verdict} ${tally(verdict)}`,
+    box: { fill: colourOf(verdict), stroke: INK, 'stroke-width': 0.5 },
+  }));
+  if (withoutVectors > 0)
+    entries.push({
+      key: 'no-vectors',
+      text: `of them with no vectors, nothing judged ${withoutVectors}`,
+      box: emptyStyle('ok'),
+    });
+  const items = entries.map(({ key, text, box }) => {
     const width = 16 + textWidth(text, 11) + 20;
     if (x + width > WIDTH - MARGIN) {
       x = MARGIN;
@@ -103,8 +134,8 @@ function legendItems(
     }
     const item = el(
       'g',
-      { 'data-legend': verdict, 'data-count': tally(verdict) },
-      el('rect', { x, y: line, width: 12, height: 12, fill: colourOf(verdict), stroke: INK, 'stroke-width': 0.5 }),
+      { 'data-legend': key, 'data-count': key === 'no-vectors' ? withoutVectors : tally(key) },
+      el('rect', { x, y: line, width: 12, height: 12, ...box }),
       el('text', { x: x + 16, y: line + 10, 'font-size': 11, fill: INK }, text),
     );
     x += width;
@@ -122,19 +153,25 @@ function buildBar(row: BuildRow, y: number, scale: number): SvgElement {
       segment.vms.slice(0, MAX_NAMED_VMS).join(', ') +
       (segment.vms.length > MAX_NAMED_VMS ? ` and ${segment.vms.length - MAX_NAMED_VMS} more` : '');
     const count = String(segment.vms.length);
-    const dark = !['no-accel', 'unknown-build'].includes(segment.verdict);
+    const dark = !segment.nothingJudged && !['no-accel', 'unknown-build'].includes(segment.verdict);
+    const why = segment.nothingJudged && segment.reason !== undefined ? `; ${segment.reason}` : '';
     const element = el(
       'g',
-      { 'data-build': row.key, 'data-verdict': segment.verdict, 'data-count': segment.vms.length },
-      el('title', {}, `${row.label}: ${segment.vms.length} ${segment.verdict} (${named})`),
+      {
+        'data-build': row.key,
+        'data-verdict': segment.verdict,
+        'data-count': segment.vms.length,
+        ...(segment.nothingJudged ? { 'data-nothing-judged': 'true' } : {}),
+      },
+      el('title', {}, `${row.label}: ${segment.vms.length} ${segmentName(segment)} (${named})${why}`),
       el('rect', {
         x,
         y: y + 4,
         width,
         height: BAR_HEIGHT,
-        fill: colourOf(segment.verdict),
-        stroke: '#ffffff',
-        'stroke-width': 1,
+        ...(segment.nothingJudged
+          ? emptyStyle(segment.verdict)
+          : { fill: colourOf(segment.verdict), stroke: '#ffffff', 'stroke-width': 1 }),
       }),
       width >= textWidth(count, 11) + 6 &&
         el(
@@ -154,6 +191,7 @@ function buildBar(row: BuildRow, y: number, scale: number): SvgElement {
     return element;
   });
   const summary = `${row.vms} VM${row.vms === 1 ? '' : 's'} · ${row.vectors} vectors · ${row.interruptsLost} lost`;
+  const summaryX = barX + BAR_WIDTH + 16;
   return el(
     'g',
     { 'data-build-row': row.key },
@@ -172,6 +210,13 @@ function buildBar(row: BuildRow, y: number, scale: number): SvgElement {
     }),
     el('line', { x1: barX, y1: y + 2, x2: barX, y2: y + BAR_HEIGHT + 6, stroke: RULE, 'stroke-width': 1 }),
     segments,
-    fittedText(summary, SUMMARY_WIDTH, { x: barX + BAR_WIDTH + 16, y: y + 19, 'font-size': 11, fill: MUTED }),
+    fittedText(summary, SUMMARY_WIDTH, { x: summaryX, y: y + 15, 'font-size': 11, fill: MUTED }),
+    row.withoutVectors > 0 &&
+      fittedText(`${row.withoutVectors} without vectors: nothing judged`, SUMMARY_WIDTH, {
+        x: summaryX,
+        y: y + 29,
+        'font-size': 10,
+        fill: MUTED,
+      }),
   );
 }

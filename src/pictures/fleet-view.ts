@@ -34,7 +34,13 @@ export interface FleetResultView {
   readonly countsUnderTarget?: FleetCountsView;
   /** One of VERDICTS; another string (a verdict added later) is drawn as it is. */
   readonly verdict: string;
+  /** What the verdict rests on (absent in sweeps recorded before issue 19). */
+  readonly reason?: string;
+  readonly vectorsFrom?: { readonly recorded: number; readonly assumed: number; readonly profile: string | null };
 }
+
+/** A VM with no vector to judge: its verdict says nothing of its interrupts, and the chart draws it apart. */
+export const nothingJudged = (r: FleetResultView) => r.counts !== undefined && r.counts.vectors === 0;
 
 export interface FleetSweepView {
   readonly id?: string;
@@ -45,6 +51,7 @@ export interface FleetSweepView {
     readonly vectors: number;
     readonly byBehaviour?: Readonly<Record<string, number>>;
     readonly byVerdict?: Readonly<Record<string, number>>;
+    readonly vmsWithoutVectors?: number;
   };
   readonly results: readonly FleetResultView[];
 }

@@ -1,55 +1,20 @@
 // `doorbell probe-qemu [BINARY]` as a user runs it: against Debian's qemu-system-aarch64 7.2 when
-// the machine has it, and against fake binaries (small node scripts written here) that answer as
+// the machine has it, and against fake binaries (small node scripts, test/helpers/fake-qemu.ts) that answer as
 // an 11.0 build, as 7.2.22 does, or not at all.
 
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { declarationOf } from '../../src/cli/probe-qemu';
 import { listenForCli, runCli } from '../helpers/cli';
 import { startTestApp, type TestApp } from '../helpers/test-app';
+import { type FakeAnswers, writeFakeQemu } from '../helpers/fake-qemu';
 import { command } from '../helpers/topology';
 
 const dir = mkdtempSync(join(tmpdir(), 'doorbell-probe-'));
-
-interface FakeAnswers {
-  versionText: string;
-  /** query-version's return. */
-  version: { qemu: { major: number; minor: number; micro: number }; package: string };
-  /** device-list-properties arm-smmuv3: its return, or an error. */
-  properties: unknown[] | { class: string; desc: string };
-  /** Answer nothing after the greeting. */
-  hang?: boolean;
-}
-
-/** A node script that answers --version and a QMP session on stdio as `answers` say. */
-function fakeQemu(name: string, answers: FakeAnswers): string {
-  const path = join(dir, name);
-  const script = `#!${process.execPath}
-const answers = ${JSON.stringify(answers)};
-require('node:fs').writeFileSync(${JSON.stringify(`${path}.pid`)}, String(process.pid));
-if (process.argv.includes('--version')) { process.stdout.write(answers.versionText + '\\n'); process.exit(0); }
-const out = (m) => process.stdout.write(JSON.stringify(m) + '\\n');
-out({ QMP: { version: answers.version, capabilities: ['oob'] } });
-if (answers.hang) setInterval(() => {}, 1000);
-else require('node:readline').createInterface({ input: process.stdin }).on('line', (line) => {
-  const { execute } = JSON.parse(line);
-  // An event between answers, as QEMU may send: the client skips it.
-  out({ timestamp: { seconds: 0, microseconds: 0 }, event: 'RESUME' });
-  if (execute === 'qmp_capabilities') out({ return: {} });
-  else if (execute === 'query-version') out({ return: answers.version });
-  else if (execute === 'device-list-properties')
-    out(Array.isArray(answers.properties) ? { return: answers.properties } : { error: answers.properties });
-  else if (execute === 'quit') { out({ return: {} }); process.exit(0); }
-  else out({ error: { class: 'CommandNotFound', desc: 'no ' + execute } });
-});
-`;
-  writeFileSync(path, script);
-  chmodSync(path, 0o755);
-  return path;
-}
+const fakeQemu = (name: string, answers: FakeAnswers) => writeFakeQemu(dir, name, answers);
 
 /** An 11.0-like build: arm-smmuv3 with smmu_per_bus, accel and msi-gpa (QEMU 11.0.0's properties). */
 const QEMU_11 = fakeQemu('qemu-11.0', {

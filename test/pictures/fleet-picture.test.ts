@@ -117,6 +117,39 @@ describe('fleet picture', () => {
     expect(segments(doc)).toContainEqual(['11.0.0 | ', 'needs-review', 1]);
   });
 
+  it('draws a VM with no vector to judge pale and dashed beside the judged ones, with its reason', () => {
+    const reason = 'no programmed vectors and no guest profile to imply them: nothing was judged';
+    const empty: FleetResultView = {
+      ...result('bare-1', UPSTREAM, 'ok'),
+      counts: { vectors: 0, routesInstalled: 0, interruptsLost: 0, misrouted: 0 },
+      countsUnderTarget: { vectors: 0, routesInstalled: 0, interruptsLost: 0, misrouted: 0 },
+      reason,
+    };
+    const doc = expectWellFormedPicture(
+      fleetPicture({
+        ...sweep,
+        totals: { ...sweep.totals!, vms: 8, vmsWithoutVectors: 1 },
+        results: [...results, empty],
+      }),
+    );
+    // 11.0.0: edge-1 and edge-2 judged ok (4 vectors each), bare-1 ok over nothing: two segments.
+    const upstream = withAttribute(doc, 'data-verdict', 'ok').filter((s) =>
+      s.getAttribute('data-build')!.includes('11.0.0'),
+    );
+    expect(upstream.map((s) => [s.getAttribute('data-count'), s.getAttribute('data-nothing-judged')])).toEqual([
+      ['2', null],
+      ['1', 'true'],
+    ]);
+    const rect = upstream[1]!.getElementsByTagName('rect')[0]!;
+    expect([rect.getAttribute('fill-opacity'), rect.getAttribute('stroke-dasharray')]).toEqual(['0.3', '4 2']);
+    expect(upstream[1]!.getElementsByTagName('title')[0]!.textContent).toBe(
+      `11.0.0: 1 ok with no vectors (nothing judged) (bare-1); ${reason}`,
+    );
+    expect(withAttribute(doc, 'data-legend', 'no-vectors')[0]!.getAttribute('data-count')).toBe('1');
+    const row = withAttribute(doc, 'data-build-row').find((r) => visibleText(r).includes('11.0.0'))!;
+    expect(visibleText(row)).toContain('3 VMs · 8 vectors · 0 lost\n1 without vectors: nothing judged');
+  });
+
   it('an empty sweep still is a picture', () => {
     const doc = expectWellFormedPicture(fleetPicture({ results: [] }));
     expect(visibleText(doc)).toContain('no VMs in this sweep');

@@ -83,6 +83,12 @@ export const EventSchema = Type.Object(
           {
             format: Type.String({ description: 'qemu-cmdline or libvirt-xml' }),
             sha256: Type.String({ description: 'SHA-256 of the source text, lowercase hex' }),
+            emulator: Type.Optional(
+              Type.String({
+                description:
+                  "the QEMU binary the source names (libvirt's <emulator>, the program): a name, not a build",
+              }),
+            ),
           },
           {
             description:

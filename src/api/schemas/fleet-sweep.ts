@@ -78,6 +78,22 @@ export const FleetResultSchema = Type.Object({
   counts: Counts,
   countsUnderTarget: Counts,
   verdict: OneOf(FLEET_VERDICTS, VERDICTS_TEXT),
+  reason: Type.Optional(
+    Type.String({
+      description:
+        'what the verdict rests on: the build when its behaviour is none or unknown, then the vectors judged (how many lose their interrupts under each behaviour) or why there were none ("no programmed vectors and no guest profile to imply them: nothing was judged"). Absent in sweeps recorded before it was added',
+    }),
+  ),
+  vectorsFrom: Type.Optional(
+    Type.Object(
+      {
+        recorded: Type.Integer({ description: 'vectors programmed by a recorded MsiVectorProgrammed' }),
+        assumed: Type.Integer({ description: 'vectors implied by the guest profile, for devices with none recorded' }),
+        profile: Nullable(Type.String({ description: 'the declared guest profile' })),
+      },
+      { description: 'where the vectors counted came from (absent in sweeps recorded before it was added)' },
+    ),
+  ),
   iommu: Type.Optional(
     Type.Object(
       {
@@ -103,6 +119,15 @@ export const FleetSweepSchema = Type.Object(
       vectors: Type.Integer(),
       byBehaviour: countsBy(QEMU_BEHAVIOURS, 'VMs per behaviour'),
       byVerdict: countsBy(FLEET_VERDICTS, 'VMs per verdict'),
+      vmsWithoutVectors: Type.Optional(
+        Type.Integer({ description: 'VMs with no vector to judge (counted under their verdict too, never judged)' }),
+      ),
+      vectorsFrom: Type.Optional(
+        Type.Object(
+          { recorded: Type.Integer(), assumed: Type.Integer() },
+          { description: 'the vectors counted, recorded or assumed from a guest profile' },
+        ),
+      ),
     }),
     count: Type.Integer({ description: 'VMs in the whole sweep' }),
     next: Nullable(Type.String({ description: 'the next page of results' })),

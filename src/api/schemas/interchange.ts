@@ -3,7 +3,7 @@
 import { Type } from '@sinclair/typebox';
 import { GIC_VERSIONS } from '../../domain/topology/types.js';
 import { IMPORT_FORMATS } from '../../interchange/report.js';
-import { Body, errorResponses, Id, ID_PATTERN, OneOf } from './common.js';
+import { Body, errorResponses, Id, ID_PATTERN, Nullable, OneOf } from './common.js';
 import { GuestField } from './guest.js';
 import { QemuField } from './qemu-build.js';
 
@@ -103,6 +103,24 @@ export const ImportReportSchema = Type.Object(
   {
     format: OneOf(IMPORT_FORMATS, 'the format read'),
     sha256: Type.String({ description: 'SHA-256 of the source (as in each event metadata.importedFrom)' }),
+    emulator: Type.Optional(
+      Nullable(
+        Type.Object(
+          {
+            binary: Type.String({
+              description: "the binary as the source names it (libvirt's <emulator>, the program)",
+            }),
+            from: OneOf(['program', 'emulator-element'] as const, 'the command line program, or <emulator>'),
+            at: SourceRefSchema,
+            notes: Type.Array(Type.String()),
+          },
+          {
+            description:
+              'the QEMU binary the source names: recorded, never read as a build (a version in a path is a name, not an answer); doorbell probe-qemu BINARY --vm VM or doorbell import --probe-qemu declares what it answers. null: the source names none',
+          },
+        ),
+      ),
+    ),
     parts: Type.Array(
       Type.Object({
         at: SourceRefSchema,

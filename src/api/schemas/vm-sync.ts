@@ -29,29 +29,27 @@ const PartFields = Type.Object(
 const changeFields = {
   op: OneOf(CHANGE_OPS, 'add: the part is new; remove: it went; change: it is there on both sides with other fields'),
   kind: OneOf(PART_KINDS, 'what the part is; board, qemu and guest have the VM id as id'),
-  id: Type.String({ examples: ['pcie.port2'] }),
+  id: Type.String({ example: 'pcie.port2' }),
   before: Type.Optional(PartFields),
   after: Type.Optional(PartFields),
 };
 
 export const Change = Type.Object(changeFields, {
   description: 'a part added, removed or changed',
-  examples: [
-    {
-      op: 'add',
-      kind: 'device',
-      id: 'net0',
-      after: {
-        driver: 'virtio-net-pci',
-        bus: 'pcie.port2',
-        slot: 0,
-        function: 0,
-        host: null,
-        hostFd: false,
-        iommufd: null,
-      },
+  example: {
+    op: 'add',
+    kind: 'device',
+    id: 'net0',
+    after: {
+      driver: 'virtio-net-pci',
+      bus: 'pcie.port2',
+      slot: 0,
+      function: 0,
+      host: null,
+      hostFd: false,
+      iommufd: null,
     },
-  ],
+  },
 });
 
 export const RouteChange = Type.Object(
@@ -107,23 +105,21 @@ export const ReimportAnswer = Type.Object(
   },
   {
     description: 'the plan (dryRun) or the change appended',
-    examples: [
-      {
-        vm: 'vm1',
-        version: 9,
-        dryRun: false,
-        changes: [
-          {
-            op: 'add',
-            kind: 'bus',
-            id: 'pcie.port2',
-            after: { type: 'pcie-root-port', bus: 'pcie.1', number: 3, bypassIommu: false },
-          },
-        ],
-        routes: [],
-        events: [{ position: 42, streamVersion: 9, type: 'BusAdded' }],
-      },
-    ],
+    example: {
+      vm: 'vm1',
+      version: 9,
+      dryRun: false,
+      changes: [
+        {
+          op: 'add',
+          kind: 'bus',
+          id: 'pcie.port2',
+          after: { type: 'pcie-root-port', bus: 'pcie.1', number: 3, bypassIommu: false },
+        },
+      ],
+      routes: [],
+      events: [{ position: 42, streamVersion: 9, type: 'BusAdded' }],
+    },
   },
 );
 
@@ -163,47 +159,45 @@ export const DiffSchema = Type.Object(
   },
   {
     description: 'what changed in a VM between two versions',
-    examples: [
-      {
-        vm: 'vm1',
-        from: 8,
-        to: 10,
-        changes: [
-          {
-            op: 'remove',
-            kind: 'device',
-            id: 'hostdev1',
-            before: {
-              driver: 'vfio-pci',
-              bus: 'pcie.port2',
-              slot: 0,
-              function: 0,
-              host: '0018:06:00.0',
-              hostFd: false,
-              iommufd: 'iommufd0',
-            },
-            events: [57],
+    example: {
+      vm: 'vm1',
+      from: 8,
+      to: 10,
+      changes: [
+        {
+          op: 'remove',
+          kind: 'device',
+          id: 'hostdev1',
+          before: {
+            driver: 'vfio-pci',
+            bus: 'pcie.port2',
+            slot: 0,
+            function: 0,
+            host: '0018:06:00.0',
+            hostFd: false,
+            iommufd: 'iommufd0',
           },
-          {
-            op: 'change',
-            kind: 'smmu',
-            id: 'smmuv3.0',
-            before: { accel: true },
-            after: { accel: false },
-            events: [58],
-          },
-        ],
-        routes: [
-          {
-            device: 'hostdev1',
-            vector: 0,
-            semantics: 'upstream',
-            before: { installed: true, address: '0x8090040', data: '0x0', devid: '0x10', flags: 'KVM_MSI_VALID_DEVID' },
-            after: null,
-          },
-        ],
-        picture: 'http://127.0.0.1:8080/v1/vms/vm1/diff.svg?from=8&to=10',
-      },
-    ],
+          events: [57],
+        },
+        {
+          op: 'change',
+          kind: 'smmu',
+          id: 'smmuv3.0',
+          before: { accel: true },
+          after: { accel: false },
+          events: [58],
+        },
+      ],
+      routes: [
+        {
+          device: 'hostdev1',
+          vector: 0,
+          semantics: 'upstream',
+          before: { installed: true, address: '0x8090040', data: '0x0', devid: '0x10', flags: 'KVM_MSI_VALID_DEVID' },
+          after: null,
+        },
+      ],
+      picture: 'http://127.0.0.1:8080/v1/vms/vm1/diff.svg?from=8&to=10',
+    },
   },
 );

@@ -257,9 +257,22 @@ export function assumedFrom(
     'vector' in step.input
       ? [virtioIommuOf(state) === undefined ? 'msi-address' : 'virtio-iommu-msi', 'msi-data']
       : ['ste', 'cd', 'msi-page', 'rmr-identity'];
-  const rules = ids.map((id) => ruleOf(profile, id)).filter((r) => r !== undefined);
-  return {
-    prefix: `assumed from ${profile.id} (v${profile.version}, ${profile.kernels}): `,
-    citation: rules.map(citationText).join('; '),
-  };
+  return assumedWords(profile, ids);
+}
+
+/** The words are the same for every step of a kind: a sweep of many vectors builds them once. */
+const WORDS = new Map<string, { prefix: string; citation: string }>();
+
+function assumedWords(profile: GuestProfile, ids: readonly GuestRuleId[]): { prefix: string; citation: string } {
+  const key = `${profile.id}|${profile.version}|${ids.join(',')}`;
+  let words = WORDS.get(key);
+  if (words === undefined) {
+    const rules = ids.map((id) => ruleOf(profile, id)).filter((r) => r !== undefined);
+    words = {
+      prefix: `assumed from ${profile.id} (v${profile.version}, ${profile.kernels}): `,
+      citation: rules.map(citationText).join('; '),
+    };
+    WORDS.set(key, words);
+  }
+  return words;
 }

@@ -4,6 +4,7 @@
 // <address bus=> is a controller index, not a guest bus number (qemu-fidelity-and-import.md B2).
 
 import type { Draft } from '../draft.js';
+import { emulatorOf } from '../emulator.js';
 import { malformed, type ImportReport, type SourceRef } from '../report.js';
 import { ignore, newContext, type ParseContext } from './context.js';
 import { indexControllers, isPciController, readPciController } from './controllers.js';
@@ -57,7 +58,15 @@ const DEVICE_ELEMENTS: Record<string, ElementReader> = {
   video: readVideo,
   panic: readPanic,
   serial: readSerial,
+  emulator: readEmulator,
 };
+
+/** <emulator>: the binary libvirt starts (emulator.ts: recorded, no build declared from it). */
+function readEmulator(e: Element, ctx: ParseContext): void {
+  const binary = e.textContent?.trim() ?? '';
+  if (binary === '') ignore(ctx, e, 'an empty <emulator> names no binary');
+  else ctx.report.emulator = emulatorOf(binary, atOf(e), 'emulator-element');
+}
 
 export type { HostAssumptions };
 
@@ -69,7 +78,7 @@ export function parseLibvirtXml(source: string, host: HostAssumptions = {}): Dra
   const domain = parseXml(source).documentElement;
   if (domain === null || domain.tagName !== 'domain')
     throw malformed(`the root element is <${domain?.tagName}>, not <domain>`, domain ? atOf(domain) : null);
-  const report: ImportReport = { format: 'libvirt-xml', parts: [], ignored: [], busNumbers: [] };
+  const report: ImportReport = { format: 'libvirt-xml', emulator: null, parts: [], ignored: [], busNumbers: [] };
   const board: Draft['board'] = { at: atOf(domain), kvm: attr(domain, 'type') === 'kvm' };
   report.parts.push({
     at: atOf(domain),

@@ -52,7 +52,7 @@ export interface ParseContext {
 
 export function newContext(): ParseContext {
   return {
-    report: { format: 'qemu-cmdline', parts: [], ignored: [], busNumbers: [] },
+    report: { format: 'qemu-cmdline', emulator: null, parts: [], ignored: [], busNumbers: [] },
     board: { at: { token: 0 } },
     boardNotes: [],
     iommufds: new Set(),

@@ -11,6 +11,7 @@
 
 import type { Draft, DraftSmmu } from '../draft.js';
 import { PCIE_ROOT } from '../draft.js';
+import { emulatorOf } from '../emulator.js';
 import { InterchangeError, malformed, notModelled, type SourceRef } from '../report.js';
 import { commandLineOptions, optionText } from './argv.js';
 import { type ParseContext, nameLater, nameNameless, newContext } from './context.js';
@@ -34,6 +35,7 @@ export function parseQemuCmdline(source: string): Draft {
       reason: 'not an option (a stray word, a redirection or a variable)',
     });
   checkProgram(program, programAt);
+  if (program !== undefined) ctx.report.emulator = emulatorOf(program, programAt, 'program');
   for (const o of options) readOption(ctx, o);
   if (ctx.machine === undefined)
     throw malformed('no -machine virt: QEMU has no default machine for arm64', ctx.programAt);

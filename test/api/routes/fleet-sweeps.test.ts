@@ -80,7 +80,20 @@ describe('POST /v1/fleet-sweeps', () => {
         'unknown-build': 1,
         'no-accel': 1,
       },
+      // Every vector was recorded (MsiVectorProgrammed), none assumed; every VM has one.
+      vmsWithoutVectors: 0,
+      vectorsFrom: { recorded: 8, assumed: 0 },
     });
+    const reasons = Object.fromEntries(sweep.results.map((r: { vm: string; reason: string }) => [r.vm, r.reason]));
+    // b: L = 1 under its own address-space, T = 0 under the target's upstream.
+    expect(reasons['b-nv']).toBe(
+      '2 vectors (2 recorded): 1 loses its interrupts under address-space (its own), none loses its interrupts under upstream (the target)',
+    );
+    // e: 10.2.1 without a package is Q7 (none); f: nothing declared is Q8, counted as upstream.
+    expect(reasons['e-old']).toMatch(/^QEMU 10\.2\.1 \(Q7\) has behaviour none .*: no accel SMMUv3/);
+    expect(reasons['f-none']).toMatch(
+      /^no QEMU build declared, so its MSI behaviour is unknown and the counts are made as upstream routes them; declare it .*; 1 vector \(1 recorded\): none loses/,
+    );
     const b = sweep.results.find((r: { vm: string }) => r.vm === 'b-nv');
     expect(b).toMatchObject({
       behaviour: 'address-space',

@@ -74,8 +74,14 @@ describe('POST /v1/vm-imports', () => {
     expect(ignored).toContain('-device virtio-blk-device,drive=fs');
 
     const events = await t.http.get('/v1/vms/b1/events').expect(200);
+    // The line's program, qemu-system-aarch64, is kept as the binary it names (a name, not a build).
+    expect(report.emulator).toMatchObject({ binary: 'qemu-system-aarch64', from: 'program', at: { token: 0 } });
     for (const event of events.body.results as Json[])
-      expect(event.metadata.importedFrom).toEqual({ format: 'qemu-cmdline', sha256: report.sha256 });
+      expect(event.metadata.importedFrom).toEqual({
+        format: 'qemu-cmdline',
+        sha256: report.sha256,
+        emulator: 'qemu-system-aarch64',
+      });
     expect(report.sha256).toMatch(/^[0-9a-f]{64}$/);
   });
 

@@ -190,6 +190,30 @@ describe('linux-dma behind an accel SMMUv3 (iort_get_rmrs + iommu_create_device_
     expect(withGuestProfile(pt).devices.get('hostdev0')!.hwpt.value.hwpt).toBe('bypass');
   });
 
+  it('a recorded stage-1 mapping keeps the implied doorbell page out: three behaviours, three answers', () => {
+    // Recorded state wins (withGuestProfile: stage-1 mappings are implied only while none is
+    // recorded): the guest's one recorded mapping 0x10000000 -> 0x50000000 replaces the implied
+    // page 0xFFFFF000 -> 0x08090000 and the RMR. The vector is still implied (none recorded):
+    // 0xFFFFF040, data 0 (iommu_dma_compose_msi_msg + its_irq_compose_msi_msg).
+    // pre-fix: 0xFFFFF040 as a gPA is RAM (4 GiB: up to 0x13FFFFFFF): a route there, lost.
+    // address-space: the s1 HWPT's walk finds no mapping for 0xFFFFF040: F_TRANSLATION, no route.
+    // upstream: msi-gpa, 0x08090040 whatever the IOVA: delivered.
+    const state = given(vm({ profile: 'linux-dma', vectors: { hostdev0: 1 } }), ...accel, {
+      type: 'MapIova',
+      deviceId: 'hostdev0',
+      stage: 1,
+      iova: 0x1000_0000n,
+      output: 0x5000_0000n,
+      size: 0x1000n,
+    });
+    const r = resolve(state, { deviceId: 'hostdev0', vector: 0 }, 'address-space');
+    expect(r.input).toEqual({ address: 0xffff_f040n, data: 0n });
+    expect(r.route).toMatchObject({ installed: false });
+    expect(r.fault).toMatchObject({ type: 'F_TRANSLATION', stage: 1, inputAddress: 0xffff_f040n });
+    expect(r.comparison['pre-fix']).toMatchObject({ installed: true, address: 0xffff_f040n });
+    expect(r.comparison.upstream).toMatchObject({ installed: true, address: 0x0809_0040n, devid: 0x200n });
+  });
+
   it('vfio-pci without a declared count: no vectors, and the note says why', () => {
     const bare = given(vm({ profile: 'linux-dma' }), ...accel);
     const none = implicationFor(bare, bare.devices.get('hostdev0')!, bare.guest!.declared);
