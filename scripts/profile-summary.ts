@@ -33,7 +33,7 @@ const areaOf = (url: string, name: string) => {
   if (pkg) return pkg[1]!;
   const own = /\/(src\/[^/]+(?:\/[^/]+(?=\/))?)/.exec(url);
   if (own) return own[1]!;
-  return url.startsWith('node:') ? 'node:' + url.slice(5).split('/')[url.startsWith('node:internal') ? 1 : 0] : url;
+  return url.startsWith('node:') ? `node:${url.slice(5).split('/')[url.startsWith('node:internal') ? 1 : 0]}` : url;
 };
 let totalUs = 0;
 let at = profile.startTime;
@@ -57,12 +57,10 @@ const idle = selfUs.get('(idle)') ?? 0;
 console.log(
   `total ${(totalUs / 1e6).toFixed(2)} s, idle ${(idle / 1e6).toFixed(2)} s, busy ${((totalUs - idle) / 1e6).toFixed(2)} s`,
 );
+// Shares are of the busy time (idle left out); the idle row shows none.
+const share = (us: number) => (us === idle ? '' : `${((100 * us) / (totalUs - idle)).toFixed(1)}%`).padStart(6);
 for (const [key, us] of [...selfUs].sort((a, b) => b[1] - a[1]).slice(0, Number(top)))
-  console.log(
-    `${(us / 1000).toFixed(0).padStart(7)} ms ${((100 * us) / (totalUs - idle)).toFixed(1).padStart(5)}%  ${key}`,
-  );
+  console.log(`${(us / 1000).toFixed(0).padStart(7)} ms ${share(us)}  ${key}`);
 console.log('by area:');
 for (const [area, us] of [...areaUs].sort((a, b) => b[1] - a[1]).slice(0, Number(top)))
-  console.log(
-    `${(us / 1000).toFixed(0).padStart(7)} ms ${((100 * us) / (totalUs - idle)).toFixed(1).padStart(5)}%  ${area}`,
-  );
+  console.log(`${(us / 1000).toFixed(0).padStart(7)} ms ${share(us)}  ${area}`);
