@@ -38,6 +38,7 @@ if (which === 'doorbell') {
     { additionalProperties: false },
   );
   app.post('/echo', { schema: { body } }, async (request, reply) => reply.code(201).send(request.body));
+  process.once('SIGINT', () => void app.close().then(() => process.exit(0)));
   console.log(await app.listen({ port: 0, host: '127.0.0.1' }));
 } else {
   throw new Error('usage: servers.ts doorbell|bare');

@@ -21,6 +21,8 @@ export function storageFullProblem(): Problem {
   };
 }
 
+const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
 export interface StorageCheck {
   ok: boolean;
   detail: string;
@@ -54,9 +56,11 @@ export class StorageAlarm {
 
   /** Watches every answer: a 507 raises the alarm, a successful write clears it. */
   watch(app: FastifyInstance): void {
-    app.addHook('onResponse', async (request, reply) => {
+    // The callback form: no promise per request (see plugins/http-conventions.ts).
+    app.addHook('onResponse', (request, reply, done) => {
       if (reply.statusCode === 507) this.raise(`${request.method} ${request.url.split('?')[0]}`);
-      else if (reply.statusCode < 300 && !['GET', 'HEAD', 'OPTIONS'].includes(request.method)) this.clear();
+      else if (reply.statusCode < 300 && !READS.has(request.method)) this.clear();
+      done();
     });
   }
 }
