@@ -1,7 +1,7 @@
 // Topologies for the benchmarks, built through the domain (no HTTP): the S10 accel VM and an
 // emulated VM whose device has many stage-1 mappings.
 
-import type { Stores } from '../src/db/stores';
+import type { Services } from '../src/app/services';
 import type { Command } from '../src/domain/topology/types';
 
 export const S10_VM = 's10';
@@ -70,8 +70,8 @@ export function* fleetVm(vmId: string, vectors: number, qemu?: object): Generato
 }
 
 /** The S10 VM and the COMMAND_VMS VMs of the command benchmarks, one append each. */
-export async function seedBenchVms(stores: Stores): Promise<void> {
+export async function seedBenchVms(services: Services): Promise<void> {
   const metadata = { occurredAt: new Date().toISOString(), actor: 'bench', requestId: 'bench' };
-  await stores.vms.executeAll(S10_VM, S10_COMMANDS, { metadata });
-  for (let i = 0; i < COMMAND_VMS; i++) await stores.vms.executeAll(`cmd${i}`, commandVm(i), { metadata });
+  await services.vms.executeAll(S10_VM, S10_COMMANDS, { metadata });
+  for (let i = 0; i < COMMAND_VMS; i++) await services.vms.executeAll(`cmd${i}`, commandVm(i), { metadata });
 }

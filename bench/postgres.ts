@@ -8,7 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { getPostgreSQLEventStore } from '@event-driven-io/emmett-postgresql';
 import type autocannon from 'autocannon';
 import pg from 'pg';
-import { createStores } from '../src/db/stores';
+import { createServices } from '../src/app/services';
+import { createStores } from '../src/db/index';
 import { COMMAND_VMS, seedBenchVms } from './fixtures';
 
 export const PG_ADMIN_URL =
@@ -118,7 +119,7 @@ export async function seededDoorbellDatabase(): Promise<{ url: string; drop: () 
   const database = await freshDatabase();
   const stores = await createStores(database.url);
   try {
-    await seedBenchVms(stores);
+    await seedBenchVms(createServices(stores));
   } finally {
     await stores.close();
   }

@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import Fastify from 'fastify';
 import { buildApp } from '../src/api/app';
-import { createStores } from '../src/db/stores';
+import { createServices } from '../src/app/services';
+import { createStores } from '../src/db/index';
 import { seedBenchVms } from './fixtures';
 
 const which = process.argv[2];
@@ -20,9 +21,10 @@ const which = process.argv[2];
 if (which === 'doorbell') {
   const shared = process.env.BENCH_DOORBELL_DB;
   const stores = await createStores(shared ?? join(mkdtempSync(join(tmpdir(), 'doorbell-bench-')), 'doorbell.db'));
-  if (shared === undefined) await seedBenchVms(stores);
+  const services = createServices(stores);
+  if (shared === undefined) await seedBenchVms(services);
   // Loopback only: no token to send, and no rate limit on the load generator.
-  const app = await buildApp({ stores, auth: 'off', rateLimit: false });
+  const app = await buildApp({ services, auth: 'off', rateLimit: false });
   // A clean exit, so that `node --cpu-prof` writes its profile.
   process.once('SIGINT', () => void app.close().then(() => process.exit(0)));
   console.log(await app.listen({ port: 0, host: '127.0.0.1' }));
@@ -36,6 +38,7 @@ if (which === 'doorbell') {
     { additionalProperties: false },
   );
   app.post('/echo', { schema: { body } }, async (request, reply) => reply.code(201).send(request.body));
+  process.once('SIGINT', () => void app.close().then(() => process.exit(0)));
   console.log(await app.listen({ port: 0, host: '127.0.0.1' }));
 } else {
   throw new Error('usage: servers.ts doorbell|bare');

@@ -5,7 +5,8 @@
 
 import { readFileSync } from 'node:fs';
 import { buildApp } from '../src/api/app';
-import { createStores } from '../src/db/stores';
+import { createServices } from '../src/app/services';
+import { createStores } from '../src/db/index';
 
 export const README_PATH = new URL('../README.md', import.meta.url);
 /** Where each picture goes, and the URL of the service that draws it. */
@@ -36,7 +37,14 @@ export function firstSession(readme: string): SessionStep[] {
 export async function readmePictures(): Promise<Record<string, string>> {
   const stores = await createStores(':memory:');
   // In memory and injected, never listening: the session's token step is left out.
-  const app = await buildApp({ stores, publicUrl: PUBLIC_URL, auth: 'off', rateLimit: false });
+  // No load shedding: a busy machine must not turn a README step into a 503.
+  const app = await buildApp({
+    services: createServices(stores),
+    publicUrl: PUBLIC_URL,
+    auth: 'off',
+    rateLimit: false,
+    pressure: false,
+  });
   try {
     for (const step of firstSession(readFileSync(README_PATH, 'utf8'))) {
       const response = await app.inject({

@@ -2,7 +2,7 @@
 // the server prints its message as one line and exits, without a stack.
 
 import { allowEntryError, DEFAULT_WEBHOOK_ALLOW } from './app/webhook-targets.js';
-import { DEFAULT_DB_PATH } from './db/database.js';
+import { DEFAULT_DB_PATH } from './db/sqlite/database.js';
 
 export interface Config {
   port: number;

@@ -5,11 +5,12 @@
 import closeWithGrace from 'close-with-grace';
 import { collectDefaultMetrics } from 'prom-client';
 import { buildApp } from './api/app.js';
+import { createServices } from './app/services.js';
 import { bootstrapAdminToken } from './app/tokens.js';
 import { WebhookDeliverer } from './app/webhook-deliverer.js';
 import { targetPolicy } from './app/webhook-targets.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
-import { createStores, type Stores } from './db/stores.js';
+import { createStores, type Stores } from './db/index.js';
 import { redactSecrets } from './db/pg/url.js';
 
 /** The stores, or undefined after one line saying why they cannot be opened (a URL's password never in it). */
@@ -42,7 +43,8 @@ const config = configOrExit();
 if (config !== undefined) {
   const stores = await storesOrExit(config);
   if (stores === undefined) process.exit(1);
-  collectDefaultMetrics({ register: stores.metrics.registry, prefix: 'doorbell_' });
+  const services = createServices(stores);
+  collectDefaultMetrics({ register: services.metrics.registry, prefix: 'doorbell_' });
   if (config.auth === 'on') {
     // The first start of a database without tokens: the admin token is shown here, once.
     const bootstrap = await bootstrapAdminToken(stores, config.databasePath);
@@ -64,7 +66,7 @@ if (config !== undefined) {
   let listening = config.publicUrl;
   let warn: (hookId: string, reason: string) => void = () => undefined;
   const policy = targetPolicy(config.webhooks.allow);
-  const deliverer = new WebhookDeliverer(stores, {
+  const deliverer = new WebhookDeliverer(services, {
     policy,
     baseUrl: () => listening ?? '',
     timeoutMs: config.webhooks.timeoutMs,
@@ -74,7 +76,7 @@ if (config !== undefined) {
     onDisabled: (hookId, reason) => warn(hookId, reason),
   });
   const app = await buildApp({
-    stores,
+    services,
     logger: { level: config.logLevel },
     corsOrigins: config.corsOrigins,
     publicUrl: config.publicUrl,

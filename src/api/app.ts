@@ -1,7 +1,7 @@
 // The HTTP application as a fastify plugin, the way fastify's own examples build one: the server
 // options (router, parsers, error hooks that only the constructor takes), infrastructure plugins
 // first (problems, conventions, OpenAPI), then one route plugin per resource. The caller owns the
-// stores and closes them after the app.
+// services and their stores, and closes the stores after the app.
 
 import { randomUUID } from 'node:crypto';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -15,7 +15,7 @@ import Fastify, {
 import { withoutTicket } from '../app/stream-tickets.js';
 import type { Server } from 'node:http';
 import fp from 'fastify-plugin';
-import type { Stores } from '../db/stores.js';
+import type { Services } from '../app/services.js';
 import type { EventStreamOptions } from './event-stream.js';
 import { registerHttpConventions } from './plugins/http-conventions.js';
 import { registerHttpMetrics } from './plugins/http-metrics.js';
@@ -59,7 +59,8 @@ import { DEFAULT_SECRET_GRACE_MS } from '../app/webhooks.js';
 import { type TargetPolicy, targetPolicy } from '../app/webhook-targets.js';
 
 export interface AppOptions {
-  stores: Stores;
+  /** The application's services (src/app/services.ts), built once from the stores. */
+  services: Services;
   /** Origins allowed to call the API from a browser (CORS); none by default. */
   corsOrigins?: string[];
   /** Bearer tokens required: 'on' unless said otherwise; 'off' only for a server on loopback. */
@@ -189,7 +190,7 @@ function refuseUndeclaredQueries(app: FastifyInstance): void {
 }
 
 export const doorbellApp = fp<AppOptions>(async (app, options) => {
-  const { stores, corsOrigins = [], publicUrl } = options;
+  const { services, corsOrigins = [], publicUrl } = options;
   const { body, text } = validators();
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? body : text).compile(schema));
   // Routes send JSON text they built themselves (canonical hex, stored records byte for byte);
@@ -201,8 +202,8 @@ export const doorbellApp = fp<AppOptions>(async (app, options) => {
   const routes = RouteTable.collect(app);
   registerProblemHandlers(app, routes);
   await registerHttpConventions(app, { corsOrigins });
-  registerHttpMetrics(app, stores.metrics);
-  await registerSecurity(app, stores, {
+  registerHttpMetrics(app, services.metrics);
+  await registerSecurity(app, services.stores, {
     auth: options.auth ?? 'on',
     allowedHosts: options.allowedHosts,
     listenHost: options.listenHost,
@@ -218,9 +219,9 @@ export const doorbellApp = fp<AppOptions>(async (app, options) => {
   storageAlarm.watch(app);
 
   const typed = app.withTypeProvider<TypeBoxTypeProvider>();
-  const routeOptions = { stores, publicUrl, eventStream: options.eventStream };
+  const routeOptions = { services, publicUrl, eventStream: options.eventStream };
   await typed.register(metaRoutes, routeOptions);
-  await typed.register(healthRoutes, { stores, storageAlarm });
+  await typed.register(healthRoutes, { services, storageAlarm });
   for (const plugin of [
     tokenRoutes,
     vmRoutes,
@@ -243,7 +244,8 @@ export const doorbellApp = fp<AppOptions>(async (app, options) => {
   const webhooks = {
     policy,
     secretGraceMs: options.webhooks?.secretGraceMs ?? DEFAULT_SECRET_GRACE_MS,
-    deliverer: options.webhooks?.deliverer ?? new WebhookDeliverer(stores, { policy, baseUrl: () => publicUrl ?? '' }),
+    deliverer:
+      options.webhooks?.deliverer ?? new WebhookDeliverer(services, { policy, baseUrl: () => publicUrl ?? '' }),
   };
   await typed.register(webhookRoutes, { ...routeOptions, webhooks });
 });

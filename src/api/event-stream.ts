@@ -6,10 +6,10 @@
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { OutgoingHttpHeaders } from 'node:http';
+import type { Services } from '../app/services.js';
 import { ChangeFeed, DEFAULT_CHANGE_FEED, type FeedEvent, type FeedSource } from '../app/change-feed.js';
-import type { EventFilter, StoredEvent } from '../db/event-store.js';
+import type { EventFilter, StoredEvent } from '../db/port.js';
 import { bigintsToHex } from '../domain/address.js';
-import type { Metrics } from '../metrics/registry.js';
 import { eventBody, eventJson } from './representations.js';
 
 export interface EventStreamOptions {
@@ -36,12 +36,14 @@ const RETRY_MS = 2000;
 const frameOf = (e: FeedEvent, base: string) =>
   `id: ${e.position}\nevent: ${e.type}\ndata: ${eventJson(base, e.position, e.json)}\n\n`;
 
+/** The node's change feed over the services' event log, with its metrics. */
 export function openEventStream(
   app: FastifyInstance,
-  events: FeedSource,
-  metrics: Metrics,
+  services: Pick<Services, 'stores' | 'metrics'>,
   given: Partial<EventStreamOptions> = {},
 ) {
+  const events: FeedSource = services.stores.events;
+  const { metrics } = services;
   const options = { ...DEFAULT_EVENT_STREAM, ...given };
   const cutOff = metrics.counter({
     name: 'doorbell_event_stream_cutoffs_total',

@@ -4,17 +4,17 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Answer, IdempotencyClaim } from '../app/idempotency.js';
 import { bigintsToHex, parseHex } from '../domain/address.js';
-import type { EventMetadata } from '../db/event-store.js';
-import { requestFingerprint } from '../db/idempotency-store.js';
-import type { Precondition } from '../db/vm-repository.js';
-import type { Stores } from '../db/stores.js';
+import type { EventMetadata } from '../db/port.js';
+import { requestFingerprint } from '../app/idempotency.js';
+import type { Services } from '../app/services.js';
+import type { Precondition } from '../app/vm-repository.js';
 import { etagOf, ServiceError } from '../errors/problem.js';
 import type { EventStreamOptions } from './event-stream.js';
 
 export { page } from '../app/paging.js';
-/** What every route plugin is given: the stores, and the base of absolute links when the operator set one. */
+/** What every route plugin is given: the application's services, and the base of absolute links when the operator set one. */
 export interface RouteOptions {
-  stores: Stores;
+  services: Services;
   /** DOORBELL_PUBLIC_URL, without a trailing slash. */
   publicUrl?: string;
   /** Settings of GET /v1/events/stream (heartbeat, queue bound); tests shorten them. */

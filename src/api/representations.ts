@@ -10,7 +10,6 @@ import {
   virtioIommuOf,
 } from '../domain/translation/topology-facts.js';
 import type { Bus, Device, Mapping, MsiVector, Smmu, VmState } from '../domain/topology/types.js';
-import type { StoredEvent } from '../db/event-store.js';
 import { pictureUrls, resourcePaths, vmPath } from '../app/links.js';
 import { hex } from '../domain/address.js';
 import { CAPABILITY_RULES, capabilitiesOf, QEMU_CAPABILITIES } from '../domain/qemu-build/capabilities.js';
@@ -64,7 +63,7 @@ export function mappingResource(base: string, vm: string, deviceId: string, m: M
   const id = `${m.stage}/${hex(m.iova)}`;
   return {
     id,
-    url: `${base}${resourcePaths.device(vm, deviceId)}/mappings/${id}`,
+    url: `${base}${resourcePaths.mapping(vm, deviceId, id)}`,
     display: `stage ${m.stage} ${hex(m.iova)} -> ${hex(m.output)} (${hex(m.size)} bytes, ${m.perm})`,
     device: deviceId,
     stage: m.stage,
@@ -80,7 +79,7 @@ export function mappingResource(base: string, vm: string, deviceId: string, m: M
 export function vectorResource(base: string, vm: string, deviceId: string, v: MsiVector) {
   return {
     id: v.vector,
-    url: `${base}${resourcePaths.device(vm, deviceId)}/msi-vectors/${v.vector}`,
+    url: `${base}${resourcePaths.vector(vm, deviceId, v.vector)}`,
     display: `${deviceId} vector ${v.vector}: ${hex(v.address)} data ${hex(v.data)}`,
     device: deviceId,
     vector: v.vector,
@@ -230,30 +229,4 @@ export function vmResource(state: VmState, base: string, asOf?: number) {
   };
 }
 
-/** An event's link: the one-event page of the log that holds it (an event has no path of its own). */
-export const eventUrl = (base: string, position: number) => `${base}/v1/events?after=${position - 1}&limit=1`;
-
-export const eventDisplay = (e: StoredEvent) => `#${e.position} ${e.type} (${e.streamId}, version ${e.streamVersion})`;
-
-/** An event without its `url`: what every reader shares, so the change feed serializes it once per node. */
-export function eventBody(event: StoredEvent) {
-  return {
-    display: eventDisplay(event),
-    position: event.position,
-    streamId: event.streamId,
-    streamVersion: event.streamVersion,
-    eventId: event.eventId,
-    type: event.type,
-    schemaVersion: event.schemaVersion,
-    data: event.data,
-    metadata: event.metadata,
-  };
-}
-
-export function eventResource(event: StoredEvent, base: string) {
-  return { url: eventUrl(base, event.position), ...eventBody(event) };
-}
-
-/** The JSON of eventResource, built from the JSON of eventBody: the same bytes GET /v1/events sends. */
-export const eventJson = (base: string, position: number, bodyJson: string) =>
-  `{"url":${JSON.stringify(eventUrl(base, position))},${bodyJson.slice(1)}`;
+export { eventBody, eventDisplay, eventJson, eventResource, eventUrl } from '../app/event-json.js';

@@ -3,7 +3,7 @@
 // again or Retry-After has passed without another refusal. Nothing acknowledged is lost meanwhile
 // (a write is acknowledged only once committed), and nothing needs a restart when space returns:
 // the next write simply succeeds. Engine-agnostic: both engines' refusals reach the client
-// through the problem mapping (src/db/storage-full.mjs recognises them).
+// through the problem mapping (src/db/shared/storage-full.mjs recognises them).
 
 import type { FastifyInstance } from 'fastify';
 import { type Problem, problemBody } from '../errors/problem.js';
@@ -20,6 +20,8 @@ export function storageFullProblem(): Problem {
     headers: { 'retry-after': String(STORAGE_FULL_RETRY_AFTER_S) },
   };
 }
+
+const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export interface StorageCheck {
   ok: boolean;
@@ -54,9 +56,11 @@ export class StorageAlarm {
 
   /** Watches every answer: a 507 raises the alarm, a successful write clears it. */
   watch(app: FastifyInstance): void {
-    app.addHook('onResponse', async (request, reply) => {
+    // The callback form: no promise per request (see plugins/http-conventions.ts).
+    app.addHook('onResponse', (request, reply, done) => {
       if (reply.statusCode === 507) this.raise(`${request.method} ${request.url.split('?')[0]}`);
-      else if (reply.statusCode < 300 && !['GET', 'HEAD', 'OPTIONS'].includes(request.method)) this.clear();
+      else if (reply.statusCode < 300 && !READS.has(request.method)) this.clear();
+      done();
     });
   }
 }

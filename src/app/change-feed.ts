@@ -8,7 +8,7 @@
 // A subscriber that starts behind the fan-out (resuming after an old position) first catches up
 // with reads of its own, filtered and at its own pace, then joins the fan-out.
 
-import type { EventFilter, StoredEvent } from '../db/event-store.js';
+import type { EventFilter, StoredEvent } from '../db/port.js';
 
 /** What the feed needs of the event store: reads, and the hook that says the log moved on. */
 export interface FeedSource {

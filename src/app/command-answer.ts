@@ -2,9 +2,9 @@
 // shared by execute-command.ts (the entry point) and command-writer.ts (the group commit), which
 // would otherwise import each other.
 
-import type { EventMetadata } from '../db/event-store.js';
-import type { StoredResponse } from '../db/idempotency-store.js';
-import type { Executed, Precondition } from '../db/vm-repository.js';
+import type { EventMetadata } from '../db/port.js';
+import type { StoredResponse } from '../db/port.js';
+import type { Executed, Precondition } from './vm-repository.js';
 import { bigintsToHex } from '../domain/address.js';
 import type { Command } from '../domain/topology/types.js';
 import { etagOf } from '../errors/problem.js';

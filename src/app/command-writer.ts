@@ -6,13 +6,13 @@
 // what every node committed before it. An answer is sent only once its events are durable, and
 // the new states become visible to reads only then.
 
-import type { IdempotentEntry } from '../db/idempotency-store.js';
-import { type EventAppend, STALE_POSITION } from '../db/record-writer/types.js';
-import { failureText } from '../db/storage-full.mjs';
-import type { Stores } from '../db/stores.js';
+import { type EventAppend, type EventRow, type IdempotentEntry, STALE_POSITION } from '../db/port.js';
+import { failureText } from '../db/shared/storage-full.mjs';
+import type { Stores } from '../db/port.js';
 import type { VmState } from '../domain/topology/types.js';
 import { answerOf, type CommandRequest } from './command-answer.js';
 import { type Answer, priorAnswer, replayOf } from './idempotency.js';
+import type { VmRepository } from './vm-repository.js';
 
 /** At most this many commands share a commit; the rest wait for the next one. */
 const MAX_BATCH = 256;
@@ -52,7 +52,10 @@ export class CommandWriter {
   private readonly verified = new Set<string>();
   private nextSeq = 0;
 
-  constructor(private readonly stores: Stores) {}
+  constructor(
+    private readonly stores: Stores,
+    private readonly vms: VmRepository,
+  ) {}
 
   submit(request: CommandRequest): Promise<Answer> {
     return new Promise((resolve, reject) => {
@@ -85,7 +88,7 @@ export class CommandWriter {
       }, vmIds);
       this.knownPosition = plan!.lastPosition;
       for (const state of plan!.states.values()) {
-        this.stores.vms.publish(state);
+        this.vms.publish(state);
         this.verified.add(state.id);
       }
       for (const outcome of plan!.outcomes) {
@@ -129,12 +132,12 @@ export class CommandWriter {
       // The versions of every VM of the batch in one read (one round trip on PostgreSQL, where the
       // batch holds the log head meanwhile); only VMs another process changed are read further.
       const vmIds = [...new Set(batch.map((item) => item.request.vmId))];
-      await stores.vms.loadMany(vmIds, versions);
+      await this.vms.loadMany(vmIds, versions);
       for (const vmId of vmIds) this.verified.add(vmId);
     }
     let position = afterPosition;
     const states = new Map<string, VmState>();
-    const events: Record<string, unknown>[] = [];
+    const events: EventRow[] = [];
     const idempotency: EventAppend['idempotency'] = [];
     const keys = new Map<string, IdempotentEntry>();
     const outcomes: Outcome[] = [];
@@ -154,10 +157,9 @@ export class CommandWriter {
         }
         const vmId = request.vmId;
         const state =
-          states.get(vmId) ??
-          (this.verified.has(vmId) ? await stores.vms.loadKnown(vmId) : await stores.vms.load(vmId));
+          states.get(vmId) ?? (this.verified.has(vmId) ? await this.vms.loadKnown(vmId) : await this.vms.load(vmId));
         const options = { precondition: request.precondition, metadata: request.metadata };
-        const executed = stores.vms.plan(request.vmId, state, request.command, options, position);
+        const executed = this.vms.plan(request.vmId, state, request.command, options, position);
         position += executed.rows.length;
         states.set(request.vmId, executed.state);
         events.push(...executed.rows);

@@ -16,7 +16,8 @@ import { qemuBuildOf } from '../domain/topology/decide.js';
 import type { VmState } from '../domain/topology/types.js';
 import { virtioIommuOf } from '../domain/translation/topology-facts.js';
 import { DomainError } from '../domain/errors.js';
-import type { Stores } from '../db/stores.js';
+import type { Stores } from '../db/port.js';
+import type { Services } from './services.js';
 import { ServiceError } from '../errors/problem.js';
 import { type Answer, type IdempotencyClaim, priorAnswer } from './idempotency.js';
 import { fleetSweepPath, pictureUrls } from './links.js';
@@ -148,7 +149,8 @@ function pageJson(
 const pageLink = (baseUrl: string, id: string, limit: number) => (offset: number) =>
   `${baseUrl}${fleetSweepPath(id)}?limit=${limit}&offset=${offset}`;
 
-export async function fleetSweep(stores: Stores, request: FleetSweepRequest): Promise<Answer> {
+export async function fleetSweep(services: Services, request: FleetSweepRequest): Promise<Answer> {
+  const { stores } = services;
   const prior = await priorAnswer(stores, request.idempotency);
   if (prior !== undefined) return prior;
   const target = targetOf(request.target);
@@ -156,7 +158,7 @@ export async function fleetSweep(stores: Stores, request: FleetSweepRequest): Pr
   const results: VmResult[] = [];
   for (let i = 0; i < ids.length; i++) {
     if (i > 0 && i % VMS_PER_TURN === 0) await new Promise<void>((done) => setImmediate(done));
-    const state = await stores.vms.load(ids[i]!);
+    const state = await services.vms.load(ids[i]!);
     if (state !== undefined) results.push(sweepOneVm(state, target.semantics));
   }
   const byBehaviour = zeroes(QEMU_BEHAVIOURS);
@@ -214,6 +216,14 @@ export async function storedFleetSweep(
   const results = (JSON.parse(record.results) as unknown[]).map((r) => JSON.stringify(r));
   const limit = page.limit ?? DEFAULT_PAGE_SIZE;
   return pageJson(head, results, limit, page.offset ?? 0, pageLink(page.baseUrl, id, limit));
+}
+
+/** Fleet sweeps as first returned, oldest first (newest first when `descending`), and how many there are. */
+export function listFleetSweeps(
+  stores: Pick<Stores, 'resolutions'>,
+  page: { limit: number; offset: number; descending: boolean },
+): Promise<{ bodies: string[]; total: number }> {
+  return stores.resolutions.listFleetSweeps(page.limit, page.offset, page.descending);
 }
 
 /** The whole sweep (every result), as the fleet picture reads it. */

@@ -1,8 +1,8 @@
 // Idempotency-Key: a retry with the same key and request gets the first answer again; the same
 // key with another request is refused.
 
-import type { IdempotentEntry, StoredResponse } from '../db/idempotency-store.js';
-import type { Stores } from '../db/stores.js';
+import { createHash } from 'node:crypto';
+import type { IdempotentEntry, Stores, StoredResponse } from '../db/port.js';
 import { ServiceError } from '../errors/problem.js';
 
 /** The client's key with a digest of what the request asks for (method, path, body). */
@@ -14,6 +14,24 @@ export interface IdempotencyClaim {
 /** What the application answers: the response to send, and whether it is a replay. */
 export interface Answer extends StoredResponse {
   replayed: boolean;
+}
+
+/** A stable digest of what the request asks for: method, path and body (keys sorted). */
+export function requestFingerprint(method: string, path: string, body: unknown): string {
+  const canonical = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(canonical);
+    if (value !== null && typeof value === 'object') {
+      return Object.fromEntries(
+        Object.keys(value)
+          .sort()
+          .map((k) => [k, canonical((value as Record<string, unknown>)[k])]),
+      );
+    }
+    return value;
+  };
+  return createHash('sha256')
+    .update(`${method} ${path}\n${JSON.stringify(canonical(body ?? null))}`)
+    .digest('hex');
 }
 
 /** The first answer given under the claim's key, replayed; 422 when the key was used for another request. */

@@ -4,9 +4,9 @@
 // part of the source the command came from.
 
 import { createHash } from 'node:crypto';
-import type { EventMetadata } from '../db/event-store.js';
-import type { Stores } from '../db/stores.js';
-import type { Executed, Precondition } from '../db/vm-repository.js';
+import type { EventMetadata } from '../db/port.js';
+import type { Services } from './services.js';
+import type { Executed, Precondition } from './vm-repository.js';
 import { CommandListError } from '../domain/topology/decide-all.js';
 import type { Command, GicVersion } from '../domain/topology/types.js';
 import { planImport, type Draft } from '../interchange/draft.js';
@@ -60,7 +60,7 @@ function withDeclarations(commands: Command[], request: Pick<ImportRequest, 'qem
 const importedFrom = (format: ImportFormat, sha256: string, emulator: string | undefined) =>
   emulator === undefined ? { format, sha256 } : { format, sha256, emulator };
 
-export async function importVm(stores: Stores, request: ImportRequest): Promise<Answer> {
+export async function importVm(services: Services, request: ImportRequest): Promise<Answer> {
   const sha256 = sha256Of(request.source);
   if (request.gicVersion !== undefined && request.format !== 'libvirt-xml')
     throw new InterchangeError(
@@ -73,7 +73,7 @@ export async function importVm(stores: Stores, request: ImportRequest): Promise<
   const plan = planImport(request.vmId, draft, request.busNumbers);
   const report = { ...plan.report, sha256 };
   try {
-    return await executeCommand(stores, {
+    return await executeCommand(services, {
       vmId: request.vmId,
       command: withDeclarations(plan.commands, request),
       status: 201,

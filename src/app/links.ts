@@ -1,15 +1,22 @@
-// Where things can be read again: the paths of records and pictures, and absolute URLs on a base
-// (DOORBELL_PUBLIC_URL, or the scheme and host the request came to; see api/links.ts).
+// Where things can be read again: the paths of resources, records and pictures, and absolute URLs
+// on a base (DOORBELL_PUBLIC_URL, or the scheme and host the request came to; see api/links.ts).
+// Every link the service answers with is built here.
 
 export const resolutionPath = (id: string) => `/v1/msi-resolutions/${id}`;
 export const sweepPath = (id: string) => `/v1/msi-sweeps/${id}`;
 export const fleetSweepPath = (id: string) => `/v1/fleet-sweeps/${id}`;
 export const vmPath = (vm: string) => `/v1/vms/${vm}`;
+export const tokenPath = (id: string) => `/v1/tokens/${id}`;
+/** An event's link: the one-event page of the log that holds it (an event has no path of its own). */
+export const eventPagePath = (position: number) => `/v1/events?after=${position - 1}&limit=1`;
 /** The paths of a VM's parts. */
 export const resourcePaths = {
   bus: (vm: string, bus: string) => `${vmPath(vm)}/buses/${bus}`,
   smmu: (vm: string, smmu: string) => `${vmPath(vm)}/smmus/${smmu}`,
   device: (vm: string, device: string) => `${vmPath(vm)}/devices/${device}`,
+  /** `id`: the mapping's own, `<stage>/<iova in hex>`. */
+  mapping: (vm: string, device: string, id: string) => `${resourcePaths.device(vm, device)}/mappings/${id}`,
+  vector: (vm: string, device: string, vector: number) => `${resourcePaths.device(vm, device)}/msi-vectors/${vector}`,
 };
 export const routePath = (vm: string, device: string, vector: number) =>
   `/v1/vms/${vm}/devices/${device}/msi-vectors/${vector}/route`;

@@ -6,9 +6,9 @@
 // plan. What the source does not state (the host's ITS base, the guest's RMR handling, the
 // declared QEMU build and guest profile) stays as the VM has it.
 
-import type { EventMetadata } from '../db/event-store.js';
-import type { Precondition } from '../db/vm-repository.js';
-import type { Stores } from '../db/stores.js';
+import type { EventMetadata } from '../db/port.js';
+import type { Precondition } from './vm-repository.js';
+import type { Services } from './services.js';
 import { bigintsToHex } from '../domain/address.js';
 import { DomainError } from '../domain/errors.js';
 import type { Semantics } from '../domain/resolve/types.js';
@@ -115,14 +115,15 @@ function satisfied(precondition: Precondition | undefined, version: number): boo
 /** A plan made on one version is appended only on that version; another writer in between: plan again. */
 const MAX_PLANS = 4;
 
-export async function reimportVm(stores: Stores, request: ReimportRequest): Promise<Answer> {
+export async function reimportVm(services: Services, request: ReimportRequest): Promise<Answer> {
+  const { stores } = services;
   if (!request.dryRun) {
     const prior = await priorAnswer(stores, request.idempotency);
     if (prior !== undefined) return prior;
   }
   const sha256 = sha256Of(request.source);
   for (let attempt = 1; ; attempt += 1) {
-    const current = await loadVm(stores, request.vmId);
+    const current = await loadVm(services, request.vmId);
     if (current.decommissioned !== null)
       throw new DomainError(
         'VM_DECOMMISSIONED',
@@ -145,7 +146,7 @@ export async function reimportVm(stores: Stores, request: ReimportRequest): Prom
       };
     }
     try {
-      return await executeCommand(stores, {
+      return await executeCommand(services, {
         vmId: current.id,
         command: plan.commands,
         status: 200,

@@ -3,10 +3,17 @@
 // bytes returned, so a later read returns them byte for byte.
 
 import { randomUUID } from 'node:crypto';
-import type { StoredResponse } from '../db/idempotency-store.js';
-import type { RecordWrite, ResolutionRecordRow } from '../db/record-writer/index.js';
-import { recordText, sweepText } from '../db/records/record-text.js';
-import type { Stores } from '../db/stores.js';
+import { recordText, sweepText } from '../db/shared/record-text.js';
+import type {
+  ListedRecord,
+  RecordFilter,
+  RecordOrder,
+  RecordWrite,
+  ResolutionRecordRow,
+  Stores,
+  StoredResponse,
+} from '../db/port.js';
+import type { Services } from './services.js';
 import { withGuestProfile } from '../domain/guest/implied.js';
 import { chooseSemantics } from '../domain/qemu-build/semantics.js';
 import type { MsiRequest, Resolution, Semantics } from '../domain/resolve/types.js';
@@ -150,11 +157,12 @@ export async function storeThenAnswer(
   return { ...response, replayed: false };
 }
 
-export async function resolveMsi(stores: Stores, request: ResolveRequest): Promise<Answer> {
+export async function resolveMsi(services: Services, request: ResolveRequest): Promise<Answer> {
+  const { stores } = services;
   const prior = await priorAnswer(stores, request.idempotency);
   if (prior !== undefined) return prior;
   const msi = msiRequestOf(request.msi);
-  const state = await loadVm(stores, request.vmId, request.asOf);
+  const state = await loadVm(services, request.vmId, request.asOf);
   const createdAt = new Date().toISOString();
   const resolved = resolveToJson(state, msi, request.semantics);
   const record = recordOf(request.vmId, resolved, null, createdAt, request.baseUrl);
@@ -162,11 +170,12 @@ export async function resolveMsi(stores: Stores, request: ResolveRequest): Promi
   return storeThenAnswer(stores, request.idempotency, response, { resolutions: [record.row] }, createdAt);
 }
 
-export async function sweepVm(stores: Stores, request: SweepRequest): Promise<Answer> {
+export async function sweepVm(services: Services, request: SweepRequest): Promise<Answer> {
+  const { stores } = services;
   const prior = await priorAnswer(stores, request.idempotency);
   if (prior !== undefined) return prior;
   const { vmId } = request;
-  const state = await loadVm(stores, vmId, request.asOf);
+  const state = await loadVm(services, vmId, request.asOf);
   const { semantics, source } = chooseSemantics(qemuBuildOf(state), request.semantics);
   const createdAt = new Date().toISOString();
   const id = randomUUID();
@@ -200,10 +209,10 @@ export async function sweepVm(stores: Stores, request: SweepRequest): Promise<An
  * VM's build picks it), the two things the answer is a function of.
  */
 export async function liveRoute(
-  stores: Stores,
+  services: Services,
   request: RouteRequest,
 ): Promise<{ json: string; version: number; etag: string }> {
-  const state = await loadVm(stores, request.vmId, request.asOf);
+  const state = await loadVm(services, request.vmId, request.asOf);
   const msi = { deviceId: request.device, vector: request.vector };
   const picture = pictureUrls.route(request.baseUrl, request.vmId, request.device, request.vector, {
     semantics: request.semantics,
@@ -223,6 +232,24 @@ function sweepPageLocation(id: string, limit: number, offset: number): string {
     ...(offset === 0 ? [] : [`offset=${offset}`]),
   ];
   return query.length === 0 ? sweepPath(id) : `${sweepPath(id)}?${query.join('&')}`;
+}
+
+/**
+ * A page of resolution or sweep records that pass the filter, in the order asked for, and how many
+ * pass it. `ofVm`: the records of one VM, which must exist (404), decommissioned or not.
+ */
+export async function listRecords(
+  services: Pick<Services, 'stores' | 'vms'>,
+  kind: 'resolutions' | 'sweeps',
+  filter: RecordFilter,
+  order: RecordOrder<'created'>,
+  page: { limit: number; offset: number; ofVm?: boolean },
+): Promise<{ records: ListedRecord[]; total: number }> {
+  if (page.ofVm === true && filter.vm !== undefined) await loadVm(services, filter.vm);
+  const { stores } = services;
+  return kind === 'resolutions'
+    ? stores.resolutions.listResolutionRecords(filter, order, page.limit, page.offset)
+    : stores.resolutions.listSweepRecords(filter, order, page.limit, page.offset);
 }
 
 /** A stored resolution or sweep, byte for byte; 404 when there is none. */

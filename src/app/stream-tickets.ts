@@ -4,7 +4,7 @@
 // stream ends when that token is revoked or expires. Only a digest of a ticket is stored.
 
 import { createHash, randomBytes } from 'node:crypto';
-import type { Stores } from '../db/stores.js';
+import type { Stores } from '../db/port.js';
 import type { Principal, Scope } from './tokens.js';
 
 /** How long a ticket can be used after it was made. */

@@ -4,8 +4,7 @@
 
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { closeSync, fchmodSync, openSync, writeSync } from 'node:fs';
-import type { Stores } from '../db/stores.js';
-import type { TokenRow } from '../db/token-store.js';
+import type { Stores, TokenRow } from '../db/port.js';
 import { ServiceError } from '../errors/problem.js';
 
 export const SCOPES = ['read', 'write', 'admin'] as const;
@@ -120,6 +119,19 @@ export async function verifyToken(stores: Stores, presented: string, now = Date.
   if (row.revokedAt !== null) return { refused: 'revoked' };
   if (row.expiresAt !== null && Date.parse(row.expiresAt) <= now) return { refused: 'expired' };
   return { principal: { tokenId: row.id, name: row.name, scopes: JSON.parse(row.scopes) as Scope[] } };
+}
+
+/** The live tokens, oldest first: few (one per person or automation), so read whole. */
+export async function listTokens(stores: Pick<Stores, 'tokens'>): Promise<TokenView[]> {
+  const { rows } = await stores.tokens.live(Number.MAX_SAFE_INTEGER, 0);
+  return rows.map(tokenView);
+}
+
+/** A token, live or revoked; 404 when there is none. */
+export async function readToken(stores: Pick<Stores, 'tokens'>, id: string): Promise<TokenView> {
+  const row = await stores.tokens.find(id);
+  if (row === undefined) throw new ServiceError('TOKEN_NOT_FOUND', `no token ${JSON.stringify(id)}`);
+  return tokenView(row);
 }
 
 /** Revokes a token, unless it is the last live admin token (that would lock every admin out). */

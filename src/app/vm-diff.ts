@@ -3,8 +3,9 @@
 // the positions of the events between the two versions that touched it, and the programmed
 // vectors whose route changed.
 
-import type { StoredEvent } from '../db/event-store.js';
-import type { Stores } from '../db/stores.js';
+import type { StoredEvent } from '../db/port.js';
+import type { Stores } from '../db/port.js';
+import type { Services } from './services.js';
 import { SEMANTICS, type Semantics } from '../domain/resolve/types.js';
 import { type Change, diffTopology, type PartKind } from '../domain/topology/diff.js';
 import type { VmState } from '../domain/topology/types.js';
@@ -144,19 +145,20 @@ async function beforeLastChange(stores: Stores, vmId: string, to: number): Promi
   }
 }
 
-async function stateAt(stores: Stores, vmId: string, version: number, latest: VmState) {
+async function stateAt(services: Services, vmId: string, version: number, latest: VmState) {
   if (version === 0) return undefined;
-  return version === latest.version ? latest : stores.vms.loadAsOf(vmId, version);
+  return version === latest.version ? latest : services.vms.loadAsOf(vmId, version);
 }
 
 export const diffEtag = (from: number, to: number, semantics: string | undefined) =>
   `"${from}-${to}-${semantics ?? 'declared'}"`;
 
 export async function vmDiff(
-  stores: Stores,
+  services: Services,
   request: DiffRequest,
 ): Promise<{ diff: VmDiff; etag: string; tree: DiffTreeNode[] }> {
-  const latest = await loadVm(stores, request.vmId);
+  const { stores } = services;
+  const latest = await loadVm(services, request.vmId);
   const to = request.to ?? latest.version;
   if (to < 1 || to > latest.version)
     throw badQuery('to', `VM ${latest.id} has versions 1 to ${latest.version}, not ${to}`);
@@ -165,8 +167,8 @@ export async function vmDiff(
   const from = request.from ?? (await beforeLastChange(stores, request.vmId, to));
   // The events that made the changes: those after from, up to to.
   const events = await stores.events.readStream(request.vmId, { afterVersion: from, toVersion: to });
-  const before = await stateAt(stores, request.vmId, from, latest);
-  const after = (await stateAt(stores, request.vmId, to, latest))!;
+  const before = await stateAt(services, request.vmId, from, latest);
+  const after = (await stateAt(services, request.vmId, to, latest))!;
   const changes = attributeChanges(diffTopology(before, after), events);
   const semantics = request.semantics === 'all' ? SEMANTICS : [request.semantics];
   const routes = semantics.flatMap((s) => routeChanges(before, after, s));

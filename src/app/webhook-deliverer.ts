@@ -16,11 +16,10 @@ import http from 'node:http';
 import https from 'node:https';
 import { hostname } from 'node:os';
 import { Webhook } from 'standardwebhooks';
-import { eventBody, eventJson } from '../api/representations.js';
-import type { StoredEvent } from '../db/event-store.js';
-import type { Stores } from '../db/stores.js';
-import type { DeliveryOutcome, DeliveryProgress, DeliveryRow, WebhookRow } from '../db/webhook-port.js';
+import { eventBody, eventJson } from './event-json.js';
+import type { DeliveryOutcome, DeliveryProgress, DeliveryRow, StoredEvent, Stores, WebhookRow } from '../db/port.js';
 import { bigintsToHex } from '../domain/address.js';
+import type { Services } from './services.js';
 import { checkTarget, guardedLookup, TargetRefused, type TargetPolicy } from './webhook-targets.js';
 
 export interface DelivererOptions {
@@ -102,19 +101,20 @@ export class WebhookDeliverer {
   private tickAgain = false;
   private readonly outcomes;
 
-  constructor(
-    private readonly stores: Stores,
-    options: Partial<DelivererOptions> & Pick<DelivererOptions, 'policy' | 'baseUrl'>,
-  ) {
+  private readonly stores: Stores;
+
+  constructor(services: Services, options: Partial<DelivererOptions> & Pick<DelivererOptions, 'policy' | 'baseUrl'>) {
+    const { stores, metrics } = services;
+    this.stores = stores;
     this.options = { ...DEFAULT_DELIVERER, ...options };
     this.node = options.node ?? `${hostname()}/${process.pid}/${randomBytes(3).toString('hex')}`;
-    this.outcomes = stores.metrics.counter({
+    this.outcomes = metrics.counter({
       name: 'doorbell_webhook_deliveries_total',
       help: 'Webhook delivery attempts by outcome (delivered, failed, gone, refused)',
       labelNames: ['outcome'],
     });
     const { webhooks, events } = stores;
-    stores.metrics.gauge({
+    metrics.gauge({
       name: 'doorbell_webhook_lag_events',
       help: "Positions between the log's head and each enabled hook's cursor",
       labelNames: ['hook'],

@@ -4,8 +4,8 @@
 // webhook-deliverer.ts.
 
 import { randomBytes } from 'node:crypto';
-import type { Stores } from '../db/stores.js';
-import type { DeliveryRow, WebhookChanges, WebhookRow } from '../db/webhook-port.js';
+import type { Stores } from '../db/port.js';
+import type { DeliveryRow, WebhookChanges, WebhookRow } from '../db/port.js';
 import { ServiceError } from '../errors/problem.js';
 import { checkTarget, TargetRefused, type TargetPolicy } from './webhook-targets.js';
 

@@ -4,10 +4,8 @@
 import { existsSync } from 'node:fs';
 import { storedSweep } from '../app/resolve-msi.js';
 import { loadConfig } from '../config.js';
-import { openDatabase } from '../db/database.js';
 import type { ResolutionPort } from '../db/port.js';
-import { ResolutionStore } from '../db/resolution-store.js';
-import { createStores, isPostgresUrl } from '../db/stores.js';
+import { createStores, isPostgresUrl } from '../db/index.js';
 import { ServiceError } from '../errors/problem.js';
 import { CliError, EXIT } from './exit-codes.js';
 
@@ -30,20 +28,13 @@ async function show(stores: { resolutions: ResolutionPort }, id: string, where: 
 
 export async function showRecord(id: string): Promise<number> {
   const path = loadConfig().databasePath;
-  if (isPostgresUrl(path)) {
-    const stores = await createStores(path);
-    try {
-      return await show(stores, id, stores.describe);
-    } finally {
-      await stores.close();
-    }
-  }
   // Reading must not leave an empty database behind where the operator mistyped the path.
-  if (!existsSync(path)) throw new CliError(EXIT.refused, `no database at ${path} (set DOORBELL_DB)`);
-  const database = openDatabase(path);
+  if (!isPostgresUrl(path) && !existsSync(path))
+    throw new CliError(EXIT.refused, `no database at ${path} (set DOORBELL_DB)`);
+  const stores = await createStores(path);
   try {
-    return await show({ resolutions: new ResolutionStore(database.db) }, id, database.path);
+    return await show(stores, id, stores.describe);
   } finally {
-    database.close();
+    await stores.close();
   }
 }

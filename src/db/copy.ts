@@ -10,12 +10,12 @@ import { asc, count, getTableColumns, sql } from 'drizzle-orm';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import type { PgTable } from 'drizzle-orm/pg-core';
 import type { SQLiteTable } from 'drizzle-orm/sqlite-core';
-import { type OpenDatabase, openDatabase } from './database.js';
+import { isPostgresUrl } from './index.js';
 import { type OpenPg, openPostgres } from './pg/database.js';
 import * as pg from './pg/schema.js';
 import { redactSecrets } from './pg/url.js';
-import * as sqlite from './schema.js';
-import { isPostgresUrl } from './stores.js';
+import { type OpenDatabase, openDatabase } from './sqlite/database.js';
+import * as sqlite from './sqlite/schema.js';
 
 interface CopiedTable {
   name: string;

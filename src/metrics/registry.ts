@@ -1,8 +1,9 @@
-// The service's Prometheus metrics: one registry per running service (per Stores), served at
-// GET /metrics. Any module registers into it through `stores.metrics`; asking twice for the same
+// The service's Prometheus metrics: one registry per running service (per Services, see
+// src/app/services.ts), served at GET /metrics. Any module registers into it through
+// `services.metrics`; asking twice for the same
 // name returns the metric already registered, so a module may register where it is built:
 //
-//   const groups = stores.metrics.histogram({
+//   const groups = services.metrics.histogram({
 //     name: 'doorbell_command_group_size', help: 'commands committed per group', buckets: [1, 2, 4, 8, 16, 32, 64],
 //   });
 //   groups.observe(size);

@@ -1,20 +1,11 @@
 // What the persistence layer reports at GET /metrics: events appended, the record writer's
 // batches (size, commit latency) and queue depth, and the size of the database (and its WAL).
 
-import type { EventStorePort } from '../db/port.js';
-import type { RecordWriter } from '../db/record-writer/index.js';
+import type { Stores } from '../db/port.js';
 import type { Metrics } from './registry.js';
 
-export function observeStores(
-  metrics: Metrics,
-  stores: {
-    events: EventStorePort;
-    records: RecordWriter;
-    /** Bytes of the database and of its write-ahead log; undefined once closed. */
-    sizes: () => Promise<{ database: number; wal: number } | undefined>;
-  },
-): void {
-  const { events, records, sizes } = stores;
+export function observeStores(metrics: Metrics, stores: Pick<Stores, 'events' | 'records' | 'sizes'>): void {
+  const { events, records } = stores;
   // Counted from the log itself at each scrape: every append counts, whichever process made it.
   let seen: number | undefined;
   metrics.counter({
@@ -60,7 +51,7 @@ export function observeStores(
     help: 'size of the database file and of its write-ahead log',
     labelNames: ['file'],
     async collect() {
-      const size = await sizes().catch(() => undefined);
+      const size = await stores.sizes().catch(() => undefined);
       if (size === undefined) return;
       this.set({ file: 'database' }, size.database);
       this.set({ file: 'wal' }, size.wal);

@@ -7,9 +7,10 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServices } from '../../src/app/services';
 import { buildApp, REQUEST_TIMEOUT_MS } from '../../src/api/app';
 import { issueToken } from '../../src/app/tokens';
-import { createStores, type Stores } from '../../src/db/stores';
+import { createStores, type Stores } from '../../src/db/index';
 
 let dir: string;
 let stores: Stores;
@@ -22,7 +23,12 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'doorbell-limits-'));
   stores = await createStores(join(dir, 'doorbell.db'));
   token = (await issueToken(stores, { name: 'slow', scopes: ['write'] })).token;
-  app = await buildApp({ stores, maxConnections: MAX_CONNECTIONS, rateLimit: false, pressure: false });
+  app = await buildApp({
+    services: createServices(stores),
+    maxConnections: MAX_CONNECTIONS,
+    rateLimit: false,
+    pressure: false,
+  });
   await app.listen({ port: 0, host: '127.0.0.1' });
   port = (app.server.address() as { port: number }).port;
 });

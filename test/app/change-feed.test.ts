@@ -4,7 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { ChangeFeed, type FeedEvent, type FeedSource } from '../../src/app/change-feed';
-import type { EventFilter, StoredEvent } from '../../src/db/event-store';
+import type { EventFilter, StoredEvent } from '../../src/db/port';
 
 /** A log in memory whose reads take a turn of the event loop, as an async store's would. */
 function fakeLog() {

@@ -11,7 +11,8 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app';
 import { issueToken } from '../../src/app/tokens';
-import { createStores, type Stores } from '../../src/db/stores';
+import { createServices } from '../../src/app/services';
+import { createStores, type Stores } from '../../src/db/index';
 import { launchChromium } from './chromium';
 
 const PAGE = readFileSync(join(import.meta.dirname, '..', '..', 'docs', 'change-feed.html'), 'utf8');
@@ -30,7 +31,7 @@ beforeAll(async () => {
   origin = `http://127.0.0.1:${(pages.address() as AddressInfo).port}`;
   stores = await createStores(':memory:');
   admin = (await issueToken(stores, { name: 'admin', scopes: ['admin'] })).token;
-  app = await buildApp({ stores, corsOrigins: [origin], eventStream: { heartbeatMs: 500 } });
+  app = await buildApp({ services: createServices(stores), corsOrigins: [origin], eventStream: { heartbeatMs: 500 } });
   base = await app.listen({ port: 0, host: '127.0.0.1' });
   browser = await launchChromium();
 });

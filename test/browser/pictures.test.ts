@@ -9,9 +9,10 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium, SCREENSHOTS } from './chromium';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServices } from '../../src/app/services';
 import { buildApp } from '../../src/api/app';
 import { issueToken } from '../../src/app/tokens';
-import { createStores, type Stores } from '../../src/db/stores';
+import { createStores, type Stores } from '../../src/db/index';
 
 const OUTPUT = SCREENSHOTS;
 
@@ -38,7 +39,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'doorbell-browser-'));
   stores = await createStores(join(dir, 'doorbell.db'));
   token = (await issueToken(stores, { name: 'browser', scopes: ['write'] })).token;
-  app = await buildApp({ stores });
+  app = await buildApp({ services: createServices(stores) });
   base = await app.listen({ port: 0, host: '127.0.0.1' });
   // The README's first session (S10), with the guest's stage 1 mapping the doorbell page.
   await send('POST', '/v1/vms', {

@@ -10,9 +10,10 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium, SCREENSHOTS } from './chromium';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServices } from '../../src/app/services';
 import { buildApp } from '../../src/api/app';
 import { bootstrapAdminToken } from '../../src/app/tokens';
-import { createStores, type Stores } from '../../src/db/stores';
+import { createStores, type Stores } from '../../src/db/index';
 
 const OUTPUT = SCREENSHOTS;
 
@@ -29,7 +30,7 @@ beforeAll(async () => {
   const dbPath = join(dir, 'doorbell.db');
   stores = await createStores(dbPath);
   token = (await bootstrapAdminToken(stores, dbPath))!.token;
-  app = await buildApp({ stores });
+  app = await buildApp({ services: createServices(stores) });
   base = await app.listen({ port: 0, host: '127.0.0.1' });
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });

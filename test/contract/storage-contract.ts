@@ -5,10 +5,11 @@
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { executeCommand } from '../../src/app/execute-command';
-import type { EventRow } from '../../src/db/event-store';
+import { VmRepository } from '../../src/app/vm-repository';
+import type { EventRow } from '../../src/db/port';
 import type { Engine } from '../../src/db/port';
-import { STALE_POSITION } from '../../src/db/record-writer/types';
-import { createStores, type Stores } from '../../src/db/stores';
+import { STALE_POSITION } from '../../src/db/port';
+import { createStores, type Stores } from '../../src/db/index';
 import type { Command } from '../../src/domain/topology/types';
 import { openSse } from '../helpers/sse';
 import { startTestAppOn, type TestApp } from '../helpers/test-app';
@@ -247,11 +248,11 @@ export function storageContract(engine: Engine, newDatabase: () => Promise<Contr
         bus: 'pcie.0',
         slot: 2,
       });
-      const version = (await a.stores.vms.load('batch-vm'))!.version;
+      const version = (await a.services.vms.load('batch-vm'))!.version;
       const appends = vi.spyOn(a.stores.events, 'append');
       const put = (vector: number, ifMatch: number) => {
         const command: Command = { type: 'ProgramMsiVector', deviceId: 'net0', vector, address: 0x8090040n, data: 1n };
-        return executeCommand(a.stores, {
+        return executeCommand(a.services, {
           vmId: 'batch-vm',
           command,
           status: 200,
@@ -267,7 +268,7 @@ export function storageContract(engine: Engine, newDatabase: () => Promise<Contr
       expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled', 'rejected']);
       expect((outcomes[2] as PromiseRejectedResult).reason).toMatchObject({ code: 'PRECONDITION_FAILED' });
       expect(calls).toBe(1);
-      expect((await b.stores.vms.load('batch-vm'))!.version).toBe(version + 2);
+      expect((await b.services.vms.load('batch-vm'))!.version).toBe(version + 2);
     });
 
     it('GET /v1/events/stream on one instance delivers an event appended on the other', async () => {
@@ -417,7 +418,9 @@ export function storageContract(engine: Engine, newDatabase: () => Promise<Contr
       const third = await createStores(database.setting);
       try {
         expect((await third.health()).checks.migrations.ok).toBe(true);
-        expect((await third.vms.load('fresh'))?.version).toBe((await a.stores.vms.load('fresh'))?.version);
+        expect((await new VmRepository(third.events).load('fresh'))?.version).toBe(
+          (await a.services.vms.load('fresh'))?.version,
+        );
       } finally {
         await third.close();
       }

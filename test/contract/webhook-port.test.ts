@@ -1,4 +1,4 @@
-// The webhook port (src/db/webhook-port.ts) on both engines, through two store instances on one
+// The webhook port (src/db/port.ts) on both engines, through two store instances on one
 // database (two processes on one SQLite file, two nodes on one PostgreSQL database): the lease
 // lets one instance deliver for a hook at a time, an attempt is recorded only by the lease
 // holder, and a stream ticket works once. PostgreSQL runs when a server answers.
@@ -7,8 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStores, type Stores } from '../../src/db/stores';
-import type { NewDelivery, WebhookRow } from '../../src/db/webhook-port';
+import { createStores, type Stores } from '../../src/db/index';
+import type { NewDelivery, WebhookRow } from '../../src/db/port';
 import { createTestDatabase, pgAvailable, type TestDatabase } from '../helpers/pg';
 
 const hookRow = (id: string): WebhookRow => ({

@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { afterEach, expect, it } from 'vitest';
-import { MIGRATIONS_FOLDER } from '../../src/db/database';
+import { MIGRATIONS_FOLDER } from '../../src/db/sqlite/database';
 
 const dirs: string[] = [];
 afterEach(() => {

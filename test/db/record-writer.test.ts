@@ -8,9 +8,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RecordWriter, type RecordWrite } from '../../src/db/record-writer';
-import { recordStatements } from '../../src/db/record-writer/statements';
-import { createStores, type Stores } from '../../src/db/stores';
+import type { RecordWrite } from '../../src/db/port';
+import { recordWriterOnWorker } from '../../src/db/sqlite/record-writer';
+import { recordStatements } from '../../src/db/sqlite/record-writer/statements';
+import { createSqliteStores, type SqliteStores } from '../../src/db/sqlite/stores';
 
 const createdAt = '2026-11-30T00:00:00.000Z';
 const resolution = (id: string, vmId = 'vm1') => ({
@@ -32,16 +33,16 @@ const keyed = (id: string, key: string): RecordWrite => ({
 });
 
 let dir: string;
-let stores: Stores | undefined;
+let stores: SqliteStores | undefined;
 afterEach(async () => {
   await stores?.close();
   stores = undefined;
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function open(kind: 'file' | 'memory'): Promise<Stores> {
+async function open(kind: 'file' | 'memory'): Promise<SqliteStores> {
   dir = mkdtempSync(join(tmpdir(), 'doorbell-records-'));
-  stores = await createStores(kind === 'file' ? join(dir, 'doorbell.db') : ':memory:');
+  stores = createSqliteStores(kind === 'file' ? join(dir, 'doorbell.db') : ':memory:');
   return stores;
 }
 
@@ -83,7 +84,7 @@ describe('record writer worker', () => {
   it('fails the writes waiting on it when the worker dies, instead of leaving them hanging', async () => {
     const s = await open('memory');
     // A file in a folder that does not exist cannot be opened: the worker throws and exits.
-    const writer = RecordWriter.onWorker(join(dir, 'missing', 'doorbell.db'), recordStatements(s.database!.db));
+    const writer = recordWriterOnWorker(join(dir, 'missing', 'doorbell.db'), recordStatements(s.database.db));
     await expect(writer.write({ resolutions: [resolution('x')] })).rejects.toThrow(
       /record not stored: Cannot open database/,
     );
@@ -99,8 +100,8 @@ describe('durability settings', () => {
   // or 3 (EXTRA) (SQLite's documentation of the pragma).
   it('runs the main connection and the record writer thread in WAL mode with synchronous=FULL', async () => {
     const s = await open('file');
-    expect(s.database!.sqlite.pragma('synchronous', { simple: true })).toBe(2);
-    expect(s.database!.sqlite.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(s.database.sqlite.pragma('synchronous', { simple: true })).toBe(2);
+    expect(s.database.sqlite.pragma('journal_mode', { simple: true })).toBe('wal');
     // The record writer's own connection, on its thread: it commits every event and record.
     expect(await s.records.settings()).toEqual({ synchronous: 2, journalMode: 'wal' });
   });

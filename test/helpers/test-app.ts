@@ -13,14 +13,17 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import supertest from 'supertest';
 import { expect, it } from 'vitest';
 import { type AppOptions, doorbellApp, serverOptions } from '../../src/api/app';
+import { createServices, type Services } from '../../src/app/services';
 import { issueToken } from '../../src/app/tokens';
-import { createStores, type Stores } from '../../src/db/stores';
+import { createStores, type Stores } from '../../src/db/index';
 import { ERROR_CATALOGUE } from '../../src/errors/catalogue';
 import { createTestDatabase } from './pg';
 
 export interface TestApp {
   app: FastifyInstance;
   stores: Stores;
+  /** The application's services the app was built with (on `stores`). */
+  services: Services;
   dbPath: string;
   /** Requests with the admin token (Authorization: Bearer ...), unless a test sets another. */
   http: ReturnType<typeof supertest.agent>;
@@ -62,6 +65,7 @@ export type TestAppOptions = Partial<AppOptions> & {
 
 async function start(dbPath: string, cleanup: () => void, options: TestAppOptions = {}): Promise<TestApp> {
   const stores = await createStores(dbPath);
+  const services = createServices(stores);
   let adminToken = options.adminToken ?? adminTokens.get(dbPath);
   if (adminToken === undefined) {
     adminToken = (await issueToken(stores, { name: 'test-admin', scopes: ['admin'] })).token;
@@ -71,7 +75,7 @@ async function start(dbPath: string, cleanup: () => void, options: TestAppOption
   const app = Fastify(serverOptions(false, { requestTimeoutMs }));
   const violations: string[] = [];
   checkProblems(app, violations);
-  await app.register(doorbellApp, { rateLimit: false, pressure: false, ...appOptions, stores });
+  await app.register(doorbellApp, { rateLimit: false, pressure: false, ...appOptions, services });
   await app.ready();
   const close = async () => {
     await app.close();
@@ -80,6 +84,7 @@ async function start(dbPath: string, cleanup: () => void, options: TestAppOption
   return {
     app,
     stores,
+    services,
     dbPath,
     http: supertest.agent(app.server).set('Authorization', `Bearer ${adminToken}`),
     anonymous: supertest(app.server),

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { StorageAlarm, STORAGE_FULL_RETRY_AFTER_S } from '../../src/api/storage-alarm';
-import { failureText, isStorageFull } from '../../src/db/storage-full.mjs';
+import { failureText, isStorageFull } from '../../src/db/shared/storage-full.mjs';
 import { eventCount, startTestApp, startTestAppOn, type TestApp } from '../helpers/test-app';
 import { acceleratedS10, command } from '../helpers/topology';
 

@@ -10,7 +10,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { HEX_PATTERN } from '../../domain/address.js';
 import { ERROR_CATALOGUE, type ErrorCode } from '../../errors/catalogue.js';
 import { type FieldError, type Problem, problemBody, problemOfKnownError } from '../../errors/problem.js';
-import { isStorageFull } from '../../db/storage-full.mjs';
+import { isStorageFull } from '../../db/shared/storage-full.mjs';
 import { storageFullProblem } from '../storage-alarm.js';
 import type { RouteTable } from './route-table.js';
 

@@ -11,7 +11,7 @@ import underPressure from '@fastify/under-pressure';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { principalOf, redeemStreamTicket } from '../../app/stream-tickets.js';
 import { grants, LastUsed, type Principal, type Scope, verifyToken } from '../../app/tokens.js';
-import type { Stores } from '../../db/stores.js';
+import type { Stores } from '../../db/port.js';
 import { ServiceError } from '../../errors/problem.js';
 
 declare module 'fastify' {
@@ -88,12 +88,26 @@ function hostRules(options: SecurityOptions): HostRule[] {
   return names.map((name) => ({ name, port: 'listen' }));
 }
 
+/**
+ * The Host header a connection last passed the check with: a keep-alive client sends the same one
+ * on every request, and the port it came in on cannot change, so the parse is done once per
+ * connection (issue 21: a regular expression per request on the hot path).
+ */
+const allowedOnConnection = new WeakMap<object, string>();
+
 function hostAllowed(rules: HostRule[], request: FastifyRequest): boolean {
   const header = request.headers.host;
   if (header === undefined) return false;
+  const socket = request.raw.socket;
+  if (socket !== null && allowedOnConnection.get(socket) === header) return true;
+  const allowed = hostMatches(rules, header, request.socket.localPort);
+  if (allowed && socket !== null) allowedOnConnection.set(socket, header);
+  return allowed;
+}
+
+function hostMatches(rules: HostRule[], header: string, local: number | undefined): boolean {
   const { name, port } = splitHost(header);
   const given = port ?? 80;
-  const local = request.socket.localPort;
   return rules.some(
     (rule) =>
       rule.name === name &&
@@ -151,9 +165,13 @@ export async function registerSecurity(app: FastifyInstance, stores: Stores, opt
 
   const rules = hostRules(options);
   const corsOrigins = new Set(options.corsOrigins);
-  app.addHook('onRequest', async (request) => {
+  // The callback form: no promise per request (see http-conventions.ts).
+  app.addHook('onRequest', (request, _reply, done) => done(sameSiteRefusal(request)));
+
+  /** Why the request is refused before its token is looked at (wrong Host, foreign origin), if it is. */
+  function sameSiteRefusal(request: FastifyRequest): ServiceError | undefined {
     if (!hostAllowed(rules, request))
-      throw new ServiceError(
+      return new ServiceError(
         'MISDIRECTED_REQUEST',
         `this server does not serve the host ${JSON.stringify(request.headers.host ?? '')} (DOORBELL_ALLOWED_HOSTS)`,
       );
@@ -166,12 +184,13 @@ export async function registerSecurity(app: FastifyInstance, stores: Stores, opt
         host = undefined;
       }
       if (host !== request.headers.host?.toLowerCase())
-        throw new ServiceError(
+        return new ServiceError(
           'CROSS_ORIGIN_REFUSED',
           `a ${request.method} from the origin ${JSON.stringify(origin)} is refused: it is not this server's origin and CORS does not allow it (DOORBELL_CORS_ORIGINS)`,
         );
     }
-  });
+    return undefined;
+  }
 
   if (options.auth === 'on') {
     const lastUsed = new LastUsed(stores);

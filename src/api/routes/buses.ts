@@ -2,9 +2,10 @@
 
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { resourcePaths } from '../../app/links.js';
 import { executeCommand } from '../../app/execute-command.js';
 import { loadVm } from '../../app/load-vm.js';
-import { DomainError } from '../../domain/errors.js';
+import { loadBus } from '../../app/vm-parts.js';
 import { commandContext, sendAnswer, sendJson, type RouteOptions } from '../http.js';
 import { baseUrlOf } from '../links.js';
 import { ListQueryOf, listResponses, sendCollection } from '../lists.js';
@@ -23,7 +24,7 @@ import {
 
 const BusRef = Type.Ref('Bus');
 
-export const busRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { stores, publicUrl }) => {
+export const busRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { services, publicUrl }) => {
   app.post(
     '/v1/vms/:vm/buses',
     {
@@ -40,7 +41,7 @@ export const busRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { 
     async (request, reply) => {
       const { vm } = request.params;
       const b = request.body;
-      const answer = await executeCommand(stores, {
+      const answer = await executeCommand(services, {
         vmId: vm,
         command: {
           type: 'AddBus',
@@ -56,7 +57,7 @@ export const busRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { 
         status: 201,
         represent: ({ state }) => ({
           body: busResource(baseUrlOf(request, publicUrl), vm, state.buses.get(b.id)!),
-          location: `/v1/vms/${vm}/buses/${b.id}`,
+          location: resourcePaths.bus(vm, b.id),
         }),
         ...commandContext(request),
       });
@@ -81,7 +82,7 @@ export const busRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { 
     },
     async (request, reply) => {
       const { type, asOf } = request.query;
-      const state = await loadVm(stores, request.params.vm, asOf);
+      const state = await loadVm(services, request.params.vm, asOf);
       const base = baseUrlOf(request, publicUrl);
       const items = [...state.buses.values()]
         .filter((bus) => type === undefined || bus.type === type)
@@ -103,10 +104,7 @@ export const busRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { 
       },
     },
     async (request, reply) => {
-      const state = await loadVm(stores, request.params.vm, request.query.asOf);
-      const bus = state.buses.get(request.params.bus);
-      if (bus === undefined)
-        throw new DomainError('BUS_NOT_FOUND', `bus ${request.params.bus} does not exist in VM ${state.id}`);
+      const { state, bus } = await loadBus(services, request.params.vm, request.params.bus, request.query.asOf);
       return sendJson(reply, busResource(baseUrlOf(request, publicUrl), state.id, bus), { version: state.version });
     },
   );

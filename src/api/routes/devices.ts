@@ -2,9 +2,10 @@
 
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { resourcePaths } from '../../app/links.js';
 import { executeCommand } from '../../app/execute-command.js';
 import { loadVm } from '../../app/load-vm.js';
-import { getDevice } from '../../domain/topology/decide.js';
+import { loadDevice } from '../../app/vm-parts.js';
 import { commandContext, optionalU64, sendAnswer, sendJson, type RouteOptions } from '../http.js';
 import { baseUrlOf } from '../links.js';
 import { ListQueryOf, listResponses, sendCollection } from '../lists.js';
@@ -22,9 +23,8 @@ import {
 import { AttachDeviceBody, DetachedSchema, SteBody } from '../schemas/device.js';
 
 const DeviceRef = Type.Ref('Device');
-export const devicePath = (vm: string, dev: string) => `/v1/vms/${vm}/devices/${dev}`;
 
-export const deviceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { stores, publicUrl }) => {
+export const deviceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { services, publicUrl }) => {
   app.post(
     '/v1/vms/:vm/devices',
     {
@@ -41,7 +41,7 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
     async (request, reply) => {
       const { vm } = request.params;
       const b = request.body;
-      const answer = await executeCommand(stores, {
+      const answer = await executeCommand(services, {
         vmId: vm,
         command: {
           type: 'AttachDevice',
@@ -57,7 +57,7 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
         status: 201,
         represent: ({ state }) => ({
           body: deviceResource(baseUrlOf(request, publicUrl), state, state.devices.get(b.id)!),
-          location: devicePath(vm, b.id),
+          location: resourcePaths.device(vm, b.id),
         }),
         ...commandContext(request),
       });
@@ -97,7 +97,7 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
     },
     async (request, reply) => {
       const { driver, bus, smmu, accel, asOf } = request.query;
-      const state = await loadVm(stores, request.params.vm, asOf);
+      const state = await loadVm(services, request.params.vm, asOf);
       const base = baseUrlOf(request, publicUrl);
       const items = [...state.devices.values()]
         .map((device) => deviceResource(base, state, device))
@@ -125,12 +125,8 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
       },
     },
     async (request, reply) => {
-      const state = await loadVm(stores, request.params.vm, request.query.asOf);
-      return sendJson(
-        reply,
-        deviceResource(baseUrlOf(request, publicUrl), state, getDevice(state, request.params.dev)),
-        { version: state.version },
-      );
+      const { state, device } = await loadDevice(services, request.params.vm, request.params.dev, request.query.asOf);
+      return sendJson(reply, deviceResource(baseUrlOf(request, publicUrl), state, device), { version: state.version });
     },
   );
 
@@ -150,7 +146,7 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
     async (request, reply) => {
       const { vm, dev } = request.params;
       const b = request.body;
-      const answer = await executeCommand(stores, {
+      const answer = await executeCommand(services, {
         vmId: vm,
         command: {
           type: 'ConfigureSte',
@@ -186,7 +182,7 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
     },
     async (request, reply) => {
       const { vm, dev } = request.params;
-      const answer = await executeCommand(stores, {
+      const answer = await executeCommand(services, {
         vmId: vm,
         command: { type: 'DetachDevice', deviceId: dev },
         status: 200,

@@ -4,15 +4,15 @@
 
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { loadVm } from '../../app/load-vm.js';
 import { issueStreamTicket, TICKET_TTL_MS, tokenStanding } from '../../app/stream-tickets.js';
+import { lastPosition, logEvents, vmEvents } from '../../app/event-log.js';
 import { cursorPage, page } from '../../app/paging.js';
-import { EVENT_TYPES } from '../../db/event-codec.js';
+import { EVENT_TYPES } from '../../db/shared/event-codec.js';
 import { openEventStream } from '../event-stream.js';
 import { sendJson, type RouteOptions } from '../http.js';
 import { baseUrlOf } from '../links.js';
 import { type BriefItem, listLink } from '../lists.js';
-import type { StoredEvent } from '../../db/event-store.js';
+import type { StoredEvent } from '../../db/port.js';
 import { eventDisplay, eventResource, eventUrl } from '../representations.js';
 import {
   errorResponses,
@@ -59,7 +59,11 @@ const EventFilters = {
   ),
 };
 
-export const eventRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { stores, publicUrl, eventStream }) => {
+export const eventRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
+  app,
+  { services, publicUrl, eventStream },
+) => {
+  const { stores } = services;
   app.get(
     '/v1/vms/:vm/events',
     {
@@ -75,12 +79,9 @@ export const eventRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, 
     async (request, reply) => {
       const { vm } = request.params;
       const { limit = 50, offset = 0, brief } = request.query;
-      const state = await loadVm(stores, vm);
+      const { state, events: read } = await vmEvents(services, vm, { limit, offset });
       const base = baseUrlOf(request, publicUrl);
-      // Stream versions run 1..version without gaps, so an offset is a version to read after.
-      const events = (
-        await stores.events.readStream(vm, { afterVersion: offset, toVersion: state.version, limit })
-      ).map((e) => (brief ? briefEvent(base, e) : eventResource(e, base)));
+      const events = read.map((e) => (brief ? briefEvent(base, e) : eventResource(e, base)));
       return sendJson(reply, page(events, state.version, limit, offset, listLink(request, publicUrl)), {
         version: state.version,
       });
@@ -109,8 +110,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, 
       const { after = 0, limit = 50, offset = 0, vm, type, brief } = request.query;
       const base = baseUrlOf(request, publicUrl);
       const filter = { vm, types: type };
-      const total = await stores.events.countAfter(after, filter);
-      const read = await stores.events.readAfter(after, filter, { limit, offset });
+      const { events: read, total } = await logEvents(stores, after, filter, { limit, offset });
       const events = read.map((e) => ({
         position: e.position,
         item: brief ? briefEvent(base, e) : eventResource(e, base),
@@ -120,7 +120,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, 
     },
   );
 
-  const stream = openEventStream(app, stores.events, stores.metrics, eventStream);
+  const stream = openEventStream(app, services, eventStream);
 
   app.post(
     '/v1/events/stream-tickets',
@@ -201,7 +201,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, 
     },
     async (request, reply) => {
       const { vm, type } = request.query;
-      const after = request.headers['last-event-id'] ?? request.query.after ?? (await stores.events.lastPosition());
+      const after = request.headers['last-event-id'] ?? request.query.after ?? (await lastPosition(stores));
       const principal = request.principal;
       const standing = principal === null ? undefined : () => tokenStanding(stores, principal.tokenId);
       stream.serve(request, reply, { vm, types: type }, after, baseUrlOf(request, publicUrl), standing);

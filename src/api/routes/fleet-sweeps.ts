@@ -3,7 +3,7 @@
 
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { fleetSweep, fleetSweepWhole, storedFleetSweep } from '../../app/fleet-sweep.js';
+import { fleetSweep, fleetSweepWhole, listFleetSweeps, storedFleetSweep } from '../../app/fleet-sweep.js';
 import { fleetPicture } from '../../pictures/fleet-picture.js';
 import type { FleetSweepView } from '../../pictures/fleet-view.js';
 import { idempotencyOf, page, sendAnswer, sendJsonText, sendSvg, type RouteOptions } from '../http.js';
@@ -17,7 +17,8 @@ import { RecordParams } from '../schemas/resolution.js';
 
 const FleetSweepRef = Type.Ref('FleetSweep');
 
-export const fleetSweepRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { stores, publicUrl }) => {
+export const fleetSweepRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { services, publicUrl }) => {
+  const { stores } = services;
   app.post(
     '/v1/fleet-sweeps',
     {
@@ -41,7 +42,7 @@ export const fleetSweepRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
     },
     async (request, reply) => {
       const { target, vm, limit } = request.body;
-      const answer = await fleetSweep(stores, {
+      const answer = await fleetSweep(services, {
         target,
         vm,
         limit,
@@ -65,7 +66,7 @@ export const fleetSweepRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
     },
     async (request, reply) => {
       const { limit, offset, brief, ordering } = listParameters(request.query, 'created');
-      const { bodies, total } = await stores.resolutions.listFleetSweeps(limit, offset, ordering.descending);
+      const { bodies, total } = await listFleetSweeps(stores, { limit, offset, descending: ordering.descending });
       const envelope = JSON.stringify(page([], total, limit, offset, listLink(request, publicUrl)));
       const base = baseUrlOf(request, publicUrl);
       const items = brief

@@ -11,7 +11,7 @@ import { vmResource } from '../representations.js';
 import { CommandHeaders, commandResponses, errorResponses, Query, VmParams } from '../schemas/common.js';
 import { GuestBody, GuestProfilesSchema } from '../schemas/guest.js';
 
-export const guestProfileRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { stores, publicUrl }) => {
+export const guestProfileRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { services, publicUrl }) => {
   app.get(
     '/v1/guest-profiles',
     {
@@ -48,7 +48,7 @@ export const guestProfileRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async
       },
     },
     async (request, reply) => {
-      const answer = await executeCommand(stores, {
+      const answer = await executeCommand(services, {
         vmId: request.params.vm,
         command: { type: 'DeclareGuestProfile', guest: request.body },
         status: 200,

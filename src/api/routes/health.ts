@@ -4,8 +4,8 @@
 
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { Stores } from '../../db/stores.js';
-import { ServiceError } from '../../errors/problem.js';
+import type { Services } from '../../app/services.js';
+import { readiness } from '../../app/readiness.js';
 import { errorResponses, Query } from '../schemas/common.js';
 import type { StorageAlarm } from '../storage-alarm.js';
 
@@ -21,9 +21,9 @@ const ReadinessSchema = Type.Object({
   checks: Type.Object({ database: Check, migrations: Check, recordWriter: Check, storage: Check }),
 });
 
-export const healthRoutes: FastifyPluginAsyncTypebox<{ stores: Stores; storageAlarm: StorageAlarm }> = async (
+export const healthRoutes: FastifyPluginAsyncTypebox<{ services: Services; storageAlarm: StorageAlarm }> = async (
   app,
-  { stores, storageAlarm },
+  { services, storageAlarm },
 ) => {
   app.get(
     '/healthz',
@@ -64,30 +64,8 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ stores: Stores; storageAl
         },
       },
     },
-    async () => {
-      const health = await stores.health();
-      const checks = {
-        ...health.checks,
-        recordWriter: {
-          ok: stores.records.alive,
-          detail: stores.records.alive
-            ? `alive, ${stores.records.queueDepth} records queued`
-            : 'the record writer has stopped',
-        },
-        // A write refused for want of space (507 STORAGE_FULL) lately, and none succeeded since.
-        storage: storageAlarm.check(),
-      };
-      if (!Object.values(checks).every((c) => c.ok))
-        throw new ServiceError(
-          'NOT_READY',
-          Object.values(checks)
-            .filter((c) => !c.ok)
-            .map((c) => c.detail)
-            .join('; '),
-          { extra: { checks } },
-        );
-      return { status: 'ready' as const, engine: health.engine, schemaVersion: health.schemaVersion, checks };
-    },
+    // A write refused for want of space (507 STORAGE_FULL) lately, and none succeeded since.
+    async () => readiness(services.stores, () => storageAlarm.check()),
   );
 
   app.get(
@@ -111,6 +89,6 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ stores: Stores; storageAl
         },
       },
     },
-    async (_request, reply) => reply.type(stores.metrics.contentType).send(await stores.metrics.text()),
+    async (_request, reply) => reply.type(services.metrics.contentType).send(await services.metrics.text()),
   );
 };

@@ -3,6 +3,7 @@
 
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { vmPath } from '../../app/links.js';
 import type { FastifyReply } from 'fastify';
 import { importVm } from '../../app/import-vm.js';
 import { loadVm } from '../../app/load-vm.js';
@@ -26,7 +27,7 @@ function sendExport(
   reply.header('etag', etagOf(version)).header('cache-control', 'no-cache').type(type).send(exported.text);
 }
 
-export const interchangeRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { stores, publicUrl }) => {
+export const interchangeRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { services, publicUrl }) => {
   app.post(
     '/v1/vm-imports',
     {
@@ -47,7 +48,7 @@ export const interchangeRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async 
     },
     async (request, reply) => {
       const b = request.body;
-      const answer = await importVm(stores, {
+      const answer = await importVm(services, {
         vmId: b.vm,
         format: b.format,
         source: b.source,
@@ -57,7 +58,7 @@ export const interchangeRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async 
         guest: b.guest,
         represent: ({ state }, report) => ({
           body: { ...vmResource(state, baseUrlOf(request, publicUrl)), report },
-          location: `/v1/vms/${state.id}`,
+          location: vmPath(state.id),
         }),
         ...commandContext(request),
       });
@@ -80,7 +81,7 @@ export const interchangeRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async 
       },
     },
     async (request, reply) => {
-      const state = await loadVm(stores, request.params.vm, request.query.asOf);
+      const state = await loadVm(services, request.params.vm, request.query.asOf);
       return sendExport(reply, 'text/plain; charset=utf-8', state.version, writeQemuCmdline(state));
     },
   );
@@ -100,7 +101,7 @@ export const interchangeRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async 
       },
     },
     async (request, reply) => {
-      const state = await loadVm(stores, request.params.vm, request.query.asOf);
+      const state = await loadVm(services, request.params.vm, request.query.asOf);
       return sendExport(reply, 'application/xml; charset=utf-8', state.version, writeLibvirtXml(state));
     },
   );

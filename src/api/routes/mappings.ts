@@ -2,11 +2,10 @@
 
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { resourcePaths } from '../../app/links.js';
 import { executeCommand } from '../../app/execute-command.js';
-import { loadVm } from '../../app/load-vm.js';
 import { hex } from '../../domain/address.js';
-import { DomainError } from '../../domain/errors.js';
-import { getDevice } from '../../domain/topology/decide.js';
+import { loadDevice, loadMapping } from '../../app/vm-parts.js';
 import { STAGES, type Stage } from '../../domain/topology/types.js';
 import { commandContext, sendAnswer, sendJson, u64, type RouteOptions } from '../http.js';
 import { baseUrlOf } from '../links.js';
@@ -22,11 +21,10 @@ import {
   readResponses,
 } from '../schemas/common.js';
 import { MapBody, MappingParams, UnmappedSchema } from '../schemas/device.js';
-import { devicePath } from './devices.js';
 
 const MappingRef = Type.Ref('Mapping');
 
-export const mappingRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { stores, publicUrl }) => {
+export const mappingRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { services, publicUrl }) => {
   app.post(
     '/v1/vms/:vm/devices/:dev/mappings',
     {
@@ -44,7 +42,7 @@ export const mappingRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
       const { vm, dev } = request.params;
       const b = request.body;
       const iova = u64(b.iova);
-      const answer = await executeCommand(stores, {
+      const answer = await executeCommand(services, {
         vmId: vm,
         command: {
           type: 'MapIova',
@@ -64,7 +62,7 @@ export const mappingRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
             dev,
             state.devices.get(dev)!.mappings[b.stage].at(iova)!.value,
           ),
-          location: `${devicePath(vm, dev)}/mappings/${b.stage}/${hex(iova)}`,
+          location: resourcePaths.mapping(vm, dev, `${b.stage}/${hex(iova)}`),
         }),
         ...commandContext(request),
       });
@@ -92,8 +90,7 @@ export const mappingRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
     async (request, reply) => {
       const { vm, dev } = request.params;
       const { stage, asOf } = request.query;
-      const state = await loadVm(stores, vm, asOf);
-      const device = getDevice(state, dev);
+      const { state, device } = await loadDevice(services, vm, dev, asOf);
       const base = baseUrlOf(request, publicUrl);
       const stages: Stage[] = stage === undefined ? [1, 2] : [stage];
       const items = stages.flatMap((s) =>
@@ -117,11 +114,8 @@ export const mappingRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
     },
     async (request, reply) => {
       const { vm, dev, stage, iova } = request.params;
-      const state = await loadVm(stores, vm, request.query.asOf);
-      const mapping = getDevice(state, dev).mappings[stage].at(u64(iova));
-      if (mapping === undefined)
-        throw new DomainError('MAPPING_NOT_FOUND', `no stage-${stage} mapping of device ${dev} starts at ${iova}`);
-      return sendJson(reply, mappingResource(baseUrlOf(request, publicUrl), state.id, dev, mapping.value), {
+      const { state, mapping } = await loadMapping(services, vm, dev, stage, u64(iova), request.query.asOf, iova);
+      return sendJson(reply, mappingResource(baseUrlOf(request, publicUrl), state.id, dev, mapping), {
         version: state.version,
       });
     },
@@ -142,7 +136,7 @@ export const mappingRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
     async (request, reply) => {
       const { vm, dev, stage, iova } = request.params;
       const start = u64(iova);
-      const answer = await executeCommand(stores, {
+      const answer = await executeCommand(services, {
         vmId: vm,
         command: { type: 'UnmapIova', deviceId: dev, stage, iova: start },
         status: 200,

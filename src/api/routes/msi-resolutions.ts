@@ -3,9 +3,15 @@
 
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { loadVm } from '../../app/load-vm.js';
 import { pictureUrls } from '../../app/links.js';
-import { DEFAULT_SWEEP_PAGE, resolveMsi, storedResolution, storedSweep, sweepVm } from '../../app/resolve-msi.js';
+import {
+  DEFAULT_SWEEP_PAGE,
+  listRecords,
+  resolveMsi,
+  storedResolution,
+  storedSweep,
+  sweepVm,
+} from '../../app/resolve-msi.js';
 import { resolutionPicture } from '../../pictures/resolution-picture.js';
 import type { ResolutionView } from '../../pictures/resolution-view.js';
 import { baseUrlOf } from '../links.js';
@@ -18,7 +24,7 @@ import {
   type RecordFilter,
   type RecordOrder,
   SWEEP_ORDERINGS,
-} from '../../db/resolution-store.js';
+} from '../../db/port.js';
 import { SEMANTICS } from '../../domain/resolve/types.js';
 import { idempotencyOf, optionalU64, page, sendAnswer, sendJsonText, sendSvg, type RouteOptions } from '../http.js';
 import { svgResponses } from '../schemas/picture.js';
@@ -79,7 +85,8 @@ const PictureLink = {
   },
 };
 
-export const resolutionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { stores, publicUrl }) => {
+export const resolutionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { services, publicUrl }) => {
+  const { stores } = services;
   app.post(
     '/v1/vms/:vm/msi-resolutions',
     {
@@ -97,7 +104,7 @@ export const resolutionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
     },
     async (request, reply) => {
       const b = request.body;
-      const answer = await resolveMsi(stores, {
+      const answer = await resolveMsi(services, {
         vmId: request.params.vm,
         msi: { device: b.device, vector: b.vector, address: optionalU64(b.address), data: optionalU64(b.data) },
         semantics: b.semantics,
@@ -177,13 +184,15 @@ export const resolutionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
     kind: 'resolutions' | 'sweeps',
     filter: RecordFilter,
     query: ListParameters,
+    ofVm = false,
   ) => {
     const { limit, offset, brief, ordering } = listParameters(query, 'created');
     const base = baseUrlOf(request, publicUrl);
-    const { records, total } =
-      kind === 'resolutions'
-        ? await stores.resolutions.listResolutionRecords(filter, ordering as RecordOrder<'created'>, limit, offset)
-        : await stores.resolutions.listSweepRecords(filter, ordering as RecordOrder<'created'>, limit, offset);
+    const { records, total } = await listRecords(services, kind, filter, ordering as RecordOrder<'created'>, {
+      limit,
+      offset,
+      ofVm,
+    });
     const urlOf = (id: string) => `${base}${kind === 'resolutions' ? resolutionPath(id) : sweepPath(id)}`;
     const displayOf = (r: ListedRecord) =>
       `${kind === 'resolutions' ? 'resolution' : 'sweep'} of ${r.device === null ? '' : `${r.device} in `}${r.vm}${r.semantics === null ? '' : ` (${r.semantics})`}`;
@@ -215,13 +224,13 @@ export const resolutionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
         const { vm } = request.params;
         const { device, semantics, installed, misroutedBeforeFix } = request.query;
         // An unknown VM is a 404, a decommissioned one still answers.
-        await loadVm(stores, vm);
         await sendRecords(
           request,
           reply,
           kind,
           { vm, device, semantics, installed, misroutedBeforeFix },
           request.query,
+          true,
         );
       },
     );
@@ -244,7 +253,7 @@ export const resolutionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
       },
     },
     async (request, reply) => {
-      const answer = await sweepVm(stores, {
+      const answer = await sweepVm(services, {
         vmId: request.params.vm,
         semantics: request.body.semantics,
         asOf: request.body.asOf,

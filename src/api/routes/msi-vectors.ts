@@ -8,9 +8,7 @@ import { executeCommand } from '../../app/execute-command.js';
 import { liveRoute } from '../../app/resolve-msi.js';
 import { resolutionPicture } from '../../pictures/resolution-picture.js';
 import type { ResolutionView } from '../../pictures/resolution-view.js';
-import { loadVm } from '../../app/load-vm.js';
-import { DomainError } from '../../domain/errors.js';
-import { getDevice } from '../../domain/topology/decide.js';
+import { loadDevice, loadVector } from '../../app/vm-parts.js';
 import { commandContext, sendAnswer, sendJson, sendJsonText, sendSvg, u64, type RouteOptions } from '../http.js';
 import { ListQueryOf, listResponses, sendCollection } from '../lists.js';
 import { baseUrlOf } from '../links.js';
@@ -33,13 +31,14 @@ import { VectorBody, VectorParams } from '../schemas/device.js';
 const ROUTE_DESCRIPTION =
   'Resolved now (or asOf a version) and not stored. Without semantics, the VM\'s declared QEMU build picks it, as for a resolution. ETag: the VM version and the semantics asked for ("<version>-<semantics>", or "<version>-declared"); If-None-Match answers 304. Served from the per-state memo: asking again after no change costs nothing.';
 
-export const msiVectorRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { stores, publicUrl }) => {
+export const msiVectorRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { services, publicUrl }) => {
   /** The live route a route or route.svg request names. */
   const liveRouteOf = (
     { vm, dev, n }: Static<typeof VectorParams>,
     { semantics, asOf }: Static<typeof RouteQuery>,
     request: FastifyRequest,
-  ) => liveRoute(stores, { vmId: vm, device: dev, vector: n, semantics, asOf, baseUrl: baseUrlOf(request, publicUrl) });
+  ) =>
+    liveRoute(services, { vmId: vm, device: dev, vector: n, semantics, asOf, baseUrl: baseUrlOf(request, publicUrl) });
 
   app.get(
     '/v1/vms/:vm/devices/:dev/msi-vectors',
@@ -55,9 +54,9 @@ export const msiVectorRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (a
     },
     async (request, reply) => {
       const { vm, dev } = request.params;
-      const state = await loadVm(stores, vm, request.query.asOf);
+      const { state, device } = await loadDevice(services, vm, dev, request.query.asOf);
       const base = baseUrlOf(request, publicUrl);
-      const items = [...getDevice(state, dev).vectors.values()].map((v) => vectorResource(base, state.id, dev, v));
+      const items = [...device.vectors.values()].map((v) => vectorResource(base, state.id, dev, v));
       sendCollection(reply, request, publicUrl, items, request.query, 'vector', { version: state.version });
     },
   );
@@ -76,10 +75,7 @@ export const msiVectorRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (a
     },
     async (request, reply) => {
       const { vm, dev, n } = request.params;
-      const state = await loadVm(stores, vm, request.query.asOf);
-      const vector = getDevice(state, dev).vectors.get(n);
-      if (vector === undefined)
-        throw new DomainError('VECTOR_NOT_FOUND', `vector ${n} of device ${dev} is not programmed in VM ${state.id}`);
+      const { state, vector } = await loadVector(services, vm, dev, n, request.query.asOf);
       return sendJson(reply, vectorResource(baseUrlOf(request, publicUrl), state.id, dev, vector), {
         version: state.version,
       });
@@ -146,7 +142,7 @@ export const msiVectorRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (a
     },
     async (request, reply) => {
       const { vm, dev, n } = request.params;
-      const answer = await executeCommand(stores, {
+      const answer = await executeCommand(services, {
         vmId: vm,
         command: {
           type: 'ProgramMsiVector',

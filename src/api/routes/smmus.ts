@@ -2,9 +2,10 @@
 
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { resourcePaths } from '../../app/links.js';
 import { executeCommand } from '../../app/execute-command.js';
 import { loadVm } from '../../app/load-vm.js';
-import { getSmmu } from '../../domain/topology/decide.js';
+import { loadSmmu } from '../../app/vm-parts.js';
 import { commandContext, sendAnswer, sendJson, type RouteOptions } from '../http.js';
 import { baseUrlOf } from '../links.js';
 import { ListQueryOf, listResponses, sendCollection } from '../lists.js';
@@ -22,7 +23,7 @@ import { AccelBody, AddSmmuBody, GuestStateBody } from '../schemas/smmu.js';
 
 const SmmuRef = Type.Ref('Smmu');
 
-export const smmuRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { stores, publicUrl }) => {
+export const smmuRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { services, publicUrl }) => {
   app.post(
     '/v1/vms/:vm/smmus',
     {
@@ -39,7 +40,7 @@ export const smmuRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, {
     async (request, reply) => {
       const { vm } = request.params;
       const b = request.body;
-      const answer = await executeCommand(stores, {
+      const answer = await executeCommand(services, {
         vmId: vm,
         command: {
           type: 'AddSmmu',
@@ -52,7 +53,7 @@ export const smmuRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, {
         status: 201,
         represent: ({ state }) => ({
           body: smmuResource(baseUrlOf(request, publicUrl), vm, state.smmus.get(b.id)!),
-          location: `/v1/vms/${vm}/smmus/${b.id}`,
+          location: resourcePaths.smmu(vm, b.id),
         }),
         ...commandContext(request),
       });
@@ -80,7 +81,7 @@ export const smmuRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, {
     },
     async (request, reply) => {
       const { accel, asOf } = request.query;
-      const state = await loadVm(stores, request.params.vm, asOf);
+      const state = await loadVm(services, request.params.vm, asOf);
       const base = baseUrlOf(request, publicUrl);
       const items = [...state.smmus.values()]
         .filter((smmu) => accel === undefined || smmu.accel.value === accel)
@@ -102,12 +103,8 @@ export const smmuRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, {
       },
     },
     async (request, reply) => {
-      const state = await loadVm(stores, request.params.vm, request.query.asOf);
-      return sendJson(
-        reply,
-        smmuResource(baseUrlOf(request, publicUrl), state.id, getSmmu(state, request.params.smmu)),
-        { version: state.version },
-      );
+      const { state, smmu } = await loadSmmu(services, request.params.vm, request.params.smmu, request.query.asOf);
+      return sendJson(reply, smmuResource(baseUrlOf(request, publicUrl), state.id, smmu), { version: state.version });
     },
   );
 
@@ -126,7 +123,7 @@ export const smmuRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, {
     },
     async (request, reply) => {
       const { vm, smmu } = request.params;
-      const answer = await executeCommand(stores, {
+      const answer = await executeCommand(services, {
         vmId: vm,
         command: { type: 'SetSmmuAccel', smmuId: smmu, enabled: request.body.enabled },
         status: 200,
@@ -154,7 +151,7 @@ export const smmuRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, {
     },
     async (request, reply) => {
       const { vm, smmu } = request.params;
-      const answer = await executeCommand(stores, {
+      const answer = await executeCommand(services, {
         vmId: vm,
         command: { type: 'SetSmmuGuestState', smmuId: smmu, changes: request.body },
         status: 200,

@@ -3,8 +3,8 @@
 
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { issueToken, revokeToken, type TokenView, tokenView } from '../../app/tokens.js';
-import { ServiceError } from '../../errors/problem.js';
+import { tokenPath } from '../../app/links.js';
+import { issueToken, listTokens, readToken, revokeToken, type TokenView } from '../../app/tokens.js';
 import { type RouteOptions, sendJson } from '../http.js';
 import { baseUrlOf } from '../links.js';
 import { ListQueryOf, listResponses, sendCollection } from '../lists.js';
@@ -17,12 +17,13 @@ const json = (schema: object, description: string) => ({ description, content: {
 /** A token as answered: its id, its own url and a display label first. */
 const tokenResource = <T extends TokenView>(base: string, { id, ...view }: T) => ({
   id,
-  url: `${base}/v1/tokens/${id}`,
+  url: `${base}${tokenPath(id)}`,
   display: `${view.name} (${view.scopes.join(', ')})`,
   ...view,
 });
 
-export const tokenRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { stores, publicUrl }) => {
+export const tokenRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { services, publicUrl }) => {
+  const { stores } = services;
   app.post(
     '/v1/tokens',
     {
@@ -56,9 +57,8 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, 
     },
     async (request, reply) => {
       // Live tokens are few (one per person or automation): ordered and paged in memory.
-      const { rows } = await stores.tokens.live(Number.MAX_SAFE_INTEGER, 0);
       const base = baseUrlOf(request, publicUrl);
-      const items = rows.map((row) => tokenResource(base, tokenView(row)));
+      const items = (await listTokens(stores)).map((view) => tokenResource(base, view));
       return sendCollection(reply, request, publicUrl, items, request.query, TOKEN_ORDERINGS[0]);
     },
   );
@@ -76,9 +76,8 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, 
       },
     },
     async (request, reply) => {
-      const row = await stores.tokens.find(request.params.id);
-      if (row === undefined) throw new ServiceError('TOKEN_NOT_FOUND', `no token ${JSON.stringify(request.params.id)}`);
-      return sendJson(reply, tokenResource(baseUrlOf(request, publicUrl), tokenView(row)));
+      const view = await readToken(stores, request.params.id);
+      return sendJson(reply, tokenResource(baseUrlOf(request, publicUrl), view));
     },
   );
 

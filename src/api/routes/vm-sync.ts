@@ -12,7 +12,7 @@ import { commandResponses, CommandHeaders, readResponses, VmParams } from '../sc
 import { svgResponses } from '../schemas/picture.js';
 import { DiffPictureQuery, DiffQuery, DiffSchema, ReimportAnswer, ReimportBody } from '../schemas/vm-sync.js';
 
-export const vmSyncRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { stores, publicUrl }) => {
+export const vmSyncRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { services, publicUrl }) => {
   app.post(
     '/v1/vms/:vm/imports',
     {
@@ -30,7 +30,7 @@ export const vmSyncRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
     },
     async (request, reply) => {
       const b = request.body;
-      const answer = await reimportVm(stores, {
+      const answer = await reimportVm(services, {
         vmId: request.params.vm,
         format: b.format,
         source: b.source,
@@ -60,7 +60,7 @@ export const vmSyncRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
       },
     },
     async (request, reply) => {
-      const { diff, etag } = await vmDiff(stores, {
+      const { diff, etag } = await vmDiff(services, {
         vmId: request.params.vm,
         ...request.query,
         baseUrl: baseUrlOf(request, publicUrl),
@@ -84,7 +84,7 @@ export const vmSyncRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
       },
     },
     async (request, reply) => {
-      const { diff, etag, tree } = await vmDiff(stores, {
+      const { diff, etag, tree } = await vmDiff(services, {
         vmId: request.params.vm,
         ...request.query,
         baseUrl: baseUrlOf(request, publicUrl),

@@ -3,15 +3,16 @@
 
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { vmPath } from '../../app/links.js';
 import { executeCommand } from '../../app/execute-command.js';
-import { STREAM_STATUSES } from '../../db/event-store.js';
+import { STREAM_STATUSES } from '../../db/port.js';
 import { topologyPicture } from '../../pictures/topology-picture.js';
 import type { VmView } from '../../pictures/topology-view.js';
 import { bigintsToHex } from '../../domain/address.js';
 import { baseUrlOf } from '../links.js';
 import { ListQueryOf, listParameters, listResponses, sendPage } from '../lists.js';
 import { etagOf } from '../../errors/problem.js';
-import { loadVm } from '../../app/load-vm.js';
+import { listVms, loadVm } from '../../app/load-vm.js';
 import { commandContext, optionalU64, sendAnswer, sendJson, sendSvg, type RouteOptions } from '../http.js';
 import { svgResponses } from '../schemas/picture.js';
 import { QemuBody } from '../schemas/qemu-build.js';
@@ -29,7 +30,7 @@ import { DefineVmBody } from '../schemas/vm.js';
 
 const VmRef = Type.Ref('Vm');
 
-export const vmRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { stores, publicUrl }) => {
+export const vmRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { services, publicUrl }) => {
   app.post(
     '/v1/vms',
     {
@@ -47,7 +48,7 @@ export const vmRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { s
     },
     async (request, reply) => {
       const b = request.body;
-      const answer = await executeCommand(stores, {
+      const answer = await executeCommand(services, {
         vmId: b.id,
         command: {
           type: 'DefineVm',
@@ -65,7 +66,7 @@ export const vmRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { s
         status: 201,
         represent: ({ state }) => ({
           body: vmResource(state, baseUrlOf(request, publicUrl)),
-          location: `/v1/vms/${state.id}`,
+          location: vmPath(state.id),
         }),
         ...commandContext(request),
       });
@@ -98,14 +99,14 @@ export const vmRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { s
       const { status = 'active' } = request.query;
       const { limit, offset, brief, ordering } = listParameters(request.query, 'id');
       const base = baseUrlOf(request, publicUrl);
-      const streams = await stores.events.streams(limit, offset, {
+      const { states, total } = await listVms(services, {
+        limit,
+        offset,
         status,
         orderBy: ordering.field as 'id' | 'version',
         descending: ordering.descending,
       });
-      const states = await Promise.all(streams.map((s) => stores.vms.load(s.streamId)));
-      const vms = states.flatMap((state) => (state === undefined ? [] : [vmResource(state, base)]));
-      const total = await stores.events.streamCount(status);
+      const vms = states.map((state) => vmResource(state, base));
       sendPage(reply, request, publicUrl, { items: vms, total, limit, offset, brief });
     },
   );
@@ -125,7 +126,7 @@ export const vmRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { s
       },
     },
     async (request, reply) => {
-      const answer = await executeCommand(stores, {
+      const answer = await executeCommand(services, {
         vmId: request.params.vm,
         command: { type: 'DecommissionVm' },
         status: 200,
@@ -150,7 +151,7 @@ export const vmRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { s
     },
     async (request, reply) => {
       const { asOf } = request.query;
-      const state = await loadVm(stores, request.params.vm, asOf);
+      const state = await loadVm(services, request.params.vm, asOf);
       return sendJson(reply, vmResource(state, baseUrlOf(request, publicUrl), asOf), { version: state.version });
     },
   );
@@ -171,7 +172,7 @@ export const vmRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { s
       },
     },
     async (request, reply) => {
-      const answer = await executeCommand(stores, {
+      const answer = await executeCommand(services, {
         vmId: request.params.vm,
         command: { type: 'DeclareQemuBuild', qemu: request.body },
         status: 200,
@@ -195,7 +196,7 @@ export const vmRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { s
       },
     },
     async (request, reply) => {
-      const state = await loadVm(stores, request.params.vm, request.query.asOf);
+      const state = await loadVm(services, request.params.vm, request.query.asOf);
       const view = bigintsToHex(vmResource(state, baseUrlOf(request, publicUrl))) as unknown as VmView;
       return sendSvg(reply, topologyPicture(view), { etag: etagOf(state.version) });
     },

@@ -60,7 +60,8 @@ const webhookResource = <T extends WebhookView>(base: string, { id, url, ...view
 });
 
 export const webhookRoutes: FastifyPluginAsyncTypebox<WebhookRouteOptions> = async (app, options) => {
-  const { stores, publicUrl } = options;
+  const { publicUrl } = options;
+  const { stores } = options.services;
   const { policy, secretGraceMs, deliverer } = options.webhooks;
 
   app.post(

@@ -1,7 +1,7 @@
 // Events as the log shows them.
 
 import { Type } from '@sinclair/typebox';
-import { EVENT_TYPES } from '../../db/event-codec.js';
+import { EVENT_TYPES } from '../../db/shared/event-codec.js';
 import { OneOf } from './common.js';
 
 /** A re-import's events as the log shows them (contract v1.3): what an integrator receives. */

@@ -2,8 +2,8 @@
 // in the answers to create and rotate-secret), a delivery attempt, and the payload a receiver gets.
 
 import { Type } from '@sinclair/typebox';
-import { DELIVERY_OUTCOMES } from '../../db/webhook-port.js';
-import { EVENT_TYPES } from '../../db/event-codec.js';
+import { DELIVERY_OUTCOMES } from '../../db/port.js';
+import { EVENT_TYPES } from '../../db/shared/event-codec.js';
 import { Body, Id, Nullable, OneOf } from './common.js';
 
 const Url = Type.String({

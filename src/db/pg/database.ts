@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';
-import { migrationTags } from '../migrations.js';
+import { migrationTags } from '../shared/migrations.js';
 import { redactSecrets, redactUrl } from './url.js';
 import * as schema from './schema.js';
 

@@ -9,22 +9,14 @@
 // order, to one dedicated LISTEN connection per node, which wakes the node's feeds; a poll every
 // 2 s is the fallback when a notification is lost (a dropped connection, a restart).
 
-import { and, asc, count, desc, eq, gt, inArray, lte, max, type SQL, sql } from 'drizzle-orm';
+import { asc, eq, max, sql } from 'drizzle-orm';
 import pg from 'pg';
-import type { DomainEvent, RecordedEvent } from '../../domain/topology/types.js';
-import {
-  AppendListeners,
-  type EventFilter,
-  type EventMetadata,
-  type EventRow,
-  eventRowsFor,
-  type StoredEvent,
-  type StreamListOptions,
-  type StreamStatus,
-  toRecordedEvent,
-  toStoredEvent,
-} from '../event-store.js';
-import type { AppendPlanner, EventStorePort } from '../port.js';
+import type { RecordedEvent } from '../../domain/topology/types.js';
+import type { AppendListener, AppendPlanner, EventStorePort, StoredEvent } from '../port.js';
+import { EventLogReads } from '../shared/event-reads.js';
+import { streamRangeWhere } from '../shared/event-filters.js';
+import { AppendListeners, eventRowsFor, toRecordedEvent, toStoredEvent } from '../shared/event-rows.js';
+import { idempotencyRow } from '../shared/idempotency.js';
 import type { OpenPg } from './database.js';
 import { events } from './schema.js';
 
@@ -37,22 +29,7 @@ const NO_UPPER_VERSION = 2_147_483_647;
 /** true when a stream (grouped by stream_id) holds a VmDecommissioned event. */
 const DECOMMISSIONED = sql<boolean>`bool_or(${events.type} = 'VmDecommissioned')`;
 
-function havingStatus(status: StreamStatus): SQL | undefined {
-  if (status === 'all') return undefined;
-  return status === 'decommissioned' ? sql`${DECOMMISSIONED}` : sql`NOT ${DECOMMISSIONED}`;
-}
-
-/** The WHERE clause of a filtered read of the log after `after` (and up to `upTo`, when given). */
-function filtered(after: number, filter: EventFilter, upTo?: number): SQL | undefined {
-  return and(
-    gt(events.position, after),
-    upTo === undefined ? undefined : lte(events.position, upTo),
-    filter.vm === undefined ? undefined : eq(events.streamId, filter.vm),
-    filter.types === undefined || filter.types.length === 0 ? undefined : inArray(events.type, [...filter.types]),
-  );
-}
-
-export class PgEventStore implements EventStorePort {
+export class PgEventStore extends EventLogReads implements EventStorePort {
   private readonly listeners = new AppendListeners();
   /** The highest position listeners were told of. */
   private told = 0;
@@ -61,7 +38,9 @@ export class PgEventStore implements EventStorePort {
   private reconnect: NodeJS.Timeout | undefined;
   private closed = false;
 
-  constructor(private readonly database: OpenPg) {}
+  constructor(private readonly database: OpenPg) {
+    super(database.db, events, DECOMMISSIONED);
+  }
 
   private get db() {
     return this.database.db;
@@ -90,15 +69,7 @@ export class PgEventStore implements EventStorePort {
     return Number(rows[0]?.last ?? 0);
   }
 
-  rowsFor(
-    streamId: string,
-    streamVersion: number,
-    afterPosition: number,
-    domainEvents: readonly DomainEvent[],
-    metadata: EventMetadata,
-  ): EventRow[] {
-    return eventRowsFor(streamId, streamVersion, afterPosition, domainEvents, metadata);
-  }
+  readonly rowsFor = eventRowsFor;
 
   /**
    * One transaction in two round trips: (1) take the head (every appender on every node queues
@@ -127,7 +98,7 @@ export class PgEventStore implements EventStorePort {
       const append = await plan(afterPosition, versions);
       const script: string[] = [];
       if (append !== undefined && append.events.length > 0) {
-        const rows = (append.events as EventRow[]).map((e) => ({
+        const rows = append.events.map((e) => ({
           position: e.position,
           event_id: e.eventId,
           stream_id: e.streamId,
@@ -143,14 +114,10 @@ export class PgEventStore implements EventStorePort {
         );
       }
       if (append !== undefined && append.idempotency.length > 0) {
-        const rows = append.idempotency.map((entry) => ({
-          key: entry.key,
-          fingerprint: entry.fingerprint,
-          status: entry.response.status,
-          headers: JSON.stringify(entry.response.headers),
-          body: entry.response.body,
-          created_at: entry.createdAt,
-        }));
+        const rows = append.idempotency.map((entry) => {
+          const { createdAt, ...row } = idempotencyRow(entry);
+          return { ...row, created_at: createdAt };
+        });
         script.push(
           `INSERT INTO idempotency_keys SELECT * FROM json_populate_recordset(NULL::idempotency_keys, ${literal(JSON.stringify(rows))})`,
         );
@@ -181,13 +148,7 @@ export class PgEventStore implements EventStorePort {
     const query = this.db
       .select()
       .from(events)
-      .where(
-        and(
-          eq(events.streamId, streamId),
-          gt(events.streamVersion, range.afterVersion ?? 0),
-          lte(events.streamVersion, range.toVersion ?? NO_UPPER_VERSION),
-        ),
-      )
+      .where(streamRangeWhere(events, streamId, range.afterVersion ?? 0, range.toVersion ?? NO_UPPER_VERSION))
       .orderBy(asc(events.streamVersion));
     const rows = range.limit === undefined ? await query : await query.limit(range.limit);
     return rows.map(toStoredEvent);
@@ -200,89 +161,12 @@ export class PgEventStore implements EventStorePort {
     const rows = await this.db
       .select({ position: events.position, streamVersion: events.streamVersion, type: events.type, data: events.data })
       .from(events)
-      .where(
-        and(
-          eq(events.streamId, streamId),
-          gt(events.streamVersion, range.afterVersion ?? 0),
-          lte(events.streamVersion, range.toVersion ?? NO_UPPER_VERSION),
-        ),
-      )
+      .where(streamRangeWhere(events, streamId, range.afterVersion ?? 0, range.toVersion ?? NO_UPPER_VERSION))
       .orderBy(asc(events.streamVersion));
     return rows.map(toRecordedEvent);
   }
 
-  async readAll(after: number, limit: number): Promise<StoredEvent[]> {
-    const rows = await this.db
-      .select()
-      .from(events)
-      .where(gt(events.position, after))
-      .orderBy(asc(events.position))
-      .limit(limit);
-    return rows.map(toStoredEvent);
-  }
-
-  async countAll(after: number): Promise<number> {
-    const [row] = await this.db.select({ n: count() }).from(events).where(gt(events.position, after));
-    return Number(row?.n ?? 0);
-  }
-
-  async readAfter(
-    after: number,
-    filter: EventFilter,
-    page: { limit: number; offset?: number; upTo?: number },
-  ): Promise<StoredEvent[]> {
-    const rows = await this.db
-      .select()
-      .from(events)
-      .where(filtered(after, filter, page.upTo))
-      .orderBy(asc(events.position))
-      .limit(page.limit)
-      .offset(page.offset ?? 0);
-    return rows.map(toStoredEvent);
-  }
-
-  async countAfter(after: number, filter: EventFilter): Promise<number> {
-    const [row] = await this.db.select({ n: count() }).from(events).where(filtered(after, filter));
-    return Number(row?.n ?? 0);
-  }
-
-  async streams(
-    limit: number,
-    offset: number,
-    options: StreamListOptions = {},
-  ): Promise<{ streamId: string; version: number; decommissioned: boolean }[]> {
-    const { status = 'all', orderBy = 'id', descending = false } = options;
-    const version = max(events.streamVersion);
-    const direction = descending ? desc : asc;
-    const order =
-      orderBy === 'version' ? [direction(version), direction(events.streamId)] : [direction(events.streamId)];
-    const rows = await this.db
-      .select({ streamId: events.streamId, version, decommissioned: DECOMMISSIONED })
-      .from(events)
-      .groupBy(events.streamId)
-      .having(havingStatus(status))
-      .orderBy(...order)
-      .limit(limit)
-      .offset(offset);
-    return rows.map((r) => ({
-      streamId: r.streamId,
-      version: Number(r.version ?? 0),
-      decommissioned: r.decommissioned === true,
-    }));
-  }
-
-  async streamCount(status: StreamStatus = 'all'): Promise<number> {
-    const streams = this.db
-      .select({ streamId: events.streamId })
-      .from(events)
-      .groupBy(events.streamId)
-      .having(havingStatus(status))
-      .as('streams');
-    const [row] = await this.db.select({ n: count() }).from(streams);
-    return Number(row?.n ?? 0);
-  }
-
-  onAppended(listener: (lastPosition: number) => void): () => void {
+  onAppended(listener: AppendListener): () => void {
     const unsubscribe = this.listeners.add(listener);
     if (this.poller === undefined && !this.closed) this.startListening();
     return unsubscribe;

@@ -1,41 +1,22 @@
 // Resolution records, sweeps, fleet sweeps and Idempotency-Key answers on PostgreSQL: written in
 // groups (one transaction for every write that arrived during the previous commit, each write
 // alone when the group fails), read back byte for byte. The same rows as on SQLite: bodies
-// shared by hash and compressed (records/codec.mjs), immutable (migrations/postgres/0001).
+// shared by hash and compressed (shared/codec.mjs), immutable (migrations/postgres/0001).
 
-import { asc, count, desc, eq } from 'drizzle-orm';
+import { asc, count, eq } from 'drizzle-orm';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import type pg from 'pg';
-import type { IdempotentEntry } from '../idempotency-store.js';
-import type { IdempotencyPort, ResolutionPort } from '../port.js';
-import { resolutionOrder, resolutionWhere, sweepOrder, sweepWhere } from '../record-filters.js';
-import { pack, RECORD_CODEC } from '../records/codec.mjs';
-import { RecordWriter } from '../record-writer/index.js';
-import { failureText } from '../storage-full.mjs';
-import type { IdempotencyWrite, RecordWrite } from '../record-writer/types.js';
-import {
-  type ListedRecord,
-  type RECORD_ORDERINGS,
-  type RecordFilter,
-  type RecordOrder,
-  RecordTexts,
-  type StoredSweep,
-  type SWEEP_ORDERINGS,
-} from '../resolution-store.js';
+import type { IdempotencyPort, IdempotentEntry, RecordWrite, ResolutionPort, StoredSweep } from '../port.js';
+import { pack, RECORD_CODEC } from '../shared/codec.mjs';
+import { idempotencyRow, idempotentEntry } from '../shared/idempotency.js';
+import { RecordReads } from '../shared/record-reads.js';
+import type { RecordColumns } from '../shared/record-text.js';
+import { RecordWriter } from '../shared/record-writer.js';
+import { failureText } from '../shared/storage-full.mjs';
 import type { OpenPg, PgDb } from './database.js';
 import { fleetSweeps, idempotencyKeys, msiResolutions, msiSweeps, resolutionBodies } from './schema.js';
 
-const idempotencyRow = (entry: IdempotencyWrite) => ({
-  key: entry.key,
-  fingerprint: entry.fingerprint,
-  status: entry.response.status,
-  headers: JSON.stringify(entry.response.headers),
-  body: entry.response.body,
-  createdAt: entry.createdAt,
-});
-
 async function apply(tx: NodePgDatabase, write: RecordWrite): Promise<void> {
-  if (write.append !== undefined) throw new Error('events are appended through the event store on PostgreSQL');
   const resolutions = write.resolutions ?? [];
   const bodies = new Map<string, string>();
   for (const r of resolutions) if (r.resolution !== undefined) bodies.set(r.bodyHash, r.resolution);
@@ -112,7 +93,7 @@ export function pgRecordWriter(database: OpenPg): RecordWriter {
       client.release();
     }
   };
-  return RecordWriter.committingWith(commitBatch, async () => undefined);
+  return new RecordWriter(commitBatch, async () => undefined);
 }
 
 export class PgIdempotencyStore implements IdempotencyPort {
@@ -120,39 +101,19 @@ export class PgIdempotencyStore implements IdempotencyPort {
 
   async find(key: string): Promise<IdempotentEntry | undefined> {
     const [row] = await this.db.select().from(idempotencyKeys).where(eq(idempotencyKeys.key, key));
-    if (row === undefined) return undefined;
-    return {
-      fingerprint: row.fingerprint,
-      status: row.status,
-      headers: JSON.parse(row.headers) as Record<string, string>,
-      body: row.body,
-    };
+    return row === undefined ? undefined : idempotentEntry(row);
   }
 }
 
-const recordColumns = {
-  id: msiResolutions.id,
-  vmId: msiResolutions.vmId,
-  body: msiResolutions.body,
-  picture: msiResolutions.picture,
-  codec: resolutionBodies.codec,
-  packed: resolutionBodies.packed,
-};
+const tables = { resolutions: msiResolutions, bodies: resolutionBodies, sweeps: msiSweeps, fleetSweeps };
 
-export class PgResolutionStore implements ResolutionPort {
-  private readonly texts = new RecordTexts();
-
-  constructor(private readonly db: PgDb) {}
-
-  private records() {
-    return this.db
-      .select(recordColumns)
-      .from(msiResolutions)
-      .leftJoin(resolutionBodies, eq(resolutionBodies.hash, msiResolutions.bodyHash));
+export class PgResolutionStore extends RecordReads implements ResolutionPort {
+  constructor(private readonly db: PgDb) {
+    super(db, tables);
   }
 
   async findResolution(id: string): Promise<string | undefined> {
-    const [row] = await this.records().where(eq(msiResolutions.id, id));
+    const [row]: RecordColumns[] = await this.records().where(eq(msiResolutions.id, id));
     return row === undefined ? undefined : this.texts.textOf(row);
   }
 
@@ -160,92 +121,10 @@ export class PgResolutionStore implements ResolutionPort {
     const [row] = await this.db.select().from(msiSweeps).where(eq(msiSweeps.id, id));
     if (row === undefined) return undefined;
     if (row.format === 'json') return { whole: row.body };
-    const [rows, [size]] = await Promise.all([
+    const [rows, [size]]: [RecordColumns[], { n: number }[]] = await Promise.all([
       this.records().where(eq(msiResolutions.sweepId, id)).orderBy(asc(msiResolutions.seq)).limit(limit).offset(offset),
       this.db.select({ n: count() }).from(msiResolutions).where(eq(msiResolutions.sweepId, id)),
     ]);
     return { head: row.body, records: rows.map((r) => this.texts.textOf(r)), total: Number(size?.n ?? 0) };
-  }
-
-  async findFleetSweep(id: string): Promise<{ body: string; results: string } | undefined> {
-    const [row] = await this.db
-      .select({ body: fleetSweeps.body, results: fleetSweeps.results })
-      .from(fleetSweeps)
-      .where(eq(fleetSweeps.id, id));
-    return row;
-  }
-
-  async listFleetSweeps(
-    limit: number,
-    offset: number,
-    descending = false,
-  ): Promise<{ bodies: string[]; total: number }> {
-    const [rows, [size]] = await Promise.all([
-      this.db
-        .select({ body: fleetSweeps.body })
-        .from(fleetSweeps)
-        .orderBy((descending ? desc : asc)(fleetSweeps.seq))
-        .limit(limit)
-        .offset(offset),
-      this.db.select({ n: count() }).from(fleetSweeps),
-    ]);
-    return { bodies: rows.map((r) => r.body), total: Number(size?.n ?? 0) };
-  }
-
-  async listResolutions(vmId: string, limit: number, offset: number): Promise<{ bodies: string[]; total: number }> {
-    const where = eq(msiResolutions.vmId, vmId);
-    const [rows, [size]] = await Promise.all([
-      this.records().where(where).orderBy(asc(msiResolutions.seq)).limit(limit).offset(offset),
-      this.db.select({ n: count() }).from(msiResolutions).where(where),
-    ]);
-    return { bodies: rows.map((r) => this.texts.textOf(r)), total: Number(size?.n ?? 0) };
-  }
-  async listResolutionRecords(
-    filter: RecordFilter,
-    order: RecordOrder<(typeof RECORD_ORDERINGS)[number]>,
-    limit: number,
-    offset: number,
-  ): Promise<{ records: ListedRecord[]; total: number }> {
-    const where = resolutionWhere(msiResolutions, filter);
-    const [rows, [size]] = await Promise.all([
-      this.db
-        .select({ ...recordColumns, device: msiResolutions.device, semantics: msiResolutions.semantics })
-        .from(msiResolutions)
-        .leftJoin(resolutionBodies, eq(resolutionBodies.hash, msiResolutions.bodyHash))
-        .where(where)
-        .orderBy(...resolutionOrder(msiResolutions, order))
-        .limit(limit)
-        .offset(offset),
-      this.db.select({ n: count() }).from(msiResolutions).where(where),
-    ]);
-    const records = rows.map((r) => ({
-      id: r.id,
-      vm: r.vmId,
-      device: r.device,
-      semantics: r.semantics,
-      text: this.texts.textOf(r),
-    }));
-    return { records, total: Number(size?.n ?? 0) };
-  }
-
-  async listSweepRecords(
-    filter: RecordFilter,
-    order: RecordOrder<(typeof SWEEP_ORDERINGS)[number]>,
-    limit: number,
-    offset: number,
-  ): Promise<{ records: ListedRecord[]; total: number }> {
-    const where = sweepWhere(msiSweeps, msiResolutions, filter);
-    const [rows, [size]] = await Promise.all([
-      this.db
-        .select({ id: msiSweeps.id, vmId: msiSweeps.vmId, semantics: msiSweeps.semantics, body: msiSweeps.body })
-        .from(msiSweeps)
-        .where(where)
-        .orderBy(...sweepOrder(msiSweeps, order))
-        .limit(limit)
-        .offset(offset),
-      this.db.select({ n: count() }).from(msiSweeps).where(where),
-    ]);
-    const records = rows.map((r) => ({ id: r.id, vm: r.vmId, device: null, semantics: r.semantics, text: r.body }));
-    return { records, total: Number(size?.n ?? 0) };
   }
 }

@@ -1,5 +1,5 @@
 // The PostgreSQL schema, as drizzle tables: the same tables and columns as the SQLite schema
-// (../schema.ts), in pg-core types (drizzle cannot share one table definition between dialects),
+// (../sqlite/schema.ts), in pg-core types (drizzle cannot share one table definition between dialects),
 // plus `log_head`, the counter row every append moves. drizzle-kit generates migrations/postgres
 // from this file (drizzle.pg.config.ts); the triggers that make events and records immutable and
 // the seed of log_head are a hand-written migration there.
@@ -13,7 +13,7 @@ const bytea = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () =>
 
 /**
  * The event log. `position` is gap-free and in commit order across every node: it is taken from
- * `log_head` in the appending transaction, which holds that row until it commits (see append.ts).
+ * `log_head` in the appending transaction, which holds that row until it commits (see event-store.ts).
  */
 export const events = pgTable(
   'events',

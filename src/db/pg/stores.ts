@@ -1,10 +1,6 @@
 // The stores on PostgreSQL: several service nodes on one database (contract v1.2, Storage).
 
-import { Metrics } from '../../metrics/registry.js';
-import { observeStores } from '../../metrics/store-metrics.js';
-import type { DatabaseHealth } from '../port.js';
-import type { StoreOptions, Stores } from '../stores.js';
-import { VmRepository } from '../vm-repository.js';
+import type { DatabaseHealth, StoreOptions, Stores } from '../port.js';
 import { type OpenPg, openPostgres } from './database.js';
 import { PgEventStore } from './event-store.js';
 import { PgIdempotencyStore, PgResolutionStore, pgRecordWriter } from './records.js';
@@ -44,27 +40,20 @@ export async function createPgStores(url: string, options: StoreOptions = {}): P
   const database = await openPostgres(url, options);
   const events = new PgEventStore(database);
   const records = pgRecordWriter(database);
-  const metrics = options.metrics ?? new Metrics();
-  observeStores(metrics, {
-    events,
-    records,
-    sizes: async () => {
-      const { rows } = await database.pool.query('SELECT pg_database_size(current_database()) AS size');
-      return { database: Number(rows[0].size), wal: 0 };
-    },
-  });
   return {
     engine: 'postgres',
     describe: database.describe,
     events,
-    vms: new VmRepository(events),
     idempotency: new PgIdempotencyStore(database.db),
     resolutions: new PgResolutionStore(database.db),
     tokens: new PgTokenStore(database),
     webhooks: new PgWebhookStore(database),
     streamTickets: new PgStreamTicketStore(database),
     records,
-    metrics,
+    sizes: async () => {
+      const { rows } = await database.pool.query('SELECT pg_database_size(current_database()) AS size');
+      return { database: Number(rows[0].size), wal: 0 };
+    },
     health: () => pgHealth(database),
     close: async () => {
       await records.close();

@@ -5,8 +5,7 @@
 import { and, asc, count, eq, isNull } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import type pg from 'pg';
-import type { NewToken, TokenPort } from '../port.js';
-import type { TokenRow } from '../token-store.js';
+import type { NewToken, TokenPort, TokenRow } from '../port.js';
 import type { OpenPg, PgDb } from './database.js';
 import { apiTokens } from './schema.js';
 

@@ -1,4 +1,4 @@
-// The PostgreSQL tables of webhooks: the same tables and columns as ../webhook-schema.ts, in
+// The PostgreSQL tables of webhooks: the same tables and columns as ../sqlite/webhook-schema.ts, in
 // pg-core types. Times the deliverer compares are milliseconds since the epoch (bigint).
 
 import { bigint, boolean, index, integer, pgTable, text } from 'drizzle-orm/pg-core';

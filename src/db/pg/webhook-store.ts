@@ -1,4 +1,4 @@
-// Webhooks and stream tickets on PostgreSQL (../webhook-port.ts), shared by every node: the
+// Webhooks and stream tickets on PostgreSQL (../port.ts), shared by every node: the
 // delivery lease is taken with one conditional UPDATE (a row lock decides between two nodes), and
 // an attempt is recorded only while its node still holds the lease, so one node delivers for a
 // hook at a time and another takes over once the lease of a dead one runs out.
@@ -12,8 +12,8 @@ import type {
   WebhookChanges,
   WebhookPort,
   WebhookRow,
-} from '../webhook-port.js';
-import { changesToTable, deliveryFromTable, hookFromTable, hookToTable } from '../webhook-rows.js';
+} from '../port.js';
+import { changesToTable, deliveryFromTable, hookFromTable, hookToTable } from '../shared/webhook-rows.js';
 import type { OpenPg, PgDb } from './database.js';
 import { streamTickets, webhookDeliveries, webhooks } from './webhook-schema.js';
 

@@ -29,7 +29,7 @@ export interface ParseContext {
   devices: DraftDevice[];
   /** Every id the source uses (so that a generated one never collides). */
   usedIds: Set<string>;
-  /** The ids of the -device options, which QEMU keeps unique (see device-order.ts). */
+  /** The ids of the -device options, which QEMU keeps unique (see creation.ts). */
   deviceIds: Map<string, Option>;
   pending: PendingId[];
   /** Run once every part has its id (a bus chosen by QEMU may be a part named late). */

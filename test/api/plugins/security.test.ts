@@ -3,8 +3,11 @@
 // past the rate limit, 503 under pressure; and what an operator sees: tokens managed over the API,
 // never stored in clear, health and readiness without a token, metrics with one.
 
+import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueToken } from '../../../src/app/tokens';
+import type { Stores } from '../../../src/db/index';
+import type { SqliteStores } from '../../../src/db/sqlite/stores';
 import { rawClient } from '../../helpers/pg';
 import { itOnSqlite, startTestApp, type TestApp } from '../../helpers/test-app';
 import { command } from '../../helpers/topology';
@@ -13,7 +16,8 @@ type Response = { status: number; headers: Record<string, string>; text: string;
 
 /** Every row of a table, read directly from the database (the SQLite file, or PostgreSQL). */
 async function tableRows(app: TestApp, table: string): Promise<unknown[]> {
-  if (app.stores.database !== undefined) return app.stores.database.sqlite.prepare(`SELECT * FROM ${table}`).all();
+  const { database } = app.stores as Stores & Partial<Pick<SqliteStores, 'database'>>;
+  if (database !== undefined) return database.sqlite.prepare(`SELECT * FROM ${table}`).all();
   const client = await rawClient(app.dbPath);
   try {
     return (await client.query(`SELECT * FROM ${table}`)).rows;
@@ -196,6 +200,35 @@ describe('Host and Origin', () => {
       expectProblem(await proxied.http.get('/v1/vms'), 421, 'MISDIRECTED_REQUEST');
     } finally {
       await proxied.close();
+    }
+  });
+
+  it('checks the Host of every request of a keep-alive connection, not only its first', async () => {
+    const served = await startTestApp();
+    try {
+      await served.app.listen({ port: 0, host: '127.0.0.1' });
+      const { port } = served.app.server.address() as { port: number };
+      // One socket for all three requests: the second reuses the connection the first passed on.
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      const get = (host: string) =>
+        new Promise<{ status: number; socket: unknown }>((ok, fail) => {
+          const request = http.get(
+            { host: '127.0.0.1', port, path: '/healthz', agent, headers: { host } },
+            (response) => {
+              response.resume();
+              response.on('end', () => ok({ status: response.statusCode ?? 0, socket: request.socket }));
+            },
+          );
+          request.on('error', fail);
+        });
+      const first = await get(`127.0.0.1:${port}`);
+      const second = await get('attacker.example');
+      const third = await get(`localhost:${port}`);
+      agent.destroy();
+      expect(second.socket).toBe(first.socket);
+      expect([first.status, second.status, third.status]).toEqual([200, 421, 200]);
+    } finally {
+      await served.close();
     }
   });
 

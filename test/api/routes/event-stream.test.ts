@@ -160,7 +160,7 @@ describe('GET /v1/events/stream', () => {
       } as const;
     });
     for (let start = 0; start < commands.length; start += 250)
-      await t.stores.vms.executeAll('vm1', commands.slice(start, start + 250), {
+      await t.services.vms.executeAll('vm1', commands.slice(start, start + 250), {
         metadata: { occurredAt: new Date().toISOString(), actor: 'test', requestId: 'r', reason },
       });
     await healthy.waitFor((c) => c.messages.length === total, 30_000);

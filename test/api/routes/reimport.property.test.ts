@@ -108,9 +108,9 @@ describe('re-import', () => {
           .send({ vm: `fresh-${vm}`, format: 'qemu-cmdline', source: b.text, busNumbers: b.busNumbers });
         expect(fresh.status, JSON.stringify(fresh.body)).toBe(201);
 
-        const before = (await t.stores.vms.loadAsOf(vm, first.body.version))!;
-        const after = (await t.stores.vms.load(vm))!;
-        const reference = (await t.stores.vms.load(`fresh-${vm}`))!;
+        const before = (await t.services.vms.loadAsOf(vm, first.body.version))!;
+        const after = (await t.services.vms.load(vm))!;
+        const reference = (await t.services.vms.load(`fresh-${vm}`))!;
         expect(partsOf(after)).toEqual(partsOf(reference));
 
         const expected = differences(vm, partsOf(before), partsOf(after));

@@ -8,7 +8,8 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../../../src/api/app';
 import { issueToken } from '../../../src/app/tokens';
-import { createStores } from '../../../src/db/stores';
+import { createServices } from '../../../src/app/services';
+import { createStores } from '../../../src/db/index';
 import { openSse, type SseClient } from '../../helpers/sse';
 import { startTestApp, startTestAppOn, type TestApp } from '../../helpers/test-app';
 
@@ -82,7 +83,12 @@ describe('stream tickets', () => {
     });
     const stores = await createStores(':memory:');
     const admin = await issueToken(stores, { name: 'admin', scopes: ['admin'] });
-    const app = await buildApp({ stores, logger: { level: 'info', stream: sink }, rateLimit: false, pressure: false });
+    const app = await buildApp({
+      services: createServices(stores),
+      logger: { level: 'info', stream: sink },
+      rateLimit: false,
+      pressure: false,
+    });
     try {
       const made = await app.inject({
         method: 'POST',

@@ -28,7 +28,7 @@ async function receiver(answer?: Parameters<typeof startReceiver>[0]) {
 
 /** A deliverer of this test's service, fast: polls every 20 ms, retries after ~40 ms, 300 ms per attempt. */
 function deliverer(options: Partial<ConstructorParameters<typeof WebhookDeliverer>[1]> = {}) {
-  const d = new WebhookDeliverer(t.stores, {
+  const d = new WebhookDeliverer(t.services, {
     policy: targetPolicy(),
     baseUrl: () => 'http://doorbell.test',
     pollMs: 20,

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redactSecrets, redactUrl } from '../../../src/db/pg/url';
-import { createStores } from '../../../src/db/stores';
+import { createStores } from '../../../src/db/index';
 import { createTestDatabase, pgAbsentSuite, pgAvailable, rawClient, type TestDatabase } from '../../helpers/pg';
 import { startTestAppOn, type TestApp } from '../../helpers/test-app';
 

@@ -8,8 +8,8 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DICTIONARY_D1 } from '../../../src/db/records/dictionary-d1.mjs';
-import { pack, RECORD_CODEC, unpack } from '../../../src/db/records/codec.mjs';
+import { DICTIONARY_D1 } from '../../../src/db/shared/dictionary-d1.mjs';
+import { pack, RECORD_CODEC, unpack } from '../../../src/db/shared/codec.mjs';
 import { startTestApp, type TestApp } from '../../helpers/test-app';
 import { acceleratedS10, command } from '../../helpers/topology';
 

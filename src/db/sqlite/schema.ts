@@ -45,7 +45,7 @@ export const idempotencyKeys = sqliteTable('idempotency_keys', {
 /**
  * The JSON of a resolution, without the record's id and VM, stored once however many records
  * repeat it (an inventory polling an unchanged VM asks the same question again and again) and
- * compressed (records/codec.mjs). `hash` is the sha256 of the JSON.
+ * compressed (../shared/codec.mjs). `hash` is the sha256 of the JSON.
  */
 export const resolutionBodies = sqliteTable('resolution_bodies', {
   hash: text('hash').primaryKey(),

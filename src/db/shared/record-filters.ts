@@ -2,15 +2,7 @@
 // operators and sql templates take the columns of either dialect's tables.
 
 import { and, asc, type Column, desc, eq, gt, type SQL, sql, type Table } from 'drizzle-orm';
-
-/** The filters of the record lists; absent: any. */
-export interface RecordFilter {
-  vm?: string;
-  device?: string;
-  semantics?: string;
-  installed?: boolean;
-  misroutedBeforeFix?: boolean;
-}
+import type { RECORD_ORDERINGS, RecordFilter, RecordOrder, SWEEP_ORDERINGS } from '../port.js';
 
 /** The columns of msi_resolutions the filters read, in either dialect's table. */
 export interface ResolutionColumns extends Table {
@@ -58,14 +50,6 @@ export function sweepWhere(s: SweepColumns, r: ResolutionColumns, f: RecordFilte
       ? undefined
       : sql`exists (select 1 from ${r} where ${r.sweepId} = ${s.id} and ${r.device} = ${f.device})`,
   );
-}
-
-/** What record lists can be ordered by; `created` is the order they were stored in. */
-export const RECORD_ORDERINGS = ['created', 'vm', 'device', 'semantics'] as const;
-export const SWEEP_ORDERINGS = ['created', 'vm', 'semantics'] as const;
-export interface RecordOrder<F extends string> {
-  field: F;
-  descending: boolean;
 }
 
 /** ORDER BY of a resolution list: the field asked for, then the order of storage. */

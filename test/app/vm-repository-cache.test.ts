@@ -4,7 +4,8 @@
 // it and place events at versions that already exist (seen as 500s in the two-node test).
 
 import { afterEach, expect, it } from 'vitest';
-import { createStores, type Stores } from '../../src/db/stores';
+import { VmRepository } from '../../src/app/vm-repository';
+import { createStores, type Stores } from '../../src/db/index';
 
 let stores: Stores | undefined;
 afterEach(async () => {
@@ -13,14 +14,15 @@ afterEach(async () => {
 
 it('a load that read an older version answers at it and leaves the newer cached state in place', async () => {
   stores = await createStores(':memory:');
+  const vms = new VmRepository(stores.events);
   const metadata = { occurredAt: new Date().toISOString(), actor: 'test', requestId: 'r' };
-  await stores.vms.execute('vm1', { type: 'DefineVm', vmId: 'vm1' }, { metadata });
-  await stores.vms.execute('vm1', { type: 'AddBus', busId: 'pcie.1', busType: 'pxb-pcie', busNr: 1 }, { metadata });
-  expect((await stores.vms.load('vm1'))?.version).toBe(2);
+  await vms.execute('vm1', { type: 'DefineVm', vmId: 'vm1' }, { metadata });
+  await vms.execute('vm1', { type: 'AddBus', busId: 'pcie.1', busType: 'pxb-pcie', busNr: 1 }, { metadata });
+  expect((await vms.load('vm1'))?.version).toBe(2);
   // A reader that saw version 1 (before the second append) finishes now.
-  await stores.vms.loadMany(['vm1'], new Map([['vm1', 1]]));
-  expect((await stores.vms.loadKnown('vm1'))?.version).toBe(2);
+  await vms.loadMany(['vm1'], new Map([['vm1', 1]]));
+  expect((await vms.loadKnown('vm1'))?.version).toBe(2);
   // And one that saw no VM at all does not drop it either.
-  await stores.vms.loadMany(['vm1'], new Map([['vm1', 0]]));
-  expect((await stores.vms.loadKnown('vm1'))?.version).toBe(2);
+  await vms.loadMany(['vm1'], new Map([['vm1', 0]]));
+  expect((await vms.loadKnown('vm1'))?.version).toBe(2);
 });

@@ -1,4 +1,4 @@
-// The SQLite tables of webhooks (see webhook-port.ts): the hooks with their secret and delivery
+// The SQLite tables of webhooks (see ../port.ts): the hooks with their secret and delivery
 // cursor, each delivery attempt, and the single-use tickets of browser event streams. Times the
 // deliverer compares (leases, retries, ticket expiry) are milliseconds since the epoch.
 

@@ -3,10 +3,8 @@
 
 import { and, asc, count, eq, isNull, sql } from 'drizzle-orm';
 import type { Db } from './database.js';
-import type { NewToken, TokenPort } from './port.js';
+import type { NewToken, TokenPort, TokenRow } from '../port.js';
 import { apiTokens } from './schema.js';
-
-export type TokenRow = typeof apiTokens.$inferSelect;
 
 export class TokenStore implements TokenPort {
   private readonly byId;

@@ -4,18 +4,18 @@
 // itself. Used by the worker thread and, for ':memory:' databases, on the main connection. Plain
 // JavaScript so that the worker can load it without a TypeScript loader.
 
-import { pack, RECORD_CODEC } from '../records/codec.mjs';
-import { failureText } from '../storage-full.mjs';
+import { pack, RECORD_CODEC } from '../../shared/codec.mjs';
+import { failureText } from '../../shared/storage-full.mjs';
 
 const STALE_POSITION = 'STALE_POSITION';
 
 /**
  * @param {import('better-sqlite3').Database} db
- * @param {import('./types').RecordStatements} statements SQL generated from schema.ts
- * @returns {(writes: import('./types').RecordWrite[]) => (string | null)[]} one error (or null) per write
+ * @param {import('./statements').RecordStatements} statements SQL generated from schema.ts
+ * @returns {(writes: import('./index').SqliteRecordWrite[]) => (string | null)[]} one error (or null) per write
  */
 export function batchApplier(db, statements) {
-  const bind = (/** @type {import('./types').NamedStatement} */ statement) => {
+  const bind = (/** @type {import('./statements').NamedStatement} */ statement) => {
     const prepared = db.prepare(statement.sql);
     return (/** @type {Record<string, unknown>} */ row) =>
       prepared.run(...statement.params.map((name) => row[name] ?? null));
@@ -30,7 +30,7 @@ export function batchApplier(db, statements) {
   const bodyExists = db.prepare(statements.bodyExists.sql).pluck();
 
   /** A resolution body is stored once, compressed, however many records share it. */
-  const storeResolution = (/** @type {import('./types').ResolutionRecordRow} */ row) => {
+  const storeResolution = (/** @type {import('../../port').ResolutionRecordRow} */ row) => {
     if (bodyExists.get(row.bodyHash) === undefined) {
       if (row.resolution === undefined) throw new Error(`resolution body ${row.bodyHash} is neither stored nor given`);
       insertBody({ hash: row.bodyHash, codec: RECORD_CODEC, packed: pack(row.resolution) });
@@ -39,12 +39,12 @@ export function batchApplier(db, statements) {
     insertResolution({ ...row, body: '' });
   };
 
-  const keep = (/** @type {import('./types').IdempotencyWrite} */ entry) => {
+  const keep = (/** @type {import('../../port').IdempotencyWrite} */ entry) => {
     const { status, headers, body } = entry.response;
     insertIdempotency({ ...entry, status, headers: JSON.stringify(headers), body });
   };
 
-  const apply = (/** @type {import('./types').RecordWrite} */ write) => {
+  const apply = (/** @type {import('./index').SqliteRecordWrite} */ write) => {
     const append = write.append;
     if (append) {
       const last = lastPosition.get() ?? 0;
@@ -61,7 +61,9 @@ export function batchApplier(db, statements) {
     for (const resolution of write.resolutions ?? []) storeResolution(resolution);
     if (write.idempotency) keep(write.idempotency);
   };
-  const applyAll = db.transaction((/** @type {import('./types').RecordWrite[]} */ writes) => writes.forEach(apply));
+  const applyAll = db.transaction((/** @type {import('./index').SqliteRecordWrite[]} */ writes) =>
+    writes.forEach(apply),
+  );
   const applyOne = db.transaction(apply);
 
   return (writes) => {

@@ -6,7 +6,23 @@ import { eq, max, sql } from 'drizzle-orm';
 import type { Db } from '../database.js';
 import { eventInsert } from '../event-store.js';
 import { events, idempotencyKeys, msiResolutions, msiSweeps, resolutionBodies, fleetSweeps } from '../schema.js';
-import type { NamedStatement, RecordStatements } from './types.js';
+
+/** An INSERT as drizzle writes it from schema.ts, with its placeholders' names in order. */
+export interface NamedStatement {
+  sql: string;
+  params: string[];
+}
+
+export interface RecordStatements {
+  resolution: NamedStatement;
+  sweep: NamedStatement;
+  fleetSweep: NamedStatement;
+  idempotency: NamedStatement;
+  event: NamedStatement;
+  lastPosition: NamedStatement;
+  body: NamedStatement;
+  bodyExists: NamedStatement;
+}
 
 function named(query: { toSQL(): { sql: string; params: unknown[] } }): NamedStatement {
   const { sql: text, params } = query.toSQL();

@@ -2,8 +2,8 @@
 // 64-bit is listed per event type, so decoding never has to guess from a string's look (a client's
 // id may well look like hex).
 
-import { hexFixed } from '../domain/address.js';
-import type { DomainEvent, EventDataByType, EventType } from '../domain/topology/types.js';
+import { hexFixed } from '../../domain/address.js';
+import type { DomainEvent, EventDataByType, EventType } from '../../domain/topology/types.js';
 
 type BigintKeys<T> = {
   [K in keyof T]-?: Exclude<T[K], undefined> extends bigint | null ? (bigint extends T[K] ? K : never) : never;

@@ -5,7 +5,8 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createStores } from '../../src/db/stores';
+import { VmRepository } from '../../src/app/vm-repository';
+import { createStores } from '../../src/db/index';
 import { DomainError } from '../../src/domain/errors';
 import type { Command, VmState } from '../../src/domain/topology/types';
 
@@ -261,12 +262,13 @@ describe('projection', () => {
     await fc.assert(
       fc.asyncProperty(fc.array(Seed, { minLength: 10, maxLength: 80 }), async (seeds) => {
         const stores = await createStores(':memory:');
+        const vms = new VmRepository(stores.events);
         try {
           const modelAfter = new Map<number, Model>();
           const model = emptyModel();
           let state!: VmState;
           const run = async (command: Command) => {
-            const executed = await stores.vms.execute(VM, command, { metadata });
+            const executed = await vms.execute(VM, command, { metadata });
             // Accepted: the model follows the command itself.
             applyToModel(model, command);
             state = executed.state;
@@ -284,11 +286,11 @@ describe('projection', () => {
           }
           appended.push(state.version);
           expect(modelOf(state)).toEqual(model);
-          expect(await stores.vms.load(VM)).toBe(state);
+          expect(await vms.load(VM)).toBe(state);
           expect(await stores.events.version(VM)).toBe(state.version);
-          expect(await stores.vms.rebuild(VM)).toEqual(state);
+          expect(await vms.rebuild(VM)).toEqual(state);
           for (const [version, expected] of modelAfter) {
-            expect(modelOf((await stores.vms.loadAsOf(VM, version))!)).toEqual(expected);
+            expect(modelOf((await vms.loadAsOf(VM, version))!)).toEqual(expected);
           }
         } finally {
           await stores.close();

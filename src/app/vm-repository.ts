@@ -8,8 +8,8 @@ import { decideAll } from '../domain/topology/decide-all.js';
 import { fold } from '../domain/topology/evolve.js';
 import type { Command, VmState } from '../domain/topology/types.js';
 import { preconditionFailed } from '../errors/problem.js';
-import { type EventMetadata, type EventRow, type StoredEvent, toStoredEvent } from './event-store.js';
-import type { EventStorePort } from './port.js';
+import type { EventMetadata, EventRow, EventStorePort, StoredEvent } from '../db/port.js';
+import { toStoredEvent } from '../db/shared/event-rows.js';
 
 /** What If-Match asks for: one of these versions, or (for "*") any version of an existing VM. */
 export type Precondition = { versions: readonly number[] } | { exists: true };
@@ -121,7 +121,7 @@ export class VmRepository {
 
   /**
    * Runs one command at once, in a transaction of its own: load, plan, append. (The service
-   * batches commands through src/app/command-writer.ts; this is for seeding tests and benchmarks.)
+   * batches commands through command-writer.ts; this is for seeding tests and benchmarks.)
    */
   async execute(vmId: string, command: Command | readonly Command[], options: ExecuteOptions): Promise<Executed> {
     let planned: Planned | undefined;

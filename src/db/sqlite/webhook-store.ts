@@ -1,4 +1,4 @@
-// Webhooks and stream tickets on SQLite (webhook-port.ts). Each write that reads first runs in an
+// Webhooks and stream tickets on SQLite (../port.ts). Each write that reads first runs in an
 // IMMEDIATE transaction, so that another process on the same file cannot slip in between.
 
 import { and, asc, count, desc, eq, gt, isNull, lt } from 'drizzle-orm';
@@ -11,8 +11,8 @@ import type {
   WebhookChanges,
   WebhookPort,
   WebhookRow,
-} from './webhook-port.js';
-import { changesToTable, deliveryFromTable, hookFromTable, hookToTable, leaseFree } from './webhook-rows.js';
+} from '../port.js';
+import { changesToTable, deliveryFromTable, hookFromTable, hookToTable, leaseFree } from '../shared/webhook-rows.js';
 import { streamTickets, webhookDeliveries, webhooks } from './webhook-schema.js';
 
 export class WebhookStore implements WebhookPort {

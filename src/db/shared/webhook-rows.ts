@@ -1,5 +1,5 @@
 // Webhook rows between the port's types and the tables, written once for both engines: the
-// tables have the same columns in each (webhook-schema.ts, pg/webhook-schema.ts), and only the
+// tables have the same columns in each (sqlite/webhook-schema.ts, pg/webhook-schema.ts), and only the
 // lists (JSON text) and the outcome (checked text) need mapping.
 
 import {
@@ -8,7 +8,7 @@ import {
   type DeliveryRow,
   type WebhookChanges,
   type WebhookRow,
-} from './webhook-port.js';
+} from '../port.js';
 
 /** A hook as a table holds it (lists as JSON text). */
 export type WebhookTableRow = Omit<WebhookRow, 'eventTypes' | 'vms'> & {
