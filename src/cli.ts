@@ -18,6 +18,7 @@ import { showRecord } from './cli/record.js';
 import { sweepVm } from './cli/sweep.js';
 import { GUEST_PROFILE_IDS, ORPHAN_POLICIES, syncLibvirt } from './cli/sync.js';
 import { watchEvents } from './cli/watch.js';
+import { addWebhook, listDeliveries, listWebhooks, testWebhook } from './cli/webhooks.js';
 
 const DEFAULT_SERVER = 'http://127.0.0.1:8080';
 
@@ -201,6 +202,33 @@ function program(run: (code: Promise<number> | number) => void): Command {
         .default(10),
     )
     .action((binary: string | undefined, options) => run(probeQemu(client, binary, { ...options, json: json() })));
+
+  const webhooks = root
+    .command('webhooks')
+    .description('webhooks: each matching event POSTed to a receiver, signed (admin token)');
+  webhooks
+    .command('list')
+    .description('list the webhooks with their cursor and state')
+    .action(() => run(listWebhooks(client(), { json: json() })));
+  webhooks
+    .command('add')
+    .description('create a webhook and print its secret (shown once)')
+    .argument('<url>', 'the receiver (http or https; DOORBELL_WEBHOOK_ALLOW on the server says which hosts)')
+    .option('--type <event>', 'only this event type (repeatable)', collect)
+    .option('--vm <id>', 'only this VM (repeatable)', collect)
+    .option('--disabled', 'create it disabled')
+    .action((url: string, options) => run(addWebhook(client(), url, { ...options, json: json() })));
+  webhooks
+    .command('test')
+    .description('send a signed ping (type WebhookPing) now and say how the receiver answered (exit 1 unless 2xx)')
+    .argument('<id>', 'webhook id')
+    .action((id: string) => run(testWebhook(client(), id, { json: json() })));
+  webhooks
+    .command('deliveries')
+    .description("a webhook's delivery attempts, newest first")
+    .argument('<id>', 'webhook id')
+    .addOption(new Option('--limit <n>', 'how many').argParser(positiveInteger('--limit')).default(20))
+    .action((id: string, options) => run(listDeliveries(client(), id, { ...options, json: json() })));
 
   root
     .command('record')

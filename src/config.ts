@@ -1,6 +1,7 @@
 // Configuration from the environment, checked once at start-up. A bad value is a ConfigError:
 // the server prints its message as one line and exits, without a stack.
 
+import { allowEntryError, DEFAULT_WEBHOOK_ALLOW } from './app/webhook-targets.js';
 import { DEFAULT_DB_PATH } from './db/sqlite/database.js';
 
 export interface Config {
@@ -30,6 +31,15 @@ export interface Config {
   pgStatementTimeoutMs: number;
   /** GET /v1/events/stream: a comment line at least this often, and what may wait unread per stream. */
   eventStream: { heartbeatMs: number; maxQueuedBytes: number };
+  /** Webhooks: where they may point (DOORBELL_WEBHOOK_ALLOW), attempt timeout, back-off, lease, secret grace. */
+  webhooks: {
+    allow: string[];
+    timeoutMs: number;
+    retryBaseMs: number;
+    retryWindowMs: number;
+    leaseMs: number;
+    secretGraceMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -129,6 +139,19 @@ function publicUrl(text: string | undefined): string | undefined {
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }
 
+function webhookAllow(text: string | undefined): string[] {
+  if (text === undefined || text.trim() === '') return DEFAULT_WEBHOOK_ALLOW;
+  return text.split(',').map((entry) => {
+    const trimmed = entry.trim();
+    const error = allowEntryError(trimmed);
+    if (error !== undefined)
+      throw new ConfigError(
+        `DOORBELL_WEBHOOK_ALLOW must list host names, addresses or networks (hooks.example, 10.0.0.5, 10.0.0.0/8): ${JSON.stringify(trimmed)} is ${error}`,
+      );
+    return trimmed;
+  });
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const logLevel = env.LOG_LEVEL ?? 'info';
   if (!LOG_LEVELS.includes(logLevel))
@@ -153,6 +176,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       // The contract asks for a comment line at least every 15 s.
       heartbeatMs: integer(env, 'DOORBELL_SSE_HEARTBEAT_MS', 10_000, 100, 15_000, 'milliseconds'),
       maxQueuedBytes: integer(env, 'DOORBELL_SSE_MAX_QUEUED_BYTES', 4 * 1024 * 1024, 64 * 1024, 1024 ** 3, 'bytes'),
+    },
+    webhooks: {
+      allow: webhookAllow(env.DOORBELL_WEBHOOK_ALLOW),
+      timeoutMs: integer(env, 'DOORBELL_WEBHOOK_TIMEOUT_MS', 10_000, 100, 600_000, 'milliseconds'),
+      retryBaseMs: integer(env, 'DOORBELL_WEBHOOK_RETRY_BASE_MS', 5_000, 1, 3_600_000, 'milliseconds'),
+      retryWindowMs: integer(env, 'DOORBELL_WEBHOOK_RETRY_WINDOW_MS', 86_400_000, 1, 7 * 86_400_000, 'milliseconds'),
+      leaseMs: integer(env, 'DOORBELL_WEBHOOK_LEASE_MS', 30_000, 200, 3_600_000, 'milliseconds'),
+      secretGraceMs: integer(env, 'DOORBELL_WEBHOOK_SECRET_GRACE_MS', 86_400_000, 0, 30 * 86_400_000, 'milliseconds'),
     },
   };
 }

@@ -7,6 +7,8 @@ import { collectDefaultMetrics } from 'prom-client';
 import { buildApp } from './api/app.js';
 import { createServices } from './app/services.js';
 import { bootstrapAdminToken } from './app/tokens.js';
+import { WebhookDeliverer } from './app/webhook-deliverer.js';
+import { targetPolicy } from './app/webhook-targets.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { createStores, type Stores } from './db/index.js';
 import { redactSecrets } from './db/pg/url.js';
@@ -59,6 +61,20 @@ if (config !== undefined) {
         ].join('\n'),
       );
   }
+  // The webhook deliverer of this node: started once the server listens (the events it sends
+  // carry links to this server), stopped before the database closes.
+  let listening = config.publicUrl;
+  let warn: (hookId: string, reason: string) => void = () => undefined;
+  const policy = targetPolicy(config.webhooks.allow);
+  const deliverer = new WebhookDeliverer(services, {
+    policy,
+    baseUrl: () => listening ?? '',
+    timeoutMs: config.webhooks.timeoutMs,
+    retryBaseMs: config.webhooks.retryBaseMs,
+    retryWindowMs: config.webhooks.retryWindowMs,
+    leaseMs: config.webhooks.leaseMs,
+    onDisabled: (hookId, reason) => warn(hookId, reason),
+  });
   const app = await buildApp({
     services,
     logger: { level: config.logLevel },
@@ -71,7 +87,9 @@ if (config !== undefined) {
     requestTimeoutMs: config.requestTimeoutMs,
     maxConnections: config.maxConnections,
     eventStream: config.eventStream,
+    webhooks: { policy, secretGraceMs: config.webhooks.secretGraceMs, deliverer },
   });
+  warn = (webhook, reason) => app.log.warn({ webhook, reason }, 'webhook disabled');
   if (config.auth === 'off')
     app.log.warn('authentication is off (DOORBELL_AUTH=off): anyone on this machine can write');
   if (config.allowedHosts === undefined && ['0.0.0.0', '::'].includes(config.host))
@@ -82,6 +100,7 @@ if (config !== undefined) {
   closeWithGrace({ delay: config.shutdownTimeoutMs }, async ({ signal, err }) => {
     if (err !== undefined) app.log.error({ err }, 'stopping after an uncaught error');
     else app.log.info({ signal }, 'shutting down: finishing in-flight requests');
+    await deliverer.stop();
     await app.close();
     await stores.close();
     app.log.info('database closed; bye');
@@ -89,6 +108,8 @@ if (config !== undefined) {
 
   try {
     const address = await app.listen({ port: config.port, host: config.host });
+    listening ??= address;
+    deliverer.start();
     app.log.info(
       `doorbell is up: API ${address}/v1, Swagger UI ${address}/docs, OpenAPI ${address}/openapi.json, database ${stores.describe}`,
     );

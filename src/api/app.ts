@@ -6,7 +6,13 @@
 import { randomUUID } from 'node:crypto';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Ajv from 'ajv';
-import Fastify, { type FastifyHttpOptions, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  type FastifyHttpOptions,
+  type FastifyInstance,
+  type FastifyRequest,
+  type FastifyServerOptions,
+} from 'fastify';
+import { withoutTicket } from '../app/stream-tickets.js';
 import type { Server } from 'node:http';
 import fp from 'fastify-plugin';
 import type { Services } from '../app/services.js';
@@ -33,6 +39,7 @@ import { guestProfileRoutes } from './routes/guest-profiles.js';
 import { qemuBuildRoutes } from './routes/qemu-builds.js';
 import { smmuRoutes } from './routes/smmus.js';
 import { tokenRoutes } from './routes/tokens.js';
+import { webhookRoutes } from './routes/webhooks.js';
 import { vmRoutes } from './routes/vms.js';
 import { vmSyncRoutes } from './routes/vm-sync.js';
 import { BusSchema } from './schemas/bus.js';
@@ -46,6 +53,10 @@ import { ResolutionSchema, RouteSchema, SweepSchema } from './schemas/resolution
 import { SmmuSchema } from './schemas/smmu.js';
 import { TokenSchema } from './schemas/token.js';
 import { VmSchema } from './schemas/vm.js';
+import { DeliverySchema, WebhookPayloadSchema, WebhookSchema } from './schemas/webhook.js';
+import { WebhookDeliverer } from '../app/webhook-deliverer.js';
+import { DEFAULT_SECRET_GRACE_MS } from '../app/webhooks.js';
+import { type TargetPolicy, targetPolicy } from '../app/webhook-targets.js';
 
 export interface AppOptions {
   /** The application's services (src/app/services.ts), built once from the stores. */
@@ -65,6 +76,11 @@ export interface AppOptions {
   publicUrl?: string;
   /** GET /v1/events/stream: heartbeat interval, bound of what is queued per connection, poll interval. */
   eventStream?: Partial<EventStreamOptions>;
+  /**
+   * Webhooks: where targets may be (default loopback only), the secret's grace period on rotation,
+   * and the node's deliverer (the server starts it; without one, a deliverer that only pings).
+   */
+  webhooks?: { policy?: TargetPolicy; secretGraceMs?: number; deliverer?: WebhookDeliverer };
 }
 
 export const DEFAULT_RATE_LIMIT = { max: 1200, timeWindowMs: 60_000 };
@@ -86,7 +102,7 @@ export function serverOptions(
 ): FastifyHttpOptions<Server> {
   const requestTimeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
   return {
-    logger,
+    logger: withoutTickets(logger),
     // A slow client (slowloris) is cut off: the headers and the whole request must arrive within
     // requestTimeout, checked every second (Node checks every 30 s by default).
     requestTimeout,
@@ -103,6 +119,25 @@ export function serverOptions(
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
     frameworkErrors: frameworkErrorHandler,
     clientErrorHandler,
+  };
+}
+
+/** A stream ticket (?ticket=) is a credential: request logs show its URL with the ticket hidden. */
+function withoutTickets(logger: FastifyServerOptions['logger']): FastifyServerOptions['logger'] {
+  if (logger === undefined || logger === false) return logger;
+  const base = logger === true ? {} : logger;
+  return {
+    ...base,
+    serializers: {
+      req: (request: FastifyRequest) => ({
+        method: request.method,
+        url: withoutTicket(request.url),
+        host: request.host,
+        remoteAddress: request.ip,
+        remotePort: request.socket?.remotePort,
+      }),
+      ...base.serializers,
+    },
   };
 }
 
@@ -137,6 +172,9 @@ const SHARED_SCHEMAS = [
   QemuClassificationSchema,
   FleetSweepSchema,
   ImportReportSchema,
+  WebhookSchema,
+  DeliverySchema,
+  WebhookPayloadSchema,
 ];
 
 /**
@@ -202,6 +240,14 @@ export const doorbellApp = fp<AppOptions>(async (app, options) => {
   ]) {
     await typed.register(plugin, routeOptions);
   }
+  const policy = options.webhooks?.policy ?? targetPolicy();
+  const webhooks = {
+    policy,
+    secretGraceMs: options.webhooks?.secretGraceMs ?? DEFAULT_SECRET_GRACE_MS,
+    deliverer:
+      options.webhooks?.deliverer ?? new WebhookDeliverer(services, { policy, baseUrl: () => publicUrl ?? '' }),
+  };
+  await typed.register(webhookRoutes, { ...routeOptions, webhooks });
 });
 
 /** The app on a fresh fastify instance, ready to inject or listen. */

@@ -69,7 +69,19 @@ export function openEventStream(
   return {
     feed,
     /** Streams the events after `after` that pass `filter`, then each new one, until either side closes. */
-    serve(request: FastifyRequest, reply: FastifyReply, filter: EventFilter, after: number, base: string): void {
+    /**
+     * `standing`: why the stream's token no longer reads ('revoked', 'expired'), undefined while
+     * it does; asked before each batch of events and at each heartbeat tick, and the stream ends
+     * with a last `event: error` naming the reason once it answers.
+     */
+    serve(
+      request: FastifyRequest,
+      reply: FastifyReply,
+      filter: EventFilter,
+      after: number,
+      base: string,
+      standing?: () => Promise<string | undefined>,
+    ): void {
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, {
@@ -90,11 +102,32 @@ export function openEventStream(
         lastWrite = Date.now();
         res.write(text);
       };
+      // Writes wait for the token check before them, so nothing is sent after the token stopped reading.
+      let pending = Promise.resolve();
+      const checked = (then: () => void) => {
+        pending = pending.then(async () => {
+          if (ended) return;
+          const reason = standing === undefined ? undefined : await standing().catch(() => undefined);
+          if (ended) return;
+          if (reason !== undefined) return stop(reason);
+          then();
+        });
+      };
+      const stop = (reason: string) => {
+        request.log.info({ reason }, 'event stream ended: its token no longer reads');
+        res.write(
+          `event: error\ndata: ${JSON.stringify({ code: `TOKEN_${reason.toUpperCase()}`, detail: `the token of this stream is ${reason}` })}\n\n`,
+        );
+        end();
+      };
       const heartbeat = setInterval(
         () => {
           // A client that reads nothing at all is cut off here too, however few events come.
           if (res.writableLength > options.maxQueuedBytes) cut();
-          else if (Date.now() - lastWrite >= options.heartbeatMs / 2) write(': keep-alive\n\n');
+          else
+            checked(() => {
+              if (Date.now() - lastWrite >= options.heartbeatMs / 2) write(': keep-alive\n\n');
+            });
         },
         Math.max(1, Math.floor(options.heartbeatMs / 2)),
       );
@@ -126,22 +159,30 @@ export function openEventStream(
             cut();
             return false;
           }
-          write(batch.map((e) => frameOf(e, base)).join(''));
-          return !res.writableNeedDrain;
+          if (standing === undefined) {
+            write(batch.map((e) => frameOf(e, base)).join(''));
+            return !res.writableNeedDrain;
+          }
+          checked(() => write(batch.map((e) => frameOf(e, base)).join('')));
+          // A catching-up reader waits (ready) for the check and the write before it reads on.
+          return false;
         },
         ready: () =>
-          new Promise<void>((resolve) => {
-            if (ended || !res.writableNeedDrain) return resolve();
-            // One pair of listeners per wait, both removed when either fires: a long catch-up
-            // waits thousands of times.
-            const done = () => {
-              res.off('drain', done);
-              res.off('close', done);
-              resolve();
-            };
-            res.on('drain', done);
-            res.on('close', done);
-          }),
+          pending.then(
+            () =>
+              new Promise<void>((resolve) => {
+                if (ended || !res.writableNeedDrain) return resolve();
+                // One pair of listeners per wait, both removed when either fires: a long catch-up
+                // waits thousands of times.
+                const done = () => {
+                  res.off('drain', done);
+                  res.off('close', done);
+                  resolve();
+                };
+                res.on('drain', done);
+                res.on('close', done);
+              }),
+          ),
         end: (error) => {
           if (error !== undefined) request.log.error({ err: error }, 'event stream ended by a failed read');
           end();

@@ -10,8 +10,7 @@ import {
   virtioIommuOf,
 } from '../domain/translation/topology-facts.js';
 import type { Bus, Device, Mapping, MsiVector, Smmu, VmState } from '../domain/topology/types.js';
-import type { StoredEvent } from '../db/port.js';
-import { eventPagePath, pictureUrls, resourcePaths, vmPath } from '../app/links.js';
+import { pictureUrls, resourcePaths, vmPath } from '../app/links.js';
 import { hex } from '../domain/address.js';
 import { CAPABILITY_RULES, capabilitiesOf, QEMU_CAPABILITIES } from '../domain/qemu-build/capabilities.js';
 import type { QemuBuildClassification } from '../domain/qemu-build/classify.js';
@@ -230,30 +229,4 @@ export function vmResource(state: VmState, base: string, asOf?: number) {
   };
 }
 
-/** An event's link: the one-event page of the log that holds it. */
-export const eventUrl = (base: string, position: number) => `${base}${eventPagePath(position)}`;
-
-export const eventDisplay = (e: StoredEvent) => `#${e.position} ${e.type} (${e.streamId}, version ${e.streamVersion})`;
-
-/** An event without its `url`: what every reader shares, so the change feed serializes it once per node. */
-export function eventBody(event: StoredEvent) {
-  return {
-    display: eventDisplay(event),
-    position: event.position,
-    streamId: event.streamId,
-    streamVersion: event.streamVersion,
-    eventId: event.eventId,
-    type: event.type,
-    schemaVersion: event.schemaVersion,
-    data: event.data,
-    metadata: event.metadata,
-  };
-}
-
-export function eventResource(event: StoredEvent, base: string) {
-  return { url: eventUrl(base, event.position), ...eventBody(event) };
-}
-
-/** The JSON of eventResource, built from the JSON of eventBody: the same bytes GET /v1/events sends. */
-export const eventJson = (base: string, position: number, bodyJson: string) =>
-  `{"url":${JSON.stringify(eventUrl(base, position))},${bodyJson.slice(1)}`;
+export { eventBody, eventDisplay, eventJson, eventResource, eventUrl } from '../app/event-json.js';

@@ -34,6 +34,9 @@ const TABLES: CopiedTable[] = [
   { name: 'fleet_sweeps', from: sqlite.fleetSweeps, to: pg.fleetSweeps, order: 'seq' },
   { name: 'api_tokens', from: sqlite.apiTokens, to: pg.apiTokens, order: 'seq' },
   { name: 'idempotency_keys', from: sqlite.idempotencyKeys, to: pg.idempotencyKeys, order: 'key' },
+  // Webhooks with their cursors and secrets, and their delivery records (stream tickets live a minute: not copied).
+  { name: 'webhooks', from: sqlite.webhooks, to: pg.webhooks, order: 'seq' },
+  { name: 'webhook_deliveries', from: sqlite.webhookDeliveries, to: pg.webhookDeliveries, order: 'seq' },
 ];
 
 /** Rows per INSERT: well under PostgreSQL's 65,535 parameters for the widest table. */

@@ -40,8 +40,16 @@ function random(seed: number) {
 interface Operation {
   method: string;
   path: string;
-  parameters?: { in: string; name: string; schema?: { examples?: unknown[]; type?: string } }[];
+  parameters?: {
+    in: string;
+    name: string;
+    required?: boolean;
+    example?: unknown;
+    schema?: { examples?: unknown[]; type?: string };
+  }[];
   examples: unknown[];
+  /** Whether the operation takes a body at all (some POSTs take none: rotate-secret, stream-tickets). */
+  hasBody: boolean;
 }
 
 /** Which record an `{id}` names, or a POST makes: the collection's name (msi-resolutions, tokens, ...). */
@@ -138,6 +146,7 @@ function operations(document: {
           path,
           parameters: op.parameters as Operation['parameters'],
           examples: Object.values(content?.examples ?? {}).map((e) => e.value),
+          hasBody: op.requestBody !== undefined,
         };
       }),
   );
@@ -251,10 +260,16 @@ describe('fuzzing from the OpenAPI document', () => {
     const ids = new Map<string, string>();
     const refused: string[] = [];
     for (const op of writesFirst) {
-      const path = op.path.replace(/\{(\w+)\}/g, (_, name: string) =>
-        name === 'id' ? (ids.get(RECORD_KIND(op.path)) ?? 'none') : (PATH_VALUES[name] ?? 'x'),
+      // A required query parameter (redeliver's after) takes its documented example.
+      const required = (op.parameters ?? []).filter((p) => p.in === 'query' && p.required === true);
+      const query = required.map(
+        (p) => `${p.name}=${encodeURIComponent(String(p.example ?? p.schema?.examples?.[0] ?? ''))}`,
       );
-      const bodies = op.method === 'GET' || op.method === 'DELETE' ? [undefined] : op.examples;
+      const path =
+        op.path.replace(/\{(\w+)\}/g, (_, name: string) =>
+          name === 'id' ? (ids.get(RECORD_KIND(op.path)) ?? 'none') : (PATH_VALUES[name] ?? 'x'),
+        ) + (query.length > 0 ? `?${query.join('&')}` : '');
+      const bodies = op.method === 'GET' || op.method === 'DELETE' || !op.hasBody ? [undefined] : op.examples;
       expect(bodies.length, `${op.method} ${op.path}: an example to send`).toBeGreaterThan(0);
       for (const body of bodies) {
         const headers: Record<string, string> = {

@@ -47,6 +47,11 @@ const TAGS = [
   { name: 'fleet', description: 'fleet sweeps: every VM under its own QEMU build and under a target build' },
   { name: 'events', description: 'the event log' },
   { name: 'tokens', description: 'API tokens and their scopes (admin)' },
+  {
+    name: 'webhooks',
+    description:
+      'webhooks (admin): each matching event POSTed to a receiver, signed, in order, at least once (the body: WebhookPayload)',
+  },
   { name: 'meta', description: 'service index, health, metrics and API description' },
 ];
 
@@ -72,6 +77,33 @@ function documentSecurity(document: Record<string, unknown>): Record<string, unk
     for (const [method, operation] of Object.entries(operations))
       if (['post', 'put', 'patch', 'delete'].includes(method))
         operation.responses = { ...operation.responses, 507: problem(507) };
+  return nameCallbacks(document);
+}
+
+/**
+ * The swagger plugin keeps only the body and responses of a callback (the webhook delivery of
+ * createWebhook): its operation gets a summary and its headers here.
+ */
+function nameCallbacks(document: Record<string, unknown>): Record<string, unknown> {
+  const paths = document.paths as Record<
+    string,
+    Record<string, { callbacks?: Record<string, Record<string, Record<string, Record<string, unknown>>>> }>
+  >;
+  for (const operations of Object.values(paths))
+    for (const operation of Object.values(operations))
+      for (const [name, urls] of Object.entries(operation.callbacks ?? {}))
+        for (const methods of Object.values(urls))
+          for (const callback of Object.values(methods)) {
+            callback.summary = `The ${name} a receiver gets (signed by the Standard Webhooks scheme)`;
+            callback.security = [];
+            callback.parameters = ['webhook-id', 'webhook-timestamp', 'webhook-signature'].map((header) => ({
+              name: header,
+              in: 'header',
+              required: true,
+              schema: { type: 'string' },
+              description: 'see the WebhookPayload schema',
+            }));
+          }
   return document;
 }
 

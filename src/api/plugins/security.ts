@@ -9,6 +9,7 @@
 import rateLimit from '@fastify/rate-limit';
 import underPressure from '@fastify/under-pressure';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { principalOf, redeemStreamTicket } from '../../app/stream-tickets.js';
 import { grants, LastUsed, type Principal, type Scope, verifyToken } from '../../app/tokens.js';
 import type { Stores } from '../../db/port.js';
 import { ServiceError } from '../../errors/problem.js';
@@ -21,6 +22,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The scope a route needs; 'none': no token. Default: read for GET/HEAD under /v1, else write. */
     scope?: Scope | 'none';
+    /** true: `?ticket=` (POST /v1/events/stream-tickets) is accepted instead of Authorization. */
+    ticket?: boolean;
     /** false: answered even under pressure (health, metrics). */
     underPressure?: boolean;
   }
@@ -195,6 +198,16 @@ export async function registerSecurity(app: FastifyInstance, stores: Stores, opt
       const scope = requiredScope(request);
       if (scope === 'none') return;
       const header = request.headers.authorization;
+      const ticket = (request.query as { ticket?: unknown } | undefined)?.ticket;
+      if (header === undefined && typeof ticket === 'string' && request.routeOptions.config.ticket === true) {
+        // A browser's EventSource cannot send Authorization: a single-use ticket stands for the token.
+        const tokenId = await redeemStreamTicket(stores, ticket);
+        const principal = tokenId === undefined ? undefined : await principalOf(stores, tokenId);
+        if (principal === undefined)
+          throw unauthorized('the ticket is unknown, already used or expired; ask for another', 'invalid_token');
+        request.principal = principal;
+        return;
+      }
       if (header === undefined)
         throw unauthorized(
           `${request.method} ${request.url.split('?')[0]} needs a token: Authorization: Bearer <token>`,

@@ -4,6 +4,7 @@
 
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { issueStreamTicket, TICKET_TTL_MS, tokenStanding } from '../../app/stream-tickets.js';
 import { lastPosition, logEvents, vmEvents } from '../../app/event-log.js';
 import { cursorPage, page } from '../../app/paging.js';
 import { EVENT_TYPES } from '../../db/shared/event-codec.js';
@@ -121,9 +122,41 @@ export const eventRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
 
   const stream = openEventStream(app, services, eventStream);
 
+  app.post(
+    '/v1/events/stream-tickets',
+    {
+      config: { scope: 'read' },
+      schema: {
+        operationId: 'createStreamTicket',
+        tags: ['events'],
+        summary:
+          'A single-use ticket to open GET /v1/events/stream without an Authorization header (a browser EventSource)',
+        description: `The ticket works once, within ${TICKET_TTL_MS / 1000} s, and stands for the token that asked for it: the stream it opens ends (a last \`event: error\`) when that token is revoked or expires. It is never written to the logs.`,
+        response: {
+          201: {
+            description: 'the ticket',
+            content: {
+              'application/json': {
+                schema: Type.Object({
+                  ticket: Type.String({
+                    description: 'pass as ?ticket= to GET /v1/events/stream',
+                    example: 'dbs_...',
+                  }),
+                  expiresAt: Type.String({ format: 'date-time', description: 'when it can no longer be used' }),
+                }),
+              },
+            },
+          },
+        },
+      },
+    },
+    async (request, reply) => sendJson(reply.code(201), await issueStreamTicket(stores, request.principal)),
+  );
+
   app.get(
     '/v1/events/stream',
     {
+      config: { ticket: true },
       schema: {
         operationId: 'streamEvents',
         tags: ['events'],
@@ -133,8 +166,18 @@ export const eventRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
           'Resumes after `Last-Event-ID` (what an EventSource sends when it reconnects) or else `?after=` (default: only new events), with no gap and no duplicate.',
           'Filters `vm` and `type` (repeatable). A comment line (`: keep-alive`) at least every 15 s keeps proxies from closing an idle stream.',
           'A client that does not read fast enough is cut off once more than a bounded amount is queued for it; it resumes with Last-Event-ID.',
+          'A browser (EventSource sends no Authorization) passes `?ticket=` from POST /v1/events/stream-tickets instead.',
+          'The stream ends with a last `event: error` (data: {code: TOKEN_REVOKED | TOKEN_EXPIRED, detail}) once its token is revoked or expires, checked before each event and at each heartbeat.',
         ].join(' '),
-        querystring: Query({ after: Type.Optional(After('global position to read after')), ...EventFilters }),
+        querystring: Query({
+          after: Type.Optional(After('global position to read after')),
+          ...EventFilters,
+          ticket: Type.Optional(
+            Type.String({
+              description: 'a ticket from POST /v1/events/stream-tickets, instead of Authorization (once)',
+            }),
+          ),
+        }),
         headers: Type.Object({
           'last-event-id': Type.Optional(After('the last position received (sent by EventSource on reconnect)')),
         }),
@@ -159,7 +202,9 @@ export const eventRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
     async (request, reply) => {
       const { vm, type } = request.query;
       const after = request.headers['last-event-id'] ?? request.query.after ?? (await lastPosition(stores));
-      stream.serve(request, reply, { vm, types: type }, after, baseUrlOf(request, publicUrl));
+      const principal = request.principal;
+      const standing = principal === null ? undefined : () => tokenStanding(stores, principal.tokenId);
+      stream.serve(request, reply, { vm, types: type }, after, baseUrlOf(request, publicUrl), standing);
     },
   );
 };

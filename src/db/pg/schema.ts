@@ -120,3 +120,6 @@ export const fleetSweeps = pgTable('fleet_sweeps', {
   results: text('results').notNull(),
   createdAt: text('created_at').notNull(),
 });
+
+// Webhooks and stream tickets (issue 22) keep their tables beside their store.
+export * from './webhook-schema.js';

@@ -5,6 +5,7 @@ import { type OpenPg, openPostgres } from './database.js';
 import { PgEventStore } from './event-store.js';
 import { PgIdempotencyStore, PgResolutionStore, pgRecordWriter } from './records.js';
 import { PgTokenStore } from './token-store.js';
+import { PgStreamTicketStore, PgWebhookStore } from './webhook-store.js';
 
 async function pgHealth(database: OpenPg): Promise<DatabaseHealth> {
   try {
@@ -46,6 +47,8 @@ export async function createPgStores(url: string, options: StoreOptions = {}): P
     idempotency: new PgIdempotencyStore(database.db),
     resolutions: new PgResolutionStore(database.db),
     tokens: new PgTokenStore(database),
+    webhooks: new PgWebhookStore(database),
+    streamTickets: new PgStreamTicketStore(database),
     records,
     sizes: async () => {
       const { rows } = await database.pool.query('SELECT pg_database_size(current_database()) AS size');

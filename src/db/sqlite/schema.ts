@@ -142,3 +142,6 @@ export const fleetSweeps = sqliteTable('fleet_sweeps', {
   results: text('results').notNull(),
   createdAt: text('created_at').notNull(),
 });
+
+// Webhooks and stream tickets (issue 22) keep their tables beside their store.
+export * from './webhook-schema.js';

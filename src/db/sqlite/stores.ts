@@ -12,6 +12,7 @@ import { recordWriterInThread, recordWriterOnWorker, type SqliteRecordWriter } f
 import { recordStatements } from './record-writer/statements.js';
 import { ResolutionStore } from './resolution-store.js';
 import { TokenStore } from './token-store.js';
+import { StreamTicketStore, WebhookStore } from './webhook-store.js';
 
 /** The stores on SQLite, with what only SQLite has: the open database (the CLI and tests read it directly). */
 export interface SqliteStores extends Stores {
@@ -65,6 +66,8 @@ export function createSqliteStores(path?: string): SqliteStores {
     idempotency: new IdempotencyStore(database.db),
     resolutions: new ResolutionStore(database.db),
     tokens: new TokenStore(database.db),
+    webhooks: new WebhookStore(database.db),
+    streamTickets: new StreamTicketStore(database.db),
     records,
     sizes: () => sqliteSizes(database),
     health: async () => sqliteHealth(database, tags),
