@@ -271,7 +271,7 @@ async function twoNodesCommands(): Promise<Load> {
 type Histogram = { buckets: Map<string, number>; sum: number; count: number };
 
 /** A node's histograms of the log head's hold (doorbell_pg_log_head_{hold,plan}_seconds) from GET /metrics. */
-async function holdHistograms(url: string): Promise<Record<'hold' | 'plan', Histogram>> {
+async function holdHistograms(url: string): Promise<Record<'hold' | 'plan' | 'replans', Histogram>> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const read = (name: string): Histogram => {
     const buckets = new Map<string, number>();
@@ -285,15 +285,23 @@ async function holdHistograms(url: string): Promise<Record<'hold' | 'plan', Hist
     }
     return { buckets, sum, count };
   };
-  return { hold: read('doorbell_pg_log_head_hold_seconds'), plan: read('doorbell_pg_log_head_plan_seconds') };
+  const replans = Number(text.match(/^doorbell_pg_append_replans_total (\S+)/m)?.[1] ?? 0);
+  return {
+    hold: read('doorbell_pg_log_head_hold_seconds'),
+    plan: read('doorbell_pg_log_head_plan_seconds'),
+    replans: { buckets: new Map(), sum: replans, count: replans },
+  };
 }
 
 /**
  * The holds of the measured seconds over both nodes (after minus before): how many, the mean, and
  * the bucket bounds under which half and 99 % of them fell, in ms.
  */
-function summariseHolds(before: Record<'hold' | 'plan', Histogram>[], after: Record<'hold' | 'plan', Histogram>[]) {
-  const summary = (kind: 'hold' | 'plan') => {
+function summariseHolds(
+  before: Record<'hold' | 'plan' | 'replans', Histogram>[],
+  after: Record<'hold' | 'plan' | 'replans', Histogram>[],
+) {
+  const summary = (kind: 'hold' | 'plan' | 'replans') => {
     const buckets = new Map<string, number>();
     let sum = 0;
     let count = 0;
@@ -319,6 +327,8 @@ function summariseHolds(before: Record<'hold' | 'plan', Histogram>[], after: Rec
     holdP99AtMostMs: hold.p99Ms,
     planMeanMs: plan.meanMs,
     planP99AtMostMs: plan.p99Ms,
+    /** Batches planned again holding the head (it moved after the read they were planned on). */
+    replans: summary('replans').count,
   };
 }
 

@@ -1,7 +1,8 @@
 // The PostgreSQL event store. Positions are gap-free and in commit order across every node: an
-// append takes the counter row log_head FOR UPDATE, plans its events on the position it holds,
-// inserts them and moves the head, all in one READ COMMITTED transaction. The next appender gets
-// the row only once this commit is visible, so a reader that sees position N sees every position
+// append takes the counter row log_head FOR UPDATE, only if it is still at the position the events
+// were planned on, inserts them and moves the head, all in one READ COMMITTED transaction (a head
+// that moved meanwhile makes the batch plan again holding the row; see append). The next appender
+// gets the row only once this commit is visible, so a reader that sees position N sees every position
 // below it, and `?after=` never skips an event that commits later (a plain sequence would:
 // values are handed out before commit; see ../shared/design/postgres-scaleout.md §1-2).
 //
@@ -151,7 +152,13 @@ export class PgEventStore extends EventLogReads implements EventStorePort {
       Object.entries((rows[0].versions ?? {}) as Record<string, number>).map(([id, v]) => [id, Number(v)]),
     );
     const append = await plan(afterPosition, versions);
-    if (append === undefined || (append.events.length === 0 && append.idempotency.length === 0)) return undefined;
+    if (append === undefined || (append.events.length === 0 && append.idempotency.length === 0)) {
+      // Nothing to write (every command refused or replayed): the refusals stand only if planning
+      // saw no other append, its reads after the first being taken later (a VM another node just
+      // created would otherwise be refused as conflicting with an answer this plan missed).
+      const head = await client.query('SELECT last FROM log_head WHERE id = 1');
+      return Number(head.rows[0].last) === afterPosition ? undefined : 'moved';
+    }
     const literal = (value: string) => client.escapeLiteral(value);
     const json = rowsJson(append);
     const last = afterPosition + append.events.length;
