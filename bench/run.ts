@@ -271,7 +271,7 @@ async function twoNodesCommands(): Promise<Load> {
 type Histogram = { buckets: Map<string, number>; sum: number; count: number };
 
 /** A node's histograms of the log head's hold (doorbell_pg_log_head_{hold,plan}_seconds) from GET /metrics. */
-async function holdHistograms(url: string): Promise<Record<'hold' | 'plan' | 'replans', Histogram>> {
+async function holdHistograms(url: string): Promise<Record<'hold' | 'plan', Histogram>> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const read = (name: string): Histogram => {
     const buckets = new Map<string, number>();
@@ -285,23 +285,15 @@ async function holdHistograms(url: string): Promise<Record<'hold' | 'plan' | 're
     }
     return { buckets, sum, count };
   };
-  const replans = Number(text.match(/^doorbell_pg_append_replans_total (\S+)/m)?.[1] ?? 0);
-  return {
-    hold: read('doorbell_pg_log_head_hold_seconds'),
-    plan: read('doorbell_pg_log_head_plan_seconds'),
-    replans: { buckets: new Map(), sum: replans, count: replans },
-  };
+  return { hold: read('doorbell_pg_log_head_hold_seconds'), plan: read('doorbell_pg_log_head_plan_seconds') };
 }
 
 /**
  * The holds of the measured seconds over both nodes (after minus before): how many, the mean, and
  * the bucket bounds under which half and 99 % of them fell, in ms.
  */
-function summariseHolds(
-  before: Record<'hold' | 'plan' | 'replans', Histogram>[],
-  after: Record<'hold' | 'plan' | 'replans', Histogram>[],
-) {
-  const summary = (kind: 'hold' | 'plan' | 'replans') => {
+function summariseHolds(before: Record<'hold' | 'plan', Histogram>[], after: Record<'hold' | 'plan', Histogram>[]) {
+  const summary = (kind: 'hold' | 'plan') => {
     const buckets = new Map<string, number>();
     let sum = 0;
     let count = 0;
@@ -327,8 +319,6 @@ function summariseHolds(
     holdP99AtMostMs: hold.p99Ms,
     planMeanMs: plan.meanMs,
     planP99AtMostMs: plan.p99Ms,
-    /** Batches planned again holding the head (it moved after the read they were planned on). */
-    replans: summary('replans').count,
   };
 }
 

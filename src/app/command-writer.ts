@@ -2,9 +2,8 @@
 // planned together against what is stored (each with its own If-Match check and its own outcome:
 // a rejected command leaves the others untouched) and committed in one transaction with one
 // flush: on SQLite on the record writer's thread, so the event loop never waits for the disk; on
-// PostgreSQL in one statement that takes the log head only if no node appended since the batch
-// was planned (else it is planned again holding the head), so that the batch is planned on
-// exactly what every node committed before it. An answer is sent only once its events are durable, and
+// PostgreSQL in the transaction that holds the log head, so that the batch is planned on exactly
+// what every node committed before it. An answer is sent only once its events are durable, and
 // the new states become visible to reads only then.
 
 import { type EventAppend, type EventRow, type IdempotentEntry, STALE_POSITION } from '../db/port.js';

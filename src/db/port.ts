@@ -223,16 +223,11 @@ export type AppendPlanner = (
   versions?: ReadonlyMap<string, number>,
 ) => Promise<EventAppend | undefined>;
 
-/** Told of PostgreSQL appends: the log head's hold time, and each batch planned again. */
-export interface HoldObserver {
-  /**
-   * An append committed: how long its transaction held the log head (server clock, commit
-   * included) and how much of that the node spent planning (0 when it planned before taking it).
-   */
-  held(heldSeconds: number, planSeconds: number): void;
-  /** The head moved between the read a batch was planned on and the append: it is planned again holding the head. */
-  replanned(): void;
-}
+/**
+ * Told of each PostgreSQL append once it committed: how long the transaction held the log head
+ * (from the lock's answer to the commit's) and how much of that the node spent planning.
+ */
+export type HoldObserver = (heldSeconds: number, planSeconds: number) => void;
 
 export interface EventStorePort {
   /** Number of events in the stream (0 when it does not exist), as committed. */
@@ -252,9 +247,8 @@ export interface EventStorePort {
   /**
    * Appends what `plan` returns, planned on the log's last position, in one transaction; rejects
    * when the events cannot be stored (on SQLite, an error naming STALE_POSITION when another
-   * process appended between plan and commit; on PostgreSQL a log that moved between plan and
-   * commit makes the append call plan again, holding the log head, so that cannot happen; plan
-   * may thus be called twice). Listeners of onAppended hear of it after the commit.
+   * process appended between plan and commit; on PostgreSQL plan runs while the append holds the
+   * log head, so that cannot happen). Listeners of onAppended hear of it after the commit.
    */
   append(plan: AppendPlanner, streams?: readonly string[]): Promise<void>;
   /** A stream's events with afterVersion < streamVersion <= toVersion, in order. */

@@ -51,16 +51,9 @@ export function observeStores(metrics: Metrics, stores: Pick<Stores, 'events' | 
       help: 'part of the log head hold spent planning the batch on the node (PostgreSQL)',
       buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
     });
-    const replans = metrics.counter({
-      name: 'doorbell_pg_append_replans_total',
-      help: 'batches planned again holding the log head because it moved after the read they were planned on (PostgreSQL)',
-    });
-    events.observeHold({
-      held(held, planning) {
-        holdSeconds.observe(held);
-        planSeconds.observe(planning);
-      },
-      replanned: () => replans.inc(),
+    events.observeHold((held, planning) => {
+      holdSeconds.observe(held);
+      planSeconds.observe(planning);
     });
   }
   metrics.gauge({
