@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startService } from '../helpers/service-process';
+import { callService, startService } from '../helpers/service-process';
 
 const CYCLES = 10;
 const WRITERS = 8;
@@ -137,18 +137,18 @@ describe('SIGKILL under load', () => {
     const headers = { authorization: `Bearer ${token}` };
     const stored: { position: number; streamId: string; streamVersion: number; type: string }[] = [];
     for (let after = 0; ; ) {
-      const page = (await (await fetch(`${server.base}/v1/events?after=${after}&limit=1000`, { headers })).json()) as {
-        results: typeof stored;
-      };
+      // Read as a client reads: a node just restarted on a busy machine may shed load (503, Retry-After).
+      const answer = await callService(server.base, 'GET', `/v1/events?after=${after}&limit=1000`, undefined, headers);
+      expect(answer.status, JSON.stringify(answer.json)).toBe(200);
+      const page = answer.json as { results: typeof stored };
       if (page.results.length === 0) break;
       stored.push(...page.results);
       after = page.results.at(-1)!.position;
     }
     const missingRecords: string[] = [];
     for (const id of records) {
-      const response = await fetch(`${server.base}/v1/msi-resolutions/${id}`, { headers });
-      if (response.status !== 200) missingRecords.push(id);
-      await response.arrayBuffer();
+      const answer = await callService(server.base, 'GET', `/v1/msi-resolutions/${id}`, undefined, headers);
+      if (answer.status !== 200) missingRecords.push(`${id}: ${answer.status}`);
     }
     server.child.kill('SIGTERM');
     await server.exited;
