@@ -60,8 +60,8 @@ function withDeclarations(commands: Command[], request: Pick<ImportRequest, 'qem
 const importedFrom = (format: ImportFormat, sha256: string, emulator: string | undefined) =>
   emulator === undefined ? { format, sha256 } : { format, sha256, emulator };
 
-export async function importVm(services: Services, request: ImportRequest): Promise<Answer> {
-  const sha256 = sha256Of(request.source);
+/** `gicVersion` fills in what a libvirt domain leaves to the host; a command line names its GIC itself. */
+export function refuseGicVersionOnCommandLine(request: { format: ImportFormat; gicVersion?: unknown }): void {
   if (request.gicVersion !== undefined && request.format !== 'libvirt-xml')
     throw new InterchangeError(
       'VALIDATION_FAILED',
@@ -69,6 +69,11 @@ export async function importVm(services: Services, request: ImportRequest): Prom
       null,
       '/gicVersion',
     );
+}
+
+export async function importVm(services: Services, request: ImportRequest): Promise<Answer> {
+  const sha256 = sha256Of(request.source);
+  refuseGicVersionOnCommandLine(request);
   const draft = PARSERS[request.format](request.source, { gicVersion: request.gicVersion });
   const plan = planImport(request.vmId, draft, request.busNumbers);
   const report = { ...plan.report, sha256 };

@@ -22,7 +22,7 @@ import { planImport } from '../interchange/draft.js';
 import { describeAt, type ImportFormat, InterchangeError } from '../interchange/report.js';
 import { executeCommand } from './execute-command.js';
 import { type Answer, type IdempotencyClaim, priorAnswer } from './idempotency.js';
-import { PARSERS, sha256Of } from './import-vm.js';
+import { PARSERS, refuseGicVersionOnCommandLine, sha256Of } from './import-vm.js';
 import { loadVm } from './load-vm.js';
 import { type RouteChange, routeChanges } from './route-changes.js';
 
@@ -64,13 +64,7 @@ export function importedTopology(
   current: VmState,
   request: Pick<ReimportRequest, 'format' | 'source' | 'busNumbers' | 'gicVersion'>,
 ): VmState {
-  if (request.gicVersion !== undefined && request.format !== 'libvirt-xml')
-    throw new InterchangeError(
-      'VALIDATION_FAILED',
-      'gicVersion: only a libvirt domain leaves the GIC version to the host; a command line names it (-machine gic-version)',
-      null,
-      '/gicVersion',
-    );
+  refuseGicVersionOnCommandLine(request);
   // A libvirt domain that leaves the GIC to the host: the host the VM already runs on.
   const gicVersion = request.gicVersion ?? (request.format === 'libvirt-xml' ? current.board.gicVersion : undefined);
   const draft = PARSERS[request.format](request.source, { gicVersion });

@@ -5,7 +5,7 @@
 // route changed, before and after.
 
 import { INK, MUTED, RULE } from './palette.js';
-import { el, fittedText, svgDocument, type SvgChild } from './svg.js';
+import { el, fittedText, pictureHeading, svgDocument, type SvgChild } from './svg.js';
 
 /** The diff as its JSON gives it (64-bit values already hex). */
 export interface DiffView {
@@ -182,16 +182,7 @@ export function diffPicture(diff: DiffView, tree: readonly DiffTreeNode[]): stri
   const title = `VM ${diff.vm}: what changed from version ${diff.from} to ${diff.to}`;
   const count = (op: string) => diff.changes.filter((c) => c.op === op).length;
   const summary = `${count('add')} added, ${count('remove')} removed, ${count('change')} changed; ${diff.routes.length} vector route(s) changed`;
-  const body: SvgChild[] = [
-    fittedText(title, WIDTH - 2 * MARGIN, {
-      x: MARGIN,
-      y: MARGIN + 16,
-      'font-size': 16,
-      'font-weight': 'bold',
-      fill: INK,
-    }),
-    fittedText(summary, WIDTH - 2 * MARGIN, { x: MARGIN, y: MARGIN + 36, 'font-size': 12, fill: MUTED }),
-  ];
+  const body: SvgChild[] = pictureHeading(title, summary, MARGIN, MARGIN, WIDTH - 2 * MARGIN);
   let y = MARGIN + 72;
   const machine = diff.changes.filter((c) => !['bus', 'smmu', 'device'].includes(c.kind));
   if (machine.length > 0) {

@@ -6,7 +6,7 @@
 import { buildLabel, buildRows, verdictOrder, type BuildRow, type VerdictSegment } from './fleet-groups.js';
 import { type FleetSweepView, nothingJudged } from './fleet-view.js';
 import { INK, MUTED, OTHER_VERDICT_COLOUR, RULE, VERDICT_COLOURS } from './palette.js';
-import { el, fittedText, svgDocument, textWidth, type SvgChild, type SvgElement } from './svg.js';
+import { el, fittedText, pictureHeading, svgDocument, textWidth, type SvgChild, type SvgElement } from './svg.js';
 
 const MARGIN = 16;
 const LABEL_WIDTH = 330;
@@ -39,16 +39,7 @@ export function fleetPicture(sweep: FleetSweepView): string {
     .filter(Boolean)
     .join(' · ');
 
-  const body: SvgChild[] = [
-    fittedText(title, WIDTH - 2 * MARGIN, {
-      x: MARGIN,
-      y: MARGIN + 16,
-      'font-size': 16,
-      'font-weight': 'bold',
-      fill: INK,
-    }),
-    fittedText(subtitle, WIDTH - 2 * MARGIN, { x: MARGIN, y: MARGIN + 36, 'font-size': 12, fill: MUTED }),
-  ];
+  const body: SvgChild[] = pictureHeading(title, subtitle, MARGIN, MARGIN, WIDTH - 2 * MARGIN);
   let y = MARGIN + 56;
   const withoutVectors = sweep.totals?.vmsWithoutVectors ?? sweep.results.filter(nothingJudged).length;
   const legend = legendItems(order, tally, withoutVectors, y);

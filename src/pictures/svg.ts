@@ -6,6 +6,8 @@
 // picture can link out or run anything whatever its input: the contract's "no script, no
 // external reference".
 
+import { INK, MUTED } from './palette.js';
+
 export type AttrValue = string | number | boolean | undefined | null;
 export type Attrs = Readonly<Record<string, AttrValue>>;
 export type SvgChild = SvgElement | string | false | null | undefined;
@@ -162,4 +164,12 @@ export function wrapText(text: string, max: number): string[] {
   }
   if (line !== '') lines.push(line);
   return lines;
+}
+
+/** A picture's title (bold, 16) and, under it, one muted line (12), each cut to `width` at `x`. */
+export function pictureHeading(title: string, subtitle: string, x: number, top: number, width: number): SvgChild[] {
+  return [
+    fittedText(title, width, { x, y: top + 16, 'font-size': 16, 'font-weight': 'bold', fill: INK }),
+    fittedText(subtitle, width, { x, y: top + 36, 'font-size': 12, fill: MUTED }),
+  ];
 }

@@ -6,50 +6,14 @@
 // then a SIGKILL of one node in the middle of writes (the other keeps serving, nothing
 // acknowledged is lost). Skipped, with one line, when no PostgreSQL server answers.
 
-import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, pgAbsentSuite, pgAvailable, type TestDatabase } from '../helpers/pg';
+import { type ServiceProcess, startService } from '../helpers/service-process';
 import { openSse } from '../helpers/sse';
 
-const ROOT = join(import.meta.dirname, '..', '..');
 const VMS = ['n-a', 'n-b', 'n-c'];
 const WRITERS_PER_NODE = 4;
 const COMMANDS_PER_WRITER = 15;
-
-interface Node {
-  child: ChildProcess;
-  base: string;
-  output: () => string;
-  exited: Promise<void>;
-}
-
-async function startNode(url: string): Promise<Node> {
-  const child = spawn(process.execPath, ['dist/server.js'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      DOORBELL_DB: url,
-      DOORBELL_AUTH: 'off',
-      DOORBELL_RATE_LIMIT: '0',
-      DOORBELL_PG_POOL_SIZE: '6',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const up = /doorbell is up: API (http:\/\/127\.0\.0\.1:\d+)\/v1/.exec(output);
-    if (up) return { child, base: up[1] as string, output: () => output, exited };
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`node did not start:\n${output}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 type Json = Record<string, unknown>;
 
@@ -194,12 +158,15 @@ function expectLog(seen: { position: number; streamId: string; data: Json }[], a
 if (await pgAvailable()) {
   describe('two nodes on one PostgreSQL database', () => {
     let database: TestDatabase;
-    let nodes: Node[] = [];
+    let nodes: ServiceProcess[] = [];
 
     beforeAll(async () => {
       database = await createTestDatabase();
       // Both start together on the empty database: the migrations run once, under the advisory lock.
-      nodes = await Promise.all([startNode(database.url), startNode(database.url)]);
+      nodes = await Promise.all([
+        startService(database.url, { DOORBELL_PG_POOL_SIZE: '6' }),
+        startService(database.url, { DOORBELL_PG_POOL_SIZE: '6' }),
+      ]);
       for (const vm of VMS) await defineVm(nodes[0]!.base, vm);
     }, 60_000);
 
@@ -295,7 +262,7 @@ if (await pgAvailable()) {
       );
       expectLog(seen, acknowledged);
       // A node started again on the database serves what both acknowledged.
-      const again = await startNode(database.url);
+      const again = await startService(database.url, { DOORBELL_PG_POOL_SIZE: '6' });
       nodes.push(again);
       const page = await call(again.base, 'GET', '/v1/events?limit=1');
       const tail = await call(again.base, 'GET', `/v1/events?after=${Math.max(0, seen.length - 5)}`);

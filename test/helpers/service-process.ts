@@ -41,11 +41,17 @@ export async function startService(database: string, env: Record<string, string>
 }
 
 /** A JSON request as a client sends it; a 503 with Retry-After is sent again (at most five times). */
-export async function callService(base: string, method: string, path: string, body?: object) {
+export async function callService(
+  base: string,
+  method: string,
+  path: string,
+  body?: object,
+  headers: Record<string, string> = {},
+) {
   for (let attempt = 1; ; attempt++) {
     const response = await fetch(`${base}${path}`, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const retryAfter = Number(response.headers.get('retry-after'));
