@@ -95,6 +95,8 @@ async function startServer(
 }
 
 interface Load {
+  /** Two PostgreSQL nodes: the log head's hold times over the measured seconds (summariseHolds). */
+  logHead?: Record<string, number>;
   requestsPerSecond: number;
   p50Ms: number;
   p99Ms: number;
@@ -248,8 +250,12 @@ async function twoNodesCommands(): Promise<Load> {
     const both = (seconds: number) =>
       Promise.all(nodes.map(({ url }, i) => load(programVectorsOn(url, i * HALF, HALF), seconds)));
     await both(1);
+    const scrape = () => Promise.all(nodes.map(({ url }) => holdHistograms(url)));
+    const before = await scrape();
     const [one, two] = await both(SECONDS);
+    const after = await scrape();
     return {
+      logHead: summariseHolds(before, after),
       requestsPerSecond: one!.requestsPerSecond + two!.requestsPerSecond,
       p50Ms: Math.max(one!.p50Ms, two!.p50Ms),
       p99Ms: Math.max(one!.p99Ms, two!.p99Ms),
@@ -260,6 +266,60 @@ async function twoNodesCommands(): Promise<Load> {
     await new Promise((r) => setTimeout(r, 500));
     await database.drop();
   }
+}
+
+type Histogram = { buckets: Map<string, number>; sum: number; count: number };
+
+/** A node's histograms of the log head's hold (doorbell_pg_log_head_{hold,plan}_seconds) from GET /metrics. */
+async function holdHistograms(url: string): Promise<Record<'hold' | 'plan', Histogram>> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const read = (name: string): Histogram => {
+    const buckets = new Map<string, number>();
+    let sum = 0;
+    let count = 0;
+    for (const line of text.split('\n')) {
+      const bucket = line.match(new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\S+)`));
+      if (bucket) buckets.set(bucket[1]!, Number(bucket[2]));
+      else if (line.startsWith(`${name}_sum `)) sum = Number(line.split(' ')[1]);
+      else if (line.startsWith(`${name}_count `)) count = Number(line.split(' ')[1]);
+    }
+    return { buckets, sum, count };
+  };
+  return { hold: read('doorbell_pg_log_head_hold_seconds'), plan: read('doorbell_pg_log_head_plan_seconds') };
+}
+
+/**
+ * The holds of the measured seconds over both nodes (after minus before): how many, the mean, and
+ * the bucket bounds under which half and 99 % of them fell, in ms.
+ */
+function summariseHolds(before: Record<'hold' | 'plan', Histogram>[], after: Record<'hold' | 'plan', Histogram>[]) {
+  const summary = (kind: 'hold' | 'plan') => {
+    const buckets = new Map<string, number>();
+    let sum = 0;
+    let count = 0;
+    after.forEach((node, i) => {
+      sum += node[kind].sum - before[i]![kind].sum;
+      count += node[kind].count - before[i]![kind].count;
+      for (const [le, n] of node[kind].buckets)
+        buckets.set(le, (buckets.get(le) ?? 0) + n - (before[i]![kind].buckets.get(le) ?? 0));
+    });
+    const under = (share: number) => {
+      for (const [le, n] of [...buckets].sort((x, y) => Number(x[0]) - Number(y[0])))
+        if (n >= share * count) return Number(le) * 1000;
+      return Number.NaN;
+    };
+    return { count, meanMs: count > 0 ? round((sum / count) * 1000) : 0, p50Ms: under(0.5), p99Ms: under(0.99) };
+  };
+  const hold = summary('hold');
+  const plan = summary('plan');
+  return {
+    holds: hold.count,
+    holdMeanMs: hold.meanMs,
+    holdP50AtMostMs: hold.p50Ms,
+    holdP99AtMostMs: hold.p99Ms,
+    planMeanMs: plan.meanMs,
+    planP99AtMostMs: plan.p99Ms,
+  };
 }
 
 async function postgresTwoNodes() {
@@ -275,6 +335,7 @@ async function postgresTwoNodes() {
       emmettAppendsPerSecond: emmett,
       emmettRatio: round(emmett / anchor),
       p99Ms: doorbell.p99Ms,
+      ...doorbell.logHead,
       ratio: round(doorbell.requestsPerSecond / anchor),
     };
   });

@@ -223,6 +223,12 @@ export type AppendPlanner = (
   versions?: ReadonlyMap<string, number>,
 ) => Promise<EventAppend | undefined>;
 
+/**
+ * Told of each PostgreSQL append once it committed: how long the transaction held the log head
+ * (from the lock's answer to the commit's) and how much of that the node spent planning.
+ */
+export type HoldObserver = (heldSeconds: number, planSeconds: number) => void;
+
 export interface EventStorePort {
   /** Number of events in the stream (0 when it does not exist), as committed. */
   version(streamId: string): Promise<number>;
@@ -282,6 +288,8 @@ export interface EventStorePort {
    * found the log moved (a fallback when a notification is lost). Returns the unsubscribe function.
    */
   onAppended(listener: AppendListener): () => void;
+  /** Sets the one observer of the log head's hold time (the metrics); only engines with such a lock have it. */
+  observeHold?(observer: HoldObserver): void;
 }
 
 export interface IdempotencyPort {

@@ -39,6 +39,23 @@ export function observeStores(metrics: Metrics, stores: Pick<Stores, 'events' | 
     batchSize.observe(size);
     batchSeconds.observe(seconds);
   });
+  // PostgreSQL: how long each append holds log_head, the row every appender of every node queues on.
+  if (events.observeHold !== undefined) {
+    const holdSeconds = metrics.histogram({
+      name: 'doorbell_pg_log_head_hold_seconds',
+      help: 'time an append held the log head row (PostgreSQL), from the lock granted to the commit',
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    });
+    const planSeconds = metrics.histogram({
+      name: 'doorbell_pg_log_head_plan_seconds',
+      help: 'part of the log head hold spent planning the batch on the node (PostgreSQL)',
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    });
+    events.observeHold((held, planning) => {
+      holdSeconds.observe(held);
+      planSeconds.observe(planning);
+    });
+  }
   metrics.gauge({
     name: 'doorbell_record_writer_queue_depth',
     help: 'record writes waiting to be committed',

@@ -12,7 +12,7 @@
 import { asc, eq, max, sql } from 'drizzle-orm';
 import pg from 'pg';
 import type { RecordedEvent } from '../../domain/topology/types.js';
-import type { AppendListener, AppendPlanner, EventStorePort, StoredEvent } from '../port.js';
+import type { AppendListener, AppendPlanner, EventStorePort, HoldObserver, StoredEvent } from '../port.js';
 import { EventLogReads } from '../shared/event-reads.js';
 import { streamRangeWhere } from '../shared/event-filters.js';
 import { AppendListeners, eventRowsFor, toRecordedEvent, toStoredEvent } from '../shared/event-rows.js';
@@ -25,6 +25,8 @@ export const APPEND_CHANNEL = 'doorbell_events';
 export const POLL_MS = 2_000;
 const RECONNECT_MS = 1_000;
 const NO_UPPER_VERSION = 2_147_483_647;
+/** The server's clock now (not the transaction's start), in seconds. */
+const CLOCK = 'extract(epoch FROM clock_timestamp()) AS at';
 
 /** true when a stream (grouped by stream_id) holds a VmDecommissioned event. */
 const DECOMMISSIONED = sql<boolean>`bool_or(${events.type} = 'VmDecommissioned')`;
@@ -37,6 +39,7 @@ export class PgEventStore extends EventLogReads implements EventStorePort {
   private poller: NodeJS.Timeout | undefined;
   private reconnect: NodeJS.Timeout | undefined;
   private closed = false;
+  private holdObserver: HoldObserver | undefined;
 
   constructor(private readonly database: OpenPg) {
     super(database.db, events, DECOMMISSIONED);
@@ -71,6 +74,10 @@ export class PgEventStore extends EventLogReads implements EventStorePort {
 
   readonly rowsFor = eventRowsFor;
 
+  observeHold(observer: HoldObserver): void {
+    this.holdObserver = observer;
+  }
+
   /**
    * One transaction in two round trips: (1) take the head (every appender on every node queues
    * here, so the lock order is the same for all and there is no deadlock) and read the versions of
@@ -88,14 +95,20 @@ export class PgEventStore extends EventLogReads implements EventStorePort {
       const results = (await client.query(
         `BEGIN ISOLATION LEVEL READ COMMITTED;
          SELECT last FROM log_head WHERE id = 1 FOR UPDATE;
+         SELECT ${CLOCK};
          SELECT s.id, (SELECT max(stream_version) FROM events WHERE stream_id = s.id) AS version
            FROM unnest(${literal(`{${streams.map((id) => JSON.stringify(id)).join(',')}}`)}::text[]) AS s(id)`,
       )) as unknown as pg.QueryResult[];
+      const planStart = performance.now();
+      // The hold, on the server's clock: from the row granted (a clock read right after FOR UPDATE)
+      // to a clock read right after COMMIT (its WAL flush included), when the lock is gone.
+      const heldFrom = Number(results[2]!.rows[0].at);
       const afterPosition = Number(results[1]!.rows[0].last);
       const versions = new Map<string, number>(
-        results[2]!.rows.map((r: { id: string; version: number | null }) => [r.id, Number(r.version ?? 0)]),
+        results[3]!.rows.map((r: { id: string; version: number | null }) => [r.id, Number(r.version ?? 0)]),
       );
       const append = await plan(afterPosition, versions);
+      const planSeconds = (performance.now() - planStart) / 1000;
       const script: string[] = [];
       if (append !== undefined && append.events.length > 0) {
         const rows = append.events.map((e) => ({
@@ -129,8 +142,9 @@ export class PgEventStore extends EventLogReads implements EventStorePort {
           `SELECT pg_notify('${APPEND_CHANNEL}', '${last}')`,
         );
       }
-      script.push('COMMIT');
-      await client.query(script.join(';\n'));
+      script.push('COMMIT', `SELECT ${CLOCK}`);
+      const done = (await client.query(script.join(';\n'))) as unknown as pg.QueryResult[];
+      this.holdObserver?.(Number(done.at(-1)!.rows[0].at) - heldFrom, planSeconds);
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw error;

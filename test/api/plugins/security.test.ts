@@ -9,7 +9,7 @@ import { issueToken } from '../../../src/app/tokens';
 import type { Stores } from '../../../src/db/index';
 import type { SqliteStores } from '../../../src/db/sqlite/stores';
 import { rawClient } from '../../helpers/pg';
-import { itOnSqlite, startTestApp, type TestApp } from '../../helpers/test-app';
+import { itOnSqlite, ON_POSTGRES, startTestApp, type TestApp } from '../../helpers/test-app';
 import { command } from '../../helpers/topology';
 
 type Response = { status: number; headers: Record<string, string>; text: string; body: Record<string, unknown> };
@@ -355,6 +355,12 @@ describe('readiness and metrics', () => {
       expect(text).toMatch(/^doorbell_database_size_bytes\{file="wal"\} \d+$/m);
       expect(text).toContain('# TYPE doorbell_record_writer_batch_size histogram');
       expect(text).toContain('# TYPE doorbell_record_writer_commit_seconds histogram');
+      // On PostgreSQL the one append (POST /v1/vms) held the log head once, for some time.
+      if (ON_POSTGRES) {
+        expect(text).toMatch(/^doorbell_pg_log_head_hold_seconds_count 1$/m);
+        expect(text).toMatch(/^doorbell_pg_log_head_hold_seconds_sum (?!0$)\d/m);
+        expect(text).toMatch(/^doorbell_pg_log_head_plan_seconds_count 1$/m);
+      } else expect(text).not.toContain('doorbell_pg_log_head_hold_seconds');
     } finally {
       await m.close();
     }
