@@ -113,6 +113,9 @@ async function pager(
   for (let turn = 0; ; turn++) {
     const nodes = bases();
     const base = nodes[turn % nodes.length]!;
+    // Caught up only by a read sent after the writers stopped: a read sent before may have been
+    // answered before the last acknowledged commit.
+    const stopped = stop();
     let page: Awaited<ReturnType<typeof call>>;
     try {
       page = await call(base, 'GET', `/v1/events?after=${cursor}&limit=50`);
@@ -125,7 +128,7 @@ async function pager(
       cursor = e.position;
     }
     if (results.length === 0) {
-      if (stop()) return seen;
+      if (stopped) return seen;
       await new Promise((r) => setTimeout(r, 10));
     }
   }
