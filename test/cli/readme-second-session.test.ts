@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliRun, listenForCli, runCli } from '../helpers/cli';
-import { CORPUS_DIR, corpusAvailable } from '../helpers/corpus';
+import { CORPUS_DIR, describeWithCorpus } from '../helpers/corpus';
 import { startTestApp, type TestApp } from '../helpers/test-app';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -133,7 +133,7 @@ describe("the README's second session, as written", () => {
   });
 });
 
-describe.skipIf(!corpusAvailable())("the cover letter's own line (../shared/corpus)", () => {
+describeWithCorpus("the cover letter's own line (../shared/corpus)", () => {
   it('qemu-devel-smmuv3-accel-v7-grace.args sweeps to the same five rows as the README fixture', async () => {
     // The fixture is this line's topology without its NUMA, memory-backend and generic-initiator
     // options: pcie.1 (bus_nr 1) -> pcie.port1 (bus 2) -> dev0 at 02:00.0; pcie.2 (bus_nr 8) ->

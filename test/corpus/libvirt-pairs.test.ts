@@ -6,8 +6,8 @@
 // what libvirt named, the domain's controllers are named pci.<index> by the import.
 // Read in place from ../shared/corpus (skipped, with one line from the global setup, without it).
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { corpusAvailable, corpusFiles, readCorpus } from '../helpers/corpus';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { corpusFiles, describeWithCorpus, readCorpus } from '../helpers/corpus';
 import { startTestApp, type TestApp } from '../helpers/test-app';
 
 // biome-ignore lint/suspicious/noExplicitAny: response bodies, read field by field as a client would
@@ -36,7 +36,7 @@ function shape(vm: Json) {
   };
 }
 
-describe.skipIf(!corpusAvailable())('libvirt corpus: the command line and the domain of one test give one VM', () => {
+describeWithCorpus('libvirt corpus: the command line and the domain of one test give one VM', () => {
   let t: TestApp;
   beforeAll(async () => {
     t = await startTestApp();

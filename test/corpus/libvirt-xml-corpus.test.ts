@@ -5,13 +5,13 @@
 // gic-version, acpi=, -m size=): parsed with these buses, bridges, SMMUs, devices, GIC and RAM, or
 // refused with a reason true of libvirt or QEMU.
 
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { DomainError } from '../../src/domain/errors';
 import { replay } from '../../src/domain/topology/replay';
 import { type Draft, planImport } from '../../src/interchange/draft';
 import { parseLibvirtXml } from '../../src/interchange/libvirt-xml/parse';
 import { InterchangeError } from '../../src/interchange/report';
-import { corpusAvailable, corpusFiles, readCorpus } from '../helpers/corpus';
+import { corpusFiles, describeWithCorpus, readCorpus } from '../helpers/corpus';
 
 const GiB = 1n << 30n;
 
@@ -419,7 +419,7 @@ function checkParsed(draft: Draft, facts: Facts): void {
   if (facts.plan !== 'draft only') expect(outcomeOfPlan(draft)).toBe(facts.plan);
 }
 
-describe.skipIf(!corpusAvailable())('the libvirt domains of the import corpus', () => {
+describeWithCorpus('the libvirt domains of the import corpus', () => {
   it('has an outcome for every .xml file of the corpus', () => {
     expect(Object.keys(OUTCOMES).sort()).toEqual(corpusFiles('libvirt', '.xml'));
   });

@@ -3,13 +3,13 @@
 // was derived by hand from the file: parsed, with its key facts, or refused with a reason true of
 // QEMU (or a part the model does not hold, named). Skips when the corpus is not beside the clone.
 
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { DomainError } from '../../src/domain/errors';
 import { replay } from '../../src/domain/topology/replay';
 import { type Draft, planImport } from '../../src/interchange/draft';
 import { parseQemuCmdline } from '../../src/interchange/qemu-cmdline/parse';
 import { InterchangeError } from '../../src/interchange/report';
-import { corpusAvailable, corpusFiles, readCorpus } from '../helpers/corpus';
+import { corpusFiles, describeWithCorpus, readCorpus } from '../helpers/corpus';
 
 interface Parsed {
   pxbs: number;
@@ -311,7 +311,7 @@ function importOutcome(d: Draft): string {
   }
 }
 
-describe.skipIf(!corpusAvailable())('the corpus command lines, read as QEMU reads them', () => {
+describeWithCorpus('the corpus command lines, read as QEMU reads them', () => {
   it('has an expected outcome for every .args file, and a file for every outcome', () => {
     expect(corpusFiles('qemu', '.args')).toEqual(Object.keys(QEMU).sort());
     expect(corpusFiles('libvirt', '.args')).toEqual(Object.keys(LIBVIRT).sort());

@@ -3,7 +3,7 @@
 // differs and no command is planned, which is what lets a sync of an unchanged host append
 // nothing. Files the import refuses are left to the corpus suites that say why.
 
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { importedTopology } from '../../src/app/reimport-vm';
 import { diffTopology } from '../../src/domain/topology/diff';
 import { replay } from '../../src/domain/topology/replay';
@@ -13,7 +13,7 @@ import { planImport } from '../../src/interchange/draft';
 import { parseLibvirtXml } from '../../src/interchange/libvirt-xml/parse';
 import { parseQemuCmdline } from '../../src/interchange/qemu-cmdline/parse';
 import type { ImportFormat } from '../../src/interchange/report';
-import { corpusAvailable, corpusFiles, readCorpus } from '../helpers/corpus';
+import { corpusFiles, describeWithCorpus, readCorpus } from '../helpers/corpus';
 
 function importOf(format: ImportFormat, source: string): VmState | undefined {
   try {
@@ -29,7 +29,7 @@ const CASES = [
   ...corpusFiles('qemu', '').map((name) => ['qemu-cmdline', 'qemu', name] as const),
 ].filter(([, , name]) => !name.endsWith('.md'));
 
-describe.skipIf(!corpusAvailable())('re-importing the corpus into the VMs it made', () => {
+describeWithCorpus('re-importing the corpus into the VMs it made', () => {
   it('changes nothing for every file that imports', () => {
     let imported = 0;
     for (const [format, folder, name] of CASES) {
