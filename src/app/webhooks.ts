@@ -104,6 +104,19 @@ export async function createWebhook(
   return { ...webhookView(row, now.getTime()), secret: row.secret };
 }
 
+/** A page of the webhooks, oldest first, as their views (no secret). */
+export async function listWebhooks(stores: Stores, limit: number, offset: number) {
+  const { rows, total } = await stores.webhooks.list(limit, offset);
+  return { views: rows.map((row) => webhookView(row)), total };
+}
+
+/** A page of a hook's delivery attempts (404 when there is no such hook). */
+export async function listDeliveries(stores: Stores, id: string, limit: number, offset: number) {
+  await findWebhook(stores, id);
+  const { rows, total } = await stores.webhooks.deliveries(id, limit, offset);
+  return { views: rows.map(deliveryView), total };
+}
+
 export async function findWebhook(stores: Stores, id: string): Promise<WebhookRow> {
   const row = await stores.webhooks.find(id);
   if (row === undefined) throw new ServiceError('WEBHOOK_NOT_FOUND', `no webhook ${JSON.stringify(id)}`);

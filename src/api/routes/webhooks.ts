@@ -10,6 +10,8 @@ import {
   createWebhook,
   deleteWebhook,
   deliveryView,
+  listDeliveries,
+  listWebhooks,
   findWebhook,
   redeliver,
   rotateSecret,
@@ -104,9 +106,9 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<WebhookRouteOptions> = asy
     },
     async (request, reply) => {
       const { limit = 50, offset = 0 } = request.query;
-      const { rows, total } = await stores.webhooks.list(limit, offset);
+      const { views, total } = await listWebhooks(stores, limit, offset);
       const base = baseUrlOf(request, publicUrl);
-      const items = rows.map((row) => webhookResource(base, webhookView(row)));
+      const items = views.map((view) => webhookResource(base, view));
       return sendJson(reply, page(items, total, limit, offset, listLink(request, publicUrl)));
     },
   );
@@ -207,9 +209,8 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<WebhookRouteOptions> = asy
     },
     async (request, reply) => {
       const { limit = 50, offset = 0 } = request.query;
-      await findWebhook(stores, request.params.id);
-      const { rows, total } = await stores.webhooks.deliveries(request.params.id, limit, offset);
-      return sendJson(reply, page(rows.map(deliveryView), total, limit, offset, listLink(request, publicUrl)));
+      const { views, total } = await listDeliveries(stores, request.params.id, limit, offset);
+      return sendJson(reply, page(views, total, limit, offset, listLink(request, publicUrl)));
     },
   );
 
