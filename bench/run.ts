@@ -83,7 +83,10 @@ async function startServer(
   env: Record<string, string> = {},
 ): Promise<{ url: string; child: ChildProcess }> {
   const script = fileURLToPath(new URL('./servers.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', script, which], {
+  // BENCH_CPU_PROF=<folder>: each server writes a V8 CPU profile there when it stops (SIGINT), for
+  // scripts/profile-summary.ts.
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', script, which], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, ...env },
   });
@@ -120,7 +123,7 @@ async function measure(which: 'doorbell' | 'bare', options: (url: string) => aut
     await load(options(url), 1);
     return await load(options(url));
   } finally {
-    child.kill('SIGTERM');
+    child.kill('SIGINT');
   }
 }
 
@@ -262,7 +265,7 @@ async function twoNodesCommands(): Promise<Load> {
       non2xx: one!.non2xx + two!.non2xx,
     };
   } finally {
-    for (const { child } of nodes) child.kill('SIGTERM');
+    for (const { child } of nodes) child.kill('SIGINT');
     await new Promise((r) => setTimeout(r, 500));
     await database.drop();
   }
@@ -270,8 +273,12 @@ async function twoNodesCommands(): Promise<Load> {
 
 type Histogram = { buckets: Map<string, number>; sum: number; count: number };
 
-/** A node's histograms of the log head's hold (doorbell_pg_log_head_{hold,plan}_seconds) from GET /metrics. */
-async function holdHistograms(url: string): Promise<Record<'hold' | 'plan', Histogram>> {
+/**
+ * A node's histograms of the log head's hold (doorbell_pg_log_head_hold_seconds), of planning
+ * (doorbell_pg_append_plan_seconds, before the head is taken) and its count of plans refused at
+ * commit (doorbell_pg_append_replans_total), from GET /metrics.
+ */
+async function holdHistograms(url: string): Promise<Record<'hold' | 'plan', Histogram> & { replans: number }> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const read = (name: string): Histogram => {
     const buckets = new Map<string, number>();
@@ -285,14 +292,22 @@ async function holdHistograms(url: string): Promise<Record<'hold' | 'plan', Hist
     }
     return { buckets, sum, count };
   };
-  return { hold: read('doorbell_pg_log_head_hold_seconds'), plan: read('doorbell_pg_log_head_plan_seconds') };
+  const replans = Number(text.match(/^doorbell_pg_append_replans_total (\S+)$/m)?.[1] ?? 0);
+  return {
+    hold: read('doorbell_pg_log_head_hold_seconds'),
+    plan: read('doorbell_pg_append_plan_seconds'),
+    replans,
+  };
 }
 
 /**
  * The holds of the measured seconds over both nodes (after minus before): how many, the mean, and
  * the bucket bounds under which half and 99 % of them fell, in ms.
  */
-function summariseHolds(before: Record<'hold' | 'plan', Histogram>[], after: Record<'hold' | 'plan', Histogram>[]) {
+function summariseHolds(
+  before: (Record<'hold' | 'plan', Histogram> & { replans: number })[],
+  after: (Record<'hold' | 'plan', Histogram> & { replans: number })[],
+) {
   const summary = (kind: 'hold' | 'plan') => {
     const buckets = new Map<string, number>();
     let sum = 0;
@@ -319,6 +334,8 @@ function summariseHolds(before: Record<'hold' | 'plan', Histogram>[], after: Rec
     holdP99AtMostMs: hold.p99Ms,
     planMeanMs: plan.meanMs,
     planP99AtMostMs: plan.p99Ms,
+    plans: plan.count,
+    replans: after.reduce((sum, node, i) => sum + node.replans - before[i]!.replans, 0),
   };
 }
 

@@ -6,7 +6,9 @@
 // what every node committed before it. An answer is sent only once its events are durable, and
 // the new states become visible to reads only then.
 
-import { type EventAppend, type EventRow, type IdempotentEntry, STALE_POSITION } from '../db/port.js';
+import { type EventAppend, type EventRow, type IdempotentEntry, STALE_POSITION, type StoredEvent } from '../db/port.js';
+import { rebaseAnswerBody } from '../db/shared/provisional-positions.js';
+import { fold } from '../domain/topology/evolve.js';
 import { failureText } from '../db/shared/storage-full.mjs';
 import type { Stores } from '../db/port.js';
 import type { VmState } from '../domain/topology/types.js';
@@ -30,13 +32,18 @@ interface Queued {
   alone: boolean;
 }
 
-type Outcome = { item: Queued; answer: Answer } | { item: Queued; error: unknown };
+/** `planned`: an answer of this batch, whose positions are where the batch was planned. */
+type Outcome = { item: Queued; answer: Answer; planned: boolean } | { item: Queued; error: unknown };
 
 interface Plan {
   outcomes: Outcome[];
   states: Map<string, VmState>;
+  /** Each VM of the batch as it was before the batch, and the events the batch appends to it. */
+  before: Map<string, VmState | undefined>;
+  appended: Map<string, StoredEvent[]>;
   write: EventAppend | undefined;
-  /** The log's last position once the batch is committed. */
+  /** The position the batch was planned after, and the log's last position once it is committed there. */
+  afterPosition: number;
   lastPosition: number;
 }
 
@@ -77,7 +84,7 @@ export class CommandWriter {
     let planFailure: { error: unknown } | undefined;
     try {
       const vmIds = [...new Set(batch.map((item) => item.request.vmId))];
-      await this.stores.events.append(async (afterPosition, versions) => {
+      const appended = await this.stores.events.append(async (afterPosition, versions) => {
         try {
           plan = await this.plan(batch, afterPosition, versions);
           return plan.write;
@@ -86,6 +93,7 @@ export class CommandWriter {
           throw error;
         }
       }, vmIds);
+      placeAt(plan!, appended.afterPosition);
       this.knownPosition = plan!.lastPosition;
       for (const state of plan!.states.values()) {
         this.vms.publish(state);
@@ -126,17 +134,19 @@ export class CommandWriter {
   /** Plans every command of the batch in arrival order, each on the state the ones before it left. */
   private async plan(batch: Queued[], afterPosition: number, versions?: ReadonlyMap<string, number>): Promise<Plan> {
     const { stores } = this;
-    // Another process appended since this writer's last commit: what is in memory may be behind.
-    if (afterPosition !== this.knownPosition) {
+    // Another process appended since this writer's last commit (SQLite), or the engine read the
+    // versions of the batch's VMs just now (PostgreSQL): only VMs another process changed are read
+    // further; the others are as this process last saw them.
+    if (versions !== undefined || afterPosition !== this.knownPosition) {
       this.verified.clear();
-      // The versions of every VM of the batch in one read (one round trip on PostgreSQL, where the
-      // batch holds the log head meanwhile); only VMs another process changed are read further.
       const vmIds = [...new Set(batch.map((item) => item.request.vmId))];
       await this.vms.loadMany(vmIds, versions);
       for (const vmId of vmIds) this.verified.add(vmId);
     }
     let position = afterPosition;
     const states = new Map<string, VmState>();
+    const before = new Map<string, VmState | undefined>();
+    const appended = new Map<string, StoredEvent[]>();
     const events: EventRow[] = [];
     const idempotency: EventAppend['idempotency'] = [];
     const keys = new Map<string, IdempotentEntry>();
@@ -152,28 +162,53 @@ export class CommandWriter {
             ? replayOf(claim, keys.get(claim.key))
             : await priorAnswer(stores, claim);
         if (prior !== undefined) {
-          outcomes.push({ item, answer: prior });
+          outcomes.push({ item, answer: prior, planned: claim !== undefined && keys.has(claim.key) });
           continue;
         }
         const vmId = request.vmId;
-        const state =
-          states.get(vmId) ?? (this.verified.has(vmId) ? await this.vms.loadKnown(vmId) : await this.vms.load(vmId));
+        if (!states.has(vmId))
+          before.set(vmId, this.verified.has(vmId) ? await this.vms.loadKnown(vmId) : await this.vms.load(vmId));
+        const state = states.get(vmId) ?? before.get(vmId);
         const options = { precondition: request.precondition, metadata: request.metadata };
         const executed = this.vms.plan(request.vmId, state, request.command, options, position);
         position += executed.rows.length;
         states.set(request.vmId, executed.state);
         events.push(...executed.rows);
+        appended.set(vmId, [...(appended.get(vmId) ?? []), ...executed.events]);
         const answer = answerOf(request, executed);
         if (claim !== undefined) {
           idempotency.push({ ...claim, response: answer, createdAt: request.metadata.occurredAt });
           keys.set(claim.key, { fingerprint: claim.fingerprint, ...answer });
         }
-        outcomes.push({ item, answer: { ...answer, replayed: false } });
+        outcomes.push({ item, answer: { ...answer, replayed: false }, planned: true });
       } catch (error) {
         outcomes.push({ item, error });
       }
     }
     const write = events.length > 0 || idempotency.length > 0 ? { afterPosition, events, idempotency } : undefined;
-    return { outcomes, states, write, lastPosition: position };
+    return { outcomes, states, before, appended, write, afterPosition, lastPosition: position };
   }
+}
+
+/**
+ * The plan as committed after `afterPosition`: when that is not where it was planned (PostgreSQL
+ * plans on provisional positions), its events, states and answers move by the difference. The
+ * states are folded again from the events at their real positions, so every fact names the event
+ * that set it as the log holds it.
+ */
+function placeAt(plan: Plan, afterPosition: number): void {
+  const shift = afterPosition - plan.afterPosition;
+  if (shift === 0) return;
+  plan.afterPosition = afterPosition;
+  plan.lastPosition += shift;
+  for (const [vmId, events] of plan.appended) {
+    const state = fold(
+      events.map((e) => ({ ...e, position: e.position + shift })),
+      plan.before.get(vmId),
+    );
+    if (state !== undefined) plan.states.set(vmId, state);
+  }
+  for (const outcome of plan.outcomes)
+    if ('answer' in outcome && outcome.planned)
+      outcome.answer = { ...outcome.answer, body: rebaseAnswerBody(outcome.answer.body, shift) };
 }

@@ -124,32 +124,45 @@ export class VmRepository {
    * batches commands through command-writer.ts; this is for seeding tests and benchmarks.)
    */
   async execute(vmId: string, command: Command | readonly Command[], options: ExecuteOptions): Promise<Executed> {
-    let planned: Planned | undefined;
-    await this.store.append(async (afterPosition) => {
-      planned = this.plan(vmId, await this.load(vmId), command, options, afterPosition);
-      return { afterPosition, events: planned.rows, idempotency: [] };
-    });
-    this.current.set(vmId, planned!.state);
-    return { state: planned!.state, events: planned!.events };
+    return this.executeAll(vmId, [command].flat() as Command[], options, Array.isArray(command));
   }
 
-  /** Runs commands one after the other on one VM, each decided alone, all appended in one transaction (or none). */
-  async executeAll(vmId: string, commands: readonly Command[], options: ExecuteOptions): Promise<Executed> {
+  /**
+   * Runs commands one after the other on one VM, each decided alone (or, with `together`, decided
+   * as one import is), all appended in one transaction (or none).
+   */
+  async executeAll(
+    vmId: string,
+    commands: readonly Command[],
+    options: ExecuteOptions,
+    together = false,
+  ): Promise<Executed> {
+    let before: VmState | undefined;
     let state: VmState | undefined;
     const events: StoredEvent[] = [];
-    await this.store.append(async (afterPosition) => {
-      state = await this.load(vmId);
+    let plannedAfter = 0;
+    const { afterPosition } = await this.store.append(async (after) => {
+      plannedAfter = after;
+      before = await this.load(vmId);
+      state = before;
       events.length = 0;
       const rows: EventRow[] = [];
-      for (const command of commands) {
-        const planned = this.plan(vmId, state, command, options, afterPosition + rows.length);
+      for (const command of together ? [commands] : commands) {
+        const planned = this.plan(vmId, state, command, options, after + rows.length);
         state = planned.state;
         rows.push(...planned.rows);
         events.push(...planned.events);
       }
-      return { afterPosition, events: rows, idempotency: [] };
+      return { afterPosition: after, events: rows, idempotency: [] };
     });
     if (state === undefined) throw new Error(`no command for ${vmId}`);
+    // Placed elsewhere than planned (PostgreSQL assigns positions at commit): fold them as placed.
+    const shift = afterPosition - plannedAfter;
+    if (shift !== 0) {
+      events.splice(0, events.length, ...events.map((e) => ({ ...e, position: e.position + shift })));
+      state = fold(events, before);
+      if (state === undefined) throw new Error(`a command on ${vmId} left no state`);
+    }
     this.current.set(vmId, state);
     return { state, events };
   }

@@ -214,20 +214,32 @@ export interface TokenRow {
 export type Engine = 'sqlite' | 'postgres';
 
 /**
- * Plans a batch of appends on the log's last position; undefined: nothing to write. `versions`:
- * the committed versions of the streams append() was told the batch touches, read together with
- * the position where the engine can do so in the same round trip (PostgreSQL), else undefined.
+ * Plans a batch of appends after `afterPosition`; undefined: nothing to write. On SQLite that is
+ * the log's last position. On PostgreSQL it is PROVISIONAL_AFTER (shared/provisional-positions.ts):
+ * the batch is planned without holding the log head and takes its real positions at commit.
+ * `versions`: the committed versions of the streams append() was told the batch touches, read
+ * just before planning where the engine reads them in one round trip (PostgreSQL), else undefined.
  */
 export type AppendPlanner = (
   afterPosition: number,
   versions?: ReadonlyMap<string, number>,
 ) => Promise<EventAppend | undefined>;
 
+/** Where an append's events went: after `afterPosition`, which may differ from the one planned on. */
+export interface Appended {
+  afterPosition: number;
+}
+
 /**
- * Told of each PostgreSQL append once it committed: how long the transaction held the log head
- * (from the lock's answer to the commit's) and how much of that the node spent planning.
+ * Told of each PostgreSQL append: how long the node planned (before taking the log head), how long
+ * the commit held the log head (from the lock granted to the commit done), and each plan refused
+ * at commit because a stream it planned on had moved meanwhile (the batch is planned again).
  */
-export type HoldObserver = (heldSeconds: number, planSeconds: number) => void;
+export interface AppendObserver {
+  planned(seconds: number): void;
+  held(seconds: number): void;
+  refused(): void;
+}
 
 export interface EventStorePort {
   /** Number of events in the stream (0 when it does not exist), as committed. */
@@ -245,12 +257,12 @@ export interface EventStorePort {
     metadata: EventMetadata,
   ): EventRow[];
   /**
-   * Appends what `plan` returns, planned on the log's last position, in one transaction; rejects
-   * when the events cannot be stored (on SQLite, an error naming STALE_POSITION when another
-   * process appended between plan and commit; on PostgreSQL plan runs while the append holds the
-   * log head, so that cannot happen). Listeners of onAppended hear of it after the commit.
+   * Appends what `plan` returns in one transaction, and says where its events went. Rejects with
+   * an error naming STALE_POSITION when the plan no longer holds: on SQLite when another process
+   * appended between plan and commit; on PostgreSQL when a stream the batch appends to moved, or an
+   * Idempotency-Key it stores was stored meanwhile. Listeners of onAppended hear of it after the commit.
    */
-  append(plan: AppendPlanner, streams?: readonly string[]): Promise<void>;
+  append(plan: AppendPlanner, streams?: readonly string[]): Promise<Appended>;
   /** A stream's events with afterVersion < streamVersion <= toVersion, in order. */
   readStream(
     streamId: string,
@@ -288,8 +300,8 @@ export interface EventStorePort {
    * found the log moved (a fallback when a notification is lost). Returns the unsubscribe function.
    */
   onAppended(listener: AppendListener): () => void;
-  /** Sets the one observer of the log head's hold time (the metrics); only engines with such a lock have it. */
-  observeHold?(observer: HoldObserver): void;
+  /** Sets the one observer of planning and of the log head's hold (the metrics); only engines with such a lock have it. */
+  observeAppends?(observer: AppendObserver): void;
 }
 
 export interface IdempotencyPort {

@@ -39,21 +39,27 @@ export function observeStores(metrics: Metrics, stores: Pick<Stores, 'events' | 
     batchSize.observe(size);
     batchSeconds.observe(seconds);
   });
-  // PostgreSQL: how long each append holds log_head, the row every appender of every node queues on.
-  if (events.observeHold !== undefined) {
+  // PostgreSQL: how long each append holds log_head, the row every appender of every node queues
+  // on; how long the node plans before taking it; how often a plan is refused at commit.
+  if (events.observeAppends !== undefined) {
     const holdSeconds = metrics.histogram({
       name: 'doorbell_pg_log_head_hold_seconds',
       help: 'time an append held the log head row (PostgreSQL), from the lock granted to the commit',
       buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
     });
     const planSeconds = metrics.histogram({
-      name: 'doorbell_pg_log_head_plan_seconds',
-      help: 'part of the log head hold spent planning the batch on the node (PostgreSQL)',
+      name: 'doorbell_pg_append_plan_seconds',
+      help: 'time the node planned a batch of appends, before taking the log head (PostgreSQL)',
       buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
     });
-    events.observeHold((held, planning) => {
-      holdSeconds.observe(held);
-      planSeconds.observe(planning);
+    const refused = metrics.counter({
+      name: 'doorbell_pg_append_replans_total',
+      help: 'batches planned again because a stream they append to moved before their commit (PostgreSQL)',
+    });
+    events.observeAppends({
+      planned: (seconds) => planSeconds.observe(seconds),
+      held: (seconds) => holdSeconds.observe(seconds),
+      refused: () => refused.inc(),
     });
   }
   metrics.gauge({

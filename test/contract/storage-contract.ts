@@ -34,14 +34,14 @@ const metadata = () => ({ occurredAt: new Date().toISOString(), actor: 'contract
 /** Appends through the port, planning again when another instance appended first (SQLite's refusal). */
 async function appendRetrying(stores: Stores, plan: (after: number) => Promise<EventRow[]>): Promise<number> {
   for (let attempt = 0; ; attempt++) {
-    let placed = 0;
     try {
-      await stores.events.append(async (afterPosition) => {
-        const events = await plan(afterPosition);
-        placed = afterPosition + 1;
-        return { afterPosition, events, idempotency: [] };
-      });
-      return placed;
+      // The events go after the position the append answers (PostgreSQL places them at commit).
+      const { afterPosition } = await stores.events.append(async (after) => ({
+        afterPosition: after,
+        events: await plan(after),
+        idempotency: [],
+      }));
+      return afterPosition + 1;
     } catch (error) {
       if (!(error instanceof Error) || !error.message.includes(STALE_POSITION) || attempt > 5) throw error;
     }
@@ -102,8 +102,9 @@ export function storageContract(engine: Engine, newDatabase: () => Promise<Contr
       const slowStarted = new Promise<void>((r) => {
         slowPlanned = r;
       });
-      // The slow one plans its position first and takes long to finish (on PostgreSQL it holds the
-      // log head meanwhile; on SQLite its commit is refused and it plans again).
+      // The slow one plans first and takes long to finish (on PostgreSQL its events take their
+      // positions when it commits, after the fast one's; on SQLite its commit is refused and it
+      // plans again).
       let slowAttempts = 0;
       const slow = appendRetrying(a.stores, async (after) => {
         slowAttempts += 1;
@@ -167,6 +168,108 @@ export function storageContract(engine: Engine, newDatabase: () => Promise<Contr
       expect(await b.stores.events.lastPosition()).toBe(before + 1);
       const page = await a.http.get(`/v1/events?after=${before}`).expect(200);
       expect(page.body.count).toBe(1);
+    });
+
+    /**
+     * Holds instance `t`'s next append after it planned, until `release` resolves: what another
+     * instance commits meanwhile is in the log before it. (On SQLite its commit is then refused and
+     * it plans again; on PostgreSQL it takes its positions at commit, after the other's.)
+     */
+    function holdNextAppend(t: TestApp) {
+      let planned!: () => void;
+      const hasPlanned = new Promise<void>((r) => {
+        planned = r;
+      });
+      let release!: () => void;
+      const released = new Promise<void>((r) => {
+        release = r;
+      });
+      const events = t.stores.events;
+      const append = events.append.bind(events);
+      const spy = vi.spyOn(events, 'append').mockImplementationOnce((plan, streams) =>
+        append(async (after, versions) => {
+          const write = await plan(after, versions);
+          planned();
+          await released;
+          return write;
+        }, streams),
+      );
+      return { hasPlanned, release, restore: () => spy.mockRestore() };
+    }
+
+    it('a command planned while the other instance appends answers with the positions the log gave it, also on a retry', async () => {
+      await emulatedBaseline(a, 'placed');
+      const held = holdNextAppend(a);
+      try {
+        const vector = a.http
+          .put('/v1/vms/placed/devices/net0/msi-vectors/0')
+          .set('Idempotency-Key', 'contract-placed')
+          .send({ address: '0x8090040', data: '0x7' })
+          .then((r) => r);
+        await held.hasPlanned;
+        await command(b, 'post', '/v1/vms', { id: 'placed-meanwhile', ramSize: '0x40000000' });
+        held.release();
+        const answer = await vector;
+        expect(answer.status, answer.text).toBe(200);
+        const log = await b.http.get('/v1/events?limit=1000').expect(200);
+        const results = log.body.results as { position: number; streamId: string; type: string }[];
+        const [meanwhile] = results.filter((e) => e.streamId === 'placed-meanwhile');
+        const programmed = results.filter((e) => e.streamId === 'placed').at(-1)!;
+        expect(programmed.type).toBe('MsiVectorProgrammed');
+        // Committed after the other instance's event, and answered with that position.
+        expect(programmed.position).toBeGreaterThan(meanwhile!.position);
+        expect(answer.body.events).toEqual([
+          expect.objectContaining({ position: programmed.position, type: 'MsiVectorProgrammed' }),
+        ]);
+        expect(answer.body.setBy).toBe(programmed.position);
+        // The state both instances serve names the same event.
+        for (const t of [a, b]) {
+          const read = await t.http.get('/v1/vms/placed/devices/net0/msi-vectors/0').expect(200);
+          expect(read.body.setBy).toBe(programmed.position);
+        }
+        // A retry under the key, on either instance, gets the first answer byte for byte.
+        for (const t of [a, b]) {
+          const again = await t.http
+            .put('/v1/vms/placed/devices/net0/msi-vectors/0')
+            .set('Idempotency-Key', 'contract-placed')
+            .send({ address: '0x8090040', data: '0x7' })
+            .expect(200);
+          expect(again.text).toBe(answer.text);
+        }
+      } finally {
+        held.restore();
+      }
+    });
+
+    it('a command planned on a VM the other instance changes meanwhile is planned again on the change', async () => {
+      const before = await b.http.get('/v1/vms/placed').expect(200);
+      const version = Number((before.headers.etag as string).replace(/"/g, ''));
+      const held = holdNextAppend(a);
+      try {
+        const mine = a.http
+          .put('/v1/vms/placed/devices/net0/msi-vectors/1')
+          .send({ address: '0x8090040', data: '0x11' })
+          .then((r) => r);
+        await held.hasPlanned;
+        const theirs = await command(b, 'put', '/v1/vms/placed/devices/net0/msi-vectors/2', {
+          address: '0x8090040',
+          data: '0x12',
+        });
+        held.release();
+        const answer = await mine;
+        expect(answer.status, answer.text).toBe(200);
+        expect(theirs.body.version).toBe(version + 1);
+        expect(answer.body.version).toBe(version + 2);
+        const vm = await b.http.get('/v1/vms/placed/devices/net0/msi-vectors').expect(200);
+        expect(JSON.stringify(vm.body)).toContain('"data":"0x11"');
+        expect(JSON.stringify(vm.body)).toContain('"data":"0x12"');
+        if (engine === 'postgres') {
+          const metrics = await a.http.get('/metrics').expect(200);
+          expect(metrics.text).toMatch(/^doorbell_pg_append_replans_total [1-9]\d*$/m);
+        }
+      } finally {
+        held.restore();
+      }
     });
 
     it('refuses UPDATE, DELETE and TRUNCATE of events and records in the database itself', async () => {

@@ -48,6 +48,11 @@ export const idempotencyKeys = pgTable('idempotency_keys', {
   headers: text('headers').notNull(),
   body: text('body').notNull(),
   createdAt: text('created_at').notNull(),
+  /**
+   * What to add to every position in `body`: an append plans its answers on provisional positions
+   * and takes its real ones at commit (event-store.ts); 0 when the body holds its real positions.
+   */
+  positionShift: bigint('position_shift', { mode: 'number' }).notNull().default(0),
 });
 
 export const resolutionBodies = pgTable('resolution_bodies', {

@@ -5,7 +5,7 @@
 
 import { asc, eq, max, sql } from 'drizzle-orm';
 import type { RecordedEvent } from '../../domain/topology/types.js';
-import type { AppendListener, AppendPlanner, EventAppend, EventStorePort, StoredEvent } from '../port.js';
+import type { AppendListener, Appended, AppendPlanner, EventAppend, EventStorePort, StoredEvent } from '../port.js';
 import { EventLogReads } from '../shared/event-reads.js';
 import { streamRangeWhere } from '../shared/event-filters.js';
 import { AppendListeners, eventRowsFor, toRecordedEvent, toStoredEvent } from '../shared/event-rows.js';
@@ -115,11 +115,13 @@ export class EventStore extends EventLogReads implements EventStorePort {
    * events (STALE_POSITION) when another process appended in between. After the commit, the
    * onAppended listeners hear of it (change feeds read what was just committed).
    */
-  async append(plan: AppendPlanner, _streams?: readonly string[]): Promise<void> {
-    const append = await plan(this.lastPositionNow());
-    if (append === undefined) return;
+  async append(plan: AppendPlanner, _streams?: readonly string[]): Promise<Appended> {
+    const afterPosition = this.lastPositionNow();
+    const append = await plan(afterPosition);
+    if (append === undefined) return { afterPosition };
     await this.commit(append);
     if (append.events.length > 0) this.listeners.tell(append.afterPosition + append.events.length);
+    return { afterPosition };
   }
 
   readonly rowsFor = eventRowsFor;

@@ -359,7 +359,8 @@ describe('readiness and metrics', () => {
       if (ON_POSTGRES) {
         expect(text).toMatch(/^doorbell_pg_log_head_hold_seconds_count 1$/m);
         expect(text).toMatch(/^doorbell_pg_log_head_hold_seconds_sum (?!0$)\d/m);
-        expect(text).toMatch(/^doorbell_pg_log_head_plan_seconds_count 1$/m);
+        expect(text).toMatch(/^doorbell_pg_append_plan_seconds_count 1$/m);
+        expect(text).toMatch(/^doorbell_pg_append_replans_total 0$/m);
       } else expect(text).not.toContain('doorbell_pg_log_head_hold_seconds');
     } finally {
       await m.close();

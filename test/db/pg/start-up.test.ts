@@ -72,8 +72,8 @@ if (await pgAvailable()) {
       const ready = await t.anonymous.get('/readyz').expect(200);
       expect(ready.body).toMatchObject({
         engine: 'postgres',
-        schemaVersion: '0003_webhooks',
-        checks: { database: { ok: true }, migrations: { ok: true, detail: '4 of 4 migrations applied' } },
+        schemaVersion: '0004_append-at-commit',
+        checks: { database: { ok: true }, migrations: { ok: true, detail: '5 of 5 migrations applied' } },
       });
       expect(JSON.stringify(ready.body)).not.toMatch(/password/i);
     });
@@ -87,7 +87,7 @@ if (await pgAvailable()) {
       } finally {
         await client.end();
       }
-      await expect(createStores(database.url)).rejects.toThrow(/has schema version 5 .* knows only 4/);
+      await expect(createStores(database.url)).rejects.toThrow(/has schema version 6 .* knows only 5/);
       const { code, output } = await runServer({ DOORBELL_DB: database.url });
       expect(code).toBe(1);
       expect(output.trim().split('\n')).toHaveLength(1);
