@@ -2,9 +2,11 @@
 // planned together against what is stored (each with its own If-Match check and its own outcome:
 // a rejected command leaves the others untouched) and committed in one transaction with one
 // flush: on SQLite on the record writer's thread, so the event loop never waits for the disk; on
-// PostgreSQL in the transaction that holds the log head, so that the batch is planned on exactly
-// what every node committed before it. An answer is sent only once its events are durable, and
-// the new states become visible to reads only then.
+// PostgreSQL by one call that takes the log head, checks that each VM the batch appends to is
+// still where the plan found it (else the batch is planned again) and places the events after
+// the head. On PostgreSQL a second batch, on other VMs, is planned and sent while the first waits
+// for the head and its commit. An answer is sent only once its events are durable, and the new
+// states become visible to reads only then.
 
 import { type EventAppend, type EventRow, type IdempotentEntry, STALE_POSITION, type StoredEvent } from '../db/port.js';
 import { rebaseAnswerBody } from '../db/shared/provisional-positions.js';
@@ -20,6 +22,12 @@ import type { VmRepository } from './vm-repository.js';
 const MAX_BATCH = 256;
 /** Plans refused because another process appended meanwhile are planned again, this often. */
 const MAX_ATTEMPTS = 8;
+/**
+ * Batches in flight at once where the engine places events at commit (PostgreSQL): while one
+ * waits for the log head and its commit, the next is planned and sent. Batches in flight never
+ * share a VM. (SQLite plans on the log's last position: one batch at a time.)
+ */
+const MAX_IN_FLIGHT = 2;
 
 interface Queued {
   request: CommandRequest;
@@ -49,7 +57,12 @@ interface Plan {
 
 export class CommandWriter {
   private queue: Queued[] = [];
-  private scheduled = false;
+  /** Batches being planned or committed, and the VMs they hold: a VM's next command waits for them. */
+  private running = 0;
+  private readonly busyVms = new Set<string>();
+  private readonly maxInFlight: number;
+  /** A batch is about to start (setImmediate), so that commands arriving meanwhile join it. */
+  private starting = false;
   /**
    * The log's last position as of this writer's last commit, and the VMs whose state in memory
    * was current then. While the log is still at that position when the next batch is planned, no
@@ -62,7 +75,9 @@ export class CommandWriter {
   constructor(
     private readonly stores: Stores,
     private readonly vms: VmRepository,
-  ) {}
+  ) {
+    this.maxInFlight = stores.events.placesAtCommit ? MAX_IN_FLIGHT : 1;
+  }
 
   submit(request: CommandRequest): Promise<Answer> {
     return new Promise((resolve, reject) => {
@@ -72,14 +87,49 @@ export class CommandWriter {
   }
 
   private schedule(): void {
-    if (this.scheduled || this.queue.length === 0) return;
-    this.scheduled = true;
-    setImmediate(() => void this.commitNext());
+    if (this.starting || this.running >= this.maxInFlight || this.queue.length === 0) return;
+    this.starting = true;
+    setImmediate(() => {
+      this.starting = false;
+      const batch = this.nextBatch();
+      if (batch.length === 0) return;
+      this.running += 1;
+      for (const item of batch) this.busyVms.add(item.request.vmId);
+      void this.commit(batch).finally(() => {
+        this.running -= 1;
+        for (const item of batch) this.busyVms.delete(item.request.vmId);
+        this.schedule();
+      });
+      this.schedule();
+    });
   }
 
-  /** One batch at a time: the next is planned only once this one is settled, on what it left. */
-  private async commitNext(): Promise<void> {
-    const batch = this.queue.splice(0, this.queue[0]?.alone ? 1 : MAX_BATCH);
+  /**
+   * The next batch, in arrival order: up to MAX_BATCH commands on VMs no batch in flight holds
+   * (a command on such a VM waits, and so does every later one on it). A command that must be
+   * committed alone goes alone.
+   */
+  private nextBatch(): Queued[] {
+    const batch: Queued[] = [];
+    const rest: Queued[] = [];
+    const held = new Set(this.busyVms);
+    for (const item of this.queue) {
+      const vmId = item.request.vmId;
+      const fits =
+        !held.has(vmId) && batch.length < MAX_BATCH && (batch.length === 0 || (!item.alone && !batch[0]!.alone));
+      if (fits) batch.push(item);
+      else {
+        rest.push(item);
+        // Commands on one VM keep their order: once one waits, the later ones wait too.
+        held.add(vmId);
+      }
+    }
+    this.queue = rest;
+    return batch;
+  }
+
+  /** Plans a batch on what is committed (and what this process committed before), appends it, answers. */
+  private async commit(batch: Queued[]): Promise<void> {
     let plan: Plan | undefined;
     let planFailure: { error: unknown } | undefined;
     try {
@@ -107,9 +157,6 @@ export class CommandWriter {
       if (planFailure !== undefined || plan === undefined) for (const item of batch) item.reject(error);
       // The failure's text keeps a full disk's mark (a 507 for the client, not a 500).
       else this.retry(batch, failureText(error));
-    } finally {
-      this.scheduled = false;
-      this.schedule();
     }
   }
 
@@ -134,13 +181,17 @@ export class CommandWriter {
   /** Plans every command of the batch in arrival order, each on the state the ones before it left. */
   private async plan(batch: Queued[], afterPosition: number, versions?: ReadonlyMap<string, number>): Promise<Plan> {
     const { stores } = this;
-    // Another process appended since this writer's last commit (SQLite), or the engine read the
-    // versions of the batch's VMs just now (PostgreSQL): only VMs another process changed are read
-    // further; the others are as this process last saw them.
-    if (versions !== undefined || afterPosition !== this.knownPosition) {
-      this.verified.clear();
-      const vmIds = [...new Set(batch.map((item) => item.request.vmId))];
+    const vmIds = [...new Set(batch.map((item) => item.request.vmId))];
+    let known: ReadonlySet<string> = this.verified;
+    if (versions !== undefined) {
+      // The engine read the versions of the batch's VMs just now (PostgreSQL): only VMs another
+      // process changed are read further; the others are as this process last saw them.
       await this.vms.loadMany(vmIds, versions);
+      known = new Set(vmIds);
+    } else if (afterPosition !== this.knownPosition) {
+      // Another process appended since this writer's last commit: what is in memory may be behind.
+      this.verified.clear();
+      await this.vms.loadMany(vmIds);
       for (const vmId of vmIds) this.verified.add(vmId);
     }
     let position = afterPosition;
@@ -167,7 +218,7 @@ export class CommandWriter {
         }
         const vmId = request.vmId;
         if (!states.has(vmId))
-          before.set(vmId, this.verified.has(vmId) ? await this.vms.loadKnown(vmId) : await this.vms.load(vmId));
+          before.set(vmId, known.has(vmId) ? await this.vms.loadKnown(vmId) : await this.vms.load(vmId));
         const state = states.get(vmId) ?? before.get(vmId);
         const options = { precondition: request.precondition, metadata: request.metadata };
         const executed = this.vms.plan(request.vmId, state, request.command, options, position);

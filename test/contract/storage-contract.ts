@@ -272,6 +272,41 @@ export function storageContract(engine: Engine, newDatabase: () => Promise<Contr
       }
     });
 
+    it(`while a batch waits for its commit, a command on another VM ${engine === 'postgres' ? 'is committed meanwhile' : 'waits for it'}; one on the same VM always waits`, async () => {
+      await command(a, 'post', '/v1/vms', { id: 'flight-b', ramSize: '0x40000000' });
+      const held = holdNextAppend(a);
+      try {
+        const program = (vm: string, vector: number) =>
+          a.http
+            .put(`/v1/vms/${vm}/devices/net0/msi-vectors/${vector}`)
+            .send({ address: '0x8090040', data: `0x${vector}` })
+            .then((r) => r);
+        const answered: string[] = [];
+        const first = program('placed', 5).then((r) => (answered.push('placed 5'), r));
+        await held.hasPlanned;
+        const sameVm = program('placed', 6).then((r) => (answered.push('placed 6'), r));
+        const otherVm = a.http
+          .post('/v1/vms/flight-b/smmus')
+          .send({ id: 'smmuv3.0', primaryBus: 'pcie.0' })
+          .then((r) => (answered.push('flight-b'), r));
+        if (engine === 'postgres') {
+          expect((await otherVm).status).toBe(201);
+          expect(answered).toEqual(['flight-b']);
+        } else {
+          await new Promise((r) => setTimeout(r, 200));
+          expect(answered).toEqual([]);
+        }
+        held.release();
+        const [one, two, other] = await Promise.all([first, sameVm, otherVm]);
+        expect([one.status, two.status, other.status]).toEqual([200, 200, 201]);
+        // The same VM's commands in the order they came, each on the version the one before left.
+        expect(answered.indexOf('placed 5')).toBeLessThan(answered.indexOf('placed 6'));
+        expect(two.body.version).toBe(one.body.version + 1);
+      } finally {
+        held.restore();
+      }
+    });
+
     it('refuses UPDATE, DELETE and TRUNCATE of events and records in the database itself', async () => {
       const resolution = await command(a, 'post', '/v1/vms/race/msi-resolutions', { device: 'net0', vector: 0 });
       expect(resolution.status).toBe(201);

@@ -125,6 +125,7 @@ export class EventStore extends EventLogReads implements EventStorePort {
   }
 
   readonly rowsFor = eventRowsFor;
+  readonly placesAtCommit = false;
 
   async readStream(
     streamId: string,
