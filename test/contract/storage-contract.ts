@@ -282,13 +282,19 @@ export function storageContract(engine: Engine, newDatabase: () => Promise<Contr
             .send({ address: '0x8090040', data: `0x${vector}` })
             .then((r) => r);
         const answered: string[] = [];
-        const first = program('placed', 5).then((r) => (answered.push('placed 5'), r));
+        const noting =
+          (name: string) =>
+          <T>(response: T) => {
+            answered.push(name);
+            return response;
+          };
+        const first = program('placed', 5).then(noting('placed 5'));
         await held.hasPlanned;
-        const sameVm = program('placed', 6).then((r) => (answered.push('placed 6'), r));
+        const sameVm = program('placed', 6).then(noting('placed 6'));
         const otherVm = a.http
           .post('/v1/vms/flight-b/smmus')
           .send({ id: 'smmuv3.0', primaryBus: 'pcie.0' })
-          .then((r) => (answered.push('flight-b'), r));
+          .then(noting('flight-b'));
         if (engine === 'postgres') {
           expect((await otherVm).status).toBe(201);
           expect(answered).toEqual(['flight-b']);
