@@ -1,8 +1,10 @@
 // Runs the bench's doorbell server under `node --cpu-prof` while autocannon drives one of the
 // bench's loads at it (the same 50 connections), then prints where its main thread spent its
 // time (scripts/profile-summary.ts).
-//   npx tsx scripts/profile-server.ts resolve|route|echo [seconds] [N]
-// echo: the bench's anchor (bare fastify, validated echo) under its own load.
+//   npx tsx scripts/profile-server.ts resolve|route|commands|echo [seconds] [N]
+// commands: bench item (c), each connection programming the vectors of its own VM (one
+// MsiVectorProgrammed event a request). echo: the bench's anchor (bare fastify, validated echo)
+// under its own load.
 
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
@@ -10,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { S10_VM } from '../bench/fixtures';
+import { COMMAND_VMS, S10_VM } from '../bench/fixtures';
 
 const [which = 'resolve', seconds = '5', top = '20'] = process.argv.slice(2);
 const dir = mkdtempSync(join(tmpdir(), 'doorbell-prof-'));
@@ -23,15 +25,39 @@ const child = spawn(
   },
 );
 const url = await new Promise<string>((ok) => child.stdout!.once('data', (c: Buffer) => ok(c.toString().trim())));
-const options: autocannon.Options =
-  which === 'route'
-    ? { url: `${url}/v1/vms/${S10_VM}/devices/hostdev0/msi-vectors/0/route`, method: 'GET' }
-    : {
-        url: which === 'echo' ? `${url}/echo` : `${url}/v1/vms/${S10_VM}/msi-resolutions`,
-        method: 'POST',
+/** As bench/run.ts programVectors: connection i programs vector after vector of VM cmd<i>. */
+function programVectors(base: string): autocannon.Options {
+  let nextVm = 0;
+  return {
+    url: base,
+    requests: [
+      {
+        method: 'PUT',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ device: 'hostdev0', vector: 0 }),
-      };
+        setupRequest: (request, context: { vm?: number; vector?: number }) => {
+          context.vm ??= nextVm++ % COMMAND_VMS;
+          context.vector = ((context.vector ?? -1) + 1) % 2048;
+          return {
+            ...request,
+            path: `/v1/vms/cmd${context.vm}/devices/net0/msi-vectors/${context.vector}`,
+            body: JSON.stringify({ address: '0x8090040', data: `0x${context.vector.toString(16)}` }),
+          };
+        },
+      },
+    ],
+  };
+}
+const options: autocannon.Options =
+  which === 'commands'
+    ? programVectors(url)
+    : which === 'route'
+      ? { url: `${url}/v1/vms/${S10_VM}/devices/hostdev0/msi-vectors/0/route`, method: 'GET' }
+      : {
+          url: which === 'echo' ? `${url}/echo` : `${url}/v1/vms/${S10_VM}/msi-resolutions`,
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ device: 'hostdev0', vector: 0 }),
+        };
 await autocannon({ ...options, connections: 50, duration: 1 });
 /**
  * The server's CPU time (user + system, all its threads) in µs, from /proc: less sensitive to the
@@ -48,7 +74,7 @@ const cpu = cpuUs() - cpuBefore;
 console.log(
   `${which}: ${Math.round(result.requests.average)} requests/s, non-2xx ${result.non2xx}, server CPU ${Math.round(cpu / result.requests.total)} µs a request`,
 );
-if (which === 'resolve') {
+if (which === 'resolve' || which === 'commands') {
   // The record writer's group commits: how many records a commit held and how long it took.
   const metrics = await (await fetch(`${url}/metrics`)).text();
   const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics)?.[1] ?? Number.NaN);

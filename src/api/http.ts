@@ -105,8 +105,8 @@ export function sendSvg(reply: FastifyReply, svg: string, options: { etag?: stri
   return reply.headers(PICTURE_HEADERS).type('image/svg+xml; charset=utf-8').send(svg);
 }
 
-/** Sends JSON text that is already in its final form (a stored record). */
-export function sendJsonText(reply: FastifyReply, text: string): FastifyReply {
+/** Sends JSON that is already in its final form: a stored record, or the bytes of a memoized answer (its newline included). */
+export function sendJsonText(reply: FastifyReply, text: string | Buffer): FastifyReply {
   return reply.type('application/json; charset=utf-8').send(text);
 }
 

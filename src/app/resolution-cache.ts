@@ -55,6 +55,35 @@ export function resolveToJson(state: VmState, request: MsiRequest, semantics?: S
   return resolved;
 }
 
+/** A live route's answer: its JSON text and the bytes sent (UTF-8, ending in a newline). */
+export interface AnswerText {
+  readonly json: string;
+  readonly bytes: Buffer;
+}
+
+const MAX_ANSWERS_PER_STATE = 1024;
+const answers = new WeakMap<VmState, Map<string, AnswerText>>();
+
+/**
+ * An answer built from the state alone (and from `key`, which names everything else it depends
+ * on), built and encoded once: GET .../route asked again after no change sends the same bytes
+ * without building a 5 KB string and encoding it again (issue 21).
+ */
+export function answerOnce(state: VmState, key: string, build: () => string): AnswerText {
+  let entries = answers.get(state);
+  const hit = entries?.get(key);
+  if (hit !== undefined) return hit;
+  const json = build();
+  const answer = { json, bytes: Buffer.from(`${json}\n`) };
+  if (entries === undefined) {
+    entries = new Map();
+    answers.set(state, entries);
+  }
+  if (entries.size >= MAX_ANSWERS_PER_STATE) entries.clear();
+  entries.set(key, answer);
+  return answer;
+}
+
 /**
  * The resolution if it is already memoized, else computed without keeping it: for a fleet sweep,
  * which needs each resolution once and would otherwise fill the memo of every VM it visits.

@@ -24,7 +24,7 @@ import { type Answer, type IdempotencyClaim, priorAnswer } from './idempotency.j
 import { pictureUrls, resolutionPath, sweepPath } from './links.js';
 import { loadVm } from './load-vm.js';
 import { page } from './paging.js';
-import { type Resolved, resolveToJson } from './resolution-cache.js';
+import { answerOnce, type Resolved, resolveToJson } from './resolution-cache.js';
 
 /** How a client names the MSI: a programmed vector, or an address and data. */
 export interface MsiQuestion {
@@ -211,15 +211,19 @@ export async function sweepVm(services: Services, request: SweepRequest): Promis
 export async function liveRoute(
   services: Services,
   request: RouteRequest,
-): Promise<{ json: string; version: number; etag: string }> {
+): Promise<{ json: string; bytes: Buffer; version: number; etag: string }> {
   const state = await loadVm(services, request.vmId, request.asOf);
   const msi = { deviceId: request.device, vector: request.vector };
   const picture = pictureUrls.route(request.baseUrl, request.vmId, request.device, request.vector, {
     semantics: request.semantics,
     asOf: request.asOf,
   });
-  const json = recordText(undefined, request.vmId, resolveToJson(state, msi, request.semantics).json, picture);
-  return { json, version: state.version, etag: routeEtag(state.version, request.semantics) };
+  // The picture's URL names everything the answer depends on besides the state: the VM, the
+  // vector, the semantics asked for, asOf and the base URL.
+  const { json, bytes } = answerOnce(state, picture, () =>
+    recordText(undefined, request.vmId, resolveToJson(state, msi, request.semantics).json, picture),
+  );
+  return { json, bytes, version: state.version, etag: routeEtag(state.version, request.semantics) };
 }
 
 export const routeEtag = (version: number, semantics: Semantics | undefined) =>

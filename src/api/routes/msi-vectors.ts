@@ -104,7 +104,8 @@ export const msiVectorRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (a
     },
     async (request, reply) => {
       const route = await liveRouteOf(request.params, request.query, request);
-      return sendJsonText(reply.header('etag', route.etag).header('cache-control', 'no-cache'), route.json);
+      // The bytes as encoded once for this state (the text with its newline, see http.ts).
+      return sendJsonText(reply.header('etag', route.etag).header('cache-control', 'no-cache'), route.bytes);
     },
   );
 

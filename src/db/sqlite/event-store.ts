@@ -5,15 +5,27 @@
 
 import { asc, eq, max, sql } from 'drizzle-orm';
 import type { RecordedEvent } from '../../domain/topology/types.js';
-import type { AppendListener, Appended, AppendPlanner, EventAppend, EventStorePort, StoredEvent } from '../port.js';
+import type {
+  AppendListener,
+  Appended,
+  AppendPlanner,
+  EventAppend,
+  EventRow,
+  EventStorePort,
+  StoredEvent,
+} from '../port.js';
 import { EventLogReads } from '../shared/event-reads.js';
 import { streamRangeWhere } from '../shared/event-filters.js';
 import { AppendListeners, eventRowsFor, toRecordedEvent, toStoredEvent } from '../shared/event-rows.js';
+import type { CommitWatch } from './commit-watch.js';
 import type { Db } from './database.js';
 import { events } from './schema.js';
 
 /** 1 when a stream (grouped by stream_id) holds a VmDecommissioned event, else 0. */
 const DECOMMISSIONED = sql<number>`max(${events.type} = 'VmDecommissioned')`;
+
+/** How many stream versions are kept in memory at most (about 100 bytes each). */
+const MAX_KNOWN_VERSIONS = 100_000;
 
 /** SQLite's LIMIT -1: no limit. */
 const NO_LIMIT = -1;
@@ -78,14 +90,42 @@ function preparedQueries(db: Db) {
 export class EventStore extends EventLogReads implements EventStorePort {
   private readonly queries: ReturnType<typeof preparedQueries>;
   private readonly listeners = new AppendListeners();
+  /**
+   * What this store last read or committed of the log, kept while `watch` tells that nothing was
+   * committed to the file since: the log's last position (-1: not known) and the versions of the
+   * streams read since, all as of that position. Without a watch (':memory:'), every read asks SQL.
+   */
+  private knownPosition = -1;
+  private readonly knownVersions = new Map<string, number>();
 
-  /** `commit` makes an append durable: the record writer, with its group commit. */
+  /**
+   * `commit` makes an append durable: the record writer, with its group commit. `watch` tells
+   * whether anything was committed to the file since the last look (commit-watch.ts).
+   */
   constructor(
     db: Db,
     private readonly commit: (append: EventAppend) => Promise<void>,
+    private readonly watch?: CommitWatch,
   ) {
     super(db, events, DECOMMISSIONED);
     this.queries = preparedQueries(db);
+  }
+
+  /**
+   * Forgets what was known when something was committed since the last look that moved the log:
+   * another process (or this one's writer, before append() heard back) appended events. A commit
+   * that appended none (records, tokens, an Idempotency-Key) leaves every version as it was.
+   */
+  private checkKnown(): boolean {
+    if (this.watch === undefined) return false;
+    if (this.watch.unchanged()) return true;
+    // Read after the look: what is read now is at least as new as what the look saw.
+    const last = this.queries.lastPosition.get() ?? 0;
+    if (last !== this.knownPosition) {
+      this.knownVersions.clear();
+      this.knownPosition = last;
+    }
+    return true;
   }
 
   async version(streamId: string): Promise<number> {
@@ -93,12 +133,28 @@ export class EventStore extends EventLogReads implements EventStorePort {
   }
 
   async versions(streamIds: readonly string[]): Promise<Map<string, number>> {
-    return new Map(streamIds.map((id) => [id, this.versionNow(id)]));
+    const known = this.checkKnown();
+    return new Map(streamIds.map((id) => [id, known ? this.knownVersion(id) : this.storedVersion(id)]));
   }
 
   /** version(), synchronously (SQLite only). */
   versionNow(streamId: string): number {
+    return this.checkKnown() ? this.knownVersion(streamId) : this.storedVersion(streamId);
+  }
+
+  private storedVersion(streamId: string): number {
     return this.queries.version.get(streamId) ?? 0;
+  }
+
+  /** The stream's version as known at knownPosition (checkKnown() just looked), read once. */
+  private knownVersion(streamId: string): number {
+    let version = this.knownVersions.get(streamId);
+    if (version === undefined) {
+      version = this.storedVersion(streamId);
+      if (this.knownVersions.size >= MAX_KNOWN_VERSIONS) this.knownVersions.clear();
+      this.knownVersions.set(streamId, version);
+    }
+    return version;
   }
 
   async lastPosition(): Promise<number> {
@@ -107,7 +163,7 @@ export class EventStore extends EventLogReads implements EventStorePort {
 
   /** lastPosition(), synchronously (SQLite only). */
   lastPositionNow(): number {
-    return this.queries.lastPosition.get() ?? 0;
+    return this.checkKnown() ? this.knownPosition : (this.queries.lastPosition.get() ?? 0);
   }
 
   /**
@@ -120,8 +176,22 @@ export class EventStore extends EventLogReads implements EventStorePort {
     const append = await plan(afterPosition);
     if (append === undefined) return { afterPosition };
     await this.commit(append);
-    if (append.events.length > 0) this.listeners.tell(append.afterPosition + append.events.length);
+    const count = append.events.length;
+    if (count === 0) return { afterPosition };
+    this.knowCommitted(append.afterPosition, append.events);
+    this.listeners.tell(append.afterPosition + count);
     return { afterPosition };
+  }
+
+  /**
+   * The events this process just committed, durably, right after `afterPosition` (the writer
+   * checked that the log was there): when what is known was as of that position, it is now as of
+   * the events' last, with their streams' new versions. Otherwise the next look reads again.
+   */
+  private knowCommitted(afterPosition: number, rows: readonly EventRow[]): void {
+    if (this.knownPosition !== afterPosition) return;
+    for (const row of rows) this.knownVersions.set(row.streamId, row.streamVersion);
+    this.knownPosition = afterPosition + rows.length;
   }
 
   readonly rowsFor = eventRowsFor;

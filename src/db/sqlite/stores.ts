@@ -5,6 +5,7 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { DatabaseHealth, Stores } from '../port.js';
 import { migrationTags } from '../shared/migrations.js';
+import { commitWatch } from './commit-watch.js';
 import { MIGRATIONS_FOLDER, type OpenDatabase, openDatabase } from './database.js';
 import { EventStore } from './event-store.js';
 import { IdempotencyStore } from './idempotency-store.js';
@@ -56,7 +57,8 @@ export function createSqliteStores(path?: string): SqliteStores {
     database.path === ':memory:'
       ? recordWriterInThread(database.sqlite, statements)
       : recordWriterOnWorker(database.path, statements);
-  const events = new EventStore(database.db, (append) => records.write({ append }));
+  const watch = commitWatch(database.path, database.sqlite);
+  const events = new EventStore(database.db, (append) => records.write({ append }), watch);
   const tags = migrationTags(MIGRATIONS_FOLDER);
   return {
     engine: 'sqlite',
@@ -74,6 +76,8 @@ export function createSqliteStores(path?: string): SqliteStores {
     close: async () => {
       await records.close();
       database.close();
+      // Only now: closing the watch's descriptor may drop the locks of this process's connections.
+      watch?.close();
     },
   };
 }

@@ -119,6 +119,21 @@ describe('the live route', () => {
     expect(prefix.body.route).toMatchObject({ installed: true, address: '0xfffff040' });
   });
 
+  it('answers the same bytes again, each asking under its own semantics and host, ending in a newline', async () => {
+    const url = '/v1/vms/vm1/devices/hostdev0/msi-vectors/0/route';
+    const get = (path: string, host: string) => t.http.get(path).set('host', host).expect(200);
+    const first = await get(url, '127.0.0.1:8080');
+    const second = await get(url, '127.0.0.1:8080');
+    expect(second.text).toBe(first.text);
+    expect(first.text.endsWith('}\n')).toBe(true);
+    expect(first.headers['content-length']).toBe(String(Buffer.byteLength(first.text)));
+    // What the answer depends on besides the VM's state is never taken from an earlier answer.
+    expect((await get(`${url}?semantics=pre-fix`, '127.0.0.1:8080')).body.semantics).toBe('pre-fix');
+    expect((await get(url, '127.0.0.1:8080')).body.semantics).not.toBe('pre-fix');
+    expect(first.body.picture).toMatch(/^http:\/\/127\.0\.0\.1:8080\/v1\/vms\/vm1\//);
+    expect((await get(url, '127.0.0.1:9090')).body.picture).toMatch(/^http:\/\/127\.0\.0\.1:9090\/v1\/vms\/vm1\//);
+  });
+
   it('draws the route with the same ETag rules, as of a version too', async () => {
     const { doc, response } = await picture('/v1/vms/vm1/devices/hostdev0/msi-vectors/0/route.svg?semantics=pre-fix');
     expect(response.headers.etag).toMatch(/^"\d+-pre-fix"$/);
