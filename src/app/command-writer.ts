@@ -23,9 +23,9 @@ const MAX_BATCH = 256;
 /** Plans refused because another process appended meanwhile are planned again, this often. */
 const MAX_ATTEMPTS = 8;
 /**
- * Batches in flight at once: while one waits for its commit, the next is planned and sent
- * (on SQLite after the positions the one before took, on PostgreSQL placed at commit). Batches in
- * flight never share a VM, and are planned one after the other.
+ * Batches in flight at once where the engine places events at commit (PostgreSQL): while one
+ * waits for the log head and its commit, the next is planned and sent. Batches in flight never
+ * share a VM. (SQLite plans on the log's last position: one batch at a time.)
  */
 const MAX_IN_FLIGHT = 2;
 
@@ -60,8 +60,7 @@ export class CommandWriter {
   /** Batches being planned or committed, and the VMs they hold: a VM's next command waits for them. */
   private running = 0;
   private readonly busyVms = new Set<string>();
-  /** The plan of the batch before: the next batch is planned once it is done. */
-  private planning: Promise<void> = Promise.resolve();
+  private readonly maxInFlight: number;
   /** A batch is about to start (setImmediate), so that commands arriving meanwhile join it. */
   private starting = false;
   /**
@@ -76,7 +75,9 @@ export class CommandWriter {
   constructor(
     private readonly stores: Stores,
     private readonly vms: VmRepository,
-  ) {}
+  ) {
+    this.maxInFlight = stores.events.placesAtCommit ? MAX_IN_FLIGHT : 1;
+  }
 
   submit(request: CommandRequest): Promise<Answer> {
     return new Promise((resolve, reject) => {
@@ -86,7 +87,7 @@ export class CommandWriter {
   }
 
   private schedule(): void {
-    if (this.starting || this.running >= MAX_IN_FLIGHT || this.queue.length === 0) return;
+    if (this.starting || this.running >= this.maxInFlight || this.queue.length === 0) return;
     this.starting = true;
     setImmediate(() => {
       this.starting = false;
@@ -131,13 +132,7 @@ export class CommandWriter {
   private async commit(batch: Queued[]): Promise<void> {
     let plan: Plan | undefined;
     let planFailure: { error: unknown } | undefined;
-    const turn = this.planning;
-    let planned!: () => void;
-    this.planning = new Promise((done) => {
-      planned = done;
-    });
     try {
-      await turn;
       const vmIds = [...new Set(batch.map((item) => item.request.vmId))];
       const appended = await this.stores.events.append(async (afterPosition, versions) => {
         try {
@@ -146,10 +141,6 @@ export class CommandWriter {
         } catch (error) {
           planFailure = { error };
           throw error;
-        } finally {
-          // Once the engine has sent this plan's write (it does so as soon as the plan returns,
-          // before the event loop turns): the next plan goes after it.
-          setImmediate(planned);
         }
       }, vmIds);
       placeAt(plan!, appended.afterPosition);
@@ -166,8 +157,6 @@ export class CommandWriter {
       if (planFailure !== undefined || plan === undefined) for (const item of batch) item.reject(error);
       // The failure's text keeps a full disk's mark (a 507 for the client, not a 500).
       else this.retry(batch, failureText(error));
-    } finally {
-      planned();
     }
   }
 

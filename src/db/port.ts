@@ -263,6 +263,12 @@ export interface EventStorePort {
    * Idempotency-Key it stores was stored meanwhile. Listeners of onAppended hear of it after the commit.
    */
   append(plan: AppendPlanner, streams?: readonly string[]): Promise<Appended>;
+  /**
+   * true when append() places the events at commit (PostgreSQL): appends to different streams may
+   * then be planned and sent while others are in flight. false: plans run on the log's last
+   * position, one append at a time (SQLite).
+   */
+  readonly placesAtCommit: boolean;
   /** A stream's events with afterVersion < streamVersion <= toVersion, in order. */
   readStream(
     streamId: string,

@@ -272,7 +272,7 @@ export function storageContract(engine: Engine, newDatabase: () => Promise<Contr
       }
     });
 
-    it('while a batch waits for its commit, a command on another VM is committed meanwhile; one on the same VM waits', async () => {
+    it(`while a batch waits for its commit, a command on another VM ${engine === 'postgres' ? 'is committed meanwhile' : 'waits for it'}; one on the same VM always waits`, async () => {
       await command(a, 'post', '/v1/vms', { id: 'flight-b', ramSize: '0x40000000' });
       const held = holdNextAppend(a);
       try {
@@ -295,8 +295,13 @@ export function storageContract(engine: Engine, newDatabase: () => Promise<Contr
           .post('/v1/vms/flight-b/smmus')
           .send({ id: 'smmuv3.0', primaryBus: 'pcie.0' })
           .then(noting('flight-b'));
-        expect((await otherVm).status).toBe(201);
-        expect(answered).toEqual(['flight-b']);
+        if (engine === 'postgres') {
+          expect((await otherVm).status).toBe(201);
+          expect(answered).toEqual(['flight-b']);
+        } else {
+          await new Promise((r) => setTimeout(r, 200));
+          expect(answered).toEqual([]);
+        }
         held.release();
         const [one, two, other] = await Promise.all([first, sameVm, otherVm]);
         expect([one.status, two.status, other.status]).toEqual([200, 200, 201]);

@@ -122,6 +122,7 @@ export class PgEventStore extends EventLogReads implements EventStorePort {
   }
 
   readonly rowsFor = eventRowsFor;
+  readonly placesAtCommit = true;
 
   observeAppends(observer: AppendObserver): void {
     this.observer = observer;

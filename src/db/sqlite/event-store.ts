@@ -96,8 +96,6 @@ export class EventStore extends EventLogReads implements EventStorePort {
    * streams read since, all as of that position. Without a watch (':memory:'), every read asks SQL.
    */
   private knownPosition = -1;
-  /** The last position of the appends this process sent to the record writer (-1: none pending). */
-  private sentLast = -1;
   private readonly knownVersions = new Map<string, number>();
 
   /**
@@ -169,25 +167,15 @@ export class EventStore extends EventLogReads implements EventStorePort {
   }
 
   /**
-   * Plans on the log's last position, or after the events of an append of this process still on
-   * its way to the record writer's commit (the command writer plans its next batch meanwhile),
-   * then commits through the record writer, which refuses the events (STALE_POSITION) when the log
-   * is not where they were planned: another process appended in between, or the append before
-   * failed. After the commit, the onAppended listeners hear of it (change feeds read what was
-   * just committed).
+   * Plans on the log's last position, then commits through the record writer, which refuses the
+   * events (STALE_POSITION) when another process appended in between. After the commit, the
+   * onAppended listeners hear of it (change feeds read what was just committed).
    */
   async append(plan: AppendPlanner, _streams?: readonly string[]): Promise<Appended> {
-    const afterPosition = Math.max(this.lastPositionNow(), this.sentLast);
+    const afterPosition = this.lastPositionNow();
     const append = await plan(afterPosition);
     if (append === undefined) return { afterPosition };
-    if (append.events.length > 0) this.sentLast = afterPosition + append.events.length;
-    try {
-      await this.commit(append);
-    } catch (error) {
-      // What was sent after it was planned on it, and fails too: plan on what is stored again.
-      this.sentLast = -1;
-      throw error;
-    }
+    await this.commit(append);
     const count = append.events.length;
     if (count === 0) return { afterPosition };
     this.knowCommitted(append.afterPosition, append.events);
@@ -207,6 +195,7 @@ export class EventStore extends EventLogReads implements EventStorePort {
   }
 
   readonly rowsFor = eventRowsFor;
+  readonly placesAtCommit = false;
 
   async readStream(
     streamId: string,
