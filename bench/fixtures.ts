@@ -1,6 +1,7 @@
 // Topologies for the benchmarks, built through the domain (no HTTP): the S10 accel VM and an
 // emulated VM whose device has many stage-1 mappings.
 
+import type autocannon from 'autocannon';
 import type { Services } from '../src/app/services';
 import type { Command } from '../src/domain/topology/types';
 
@@ -74,4 +75,31 @@ export async function seedBenchVms(services: Services): Promise<void> {
   const metadata = { occurredAt: new Date().toISOString(), actor: 'bench', requestId: 'bench' };
   await services.vms.executeAll(S10_VM, S10_COMMANDS, { metadata });
   for (let i = 0; i < COMMAND_VMS; i++) await services.vms.executeAll(`cmd${i}`, commandVm(i), { metadata });
+}
+
+/**
+ * PUT msi-vectors on VMs cmd<first>..cmd<first+count-1>, one connection per VM: each connection
+ * programs vector after vector of its own VM, one MsiVectorProgrammed event a request.
+ */
+export function programVectorsOn(url: string, first: number, count: number): autocannon.Options {
+  let nextVm = 0;
+  return {
+    url,
+    connections: count,
+    requests: [
+      {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        setupRequest: (request, context: { vm?: number; vector?: number }) => {
+          context.vm ??= first + (nextVm++ % count);
+          context.vector = ((context.vector ?? -1) + 1) % 2048;
+          return {
+            ...request,
+            path: `/v1/vms/cmd${context.vm}/devices/net0/msi-vectors/${context.vector}`,
+            body: JSON.stringify({ address: '0x8090040', data: `0x${context.vector.toString(16)}` }),
+          };
+        },
+      },
+    ],
+  };
 }

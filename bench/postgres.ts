@@ -6,7 +6,6 @@
 
 import { randomBytes } from 'node:crypto';
 import { getPostgreSQLEventStore } from '@event-driven-io/emmett-postgresql';
-import type autocannon from 'autocannon';
 import pg from 'pg';
 import { createServices } from '../src/app/services';
 import { createStores } from '../src/db/index';
@@ -124,30 +123,6 @@ export async function seededDoorbellDatabase(): Promise<{ url: string; drop: () 
     await stores.close();
   }
   return database;
-}
-
-/** PUT msi-vectors on VMs first..first+count-1, one connection per VM. */
-export function programVectorsOn(url: string, first: number, count: number): autocannon.Options {
-  let nextVm = 0;
-  return {
-    url,
-    connections: count,
-    requests: [
-      {
-        method: 'PUT',
-        headers: { 'content-type': 'application/json' },
-        setupRequest: (request, context: { vm?: number; vector?: number }) => {
-          context.vm ??= first + (nextVm++ % count);
-          context.vector = ((context.vector ?? -1) + 1) % 2048;
-          return {
-            ...request,
-            path: `/v1/vms/cmd${context.vm}/devices/net0/msi-vectors/${context.vector}`,
-            body: JSON.stringify({ address: '0x8090040', data: `0x${context.vector.toString(16)}` }),
-          };
-        },
-      },
-    ],
-  };
 }
 
 export const HALF = COMMAND_VMS / 2;

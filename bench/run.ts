@@ -44,16 +44,8 @@ import { createStores } from '../src/db/index';
 import type { SqliteStores } from '../src/db/sqlite/stores';
 import { resolve } from '../src/domain/resolve/resolve';
 import { replay } from '../src/domain/topology/replay';
-import { COMMAND_VMS, emulatedWithMappings, fleetVm, S10_COMMANDS, S10_VM } from './fixtures';
-import {
-  emmettAppends,
-  HALF,
-  insertPerTransaction,
-  PG_ADMIN_URL,
-  pgAnswers,
-  programVectorsOn,
-  seededDoorbellDatabase,
-} from './postgres';
+import { COMMAND_VMS, emulatedWithMappings, fleetVm, programVectorsOn, S10_COMMANDS, S10_VM } from './fixtures';
+import { emmettAppends, HALF, insertPerTransaction, PG_ADMIN_URL, pgAnswers, seededDoorbellDatabase } from './postgres';
 import { syncBenchmark } from './sync';
 import { fleetSweep } from '../src/app/fleet-sweep';
 import { importVm } from '../src/app/import-vm';
@@ -141,27 +133,7 @@ const resolveS10 = (url: string): autocannon.Options => ({
   body: JSON.stringify({ device: 'hostdev0', vector: 0 }),
 });
 /** Each connection programs the vectors of its own VM, one MsiVectorProgrammed event a request. */
-function programVectors(url: string): autocannon.Options {
-  let nextVm = 0;
-  return {
-    url,
-    requests: [
-      {
-        method: 'PUT',
-        headers: json,
-        setupRequest: (request, context: { vm?: number; vector?: number }) => {
-          context.vm ??= nextVm++ % COMMAND_VMS;
-          context.vector = ((context.vector ?? -1) + 1) % 2048;
-          return {
-            ...request,
-            path: `/v1/vms/cmd${context.vm}/devices/net0/msi-vectors/${context.vector}`,
-            body: JSON.stringify({ address: '0x8090040', data: `0x${context.vector.toString(16)}` }),
-          };
-        },
-      },
-    ],
-  };
-}
+const programVectors = (url: string) => programVectorsOn(url, 0, COMMAND_VMS);
 
 async function rounds<T extends Record<string, number>>(one: () => Promise<T>): Promise<{ rounds: T[]; median: T }> {
   const all: T[] = [];

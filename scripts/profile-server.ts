@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { COMMAND_VMS, S10_VM } from '../bench/fixtures';
+import { COMMAND_VMS, programVectorsOn, S10_VM } from '../bench/fixtures';
 
 const [which = 'resolve', seconds = '5', top = '20'] = process.argv.slice(2);
 const dir = mkdtempSync(join(tmpdir(), 'doorbell-prof-'));
@@ -25,31 +25,9 @@ const child = spawn(
   },
 );
 const url = await new Promise<string>((ok) => child.stdout!.once('data', (c: Buffer) => ok(c.toString().trim())));
-/** As bench/run.ts programVectors: connection i programs vector after vector of VM cmd<i>. */
-function programVectors(base: string): autocannon.Options {
-  let nextVm = 0;
-  return {
-    url: base,
-    requests: [
-      {
-        method: 'PUT',
-        headers: { 'content-type': 'application/json' },
-        setupRequest: (request, context: { vm?: number; vector?: number }) => {
-          context.vm ??= nextVm++ % COMMAND_VMS;
-          context.vector = ((context.vector ?? -1) + 1) % 2048;
-          return {
-            ...request,
-            path: `/v1/vms/cmd${context.vm}/devices/net0/msi-vectors/${context.vector}`,
-            body: JSON.stringify({ address: '0x8090040', data: `0x${context.vector.toString(16)}` }),
-          };
-        },
-      },
-    ],
-  };
-}
 const options: autocannon.Options =
   which === 'commands'
-    ? programVectors(url)
+    ? programVectorsOn(url, 0, COMMAND_VMS)
     : which === 'route'
       ? { url: `${url}/v1/vms/${S10_VM}/devices/hostdev0/msi-vectors/0/route`, method: 'GET' }
       : {
